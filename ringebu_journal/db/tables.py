@@ -1,0 +1,228 @@
+"""SQLModel tables: the persistent form of the domain.
+
+Schema changes go through Alembic migrations (``ringebu_journal/migrations``); these classes
+are the source the migrations are written from. Times are stored as naive UTC datetimes
+(both SQLite and PostgreSQL ``timestamp without time zone``); the audit trail keeps its time
+as ISO 8601 text so that the hash chain is recomputed from exactly the stored characters.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    role: str = Field(max_length=20)            # archivist | moderator | auditor | admin
+    active: bool = True
+    created_at: datetime
+    created_by: Optional[str] = Field(default=None, max_length=200)
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("platform", "platform_id", name="uq_account_platform_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    platform_id: str = Field(max_length=200)
+    name: Optional[str] = Field(default=None, sa_column=Column(Text))
+    unit: Optional[str] = Field(default=None, sa_column=Column(Text))
+    own: bool = False
+    registered: bool = False                    # entered in the registry of official profiles
+    notified_date: Optional[date] = None        # when the rådmann was notified
+    closed: bool = False
+    reopens_date: Optional[date] = None
+    closed_notice: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+
+
+class Thread(SQLModel, table=True):
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("platform", "thread_key", name="uq_thread_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    thread_key: str = Field(max_length=300)     # post id or conversation id
+    kind: str = Field(max_length=20)            # post | conversation
+    account_platform_id: Optional[str] = Field(default=None, max_length=200)
+    created_at: datetime
+
+
+class Capture(SQLModel, table=True):
+    __tablename__ = "captures"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True, index=True)
+    source: str = Field(max_length=100)
+    locator: str = Field(sa_column=Column(Text, nullable=False))
+    entry: Optional[str] = Field(default=None, max_length=500)
+    retrieved_at: datetime
+    size: int = 0
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ImportBatch(SQLModel, table=True):
+    __tablename__ = "import_batches"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    importer: str = Field(max_length=50)
+    input_sha256: str = Field(max_length=64, index=True)
+    input_desc: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=20)          # running | done
+    position: int = 0                           # how far a crashed run got, to resume exactly
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actor: str = Field(max_length=200)
+    started_at: datetime
+    finished_at: Optional[datetime] = None
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_message_id", "version", name="uq_message_version"),
+        Index("ix_message_current", "platform", "platform_message_id", "is_current"),
+        Index("ix_message_thread", "thread_id", "created_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    platform_message_id: str = Field(max_length=300)
+    version: int = 1
+    previous_id: Optional[int] = Field(default=None, foreign_key="messages.id")
+    is_current: bool = True
+    thread_id: Optional[int] = Field(default=None, foreign_key="threads.id")
+    kind: str = Field(max_length=20)
+    parent_platform_id: Optional[str] = Field(default=None, max_length=300)
+    post_platform_id: Optional[str] = Field(default=None, max_length=300)
+    conversation_id: Optional[str] = Field(default=None, max_length=300)
+    account_platform_id: Optional[str] = Field(default=None, max_length=200)
+    author_id: Optional[str] = Field(default=None, max_length=300)
+    author_name: Optional[str] = Field(default=None, sa_column=Column(Text))
+    author_is_municipality: bool = False
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(index=True)
+    permalink: Optional[str] = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default="active", max_length=20)
+    content_hash: str = Field(max_length=64)
+    raw: str = Field(default="", sa_column=Column(Text, nullable=False))  # this message's object from the capture
+    raw_sha256: str = Field(max_length=64)
+    capture_id: Optional[int] = Field(default=None, foreign_key="captures.id")
+    batch_id: Optional[int] = Field(default=None, foreign_key="import_batches.id")
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    imported_at: datetime
+    lock_version: int = 0                       # optimistic locking of moderator decisions
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachments"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    sha256: Optional[str] = Field(default=None, max_length=64, index=True)
+    media_type: Optional[str] = Field(default=None, max_length=100)
+    kind: Optional[str] = Field(default=None, max_length=30)
+    filename: Optional[str] = Field(default=None, sa_column=Column(Text))
+    source_url: Optional[str] = Field(default=None, sa_column=Column(Text))
+    size: Optional[int] = None
+    stored_path: Optional[str] = Field(default=None, sa_column=Column(Text))
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+
+
+class Judgment(SQLModel, table=True):
+    __tablename__ = "judgments"
+    __table_args__ = (Index("ix_judgment_message", "message_id", "id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id")
+    decision: str = Field(max_length=20)
+    confidence: float
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    screening: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    policy_version: str = Field(max_length=100)
+    policy_hash: str = Field(max_length=64)
+    context_hash: str = Field(default="", max_length=64)  # message + thread context judged
+    judged_at: datetime
+    actor: str = Field(max_length=200)
+
+
+class ModeratorDecision(SQLModel, table=True):
+    __tablename__ = "moderator_decisions"
+    __table_args__ = (Index("ix_decision_message", "message_id", "id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id")
+    kind: str = Field(max_length=20)            # flag | confirm | unflag
+    decision: Optional[str] = Field(default=None, max_length=20)
+    screen: Optional[bool] = None
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    judgment_id: Optional[int] = Field(default=None, foreign_key="judgments.id")  # what a confirm accepted
+    lock_version: int                           # the message's lock_version this decision produced
+    actor: str = Field(max_length=200)
+    decided_at: datetime
+
+
+class MessageAction(SQLModel, table=True):
+    __tablename__ = "message_actions"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    action: str = Field(max_length=30)          # hidden | deleted | replied | referred_post | referred_political
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    actor: str = Field(max_length=200)
+    recorded_at: datetime
+
+
+class Export(SQLModel, table=True):
+    __tablename__ = "exports"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)            # noark5 | arkivmelding
+    package_id: str = Field(max_length=64, index=True)
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actor: str = Field(max_length=200)
+    created_at: datetime
+
+
+class Delivery(SQLModel, table=True):
+    """What was sent to the archive for a message, so nothing is delivered twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_delivery_message", "message_id", "kind"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id")
+    kind: str = Field(max_length=20)            # noark5 | arkivmelding
+    export_id: int = Field(foreign_key="exports.id")
+    system_id: str = Field(max_length=36)       # journalpost/registrering systemID
+    state_hash: str = Field(max_length=64)      # hash of what was delivered (decision, screening, text)
+    delivered_at: datetime
+
+
+class Setting(SQLModel, table=True):
+    __tablename__ = "settings"
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime
+    updated_by: str = Field(max_length=200)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the tamper-evident audit chain. See ringebu_journal/audit.py for the recipe."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_object", "object_type", "object_id"),
+        Index("ix_audit_actor", "actor"),
+        Index("ix_audit_action", "action"),
+    )
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: str = Field(max_length=32, index=True)  # ISO 8601 UTC, e.g. 2026-11-25T14:40:13.123456Z
+    actor: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    action: str = Field(max_length=60)
+    object_type: str = Field(max_length=40)
+    object_id: str = Field(max_length=300)
+    before: str = Field(sa_column=Column(Text, nullable=False))   # canonical JSON text
+    after: str = Field(sa_column=Column(Text, nullable=False))    # canonical JSON text
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)

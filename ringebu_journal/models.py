@@ -1,0 +1,201 @@
+"""The domain model: what ringebu-journal knows about a conversation.
+
+These pydantic models are the contract between the importers (which produce them), the
+storage layer (which persists them), the judge (which reads them) and the exporter.
+Input models are strict and forbid unknown fields, so a typo in an importer or in a
+hand-written JSON Lines file is an error, not silently dropped data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Platform(str, Enum):
+    facebook = "facebook"
+    messenger = "messenger"
+    instagram = "instagram"
+    x = "x"
+    linkedin = "linkedin"
+    tiktok = "tiktok"
+    email = "email"
+    other = "other"
+
+
+class MessageKind(str, Enum):
+    post = "post"          # a top-level post on a page or profile
+    comment = "comment"    # a comment under a post
+    reply = "reply"        # a reply to a comment
+    message = "message"    # a private message in a conversation (Messenger, DM)
+
+
+class MessageStatus(str, Enum):
+    active = "active"
+    hidden = "hidden"                    # hidden by a moderator or the platform (is_hidden)
+    deleted = "deleted"                  # known deleted (webhook remove, is_unsent, moderator)
+    not_retrievable = "not_retrievable"  # Graph API code 100/33: deleted *or* permission lost
+
+
+class Decision(str, Enum):
+    journal = "journal"
+    archive = "archive"
+    exclude = "exclude"
+    review = "review"
+
+
+class Action(str, Enum):
+    reply = "reply"
+    thank = "thank"
+    refer_post = "refer_post"
+    refer_political = "refer_political"
+    remove = "remove"
+
+
+def utc(dt: datetime) -> datetime:
+    """Normalise to an aware UTC datetime; naive values are taken to be UTC already."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def sha256_hex(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+class StrictInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=False)
+
+
+class AccountIn(StrictInput):
+    """An account on a platform: the municipality's own profiles and the citizens'."""
+
+    platform: Platform
+    platform_id: str = Field(min_length=1)
+    name: str | None = None
+    unit: str | None = None            # responsible unit (tjenesteenhet), own accounts only
+    own: bool = False
+
+
+class CaptureIn(StrictInput):
+    """How and when a payload was captured: the provenance of a message version."""
+
+    source: str = Field(min_length=1)   # e.g. "graph-api v25.0", "x-archive", "facebook-export", "jsonl", "manual"
+    locator: str = Field(min_length=1)  # request URL (without token) or file path
+    entry: str | None = None            # line number or entry name inside the file
+    retrieved_at: datetime
+    payload: str                        # the raw payload verbatim (JSON text for API data)
+    sha256: str | None = None           # filled in from payload when missing
+
+    @field_validator("retrieved_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return utc(v)
+
+    def digest(self) -> str:
+        return self.sha256 or sha256_hex(self.payload)
+
+
+class AttachmentIn(StrictInput):
+    """A photo, video or file that belongs to a message."""
+
+    media_type: str | None = None       # MIME type when known, e.g. image/jpeg
+    kind: str | None = None             # photo | video | file | link | sticker ...
+    source_url: str | None = None       # where it was fetched from (harvest)
+    filename: str | None = None         # original name (export)
+    sha256: str | None = None           # content hash once the bytes are stored
+    size: int | None = None
+    note: str | None = None             # e.g. "not fetched: withheld by platform"
+
+
+class MessageIn(StrictInput):
+    """One version of one message, as an importer saw it."""
+
+    platform: Platform
+    kind: MessageKind
+    platform_message_id: str = Field(min_length=1)
+    parent_platform_id: str | None = None        # the comment or post this answers
+    post_platform_id: str | None = None          # the top-level post of the thread
+    conversation_id: str | None = None           # private conversations
+    account_platform_id: str | None = None       # the municipality's account the thread lives on
+    author_id: str | None = None
+    author_name: str | None = None
+    author_is_municipality: bool = False
+    text: str = ""
+    created_at: datetime
+    permalink: str | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+    status: MessageStatus = MessageStatus.active
+    extra: dict[str, Any] = Field(default_factory=dict)  # platform fields worth keeping (edit info, repairs)
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return utc(v)
+
+    def thread_key(self) -> str:
+        """The platform id that names this message's thread: post or conversation."""
+        if self.conversation_id:
+            return self.conversation_id
+        if self.post_platform_id:
+            return self.post_platform_id
+        if self.kind == MessageKind.post:
+            return self.platform_message_id
+        return self.parent_platform_id or self.platform_message_id
+
+    def content_hash(self) -> str:
+        """What makes a new version: the text, the status and the attachments, not the capture."""
+        parts = [self.text, self.status.value, self.author_name or ""]
+        parts += sorted((a.sha256 or a.source_url or a.filename or "") for a in self.attachments)
+        return sha256_hex("\x1f".join(parts))
+
+
+class ScreeningProposal(BaseModel):
+    """The judge's proposal for skjerming in the public journal."""
+
+    screen: bool = False
+    mask: list[str] = Field(default_factory=list)     # text spans to mask in the public journal
+    hjemmel: str | None = None                        # e.g. "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Reason(BaseModel):
+    """One rule that fired, with the text it matched."""
+
+    rule: str
+    description: str
+    matched: str = ""
+    effect: str = ""
+
+    def line(self) -> str:
+        m = f' «{self.matched}»' if self.matched else ""
+        e = f" → {self.effect}" if self.effect else ""
+        return f"{self.rule}{m}: {self.description}{e}"
+
+
+class JudgmentResult(BaseModel):
+    """What the judge decided about one message."""
+
+    decision: Decision
+    confidence: float = Field(ge=0.0, le=1.0)
+    categories: list[str] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    screening: ScreeningProposal = Field(default_factory=ScreeningProposal)
+    reasons: list[Reason] = Field(default_factory=list)
+    policy_version: str = ""
+    policy_hash: str = ""
+
+
+class ModeratorDecisionIn(StrictInput):
+    """A moderator's decision on a message: overrides the judge until unflagged."""
+
+    kind: str = Field(pattern="^(flag|confirm|unflag)$")
+    decision: Decision | None = None
+    screen: bool | None = None
+    reason: str | None = None
