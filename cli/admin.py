@@ -1,0 +1,72 @@
+"""init, users: setting up the database and who may do what."""
+
+from __future__ import annotations
+
+import click
+
+from ringebu_journal import app as appmod
+from ringebu_journal.roles import ROLES
+
+from .common import Options, command_app, emit_rows, format_option
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(init)
+    cli.add_command(users)
+
+
+@click.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the database, or upgrade it to this program's schema.
+
+    On an empty database the actor running init becomes its first admin.
+    """
+    app = ctx.find_object(Options).app()
+    res = appmod.init_database(app)
+    if res["before"] is None:
+        click.echo(f"created database {app.db.display_url} (schema {res['after']})")
+    elif res["before"] != res["after"]:
+        click.echo(f"upgraded database {app.db.display_url} from schema {res['before']} to {res['after']}")
+    else:
+        click.echo(f"database {app.db.display_url} is up to date (schema {res['after']})")
+    if res["made_admin"]:
+        click.echo(f"{res['actor']} is its first admin; add others with `ringebu-journal users add NAME --role ROLE`")
+
+
+@click.group()
+def users() -> None:
+    """Manage users and their roles (admins)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True,
+              help="archivist: import, judge, export · moderator: review · auditor: read history · admin: users")
+@command_app("users add")
+def users_add(name: str, role: str, app: appmod.App) -> None:
+    """Add a user, or change an existing user's role."""
+    res = appmod.add_user(app, name, role)
+    if res["changed"]:
+        click.echo(f"{name} is now {role}")
+    else:
+        click.echo(f"{name} was already {role}; nothing changed")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@command_app("users deactivate")
+def users_deactivate(name: str, reason: str, app: appmod.App) -> None:
+    """Take a user's rights away (the user stays in the history)."""
+    appmod.deactivate_user(app, name, reason)
+    click.echo(f"{name} is deactivated")
+
+
+@users.command("list")
+@format_option("table", "json", "csv")
+@command_app("users list")
+def users_list(fmt: str, app: appmod.App) -> None:
+    """List users and roles."""
+    rows = appmod.list_users(app)
+    emit_rows(rows, ["name", "role", "active", "created_at", "created_by"], fmt)

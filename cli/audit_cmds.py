@@ -1,0 +1,95 @@
+"""audit log / verify / export: the history, for auditors."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import click
+
+from ringebu_journal import audit as auditlib
+from ringebu_journal import audit_query
+from ringebu_journal.app import App
+from ringebu_journal.errors import ProblemsFound, UsageError
+
+from .common import command_app, emit_rows, format_option, parse_date
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(audit)
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident audit trail: list, verify, export."""
+
+
+def _parse_when(value: str | None, option: str, end: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            d = parse_date(value, option)
+            dt = datetime.combine(d, time(0), tzinfo=timezone.utc)
+            return dt + timedelta(days=1) if end else dt
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date or time — use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ") from None
+
+
+@audit.command("log")
+@click.option("--object", "obj", metavar="TYPE[:ID]", help="Only events about this object, e.g. message:42 or user:kari.")
+@click.option("--actor", "actor_name", metavar="NAME", help="Only events by this actor.")
+@click.option("--moderator", metavar="NAME", help="Only decisions made by this moderator.")
+@click.option("--action", metavar="ACTION", help="Only this action (a trailing * matches a prefix, e.g. 'decision.*').")
+@click.option("--message", "message_ref", metavar="MESSAGE", help="Only events about this message (all its versions).")
+@click.option("--decisions", "decisions_only", is_flag=True, help="Only decision changes (judgments and moderator decisions).")
+@click.option("--export", "export_id", metavar="PACKAGE-ID", help="Only events about this export.")
+@click.option("--since", metavar="DATE", help="From this date or time (UTC).")
+@click.option("--until", metavar="DATE", help="Up to and including this date (UTC).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many events.")
+@format_option("table", "json", "jsonl", "csv")
+@command_app("audit log")
+def audit_log(obj, actor_name, moderator, action, message_ref, decisions_only, export_id, since, until,
+              limit, fmt, app: App) -> None:
+    """List audit events, oldest first."""
+    f = audit_query.AuditFilter(actor=actor_name, action=action, limit=limit,
+                                since=_parse_when(since, "--since"),
+                                until=_parse_when(until, "--until", end=True),
+                                decisions_only=decisions_only, export_id=export_id)
+    if obj:
+        typ, _, oid = obj.partition(":")
+        f.object_type, f.object_id = typ, (oid or None)
+    if moderator:
+        f.actor = moderator
+        f.decisions_only = True
+    if message_ref:
+        from ringebu_journal.messages import resolve_all_versions
+
+        f.message_ids = resolve_all_versions(app, message_ref)
+    rows = [audit_query.readable(e) for e in audit_query.query(app, f)]
+    emit_rows(rows, ["seq", "at", "actor", "role", "action", "object_type", "object_id", "reason", "after"], fmt)
+
+
+@audit.command("verify")
+@click.option("--file", "file_path", type=click.Path(dir_okay=False), help="Verify an exported trail file instead of the database.")
+@command_app("audit verify")
+def audit_verify(file_path: str | None, app: App) -> None:
+    """Recompute the hash chain; name the first event that was changed (exit 1)."""
+    if file_path:
+        res = audit_query.verify_file(file_path)
+    else:
+        with app.db.read() as conn:
+            res = auditlib.verify(conn)
+    if not res.ok:
+        raise ProblemsFound(res.line())
+    click.echo(res.line())
+
+
+@audit.command("export")
+@click.option("--out", "out_path", required=True, type=click.Path(), help="File to write (JSON Lines).")
+@command_app("audit export")
+def audit_export(out_path: str, app: App) -> None:
+    """Write the whole trail as JSON Lines with its hash chain."""
+    res = audit_query.export_trail(app, out_path)
+    click.echo(f"wrote {res['events']} events to {res['path']} (last hash {res['last_hash']})")

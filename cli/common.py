@@ -1,0 +1,195 @@
+"""What every command shares: the app context, role checks, output formats, progress.
+
+Commands stay thin: parse arguments, call one library function, print. Library errors
+(``RingebuError``) become one line on stderr and an honest exit code in ``cli.main.main``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import click
+
+from ringebu_journal.app import App
+from ringebu_journal.errors import UsageError
+
+
+class Options:
+    """Global options, resolved lazily so that `--help` never touches the database."""
+
+    def __init__(self, db: str | None, actor: str | None, data_dir: str | None, quiet: bool):
+        self.db = db
+        self.actor = actor
+        self.data_dir = data_dir
+        self.quiet = quiet
+        self._app: App | None = None
+
+    def app(self) -> App:
+        if self._app is None:
+            self._app = App.open(self.db, self.actor, self.data_dir)
+        return self._app
+
+
+def command_app(command: str) -> Callable:
+    """Decorator: open the app, check the role table for `command`, pass `app=`."""
+
+    def deco(fn: Callable) -> Callable:
+        @click.pass_context
+        @functools.wraps(fn)
+        def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+            opts: Options = ctx.find_object(Options)
+            app = opts.app()
+            app.authorize(command)
+            return ctx.invoke(fn, *args, app=app, **kwargs)
+
+        wrapper.__ringebu_command__ = command  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco
+
+
+def quiet_flag(ctx: click.Context | None = None) -> bool:
+    ctx = ctx or click.get_current_context()
+    opts = ctx.find_object(Options)
+    return bool(opts and opts.quiet)
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+def format_option(*choices: str, default: str = "table") -> Callable:
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
+        help="Output format.",
+    )
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=timezone.utc)
+        return v.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(_plain(x)) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, ensure_ascii=False, default=str)
+    return v
+
+
+def json_default(v: Any) -> Any:
+    if isinstance(v, (datetime, date)):
+        return _plain(v)
+    if hasattr(v, "model_dump"):
+        return v.model_dump(mode="json")
+    return str(v)
+
+
+def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *,
+              title: str | None = None, out: Any = None) -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(json.dumps(list(rows), ensure_ascii=False, indent=2, default=json_default) + "\n")
+    elif fmt == "jsonl":
+        for r in rows:
+            out.write(json.dumps(r, ensure_ascii=False, default=json_default) + "\n")
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([_plain(r.get(c)) if r.get(c) is not None else "" for c in columns])
+        out.write(buf.getvalue())
+    else:
+        emit_table(rows, columns, title=title, out=out)
+
+
+def emit_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None,
+               out: Any = None) -> None:
+    """A plain aligned table (readable in a terminal, a pipe and a log file alike)."""
+    out = out or sys.stdout
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [len(c) for c in columns]
+    for row in cells:
+        for i, v in enumerate(row):
+            widths[i] = min(max(widths[i], len(v)), 80)
+    if title:
+        out.write(title + "\n")
+    out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(columns)).rstrip() + "\n")
+    out.write("  ".join("-" * widths[i] for i in range(len(columns))) + "\n")
+    for row in cells:
+        out.write("  ".join(_clip(v, widths[i]).ljust(widths[i]) for i, v in enumerate(row)).rstrip() + "\n")
+    if not rows:
+        out.write("(none)\n")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    s = str(_plain(v))
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+def _clip(s: str, width: int) -> str:
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+# -- progress -----------------------------------------------------------------------------
+
+
+@contextmanager
+def progress(description: str, total: int | None = None, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; silent when stderr is not a terminal or with --quiet.
+
+    Yields ``advance(n)``.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date — write it as YYYY-MM-DD") from None
+
+
+def read_id_file(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return [ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror}) — give a file with one message id per line") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text — give a file with one message id per line") from None
+
+
+def echo_err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def iter_nonempty(items: Iterable[str]) -> list[str]:
+    return [i for i in items if i]

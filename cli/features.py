@@ -1,0 +1,9 @@
+"""Registers the feature commands (import, judge, review, export, reports) on the CLI."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    pass

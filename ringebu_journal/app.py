@@ -1,0 +1,181 @@
+"""The application context a command runs in: database, actor, role, data folder.
+
+Library functions take an ``App`` so that they can be called the same way from the CLI,
+from tests and from a notebook. Nothing here knows about click.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from . import audit, roles
+from .db import migrate
+from .db.engine import Database
+from .db.tables import User
+from .errors import PermissionRefused, UsageError
+
+ENV_ACTOR = "RINGEBU_JOURNAL_ACTOR"
+ENV_DATA = "RINGEBU_JOURNAL_DATA"
+USERS = User.__table__
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return os.environ.get("USER") or "unknown"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class App:
+    db: Database
+    actor: str
+    data_dir: Path
+    role: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, db_url: str | None = None, actor: str | None = None, data_dir: str | Path | None = None) -> "App":
+        db = Database(db_url)
+        actor = actor or os.environ.get(ENV_ACTOR) or default_actor()
+        if data_dir is None:
+            data_dir = os.environ.get(ENV_DATA)
+        if data_dir is None:
+            if db.is_sqlite and db.engine.url.database not in (None, "", ":memory:"):
+                base = Path(db.engine.url.database)
+                data_dir = base.parent / (base.stem + "-data")
+            else:
+                data_dir = Path.cwd() / "ringebu-journal-data"
+        return cls(db=db, actor=actor, data_dir=Path(data_dir))
+
+    # -- roles ---------------------------------------------------------------------------
+
+    def lookup_role(self) -> str | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(USERS.c.role, USERS.c.active).where(USERS.c.name == self.actor)
+            ).first()
+        if row is None or not row.active:
+            return None
+        return row.role
+
+    def authorize(self, command: str, *, check_schema: bool = True) -> None:
+        """Check the role table; a refusal is audited and raised (exit 3)."""
+        if roles.PERMISSIONS[command] == roles.OPEN:
+            return
+        if check_schema:
+            migrate.check_schema(self.db)
+        self.role = self.lookup_role()
+        if roles.allowed(command, self.role):
+            return
+        who = f"{self.actor} ({self.role})" if self.role else f"{self.actor} (not a registered user)"
+        with self.db.write() as conn:
+            audit.append(
+                conn, actor=self.actor, role=self.role or "none", action="command.refused",
+                object_type="command", object_id=command,
+                after={"command": command, "allowed_roles": roles.roles_for(command)},
+                reason="role not permitted",
+            )
+        if self.role is None:
+            hint = f"ask an admin to run `ringebu-journal users add {self.actor} --role ROLE`"
+        else:
+            hint = f"`{command}` is for: {roles.roles_for(command)}"
+        raise PermissionRefused(f"permission refused: {who} may not run `{command}` — {hint}")
+
+    def audit(self, conn: Connection, action: str, object_type: str, object_id: str | int, *,
+              before: Any = None, after: Any = None, reason: str | None = None) -> dict[str, Any]:
+        return audit.append(
+            conn, actor=self.actor, role=self.role or "none", action=action,
+            object_type=object_type, object_id=object_id, before=before, after=after, reason=reason,
+        )
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+# -- init and users --------------------------------------------------------------------------
+
+
+def init_database(app: App) -> dict[str, Any]:
+    """Create or upgrade the schema. On an empty database the current actor becomes admin.
+
+    Anyone may create a new database; upgrading or re-running init on an existing one is
+    for admins; a database newer than this program is refused untouched.
+    """
+    before_rev = migrate.current_revision(app.db)
+    if before_rev is not None:
+        if before_rev not in migrate.known_revisions():
+            migrate.check_schema(app.db)          # raises: newer than the code
+        app.authorize("init", check_schema=False)
+    before, after = migrate.upgrade(app.db)
+    made_admin = False
+    with app.db.write() as conn:
+        has_users = conn.execute(select(USERS.c.id).limit(1)).first() is not None
+        if not has_users:
+            conn.execute(USERS.insert().values(
+                name=app.actor, role="admin", active=True, created_at=now(), created_by=app.actor,
+            ))
+            app.role = "admin"
+            made_admin = True
+            app.audit(conn, "user.add", "user", app.actor, after={"name": app.actor, "role": "admin"},
+                      reason="first actor on an empty database")
+        if before != after:
+            app.audit(conn, "database.upgrade" if before else "database.create", "database",
+                      app.db.display_url, before={"schema": before}, after={"schema": after})
+    return {"before": before, "after": after, "made_admin": made_admin, "actor": app.actor}
+
+
+def _role_in(conn: Connection, name: str) -> str | None:
+    row = conn.execute(select(USERS.c.role).where(USERS.c.name == name)).first()
+    return row.role if row else None
+
+
+def add_user(app: App, name: str, role: str) -> dict[str, Any]:
+    if role not in roles.ROLES:
+        raise UsageError(f"unknown role {role!r} — choose one of: {', '.join(roles.ROLES)}")
+    name = name.strip()
+    if not name:
+        raise UsageError("user name is empty — give the name the user runs as (--actor)")
+    with app.db.write() as conn:
+        row = conn.execute(select(USERS.c.id, USERS.c.role, USERS.c.active).where(USERS.c.name == name)).first()
+        if row is None:
+            conn.execute(USERS.insert().values(name=name, role=role, active=True, created_at=now(), created_by=app.actor))
+            app.audit(conn, "user.add", "user", name, after={"name": name, "role": role})
+            return {"name": name, "role": role, "changed": True}
+        if row.role == role and row.active:
+            return {"name": name, "role": role, "changed": False}
+        conn.execute(USERS.update().where(USERS.c.id == row.id).values(role=role, active=True))
+        app.audit(conn, "user.change", "user", name,
+                  before={"role": row.role, "active": row.active}, after={"role": role, "active": True})
+        return {"name": name, "role": role, "changed": True}
+
+
+def deactivate_user(app: App, name: str, reason: str) -> None:
+    with app.db.write() as conn:
+        row = conn.execute(select(USERS.c.id, USERS.c.role, USERS.c.active).where(USERS.c.name == name)).first()
+        if row is None:
+            raise UsageError(f"no user named {name!r} — see `ringebu-journal users list`")
+        if name == app.actor:
+            raise UsageError("you cannot deactivate yourself — ask another admin")
+        conn.execute(USERS.update().where(USERS.c.id == row.id).values(active=False))
+        app.audit(conn, "user.deactivate", "user", name, before={"active": row.active},
+                  after={"active": False}, reason=reason)
+
+
+def list_users(app: App) -> list[dict[str, Any]]:
+    with app.db.read() as conn:
+        rows = conn.execute(select(USERS).order_by(USERS.c.name)).mappings().all()
+    return [dict(r) for r in rows]
