@@ -73,14 +73,16 @@ def audit_log(obj, actor_name, moderator, action, message_ref, decisions_only, e
 
 @audit.command("verify")
 @click.option("--file", "file_path", type=click.Path(dir_okay=False), help="Verify an exported trail file instead of the database.")
+@click.option("--head", metavar="HASH", help="A head hash noted earlier (printed by verify and export): "
+              "it must still be in the chain, which catches deleted newest events.")
 @command_app("audit verify")
-def audit_verify(file_path: str | None, app: App) -> None:
+def audit_verify(file_path: str | None, head: str | None, app: App) -> None:
     """Recompute the hash chain; name the first event that was changed (exit 1)."""
     if file_path:
-        res = audit_query.verify_file(file_path)
+        res = audit_query.verify_file(file_path, head=head)
     else:
         with app.db.read() as conn:
-            res = auditlib.verify(conn)
+            res = auditlib.verify(conn, head=head)
     if not res.ok:
         raise ProblemsFound(res.line())
     click.echo(res.line())

@@ -128,14 +128,15 @@ class VerifyResult:
     checked: int
     problem: str | None = None
     seq: int | None = None
+    head: str | None = None
 
     def line(self) -> str:
         if self.ok:
-            return f"audit trail verified: {self.checked} events, chain intact"
+            return f"audit trail verified: {self.checked} events, chain intact, head {self.head}"
         return f"audit trail broken at event {self.seq}: {self.problem}"
 
 
-def verify_events(events: Iterable[dict[str, Any]]) -> VerifyResult:
+def verify_events(events: Iterable[dict[str, Any]], head: str | None = None) -> VerifyResult:
     """Recompute the chain over events in stored order and name the first broken one.
 
     What each failure means:
@@ -143,6 +144,9 @@ def verify_events(events: Iterable[dict[str, Any]]) -> VerifyResult:
     * a gap in seq → an event was deleted;
     * a prev_hash that does not match the previous event's hash → an event was inserted,
       deleted or the order changed (reordering also breaks the seq sequence).
+
+    Deleting the newest events leaves a shorter chain that is still whole; ``head`` (a hash
+    an auditor noted earlier, e.g. from ``audit export``) catches that: it must be in the chain.
     """
     prev = GENESIS
     expected_seq = 1
@@ -163,7 +167,12 @@ def verify_events(events: Iterable[dict[str, Any]]) -> VerifyResult:
             return VerifyResult(False, n - 1, "its content does not match its hash: the event was modified", seq)
         prev = ev["hash"]
         expected_seq += 1
-    return VerifyResult(True, n)
+        if head is not None and prev == head.lower():
+            head = None
+    if head is not None:
+        return VerifyResult(False, n, f"the known head {head[:16]}… is not in the chain: "
+                            "events after it were deleted (the trail was truncated)", expected_seq)
+    return VerifyResult(True, n, head=prev)
 
 
 def iter_events(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
@@ -181,14 +190,10 @@ def iter_events(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]
         last = rows[-1]["seq"]
 
 
-def verify(conn: Connection) -> VerifyResult:
-    return verify_events(_stored_order(conn))
-
-
-def _stored_order(conn: Connection) -> Iterator[dict[str, Any]]:
+def verify(conn: Connection, head: str | None = None) -> VerifyResult:
     # seq is the primary key: ordering by it is the chain order. Deletions show as gaps,
     # reorderings (swapped contents) as hash or prev_hash mismatches.
-    yield from iter_events(conn)
+    return verify_events(iter_events(conn), head=head)
 
 
 def export_line(ev: dict[str, Any]) -> str:

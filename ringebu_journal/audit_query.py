@@ -96,7 +96,7 @@ def export_trail(app: App, out_path: str) -> dict[str, Any]:
     return {"events": n, "last_hash": last_hash, "path": str(path)}
 
 
-def verify_file(path: str) -> audit.VerifyResult:
+def verify_file(path: str, head: str | None = None) -> audit.VerifyResult:
     """Verify an exported trail file (the same recipe as README's 20 lines)."""
     def events() -> Iterator[dict[str, Any]]:
         with open(path, encoding="utf-8") as fh:
@@ -106,4 +106,4 @@ def verify_file(path: str) -> audit.VerifyResult:
                 except json.JSONDecodeError as exc:
                     raise UsageError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
 
-    return audit.verify_events(events())
+    return audit.verify_events(events(), head=head)

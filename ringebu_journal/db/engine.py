@@ -121,7 +121,11 @@ class Database:
 
 def _is_unreachable(exc: Exception) -> bool:
     msg = str(exc).lower()
-    return any(s in msg for s in ("connection", "could not connect", "server closed", "terminating"))
+    return any(s in msg for s in (
+        "connection", "could not connect", "server closed", "terminating",
+        "not a database", "file is encrypted", "malformed", "disk i/o", "readonly database",
+        "database or disk is full",
+    ))
 
 
 def _describe(display_url: str, exc: Exception) -> str:
@@ -131,8 +135,12 @@ def _describe(display_url: str, exc: Exception) -> str:
         hint = "another ringebu-journal process holds the write lock for too long; try again"
     elif "unable to open database file" in first:
         hint = "check that the file's folder exists and is writable, or choose another --db"
-    elif "file is not a database" in first or "file is encrypted" in first:
-        hint = "this file is not a ringebu-journal database; choose another --db"
+    elif "not a database" in first or "file is encrypted" in first or "malformed" in first:
+        hint = "this file is not a ringebu-journal database (or it is damaged); choose another --db"
+    elif "disk is full" in first:
+        hint = "the disk is full; free space and run the command again (nothing was half-written)"
+    elif "readonly" in first:
+        hint = "the database file is read-only for you; check its permissions"
     else:
         hint = "check --db / RINGEBU_JOURNAL_DB and that the server is running"
     return f"database {display_url}: {first} — {hint}"

@@ -1,0 +1,129 @@
+"""Text helpers shared by the importers: safe stored text, times, raw JSON, mojibake repair.
+
+Stored ``text`` must be valid for XML 1.0 (the Noark 5 export) and for PostgreSQL ``text``
+(no NUL). Characters XML 1.0 forbids (C0 controls except TAB/LF/CR, U+FFFE/U+FFFF) and lone
+surrogates are replaced by U+FFFD in the stored text; the raw payload keeps them verbatim
+(as JSON escapes), so nothing is lost. The number of replacements goes into ``extra``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+# XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+MAX_TEXT_CHARS = 1_000_000  # longer texts are rejected (Facebook's own limit is ~63,000)
+
+
+def clean_text(s: str | None) -> tuple[str, int]:
+    """Text safe to store and export, and how many characters were replaced."""
+    if not s:
+        return "", 0
+    cleaned, n = _FORBIDDEN.subn("\ufffd", s)
+    return cleaned, n
+
+
+def clean_opt(s: str | None) -> tuple[str | None, int]:
+    if s is None:
+        return None, 0
+    return clean_text(s)
+
+
+def raw_json(obj: Any) -> str:
+    """The JSON text of one object, as compact as the source; lone surrogates stay escaped."""
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        s = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+    return s
+
+
+def safe_payload(s: str) -> str:
+    """A payload text that can be stored (lone surrogates and NUL escaped as JSON would)."""
+    try:
+        s.encode("utf-8")
+        if "\x00" not in s:
+            return s
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if o == 0 or 0xD800 <= o <= 0xDFFF:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def parse_graph_time(value: Any) -> datetime | None:
+    """Graph API times: ISO 8601 with +0000, or Unix seconds (webhooks)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return from_unix(value)
+    if isinstance(value, str):
+        v = value.strip()
+        if v.isdigit():
+            return from_unix(int(v))
+        try:
+            dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc)
+    return None
+
+
+def from_unix(value: int | float, *, millis: bool = False) -> datetime | None:
+    try:
+        secs = value / 1000 if millis else value
+        return datetime.fromtimestamp(secs, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def fix_mojibake(s: str) -> str:
+    """Undo Facebook's export bug (UTF-8 bytes escaped one by one) where it round-trips."""
+    try:
+        return s.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return s
+
+
+def fix_tree(o: Any, counter: list[int]) -> Any:
+    """Repair every string in a JSON tree; counter[0] counts repaired strings."""
+    if isinstance(o, str):
+        if o.isascii():
+            return o
+        fixed = fix_mojibake(o)
+        if fixed != o:
+            counter[0] += 1
+        return fixed
+    if isinstance(o, list):
+        return [fix_tree(x, counter) for x in o]
+    if isinstance(o, dict):
+        return {fix_tree(k, counter): fix_tree(v, counter) for k, v in o.items()}
+    return o
+
+
+def as_id(value: Any) -> str | None:
+    """Platform ids arrive as strings or as numbers (webhooks); store them as strings."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        v = value.strip()
+        return v or None
+    return None

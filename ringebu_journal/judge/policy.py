@@ -1,0 +1,312 @@
+"""The judge's policy: rules archive staff can read and adjust, loaded from TOML and validated.
+
+A policy file has a ``[policy]`` table (version, name), ``[thresholds]`` (how much case evidence
+makes a journal decision or a review), ``[[condition]]`` tables (question forms, negation …) and
+``[[rule]]`` tables. Every mistake is reported as an ``InputError`` naming the file, the line and
+the rule id, so the person who edited the file can find it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ringebu_journal.errors import InputError
+from ringebu_journal.models import Action
+
+from .detectors import DETECTORS
+
+DEFAULT_POLICY = "default_policy.toml"
+
+#: Categories a rule may name. Outgoing-compliance categories start with ``egen_``.
+CATEGORIES = frozenset({
+    "soknad", "klage", "innsynskrav", "varsling", "bekymringsmelding", "krav", "oppsigelse",
+    "oppfolging", "personvern", "anmodning", "melding", "tjenestesporsmal", "faktafeil", "ros",
+    "kritikk", "politisk", "virus", "personopplysninger", "sensitivt", "eksponering", "kommunal",
+    "prat", "reklame", "sporsmal_til_andre", "egen_uten_lenke", "egen_saksbehandling",
+    "egen_personopplysninger",
+})
+
+#: Signals steer the decision without being categories of their own.
+SIGNALS = frozenset({"question", "relevant", "chatter", "joke", "third_party", "own_party",
+                     "affirm", "agree", "lure"})
+
+SCOPES = frozenset({"before", "after", "sentence", "message", "context"})
+APPLIES = frozenset({"citizen", "municipality", "all"})
+ACTIONS = frozenset(a.value for a in Action)
+
+_POLICY_KEYS = {"version", "name", "description", "default_hjemmel"}
+_THRESHOLD_KEYS = {"journal", "review", "confident"}
+_CONDITION_KEYS = {"id", "description", "scope", "patterns", "author"}
+_RULE_KEYS = {"id", "description", "patterns", "detector", "unless", "requires", "applies_to",
+              "evidence", "category", "actions", "screen", "hjemmel", "signal", "mask",
+              "context_author", "context_patterns", "context_case"}
+_ID = re.compile(r"^[a-z0-9_.æøå-]+$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    id: str
+    description: str
+    scope: str
+    patterns: tuple[str, ...]
+    line: int
+    author: str = "any"          # context scope only: "municipality", "citizen" or "any"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    line: int
+    patterns: tuple[str, ...] = ()
+    detector: str | None = None
+    unless: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    applies_to: str = "citizen"
+    evidence: float = 0.0
+    category: str | None = None
+    actions: tuple[str, ...] = ()
+    screen: bool = False
+    hjemmel: str | None = None
+    signal: str | None = None
+    mask: bool = False           # mask the matched text in the public journal
+    context_author: str | None = None      # the rule needs a context item by this author …
+    context_patterns: tuple[str, ...] = ()  # … whose text matches one of these
+    context_case: bool = False             # … or whose text the judge finds to be a case
+
+    def effect(self) -> str:
+        """The rule's effect in a few words, for reasons and the policy documentation."""
+        parts = []
+        if self.evidence:
+            parts.append(f"saksbevis {self.evidence:+g}")
+        if self.category:
+            parts.append(f"kategori {self.category}")
+        if self.actions:
+            parts.append("tiltak " + ", ".join(self.actions))
+        if self.screen:
+            parts.append("skjerming" + (f" ({self.hjemmel})" if self.hjemmel else ""))
+        if self.signal:
+            parts.append(f"signal {self.signal}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    name: str
+    sha256: str
+    path: str
+    thresholds: dict[str, float]
+    default_hjemmel: str
+    conditions: dict[str, Condition]
+    rules: tuple[Rule, ...]
+    description: str = ""
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def _line_index(text: str) -> tuple[dict[str, int], dict[int, int], dict[int, int]]:
+    """Map rule and condition ids to their line, and the n-th table header to its line.
+
+    tomllib keeps no positions, so the lines are found in the raw text: good enough to point a
+    person at the right place.
+    """
+    ids: dict[str, int] = {}
+    rule_headers: dict[int, int] = {}
+    cond_headers: dict[int, int] = {}
+    current = None
+    for n, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if s.startswith("[[rule]]"):
+            rule_headers[len(rule_headers)] = n
+            current = "rule"
+        elif s.startswith("[[condition]]"):
+            cond_headers[len(cond_headers)] = n
+            current = "condition"
+        elif s.startswith("["):
+            current = None
+        elif current and (m := re.match(r'id\s*=\s*["\']([^"\']*)["\']', s)):
+            ids.setdefault(f"{current}:{m.group(1)}", n)
+    return ids, rule_headers, cond_headers
+
+
+def policy_text(path: str | Path | None = None) -> tuple[str, bytes]:
+    """The display path and bytes of a policy file; the shipped default when path is None."""
+    if path is None:
+        ref = resources.files("ringebu_journal.judge").joinpath(DEFAULT_POLICY)
+        return f"<package>/ringebu_journal/judge/{DEFAULT_POLICY}", ref.read_bytes()
+    p = Path(path)
+    try:
+        return str(p), p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(p), None, "policy file not found",
+                         "give the path of a TOML policy file, or leave it out for the default") from None
+    except OSError as e:
+        raise InputError(str(p), None, f"cannot read policy file: {e.strerror}") from None
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load and validate a policy file (the shipped default when ``path`` is None)."""
+    where, data = policy_text(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(where, None, f"not UTF-8 ({e.reason} at byte {e.start})",
+                         "save the policy file as UTF-8") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise InputError(where, f"line {m.group(1)}" if m else None, f"not valid TOML: {e}",
+                         "check quotes and brackets; regular expressions are easiest in '…' literal strings") from None
+    return _build(where, text, data, raw)
+
+
+def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
+    ids, rule_headers, cond_headers = _line_index(text)
+
+    def fail(place: str | None, reason: str, hint: str | None = None):
+        raise InputError(where, place, reason, hint)
+
+    unknown = set(raw) - {"policy", "thresholds", "condition", "rule"}
+    if unknown:
+        fail(None, f"unknown table(s): {', '.join(sorted(unknown))}",
+             "a policy has [policy], [thresholds], [[condition]] and [[rule]]")
+    meta = raw.get("policy")
+    if not isinstance(meta, dict) or not isinstance(meta.get("version"), str) or not meta["version"]:
+        fail(None, "missing [policy] version", 'add [policy] with version = "…"')
+    if bad := set(meta) - _POLICY_KEYS:
+        fail(None, f"unknown key(s) in [policy]: {', '.join(sorted(bad))}")
+    thresholds = raw.get("thresholds", {})
+    if bad := set(thresholds) - _THRESHOLD_KEYS:
+        fail(None, f"unknown key(s) in [thresholds]: {', '.join(sorted(bad))}",
+             f"allowed: {', '.join(sorted(_THRESHOLD_KEYS))}")
+    th = {"journal": 2.0, "review": 1.0, "confident": 3.0}
+    for k, v in thresholds.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            fail(None, f"[thresholds] {k} must be a number")
+        th[k] = float(v)
+    if not th["review"] <= th["journal"]:
+        fail(None, "[thresholds] review must not be above journal")
+
+    conditions: dict[str, Condition] = {}
+    for i, c in enumerate(raw.get("condition", [])):
+        cid = c.get("id") if isinstance(c, dict) else None
+        line = ids.get(f"condition:{cid}") or cond_headers.get(i, 0)
+        place = f"line {line}, condition {cid or '?'}"
+        if not isinstance(cid, str) or not _ID.match(cid):
+            fail(place, "condition without a valid id", "ids are lower case letters, digits, . _ -")
+        if cid in conditions:
+            fail(place, f"duplicate condition id {cid!r}", f"first defined on line {conditions[cid].line}")
+        if bad := set(c) - _CONDITION_KEYS:
+            fail(place, f"unknown key(s): {', '.join(sorted(bad))}", f"allowed: {', '.join(sorted(_CONDITION_KEYS))}")
+        scope = c.get("scope", "sentence")
+        if scope not in SCOPES:
+            fail(place, f"unknown scope {scope!r}", f"use one of {', '.join(sorted(SCOPES))}")
+        author = c.get("author", "any")
+        if author not in ("any", "citizen", "municipality"):
+            fail(place, f"unknown author {author!r}", "use any, citizen or municipality")
+        pats = _patterns(c.get("patterns"), place, fail)
+        if not pats:
+            fail(place, "a condition needs patterns")
+        conditions[cid] = Condition(cid, _desc(c, place, fail), scope, pats, line, author)
+
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(raw.get("rule", [])):
+        rid = r.get("id") if isinstance(r, dict) else None
+        line = ids.get(f"rule:{rid}") or rule_headers.get(i, 0)
+        place = f"line {line}, rule {rid or '?'}"
+        if not isinstance(rid, str) or not _ID.match(rid):
+            fail(place, "rule without a valid id", "ids are lower case letters, digits, . _ -")
+        if rid in seen:
+            fail(place, f"duplicate rule id {rid!r}", f"first defined on line {seen[rid]}")
+        seen[rid] = line
+        if bad := set(r) - _RULE_KEYS:
+            fail(place, f"unknown key(s): {', '.join(sorted(bad))}", f"allowed: {', '.join(sorted(_RULE_KEYS))}")
+        pats = _patterns(r.get("patterns"), place, fail)
+        det = r.get("detector")
+        if det is not None and det not in DETECTORS:
+            fail(place, f"unknown detector {det!r}", f"use one of {', '.join(sorted(DETECTORS))}")
+        if not pats and det is None:
+            fail(place, "a rule needs patterns or a detector")
+        for key in ("unless", "requires"):
+            for cid in _strs(r.get(key, []), place, key, fail):
+                if cid not in conditions:
+                    fail(place, f"{key} names unknown condition {cid!r}",
+                         f"defined conditions: {', '.join(sorted(conditions))}")
+        applies = r.get("applies_to", "citizen")
+        if applies not in APPLIES:
+            fail(place, f"unknown applies_to {applies!r}", "use citizen, municipality or all")
+        ev = r.get("evidence", 0.0)
+        if not isinstance(ev, (int, float)) or isinstance(ev, bool):
+            fail(place, "evidence must be a number")
+        cat = r.get("category")
+        if cat is not None and cat not in CATEGORIES:
+            fail(place, f"unknown effect: category {cat!r}", f"use one of {', '.join(sorted(CATEGORIES))}")
+        acts = _strs(r.get("actions", []), place, "actions", fail)
+        for a in acts:
+            if a not in ACTIONS:
+                fail(place, f"unknown effect: action {a!r}", f"use one of {', '.join(sorted(ACTIONS))}")
+        sig = r.get("signal")
+        if sig is not None and sig not in SIGNALS:
+            fail(place, f"unknown effect: signal {sig!r}", f"use one of {', '.join(sorted(SIGNALS))}")
+        for key in ("screen", "mask", "context_case"):
+            if not isinstance(r.get(key, False), bool):
+                fail(place, f"{key} must be true or false")
+        ctx_author = r.get("context_author")
+        if ctx_author not in (None, "any", "citizen", "municipality"):
+            fail(place, f"unknown context_author {ctx_author!r}", "use any, citizen or municipality")
+        ctx_pats = _patterns(r.get("context_patterns"), place, fail)
+        hj = r.get("hjemmel")
+        if hj is not None and not isinstance(hj, str):
+            fail(place, "hjemmel must be text")
+        if not (ev or cat or acts or r.get("screen") or sig):
+            fail(place, "the rule has no effect",
+                 "give it evidence, a category, actions, screen = true or a signal")
+        rules.append(Rule(
+            id=rid, description=_desc(r, place, fail), line=line, patterns=pats, detector=det,
+            unless=tuple(r.get("unless", [])), requires=tuple(r.get("requires", [])),
+            applies_to=applies, evidence=float(ev), category=cat, actions=acts,
+            screen=bool(r.get("screen", False)), hjemmel=hj, signal=sig,
+            mask=bool(r.get("mask", False)), context_author=ctx_author, context_patterns=ctx_pats,
+            context_case=bool(r.get("context_case", False)),
+        ))
+    if not rules:
+        fail(None, "the policy has no rules")
+    return Policy(
+        version=meta["version"], name=str(meta.get("name", "")), sha256=hashlib.sha256(data).hexdigest(),
+        path=where, thresholds=th,
+        default_hjemmel=str(meta.get("default_hjemmel", "Offl. § 13 jf. fvl. § 13 første ledd nr. 1")),
+        conditions=conditions, rules=tuple(rules), description=str(meta.get("description", "")), raw=raw,
+    )
+
+
+def _desc(obj: dict, place: str, fail) -> str:
+    d = obj.get("description")
+    if not isinstance(d, str) or not d.strip():
+        fail(place, "missing description", "describe in Norwegian what the rule recognises")
+    return d.strip()
+
+
+def _strs(value, place: str, key: str, fail) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        fail(place, f"{key} must be a list of strings")
+    return tuple(value)
+
+
+def _patterns(value, place: str, fail) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    pats = _strs(value, place, "patterns", fail)
+    for p in pats:
+        try:
+            re.compile(p)
+        except re.error as e:
+            fail(place, f"bad regular expression {p!r}: {e}",
+                 "test the pattern; remember that patterns see lower-case text")
+    return pats
