@@ -6,4 +6,5 @@ import click
 
 
 def register(cli: click.Group) -> None:
-    pass
+    from . import importing
+    importing.register(cli)

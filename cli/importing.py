@@ -1,0 +1,136 @@
+"""import, harvest: bring social-media conversations into the database."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from ringebu_journal.app import App
+from ringebu_journal.errors import ProblemsFound, UsageError
+from ringebu_journal.importers import run
+
+from .common import command_app, parse_date, progress, quiet_flag
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(import_group)
+    cli.add_command(harvest_group)
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import conversations from files: Graph API dumps, X archives, Facebook exports, JSON Lines."""
+
+
+@click.group("harvest")
+def harvest_group() -> None:
+    """Fetch conversations from a platform's API into a dump (and import it)."""
+
+
+_again = click.option("--again", is_flag=True,
+                      help="Read an input that was imported before once more (messages already stored stay unchanged).")
+
+
+def _finish(summary) -> None:
+    for line in summary.lines():
+        click.echo(line)
+    if summary.rejected and not summary.already:
+        raise ProblemsFound(f"{summary.rejected} record(s) rejected — see the list above (also in the audit trail, "
+                            f"batch {summary.batch_id})")
+
+
+def _run(app: App, label: str, fn: Callable) -> None:
+    with progress(label, None, quiet=quiet_flag()) as advance:
+        summary = fn(advance)
+    _finish(summary)
+
+
+@import_group.command("facebook-dump")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@_again
+@command_app("import facebook-dump")
+def import_facebook_dump(paths: tuple[str, ...], again: bool, app: App) -> None:
+    """Import Graph API dumps (JSON Lines from `harvest facebook`) or files holding one response body.
+
+    PATHS are files or folders (all *.jsonl and *.json files inside are read).
+    """
+    _run(app, "importing dump", lambda adv: run.import_facebook_dump(app, list(paths), again=again, advance=adv))
+
+
+@import_group.command("x-archive")
+@click.argument("path", type=click.Path(exists=False))
+@_again
+@command_app("import x-archive")
+def import_x_archive(path: str, again: bool, app: App) -> None:
+    """Import an X (Twitter) "archive of your data" (zip or unpacked folder): tweets, DMs, media."""
+    _run(app, "importing X archive", lambda adv: run.import_x_archive(app, path, again=again, advance=adv))
+
+
+@import_group.command("facebook-export")
+@click.argument("path", type=click.Path(exists=False))
+@_again
+@command_app("import facebook-export")
+def import_facebook_export(path: str, again: bool, app: App) -> None:
+    """Import a Facebook "Download your information" export (zip or folder; JSON format).
+
+    Repairs Facebook's mojibake (UTF-8 escaped byte by byte) where it round-trips and records each repair.
+    """
+    _run(app, "importing Facebook export", lambda adv: run.import_facebook_export(app, path, again=again, advance=adv))
+
+
+@import_group.command("jsonl")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@_again
+@command_app("import jsonl")
+def import_jsonl(paths: tuple[str, ...], again: bool, app: App) -> None:
+    """Import the generic JSON Lines format (schemas/generic-import.schema.json; see docs/importing.md)."""
+    _run(app, "importing JSON Lines", lambda adv: run.import_jsonl(app, list(paths), again=again, advance=adv))
+
+
+@harvest_group.command("facebook")
+@click.option("--page-id", required=True, help="The Facebook page id.")
+@click.option("--instagram-user-id", help="The Instagram professional account id linked to the page.")
+@click.option("--since", help="Only posts and conversations from this date (YYYY-MM-DD).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Dump file to write (JSON Lines; default: "
+              "DATA_DIR/harvest/facebook-PAGE-TIME.jsonl). Appended to if it exists.")
+@click.option("--import", "do_import", is_flag=True, help="Import the dump when the harvest is done.")
+@click.option("--base-url", default="https://graph.facebook.com", show_default=True, envvar="RINGEBU_JOURNAL_GRAPH_URL")
+@click.option("--api-version", default="v25.0", show_default=True)
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds for each request.")
+@command_app("harvest facebook")
+def harvest_facebook(page_id: str, instagram_user_id: str | None, since: str | None, out: str | None,
+                     do_import: bool, base_url: str, api_version: str, timeout: float, app: App) -> None:
+    """Harvest a page's feed with comments, its Messenger inbox and (optionally) Instagram.
+
+    The page token is read from RINGEBU_JOURNAL_FB_TOKEN; it is never printed, logged or
+    written to the dump or the audit trail.
+    """
+    from ringebu_journal.importers import graph
+
+    token = os.environ.get(graph.TOKEN_ENV, "").strip()
+    if not token:
+        raise UsageError(f"no access token — set {graph.TOKEN_ENV} to the page access token "
+                         "(it is read from the environment only and never stored)")
+    since_d = parse_date(since, "--since")
+    if out is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        out_path = app.ensure_data_dir() / "harvest" / f"facebook-{page_id}-{stamp}.jsonl"
+    else:
+        out_path = Path(out)
+    cfg = graph.HarvestConfig(base_url=base_url, api_version=api_version, timeout=timeout)
+    result = graph.harvest(app, token=token, page_id=page_id, instagram_user_id=instagram_user_id, since=since_d,
+                           out=out_path, config=cfg, echo=lambda s: click.echo(s, err=True))
+    click.echo(f"harvest: {result.responses} responses, {result.attachments} attachments → {out_path}")
+    if do_import and result.responses:
+        with progress("importing dump", None, quiet=quiet_flag()) as adv:
+            summary = run.import_facebook_dump(app, [str(out_path)], advance=adv)
+        for line in summary.lines():
+            click.echo(line)
+        result.raise_stop()
+        if summary.rejected:
+            raise ProblemsFound(f"{summary.rejected} record(s) rejected — see the list above")
+    result.raise_stop()

@@ -1,0 +1,543 @@
+"""The one place imported messages are written.
+
+Importers are generators: they yield :class:`Record` (one message version with its raw JSON
+fragment and its capture), :class:`Rejection` (something that could not be imported, with
+file, line or entry and reason), :class:`OwnAccount` (the municipality's account the input
+belongs to) and :class:`StatusChange` (an object the platform no longer returns).
+:func:`run_import` consumes that stream in chunks, one transaction per chunk:
+
+* idempotent — a message is keyed by (platform, platform_message_id); the same content again
+  is "unchanged"; a changed text, status, author name or attachment set becomes a new version
+  (``version+1``, ``previous_id`` → the old row, old row ``is_current=False``);
+* crash-safe — an ``import_batches`` row keyed by the input's SHA-256 holds ``position`` (how
+  many items were consumed) and the running counts, updated in the same transaction as each
+  chunk. A rerun after kill -9 skips exactly the committed items and ends with the same rows
+  and the same counts as an uninterrupted run;
+* audited — one ``import.batch`` event, in the transaction that marks the batch done.
+
+Captures are stored once per SHA-256 of their verbatim payload; threads and accounts are
+upserted; attachment bytes are stored content-addressed by the importers (``blobs.py``)
+before the record is yielded, and linked here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Union
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ..app import App
+from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
+from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
+from .blobs import blob_relpath
+from .sources import InputSet
+
+MSG = Message.__table__
+THR = Thread.__table__
+CAP = Capture.__table__
+ATT = Attachment.__table__
+ACC = Account.__table__
+BATCH = ImportBatch.__table__
+
+CHUNK_SIZE = 2000
+MAX_LISTED = 1000          # rejections and not-retrievable ids kept in counts and the audit event
+
+
+@dataclass(slots=True)
+class Record:
+    message: MessageIn
+    raw: str                   # this message's JSON object, as text
+    capture: CaptureIn         # the response, line or file entry it came from
+
+
+@dataclass(slots=True)
+class Rejection:
+    file: str
+    place: str | None
+    reason: str
+    platform: str | None = None
+
+    def line(self) -> str:
+        where = f"{self.file}:{self.place}" if self.place else self.file
+        return f"{where}: {self.reason}"
+
+
+@dataclass(slots=True)
+class OwnAccount:
+    account: AccountIn
+
+
+@dataclass(slots=True)
+class StatusChange:
+    """The platform says the object cannot be retrieved (Graph API 100/33), or similar."""
+
+    platform: str | None
+    platform_message_id: str
+    status: MessageStatus
+    capture: CaptureIn
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Item = Union[Record, Rejection, OwnAccount, StatusChange]
+
+
+@dataclass
+class ImportSummary:
+    batch_id: int
+    importer: str
+    input_sha256: str
+    counts: dict[str, Any]
+    already: bool = False               # the same input was imported before; nothing done
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return int(self.counts.get("rejected", 0))
+
+    def lines(self) -> list[str]:
+        c = self.counts
+        out: list[str] = []
+        if self.already:
+            out.append(f"already imported as batch {self.batch_id} (same input, SHA-256 {self.input_sha256[:16]}…); "
+                       "nothing done — use --again to read it once more")
+        out.append(f"batch {self.batch_id} ({self.importer}), input SHA-256 {self.input_sha256}")
+        plats = c.get("platforms", {})
+        if not plats:
+            out.append("  no messages")
+        for p in sorted(plats):
+            v = plats[p]
+            out.append(f"  {p:<10} new {v.get('new', 0):>8}   new versions {v.get('new_versions', 0):>6}   "
+                       f"unchanged {v.get('unchanged', 0):>8}   rejected {v.get('rejected', 0):>6}")
+        extras = []
+        for key, label in (("not_retrievable", "marked not retrievable"), ("not_retrievable_unknown",
+                           "not retrievable but never imported"), ("attachments", "attachments linked"),
+                           ("mojibake_repairs", "mojibake repairs"), ("sanitized_chars", "characters replaced in text")):
+            if c.get(key):
+                extras.append(f"{label}: {c[key]}")
+        if extras:
+            out.append("  " + " · ".join(extras))
+        out.append(f"  rejected: {c.get('rejected', 0)}")
+        for r in c.get("rejections", []):
+            where = f"{r['file']}:{r['place']}" if r.get("place") else r["file"]
+            out.append(f"    {where}: {r['reason']}")
+        more = c.get("rejected", 0) - len(c.get("rejections", []))
+        if more > 0:
+            out.append(f"    … and {more} more (not listed)")
+        for w in self.warnings:
+            out.append(f"warning: {w}")
+        return out
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _insert(conn: Connection, table):
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _empty_counts() -> dict[str, Any]:
+    return {"platforms": {}, "messages": 0, "rejected": 0, "rejections": [], "not_retrievable": 0,
+            "not_retrievable_unknown": 0, "not_retrievable_ids": [], "attachments": 0,
+            "mojibake_repairs": 0, "sanitized_chars": 0, "captures": 0, "own_accounts": [], "items": 0}
+
+
+def _plat(counts: dict[str, Any], platform: str) -> dict[str, int]:
+    return counts["platforms"].setdefault(platform, {"new": 0, "new_versions": 0, "unchanged": 0, "rejected": 0})
+
+
+# -- the batch ---------------------------------------------------------------------------------
+
+
+def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[], Iterable[Item]],
+               chunk_size: int = CHUNK_SIZE, again: bool = False,
+               advance: Callable[[int], None] | None = None,
+               input_sha256: str | None = None) -> ImportSummary:
+    """Import the items an importer yields, resuming a crashed run of the same input."""
+    sha = input_sha256 or inputs.sha256()
+    files = inputs.describe()
+    batch_id, position, counts, status = _open_batch(app, importer, sha, files, again)
+    if status == "done":
+        return ImportSummary(batch_id, importer, sha, counts, already=True, warnings=_account_warnings(app, counts))
+
+    def all_items() -> Iterable[Item]:
+        for p in inputs.problems:
+            yield Rejection(p.file, p.place, p.reason)
+        yield from items()
+
+    chunk: list[Item] = []
+    index = 0
+    for item in all_items():
+        index += 1
+        if index <= position:
+            continue
+        chunk.append(item)
+        if len(chunk) >= chunk_size:
+            _commit_chunk(app, batch_id, chunk, counts, index)
+            if advance:
+                advance(len(chunk))
+            chunk = []
+    if chunk:
+        _commit_chunk(app, batch_id, chunk, counts, index)
+        if advance:
+            advance(len(chunk))
+    with app.db.write() as conn:
+        conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(
+            status="done", finished_at=_now(), counts=counts, position=max(index, position)))
+        app.audit(conn, "import.batch", "import", batch_id,
+                  after={"importer": importer, "input_sha256": sha, "files": files, "counts": counts})
+    return ImportSummary(batch_id, importer, sha, counts, warnings=_account_warnings(app, counts))
+
+
+def _open_batch(app: App, importer: str, sha: str, files: list[str], again: bool) -> tuple[int, int, dict, str]:
+    with app.db.write() as conn:
+        rows = conn.execute(
+            select(BATCH.c.id, BATCH.c.status, BATCH.c.position, BATCH.c.counts)
+            .where(BATCH.c.input_sha256 == sha, BATCH.c.importer == importer)
+            .order_by(BATCH.c.id.desc())
+        ).all()
+        for r in rows:
+            if r.status == "running":
+                return r.id, r.position, _normalise_counts(r.counts), "running"
+        if rows and not again:
+            r = rows[0]
+            return r.id, r.position, _normalise_counts(r.counts), "done"
+        counts = _empty_counts()
+        res = conn.execute(BATCH.insert().values(
+            importer=importer, input_sha256=sha, input_desc="\n".join(files), status="running",
+            position=0, counts=counts, actor=app.actor, started_at=_now()))
+        return int(res.inserted_primary_key[0]), 0, counts, "running"
+
+
+def _normalise_counts(c: Any) -> dict[str, Any]:
+    base = _empty_counts()
+    if isinstance(c, dict):
+        base.update(c)
+    return base
+
+
+def _account_warnings(app: App, counts: dict[str, Any]) -> list[str]:
+    own = counts.get("own_accounts") or []
+    if not own:
+        return []
+    out = []
+    with app.db.read() as conn:
+        for key in own:
+            platform, pid = key.split(":", 1)
+            row = conn.execute(select(ACC.c.registered, ACC.c.closed).where(
+                ACC.c.platform == platform, ACC.c.platform_id == pid)).first()
+            if row is None or not row.registered:
+                out.append(f"own account {platform} {pid} is not in the registry of official profiles — "
+                           f"run `ringebu-journal accounts add {platform} {pid} --name NAME --unit UNIT`")
+    return out
+
+
+# -- one chunk ---------------------------------------------------------------------------------
+
+
+def _commit_chunk(app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any], position: int) -> None:
+    # Work on a copy so that a failed transaction leaves the in-memory counts as committed.
+    work = _copy_counts(counts)
+    with app.db.write() as conn:
+        _write_chunk(conn, app, batch_id, chunk, work)
+        work["items"] = position
+        conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(position=position, counts=work))
+    counts.clear()
+    counts.update(work)
+
+
+def _copy_counts(c: dict[str, Any]) -> dict[str, Any]:
+    out = dict(c)
+    out["platforms"] = {k: dict(v) for k, v in c["platforms"].items()}
+    out["rejections"] = list(c["rejections"])
+    out["not_retrievable_ids"] = list(c["not_retrievable_ids"])
+    out["own_accounts"] = list(c["own_accounts"])
+    return out
+
+
+def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any]) -> None:
+    now = _now()
+    records: list[Record] = []
+    changes: list[StatusChange] = []
+    own: dict[tuple[str, str], AccountIn] = {}
+    for it in chunk:
+        if isinstance(it, Record):
+            records.append(it)
+        elif isinstance(it, Rejection):
+            counts["rejected"] += 1
+            if it.platform:
+                _plat(counts, it.platform)["rejected"] += 1
+            if len(counts["rejections"]) < MAX_LISTED:
+                counts["rejections"].append({"file": it.file, "place": it.place, "reason": it.reason})
+        elif isinstance(it, OwnAccount):
+            own[(it.account.platform.value, it.account.platform_id)] = it.account
+        elif isinstance(it, StatusChange):
+            changes.append(it)
+
+    caps = [r.capture for r in records] + [c.capture for c in changes]
+    cap_ids = _store_captures(conn, caps, now, counts)
+    _store_accounts(conn, records, own, now, counts)
+    if records:
+        thread_ids = _store_threads(conn, records, now)
+        _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts)
+    if changes:
+        _store_status_changes(conn, batch_id, changes, cap_ids, now, counts)
+
+
+def _store_captures(conn: Connection, caps: list[CaptureIn], now: datetime, counts: dict[str, Any]) -> dict[str, int]:
+    by_sha: dict[str, CaptureIn] = {}
+    for c in caps:
+        if c.sha256 is None:
+            c.sha256 = c.digest()
+        by_sha.setdefault(c.sha256, c)
+    if not by_sha:
+        return {}
+    ids: dict[str, int] = {}
+    shas = list(by_sha)
+    for part in _parts(shas):
+        for row in conn.execute(select(CAP.c.id, CAP.c.sha256).where(CAP.c.sha256.in_(part))):
+            ids[row.sha256] = row.id
+    missing = [s for s in shas if s not in ids]
+    if missing:
+        conn.execute(_insert(conn, CAP).on_conflict_do_nothing(index_elements=["sha256"]), [
+            {"sha256": s, "source": by_sha[s].source[:100], "locator": by_sha[s].locator,
+             "entry": (by_sha[s].entry or None) and by_sha[s].entry[:500], "retrieved_at": by_sha[s].retrieved_at,
+             "size": len(by_sha[s].payload.encode("utf-8", "surrogatepass")), "payload": by_sha[s].payload}
+            for s in missing])
+        counts["captures"] += len(missing)
+        for part in _parts(missing):
+            for row in conn.execute(select(CAP.c.id, CAP.c.sha256).where(CAP.c.sha256.in_(part))):
+                ids[row.sha256] = row.id
+    return ids
+
+
+def _parts(seq: list, n: int = 900) -> Iterable[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def _account_platform(platform: str) -> str:
+    # A page's Messenger inbox belongs to the Facebook page.
+    return "facebook" if platform == "messenger" else platform
+
+
+def _store_accounts(conn: Connection, records: list[Record], own: dict[tuple[str, str], AccountIn],
+                    now: datetime, counts: dict[str, Any]) -> None:
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for (platform, pid), acc in own.items():
+        platform = _account_platform(platform)
+        rows[(platform, pid)] = {"platform": platform, "platform_id": pid[:200], "name": acc.name,
+                                 "unit": acc.unit, "own": True, "registered": False, "closed": False,
+                                 "created_at": now}
+        key = f"{platform}:{pid}"
+        if key not in counts["own_accounts"]:
+            counts["own_accounts"].append(key)
+    for r in records:
+        m = r.message
+        if m.author_id and not m.author_is_municipality:
+            k = (m.platform.value, m.author_id[:200])
+            if k not in rows:
+                rows[k] = {"platform": k[0], "platform_id": k[1], "name": m.author_name, "unit": None,
+                           "own": False, "registered": False, "closed": False, "created_at": now}
+    if not rows:
+        return
+    conn.execute(_insert(conn, ACC).on_conflict_do_nothing(index_elements=["platform", "platform_id"]),
+                 list(rows.values()))
+    for (platform, pid) in own:
+        platform = _account_platform(platform)
+        conn.execute(update(ACC).where(ACC.c.platform == platform, ACC.c.platform_id == pid[:200],
+                                       ACC.c.own == False).values(own=True))  # noqa: E712
+
+
+def _store_threads(conn: Connection, records: list[Record], now: datetime) -> dict[tuple[str, str], int]:
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in records:
+        m = r.message
+        key = (m.platform.value, m.thread_key()[:300])
+        if key not in wanted:
+            wanted[key] = {"platform": key[0], "thread_key": key[1],
+                           "kind": "conversation" if m.conversation_id else "post",
+                           "account_platform_id": m.account_platform_id, "created_at": m.created_at}
+    ids = _thread_ids(conn, list(wanted))
+    missing = [k for k in wanted if k not in ids]
+    if missing:
+        conn.execute(_insert(conn, THR).on_conflict_do_nothing(index_elements=["platform", "thread_key"]),
+                     [wanted[k] for k in missing])
+        ids.update(_thread_ids(conn, missing))
+    return ids
+
+
+def _thread_ids(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    by_platform: dict[str, list[str]] = {}
+    for p, k in keys:
+        by_platform.setdefault(p, []).append(k)
+    for p, ks in by_platform.items():
+        for part in _parts(ks):
+            for row in conn.execute(select(THR.c.id, THR.c.thread_key).where(
+                    THR.c.platform == p, THR.c.thread_key.in_(part))):
+                out[(p, row.thread_key)] = row.id
+    return out
+
+
+def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    out: dict[tuple[str, str], Any] = {}
+    by_platform: dict[str, list[str]] = {}
+    for p, k in keys:
+        by_platform.setdefault(p, []).append(k)
+    for p, ks in by_platform.items():
+        for part in _parts(ks):
+            q = select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version, MSG.c.content_hash,
+                       MSG.c.status).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
+                                           MSG.c.is_current == True)  # noqa: E712
+            for row in conn.execute(q):
+                out[(p, row.platform_message_id)] = row
+    return out
+
+
+def _store_messages(conn: Connection, batch_id: int, records: list[Record], thread_ids: dict,
+                    cap_ids: dict[str, int], now: datetime, counts: dict[str, Any]) -> None:
+    pending = records
+    while pending:
+        # Take the first occurrence of each message in this wave; repeats of the same id within
+        # the chunk wait for the next wave so that they are compared with what was just written.
+        seen: set[tuple[str, str]] = set()
+        wave: list[Record] = []
+        later: list[Record] = []
+        for r in pending:
+            k = (r.message.platform.value, r.message.platform_message_id)
+            if k in seen:
+                later.append(r)
+            else:
+                seen.add(k)
+                wave.append(r)
+        _store_wave(conn, batch_id, wave, thread_ids, cap_ids, now, counts)
+        pending = later
+
+
+def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids: dict,
+                cap_ids: dict[str, int], now: datetime, counts: dict[str, Any]) -> None:
+    keys = [(r.message.platform.value, r.message.platform_message_id) for r in wave]
+    current = _current(conn, keys)
+    rows: list[dict[str, Any]] = []
+    retire: list[int] = []
+    with_attachments: list[tuple[tuple[str, str, int], MessageIn]] = []
+    for r, key in zip(wave, keys):
+        m = r.message
+        h = m.content_hash()
+        cur = current.get(key)
+        pc = _plat(counts, key[0])
+        counts["messages"] += 1
+        counts["mojibake_repairs"] += int(m.extra.get("mojibake_repairs", 0) or 0)
+        counts["sanitized_chars"] += int(m.extra.get("sanitized_chars", 0) or 0)
+        if cur is not None and cur.content_hash == h:
+            pc["unchanged"] += 1
+            continue
+        if cur is None:
+            version, previous = 1, None
+            pc["new"] += 1
+        else:
+            version, previous = cur.version + 1, cur.id
+            retire.append(cur.id)
+            pc["new_versions"] += 1
+        rows.append(_row(m, r, key, version, previous, h, thread_ids, cap_ids, batch_id, now))
+        if m.attachments:
+            with_attachments.append(((key[0], key[1], version), m))
+    if retire:
+        for part in _parts(retire):
+            conn.execute(update(MSG).where(MSG.c.id.in_(part)).values(is_current=False))
+    if rows:
+        conn.execute(MSG.insert(), rows)
+    if with_attachments:
+        ids = _ids_of(conn, [k for k, _ in with_attachments])
+        att_rows = []
+        for k, m in with_attachments:
+            mid = ids[k]
+            for a in m.attachments:
+                att_rows.append(_attachment_row(mid, a))
+        conn.execute(ATT.insert(), att_rows)
+        counts["attachments"] += len(att_rows)
+
+
+def _attachment_row(mid: int, a: Any) -> dict[str, Any]:
+    return {"message_id": mid, "sha256": a.sha256, "media_type": (a.media_type or None) and a.media_type[:100],
+            "kind": (a.kind or None) and a.kind[:30], "filename": a.filename, "source_url": a.source_url,
+            "size": a.size, "stored_path": blob_relpath(a.sha256) if a.sha256 else None, "note": a.note}
+
+
+def _row(m: MessageIn, r: Record, key: tuple[str, str], version: int, previous: int | None, h: str,
+         thread_ids: dict, cap_ids: dict[str, int], batch_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "platform": key[0], "platform_message_id": key[1][:300], "version": version, "previous_id": previous,
+        "is_current": True, "thread_id": thread_ids.get((key[0], m.thread_key()[:300])), "kind": m.kind.value,
+        "parent_platform_id": m.parent_platform_id, "post_platform_id": m.post_platform_id,
+        "conversation_id": m.conversation_id, "account_platform_id": m.account_platform_id,
+        "author_id": m.author_id, "author_name": m.author_name, "author_is_municipality": m.author_is_municipality,
+        "text": m.text, "created_at": m.created_at, "permalink": m.permalink, "status": m.status.value,
+        "content_hash": h, "raw": r.raw, "raw_sha256": sha256_hex(r.raw), "capture_id": cap_ids.get(r.capture.sha256),
+        "batch_id": batch_id, "extra": m.extra, "imported_at": now, "lock_version": 0,
+    }
+
+
+def _ids_of(conn: Connection, keys: list[tuple[str, str, int]]) -> dict[tuple[str, str, int], int]:
+    out: dict[tuple[str, str, int], int] = {}
+    by_platform: dict[str, list[str]] = {}
+    for p, k, _v in keys:
+        by_platform.setdefault(p, []).append(k)
+    wanted = set(keys)
+    for p, ks in by_platform.items():
+        for part in _parts(ks):
+            for row in conn.execute(select(MSG.c.id, MSG.c.platform_message_id, MSG.c.version).where(
+                    MSG.c.platform == p, MSG.c.platform_message_id.in_(part))):
+                k = (p, row.platform_message_id, row.version)
+                if k in wanted:
+                    out[k] = row.id
+    return out
+
+
+def _store_status_changes(conn: Connection, batch_id: int, changes: list[StatusChange], cap_ids: dict[str, int],
+                          now: datetime, counts: dict[str, Any]) -> None:
+    for ch in changes:
+        q = select(MSG).where(MSG.c.platform_message_id == ch.platform_message_id, MSG.c.is_current == True)  # noqa: E712
+        if ch.platform:
+            q = q.where(MSG.c.platform == ch.platform)
+        rows = conn.execute(q).mappings().all()
+        if not rows:
+            counts["not_retrievable_unknown"] += 1
+            if len(counts["not_retrievable_ids"]) < MAX_LISTED:
+                counts["not_retrievable_ids"].append(ch.platform_message_id)
+            continue
+        for old in rows:
+            if old["status"] == ch.status.value:
+                _plat(counts, old["platform"])["unchanged"] += 1
+                continue
+            atts = conn.execute(select(ATT).where(ATT.c.message_id == old["id"])).mappings().all()
+            parts = [old["text"], ch.status.value, old["author_name"] or ""]
+            parts += sorted((a["sha256"] or a["source_url"] or a["filename"] or "") for a in atts)
+            new = dict(old)
+            new.pop("id")
+            raw = ch.capture.payload
+            extra = dict(old["extra"] or {})
+            extra["status_reason"] = ch.detail
+            new.update(version=old["version"] + 1, previous_id=old["id"], is_current=True, status=ch.status.value,
+                       content_hash=sha256_hex("\x1f".join(parts)), raw=raw, raw_sha256=sha256_hex(raw),
+                       capture_id=cap_ids.get(ch.capture.sha256), batch_id=batch_id, extra=extra,
+                       imported_at=now, lock_version=0)
+            conn.execute(update(MSG).where(MSG.c.id == old["id"]).values(is_current=False))
+            res = conn.execute(MSG.insert().values(**new))
+            new_id = int(res.inserted_primary_key[0])
+            if atts:
+                conn.execute(ATT.insert(), [dict({k: v for k, v in a.items() if k != "id"}, message_id=new_id)
+                                            for a in atts])
+            counts["not_retrievable"] += 1
+            _plat(counts, old["platform"])["new_versions"] += 1
+
+
+__all__ = ["Record", "Rejection", "OwnAccount", "StatusChange", "Item", "ImportSummary", "run_import",
+           "CHUNK_SIZE"]
