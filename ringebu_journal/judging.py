@@ -1,0 +1,223 @@
+"""Judging stored messages: the judge (``ringebu_journal.judge``) applied to the database.
+
+Streams the current version of each message in batches, gives the judge the thread context
+(the message it answers and the thread's first post, or the previous message in a private
+conversation), stores one ``judgments`` row per message and writes one ``judgment.add`` audit
+event each, in the same transaction. A judgment is never overwritten: judging again with a
+changed policy, or after the thread context changed, adds a new judgment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy.engine import Connection
+
+from . import audit
+from .app import App
+from .db.tables import Judgment, Message
+from .judge import ContextItem, Judge, load_policy
+
+MSG = Message.__table__
+JUD = Judgment.__table__
+
+BATCH = 1000
+
+
+@dataclass
+class JudgeSummary:
+    examined: int = 0
+    judged: int = 0
+    unchanged: int = 0
+    by_decision: dict[str, int] = field(default_factory=dict)
+    policy_version: str = ""
+    policy_hash: str = ""
+
+    def line(self) -> str:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.by_decision.items()))
+        return (f"judged {self.judged} messages ({parts or 'none'}); {self.unchanged} unchanged since their "
+                f"last judgment; policy {self.policy_version} ({self.policy_hash[:12]})")
+
+
+def make_judge(app: App, policy_path: str | Path | None = None) -> Judge:
+    policy = load_policy(policy_path)
+    domain = app.settings.get("own_domain", "ringebu.kommune.no")
+    return Judge(policy, own_domain=domain)
+
+
+def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[ContextItem]]:
+    """Thread context for a batch of messages, with two queries for the whole batch."""
+    wanted: set[tuple[str, str]] = set()
+    convo_threads: set[int] = set()
+    for r in rows:
+        if r["conversation_id"]:
+            convo_threads.add(r["thread_id"])
+            continue
+        if r["parent_platform_id"]:
+            wanted.add((r["platform"], r["parent_platform_id"]))
+        if r["post_platform_id"] and r["post_platform_id"] != r["parent_platform_id"]:
+            wanted.add((r["platform"], r["post_platform_id"]))
+    by_pid: dict[tuple[str, str], tuple[str, bool]] = {}
+    wanted_list = list(wanted)
+    for i in range(0, len(wanted_list), 500):
+        chunk = wanted_list[i:i + 500]
+        for m in conn.execute(
+            select(MSG.c.platform, MSG.c.platform_message_id, MSG.c.text, MSG.c.author_is_municipality)
+            .where(tuple_(MSG.c.platform, MSG.c.platform_message_id).in_(chunk), MSG.c.is_current.is_(True))
+        ):
+            by_pid[(m.platform, m.platform_message_id)] = (m.text, m.author_is_municipality)
+    convo: dict[int, list[tuple[datetime, int, str, bool]]] = {}
+    if convo_threads:
+        for m in conn.execute(
+            select(MSG.c.thread_id, MSG.c.created_at, MSG.c.id, MSG.c.text, MSG.c.author_is_municipality)
+            .where(MSG.c.thread_id.in_(list(convo_threads)), MSG.c.is_current.is_(True))
+            .order_by(MSG.c.thread_id, MSG.c.created_at, MSG.c.id)
+        ):
+            convo.setdefault(m.thread_id, []).append((m.created_at, m.id, m.text, m.author_is_municipality))
+    out: dict[int, list[ContextItem]] = {}
+    for r in rows:
+        items: list[ContextItem] = []
+        if r["conversation_id"]:
+            earlier = [c for c in convo.get(r["thread_id"], []) if (c[0], c[1]) < (r["created_at"], r["id"])]
+            if earlier:
+                _, _, t, muni = earlier[-1]
+                items.append(ContextItem(text=t, author_is_municipality=muni, relation="parent"))
+        else:
+            parent = by_pid.get((r["platform"], r["parent_platform_id"])) if r["parent_platform_id"] else None
+            if parent:
+                items.append(ContextItem(text=parent[0], author_is_municipality=parent[1], relation="parent"))
+            root_id = r["post_platform_id"]
+            if root_id and root_id != r["parent_platform_id"]:
+                root = by_pid.get((r["platform"], root_id))
+                if root:
+                    items.append(ContextItem(text=root[0], author_is_municipality=root[1], relation="root"))
+        out[r["id"]] = items
+    return out
+
+
+def context_hash(text: str, author_is_municipality: bool, ctx: Iterable[ContextItem]) -> str:
+    h = hashlib.sha256()
+    h.update(b"M" if author_is_municipality else b"C")
+    h.update(text.encode("utf-8", "surrogatepass"))
+    for c in ctx:
+        h.update(b"\x1e" + c.relation.encode() + (b"M" if c.author_is_municipality else b"C"))
+        h.update(c.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path | None = None,
+                 message_ids: list[int] | None = None,
+                 advance: Callable[[int], None] | None = None) -> JudgeSummary:
+    """Judge the current version of stored messages.
+
+    ``everything=False`` (``--pending``): messages without any judgment.
+    ``everything=True`` (``--all``): every message; a new judgment is stored where the policy
+    or the thread context differ from its latest judgment (same inputs give the same result,
+    so nothing identical is stored twice).
+    """
+    judge = make_judge(app, policy_path)
+    policy = judge.policy
+    summary = JudgeSummary(policy_version=policy.version, policy_hash=policy.sha256)
+    last_id = 0
+    cols = [MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.text,
+            MSG.c.author_is_municipality, MSG.c.parent_platform_id, MSG.c.post_platform_id,
+            MSG.c.conversation_id, MSG.c.created_at]
+    while True:
+        with app.db.write() as conn:
+            stmt = select(*cols).where(MSG.c.is_current.is_(True), MSG.c.id > last_id)
+            if message_ids is not None:
+                stmt = stmt.where(MSG.c.id.in_(message_ids))
+            rows = [dict(r) for r in conn.execute(stmt.order_by(MSG.c.id).limit(BATCH)).mappings()]
+            if not rows:
+                break
+            last_id = rows[-1]["id"]
+            summary.examined += len(rows)
+            latest = _latest_judgments(conn, [r["id"] for r in rows])
+            if not everything:
+                rows_to_judge = [r for r in rows if r["id"] not in latest]
+                summary.unchanged += len(rows) - len(rows_to_judge)
+            else:
+                rows_to_judge = rows
+            ctx = context_for(conn, rows_to_judge)
+            now = datetime.now(timezone.utc)
+            inserts, events = [], []
+            for r in rows_to_judge:
+                items = ctx.get(r["id"], [])
+                chash = context_hash(r["text"], r["author_is_municipality"], items)
+                prev = latest.get(r["id"])
+                if prev is not None and prev["policy_hash"] == policy.sha256 and prev["context_hash"] == chash:
+                    summary.unchanged += 1
+                    continue
+                res = judge.judge(r["text"], author_is_municipality=r["author_is_municipality"], context=items)
+                row = {
+                    "message_id": r["id"], "decision": res.decision.value, "confidence": res.confidence,
+                    "categories": list(res.categories), "actions": [a.value for a in res.actions],
+                    "screening": res.screening.model_dump(mode="json"),
+                    "reasons": [dict(x.model_dump(mode="json"), line=x.line()) for x in res.reasons],
+                    "policy_version": policy.version, "policy_hash": policy.sha256,
+                    "context_hash": chash, "judged_at": now, "actor": app.actor,
+                }
+                inserts.append(row)
+                events.append({
+                    "actor": app.actor, "role": app.role or "none", "action": "judgment.add",
+                    "object_type": "message", "object_id": r["id"],
+                    "before": ({"decision": prev["decision"], "policy_hash": prev["policy_hash"]} if prev else None),
+                    "after": {"decision": res.decision.value, "confidence": res.confidence,
+                              "categories": list(res.categories), "actions": [a.value for a in res.actions],
+                              "screen": res.screening.screen, "policy_version": policy.version,
+                              "policy_hash": policy.sha256},
+                    "reason": "; ".join(x.rule for x in res.reasons)[:1000] or None,
+                })
+                summary.by_decision[res.decision.value] = summary.by_decision.get(res.decision.value, 0) + 1
+            if inserts:
+                conn.execute(JUD.insert(), inserts)
+                audit.append_many(conn, events)
+                summary.judged += len(inserts)
+        if advance:
+            advance(len(rows))
+    return summary
+
+
+def _latest_judgments(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    sub = (select(JUD.c.message_id, func.max(JUD.c.id).label("jid"))
+           .where(JUD.c.message_id.in_(ids)).group_by(JUD.c.message_id).subquery())
+    rows = conn.execute(
+        select(JUD.c.message_id, JUD.c.decision, JUD.c.policy_hash, JUD.c.context_hash)
+        .join(sub, and_(JUD.c.id == sub.c.jid))
+    ).mappings()
+    return {r["message_id"]: dict(r) for r in rows}
+
+
+def count_current(app: App) -> int:
+    with app.db.read() as conn:
+        return conn.execute(select(func.count()).select_from(MSG).where(MSG.c.is_current.is_(True))).scalar() or 0
+
+
+def iter_judgments(app: App, *, latest_only: bool = True, decision: str | None = None) -> Iterator[dict[str, Any]]:
+    """Judgments with their message's platform ids, for `ringebu-journal judgments`."""
+    stmt = (select(JUD, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version.label("message_version"))
+            .join(MSG, MSG.c.id == JUD.c.message_id))
+    if latest_only:
+        sub = select(func.max(JUD.c.id)).group_by(JUD.c.message_id)
+        stmt = stmt.where(JUD.c.id.in_(sub), MSG.c.is_current.is_(True))
+    if decision:
+        stmt = stmt.where(JUD.c.decision == decision)
+    with app.db.read() as conn:
+        for r in conn.execute(stmt.order_by(JUD.c.id)).mappings():
+            d = dict(r)
+            yield {
+                "platform": d["platform"], "platform_message_id": d["platform_message_id"],
+                "message_id": d["message_id"], "message_version": d["message_version"],
+                "judgment_id": d["id"], "decision": d["decision"], "confidence": d["confidence"],
+                "categories": d["categories"], "actions": d["actions"], "screening": d["screening"],
+                "reasons": [x.get("line") or x.get("rule") for x in d["reasons"]],
+                "policy_version": d["policy_version"], "policy_hash": d["policy_hash"],
+                "judged_at": d["judged_at"], "judged_by": d["actor"],
+            }
