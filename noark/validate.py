@@ -167,15 +167,17 @@ class _Index:
 
 
 class _LogCollector(etree.PyErrorLog):
+    """Receives libxml2's errors as they happen (lxml's per-thread global log)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.entries: list = []
+        self.on_error: Callable[[object], None] = lambda entry: None
 
-    def log(self, entry, message, *args):  # called by libxml2 as each error happens
-        self.entries.append(entry)
+    def log(self, entry, message, *args):
+        self.on_error(entry)
 
     def receive(self, entry):
-        self.entries.append(entry)
+        self.on_error(entry)
 
 
 class _Handler:
@@ -202,14 +204,14 @@ def _stream_file(source: PackageSource, rel: str, schema: Optional[etree.XMLSche
     """Parse ``rel`` once, validating and feeding ``handler``; record XSD/syntax problems.
 
     Runs in a worker thread because lxml's global error log, which reports each validation error
-    as it happens (so it can be placed), is per thread.
+    the moment it happens (so it can be placed at the element being parsed), is per thread.
     """
     outcome = {}
 
     def run():
         collector = _LogCollector()
         etree.use_global_python_log(collector)
-        outcome["ok"] = _stream_in_thread(source, rel, schema, handler, report, control, collector)
+        outcome["ok"] = _StreamRun(source, rel, schema, handler, report, control, collector).run()
 
     worker = threading.Thread(target=run, name=f"noark-validate-{rel}")
     worker.start()
@@ -217,83 +219,84 @@ def _stream_file(source: PackageSource, rel: str, schema: Optional[etree.XMLSche
     return outcome.get("ok", False)
 
 
-def _stream_in_thread(source, rel, schema, handler, report, control, collector) -> bool:
-    kwargs = dict(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
-                  huge_tree=True, remove_comments=True, remove_pis=True)
-    if schema is not None:
-        kwargs["schema"] = schema
-    parser = etree.XMLPullParser(**kwargs)
-    xsd_errors = 0
-    first = True
-    before_line = 1
-    before_id = None
-    try:
-        with source.open(rel) as fh:
-            while True:
-                chunk = fh.read(CHUNK)
-                if first:
-                    head = chunk[:8192]
-                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                        report.findings.append(Finding(control, rel, "", "DOCTYPE/ENTITY declarations are not allowed "
-                                                       "in a Noark 5 file; the file was not parsed"))
-                        return False
-                    first = False
-                if not chunk:
-                    break
-                seen = len(collector.entries)
-                parser.feed(chunk)
-                _drain(parser, handler)
-                for entry in collector.entries[seen:]:
-                    if entry.domain_name in ("SCHEMASV", "SCHEMASP"):
-                        xsd_errors += 1
-                        if xsd_errors <= 200:
-                            report.findings.append(Finding(control, rel, _near(before_line, handler.line, before_id),
-                                                           f"XSD: {entry.message}"))
-                before_line, before_id = handler.line, handler.last_system_id
-            seen = len(collector.entries)
-            try:
-                parser.close()
-            except etree.XMLSyntaxError:
-                pass
-            _drain(parser, handler)
-            for entry in collector.entries[seen:]:
-                if entry.domain_name in ("SCHEMASV", "SCHEMASP"):
-                    xsd_errors += 1
-                    if xsd_errors <= 200:
-                        report.findings.append(Finding(control, rel, _near(before_line, handler.line, before_id),
-                                                       f"XSD: {entry.message}"))
-    except etree.XMLSyntaxError as exc:
-        report.findings.append(Finding(control, rel, f"line {exc.lineno}" if exc.lineno else "",
-                                       f"not well-formed XML: {exc.msg}"))
-        return False
-    finally:
-        del collector.entries[:]
-    if xsd_errors > 200:
-        report.findings.append(Finding(control, rel, "", f"… {xsd_errors - 200} more XSD errors not listed"))
-    handler.finish()
-    return xsd_errors == 0
+class _StreamRun:
+    MAX_LISTED = 200
 
+    def __init__(self, source, rel, schema, handler, report, control, collector):
+        self.source, self.rel, self.handler, self.report, self.control = source, rel, handler, report, control
+        kwargs = dict(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+                      huge_tree=True, remove_comments=True, remove_pis=True)
+        if schema is not None:
+            kwargs["schema"] = schema
+        self.parser = etree.XMLPullParser(**kwargs)
+        self.done: list = []  # ended elements waiting to be freed once the parser is out of feed()
+        self.xsd_errors = 0
+        collector.on_error = self._error
 
-def _near(line_from: int, line_to: int, system_id: Optional[str]) -> str:
-    where = f"near line {line_from}" if line_to <= line_from else f"lines {line_from}–{line_to}"
-    return f"{where}, after systemID {system_id}" if system_id else where
+    def _events(self) -> None:
+        handler = self.handler
+        for event, el in self.parser.read_events():
+            if event == "start":
+                handler.start(el)
+            else:
+                line = el.sourceline
+                if line:
+                    handler.line = line
+                handler.end(el)
+                self.done.append(el)
 
-
-def _drain(parser, handler: _Handler) -> None:
-    for event, el in parser.read_events():
-        if event == "start":
-            handler.start(el)
-        else:
-            line = el.sourceline
-            if line:
-                handler.line = line
-            handler.end(el)
-            # Free what is done: the element's content, and its earlier siblings.
+    def _free(self) -> None:
+        for el in self.done:
             el.clear(keep_tail=False)
             parent = el.getparent()
             if parent is not None:
                 while el.getprevious() is not None:
                     del parent[0]
+        self.done.clear()
+
+    def _error(self, entry) -> None:
+        if entry.domain_name not in ("SCHEMASV", "SCHEMASP"):
+            return
+        # Called from inside feed(): catch up with the events so far to place the error.
+        self._events()
+        self.xsd_errors += 1
+        if self.xsd_errors <= self.MAX_LISTED:
+            h = self.handler
+            where = f"line {h.line}" + (f", after systemID {h.last_system_id}" if h.last_system_id else "")
+            self.report.findings.append(Finding(self.control, self.rel, where, f"XSD: {entry.message}"))
+
+    def run(self) -> bool:
+        first = True
+        try:
+            with self.source.open(self.rel) as fh:
+                while chunk := fh.read(CHUNK):
+                    if first:
+                        head = chunk[:8192]
+                        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                            self.report.findings.append(Finding(
+                                self.control, self.rel, "",
+                                "DOCTYPE/ENTITY declarations are not allowed in a Noark 5 file; the file was not parsed"))
+                            return False
+                        first = False
+                    self.parser.feed(chunk)
+                    self._events()
+                    self._free()
+                try:
+                    self.parser.close()
+                except etree.XMLSyntaxError:
+                    if not self.xsd_errors:
+                        raise
+                self._events()
+                self._free()
+        except etree.XMLSyntaxError as exc:
+            self.report.findings.append(Finding(self.control, self.rel, f"line {exc.lineno}" if exc.lineno else "",
+                                                f"not well-formed XML: {exc.msg}"))
+            return False
+        if self.xsd_errors > self.MAX_LISTED:
+            self.report.findings.append(Finding(self.control, self.rel, "",
+                                                f"… {self.xsd_errors - self.MAX_LISTED} more XSD errors not listed"))
+        self.handler.finish()
+        return self.xsd_errors == 0
 
 
 # --- arkivstruktur content controls ----------------------------------------------------------
@@ -646,8 +649,7 @@ def _check_listed_files(source: PackageSource, addml: _Addml, report: Validation
                 report.findings.append(Finding("N5.02", ARKIVUTTREKK_XML, name, "checksum value is missing"))
                 continue
             if not source.exists(name):
-                report.findings.append(Finding("N5.02", ARKIVUTTREKK_XML, name, "file missing: checksum cannot be checked"))
-                continue
+                continue  # reported under N5.01
             actual = _sha256(source, name)
             if actual.lower() != f.value.lower():
                 report.findings.append(Finding("N5.02", ARKIVUTTREKK_XML, name,
