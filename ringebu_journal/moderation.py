@@ -1,0 +1,508 @@
+"""Moderators' decisions: flag, confirm, unflag, recorded actions, and the effective decision.
+
+The rule everything else follows (the exporter included): **the effective decision on a message
+is its latest moderator decision, unless that is an unflag; otherwise its latest judgment.**
+Decisions are about the message, not one version of it: a decision made on version 1 still
+holds for version 2 (the queue shows such messages again, so a person looks at the new text).
+
+Concurrency is optimistic. Every decision bumps ``messages.lock_version`` of the message's
+current version row, and is stored only if that number is still the one the moderator's view was
+based on::
+
+    UPDATE messages SET lock_version = lock_version + 1
+     WHERE id = :id AND lock_version = :seen AND is_current
+
+Zero rows means somebody else decided first (or the message was edited): the transaction is
+rolled back, nothing of ours is stored, and the moderator is told who decided what, when and why.
+The row lock the UPDATE takes (PostgreSQL) or the write lock of ``BEGIN IMMEDIATE`` (SQLite)
+serialises the competitors, so exactly one of two simultaneous decisions wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.engine import Connection
+
+from . import messages as msgs
+from .app import App
+from .db.tables import Judgment, Message, MessageAction, ModeratorDecision
+from .errors import ConflictError, UsageError
+from .models import Decision
+
+MSG = Message.__table__
+JUD = Judgment.__table__
+DEC = ModeratorDecision.__table__
+ACT = MessageAction.__table__
+
+FLAG_DECISIONS = (Decision.journal.value, Decision.archive.value, Decision.exclude.value)
+
+#: the guideline's actions as typed on the command line → stored name
+ACTIONS = {
+    "hidden": "hidden",
+    "deleted": "deleted",
+    "replied": "replied",
+    "referred-post": "referred_post",
+    "referred-political": "referred_political",
+}
+#: actions that change what a reader of the archive must be told about the message
+REMOVALS = ("hidden", "deleted")
+
+_CHUNK = 500
+
+
+def _utcnow() -> datetime:
+    # naive UTC, as every other timestamp column (see db/tables.py)
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _when(dt: datetime | None) -> str:
+    if dt is None:
+        return "?"
+    return dt.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# -- the effective decision --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EffectiveDecision:
+    """What counts for a message now, and where it comes from."""
+
+    message_id: int                    # the id asked about (any version)
+    decision: str | None               # journal | archive | exclude | review | None (not judged)
+    screen: bool                       # skjerming in the public journal
+    source: str | None                 # "moderator" | "judge" | None
+    decided_by: str | None             # the moderator, or the actor who ran the judge
+    decided_at: datetime | None
+    reason: str | None                 # the moderator's reason, or the judge's reasons in one line
+    judgment_id: int | None            # the latest judgment (for a confirm: the one confirmed)
+    decision_id: int | None            # the moderator decision in effect
+    kind: str | None = None            # flag | confirm (moderator source only)
+    hjemmel: str | None = None         # the judge's skjermingshjemmel, when screened
+    lock_version: int | None = None    # the current version's lock (what --expect-version takes)
+
+    def summary(self) -> dict[str, Any]:
+        """The compact form kept in audit events (before / after)."""
+        return {
+            "decision": self.decision, "screen": self.screen, "source": self.source,
+            "kind": self.kind, "decided_by": self.decided_by, "judgment_id": self.judgment_id,
+            "decision_id": self.decision_id,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        if self.source is None:
+            return "not judged yet"
+        scr = " with skjerming" if self.screen else ""
+        if self.source == "judge":
+            return f"{self.decision}{scr} (judge, judgment {self.judgment_id}, not confirmed)"
+        verb = "confirmed" if self.kind == "confirm" else "flagged"
+        return f"{self.decision}{scr} ({verb} by {self.decided_by} at {_when(self.decided_at)})"
+
+
+def reason_line(r: dict[str, Any]) -> str:
+    """One judge reason as one line: rule «matched»: description → effect."""
+    rule = r.get("rule") or "?"
+    m = f" «{r['matched']}»" if r.get("matched") else ""
+    e = f" → {r['effect']}" if r.get("effect") else ""
+    return f"{rule}{m}: {r.get('description') or ''}{e}"
+
+
+def _screen_of(screening: Any) -> bool:
+    return bool(isinstance(screening, dict) and screening.get("screen"))
+
+
+def _hjemmel_of(screening: Any) -> str | None:
+    return screening.get("hjemmel") if isinstance(screening, dict) else None
+
+
+def _latest_ids(conn: Connection, table, ids: Sequence[int]) -> dict[int, int]:
+    """For each asked message id: the newest row id in ``table`` over all versions of it."""
+    asked = MSG.alias("asked")
+    ver = MSG.alias("ver")
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), _CHUNK):
+        part = list(ids[i:i + _CHUNK])
+        stmt = (
+            select(asked.c.id, func.max(table.c.id))
+            .select_from(
+                asked.join(ver, and_(ver.c.platform == asked.c.platform,
+                                     ver.c.platform_message_id == asked.c.platform_message_id))
+                .join(table, table.c.message_id == ver.c.id))
+            .where(asked.c.id.in_(part))
+            .group_by(asked.c.id)
+        )
+        out.update({int(a): int(b) for a, b in conn.execute(stmt)})
+    return out
+
+
+def _current_locks(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
+    asked = MSG.alias("asked")
+    cur = MSG.alias("cur")
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), _CHUNK):
+        part = list(ids[i:i + _CHUNK])
+        stmt = (
+            select(asked.c.id, cur.c.lock_version)
+            .select_from(asked.join(cur, and_(cur.c.platform == asked.c.platform,
+                                              cur.c.platform_message_id == asked.c.platform_message_id,
+                                              cur.c.is_current.is_(True))))
+            .where(asked.c.id.in_(part))
+        )
+        out.update({int(a): int(b) for a, b in conn.execute(stmt)})
+    return out
+
+
+def _rows_by_id(conn: Connection, table, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = sorted(set(ids))
+    out: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        for r in conn.execute(select(table).where(table.c.id.in_(ids[i:i + _CHUNK]))).mappings():
+            out[r["id"]] = dict(r)
+    return out
+
+
+def effective_decisions(conn: Connection, message_ids: Iterable[int]) -> dict[int, EffectiveDecision]:
+    """The effective decision for many messages at once (for the exporter and the queue).
+
+    Keys are the ids asked for; any version's id may be given and counts for the whole message.
+    Messages that are neither judged nor decided get ``source=None``.
+    """
+    ids = list(dict.fromkeys(int(i) for i in message_ids))
+    latest_j = _latest_ids(conn, JUD, ids)
+    latest_d = _latest_ids(conn, DEC, ids)
+    locks = _current_locks(conn, ids)
+    jrows = _rows_by_id(conn, JUD, latest_j.values())
+    drows = _rows_by_id(conn, DEC, latest_d.values())
+    out: dict[int, EffectiveDecision] = {}
+    for mid in ids:
+        j = jrows.get(latest_j.get(mid, -1))
+        d = drows.get(latest_d.get(mid, -1))
+        out[mid] = _combine(mid, j, d, locks.get(mid))
+    return out
+
+
+def effective_decision(conn: Connection, message_id: int) -> EffectiveDecision:
+    """The effective decision for one message: the latest moderator decision (an unflag cancels
+    it), else the latest judgment."""
+    return effective_decisions(conn, [message_id])[int(message_id)]
+
+
+def _combine(mid: int, j: dict[str, Any] | None, d: dict[str, Any] | None,
+             lock: int | None) -> EffectiveDecision:
+    judge_screen = _screen_of(j["screening"]) if j else False
+    hjemmel = _hjemmel_of(j["screening"]) if j else None
+    if d is not None and d["kind"] != "unflag":
+        screen = d["screen"] if d["screen"] is not None else judge_screen
+        if d["kind"] == "confirm":
+            reason = d["reason"] or f"confirmed the judge's proposal (judgment {d['judgment_id']})"
+            jid = d["judgment_id"]
+        else:
+            reason = d["reason"]
+            jid = j["id"] if j else None
+        return EffectiveDecision(
+            message_id=mid, decision=d["decision"], screen=bool(screen), source="moderator",
+            decided_by=d["actor"], decided_at=d["decided_at"], reason=reason, judgment_id=jid,
+            decision_id=d["id"], kind=d["kind"], hjemmel=hjemmel if screen else None, lock_version=lock,
+        )
+    if j is not None:
+        reasons = "; ".join(reason_line(r) for r in (j["reasons"] or []) if isinstance(r, dict))
+        return EffectiveDecision(
+            message_id=mid, decision=j["decision"], screen=judge_screen, source="judge",
+            decided_by=j["actor"], decided_at=j["judged_at"], reason=reasons or None, judgment_id=j["id"],
+            decision_id=None, kind=None, hjemmel=hjemmel if judge_screen else None, lock_version=lock,
+        )
+    return EffectiveDecision(mid, None, False, None, None, None, None, None, None, lock_version=lock)
+
+
+# -- deciding -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What happened to one decision: stored, or refused because of a conflict."""
+
+    ref: str
+    message_id: int
+    stored: bool
+    kind: str
+    decision_id: int | None = None
+    lock_version: int | None = None       # after a stored decision: the new lock
+    effective: dict[str, Any] = field(default_factory=dict)
+    conflict: str | None = None           # the one-line conflict message
+
+
+@dataclass
+class _Target:
+    ref: str
+    message_id: int
+    seen: int                  # the lock_version the decision is based on
+    judgment_id: int | None    # confirm: the judgment the moderator accepts
+
+
+def _describe_latest(conn: Connection, message_id: int) -> str:
+    """Who changed the message last, for a conflict message."""
+    did = _latest_ids(conn, DEC, [message_id]).get(message_id)
+    d = _rows_by_id(conn, DEC, [did]).get(did) if did else None
+    cur = conn.execute(select(MSG.c.version, MSG.c.imported_at).where(MSG.c.id == message_id)).first()
+    edited = ""
+    if cur is not None and cur.version > 1 and (d is None or cur.imported_at > d["decided_at"]):
+        edited = f"a new version (v{cur.version}) was imported at {_when(cur.imported_at)}"
+    if d is None:
+        return edited or "the message changed"
+    if d["kind"] == "flag":
+        scr = "" if d["screen"] is None else (" with skjerming" if d["screen"] else " without skjerming")
+        what = f"{d['actor']} flagged it {d['decision']}{scr}"
+    elif d["kind"] == "confirm":
+        what = f"{d['actor']} confirmed the judge's {d['decision']} (judgment {d['judgment_id']})"
+    else:
+        what = f"{d['actor']} unflagged it"
+    what += f" at {_when(d['decided_at'])}"
+    if d["reason"]:
+        what += f" — reason: «{d['reason']}»"
+    return f"{what}; {edited}" if edited else what
+
+
+def _conflict_line(conn: Connection, t: _Target, now_lock: int | None) -> str:
+    other = _describe_latest(conn, t.message_id)
+    now = f", now {now_lock}" if now_lock is not None else ""
+    return (f"conflict on message {t.message_id} ({t.ref}): it changed since you saw it (version {t.seen}{now}): "
+            f"{other}. Nothing of yours was stored — check `ringebu-journal show {t.message_id}` and decide "
+            f"again with --expect-version {now_lock if now_lock is not None else '?'}")
+
+
+def _ref_is_old_version(conn: Connection, ref: str, current: int) -> bool:
+    raw = ref.strip()
+    raw = raw[3:] if raw.startswith("id:") else raw
+    if not raw.isdigit() or int(raw) == current:
+        return False
+    return conn.execute(select(MSG.c.id).where(MSG.c.id == int(raw))).scalar() is not None
+
+
+def _targets(app: App, refs: Sequence[str], expect_version: int | None, kind: str) -> list[tuple[_Target, str | None]]:
+    """Resolve every reference before anything is written (a typo stops the whole batch)."""
+    refs = [r.strip() for r in refs if r and r.strip()]
+    if not refs:
+        raise UsageError(f"{kind}: no message given — name one or more messages, or --from-file FILE")
+    if expect_version is not None and len(refs) > 1:
+        raise UsageError("--expect-version applies to one message — decide several messages without it, "
+                         "or one at a time")
+    resolved: list[tuple[str, int]] = []
+    seen_ids: set[int] = set()
+    for r in refs:
+        mid = msgs.resolve(app, r)
+        if mid in seen_ids:
+            continue            # the same message named twice (e.g. by id and platform id) is decided once
+        seen_ids.add(mid)
+        resolved.append((r, mid))
+    out: list[tuple[_Target, str | None]] = []
+    with app.db.read() as conn:
+        ids = [m for _, m in resolved]
+        locks = {mid: lock for mid, lock in conn.execute(
+            select(MSG.c.id, MSG.c.lock_version).where(MSG.c.id.in_(ids)))} if ids else {}
+        effs = effective_decisions(conn, ids)
+        latest_js = _latest_ids(conn, JUD, ids)
+        for r, mid in resolved:
+            eff = effs[mid]
+            now_lock = locks[mid]
+            t = _Target(r, mid, expect_version if expect_version is not None else now_lock, latest_js.get(mid))
+            if expect_version is not None and (expect_version != now_lock or _ref_is_old_version(conn, r, mid)):
+                # the moderator's view is stale: report it, whatever the message's state is now
+                out.append((t, _conflict_line(conn, t, now_lock)))
+                continue
+            if kind == "confirm":
+                _check_confirmable(conn, t)
+            if kind == "unflag" and eff.source != "moderator":
+                raise UsageError(f"message {mid} ({r}) has no moderator decision to undo — it already follows "
+                                 f"the judge ({eff.line()})")
+            out.append((t, None))
+    return out
+
+
+def _check_confirmable(conn: Connection, t: _Target) -> None:
+    if t.judgment_id is None:
+        raise UsageError(f"message {t.message_id} ({t.ref}) has no judgment to confirm — run "
+                         "`ringebu-journal judge` first, or decide it with `ringebu-journal flag`")
+    proposed = _judgment(conn, t.judgment_id)["decision"]
+    if proposed == Decision.review.value:
+        raise UsageError(f"message {t.message_id} ({t.ref}): the judge could not decide (review), so there is "
+                         "nothing to confirm — decide it with `ringebu-journal flag --journal|--archive|--exclude "
+                         "--reason TEXT`")
+
+
+def _judgment(conn: Connection, judgment_id: int) -> dict[str, Any]:
+    return dict(conn.execute(select(JUD).where(JUD.c.id == judgment_id)).mappings().one())
+
+
+def _decide(app: App, targets: list[tuple[_Target, str | None]], kind: str, *, decision: str | None = None,
+            screen: bool | None = None, reason: str | None = None) -> list[Outcome]:
+    results: list[Outcome] = []
+    for t, early_conflict in targets:
+        if early_conflict:
+            results.append(Outcome(t.ref, t.message_id, False, kind, conflict=early_conflict))
+            continue
+        try:
+            with app.db.write() as conn:
+                results.append(_store_one(app, conn, t, kind, decision, screen, reason))
+        except _Lost as lost:
+            # rolled back; read what won in a fresh transaction that sees it
+            with app.db.read() as conn:
+                now_lock = conn.execute(select(MSG.c.lock_version).where(MSG.c.id == t.message_id)).scalar()
+                line = lost.line or _conflict_line(conn, t, now_lock)
+            results.append(Outcome(t.ref, t.message_id, False, kind, conflict=line))
+    return results
+
+
+class _Lost(Exception):
+    """Internal: the optimistic lock was lost; the write transaction is rolled back."""
+
+    def __init__(self, line: str | None = None):
+        super().__init__(line or "lost")
+        self.line = line
+
+
+def _store_one(app: App, conn: Connection, t: _Target, kind: str, decision: str | None,
+               screen: bool | None, reason: str | None) -> Outcome:
+    bumped = conn.execute(
+        update(MSG).where(MSG.c.id == t.message_id, MSG.c.lock_version == t.seen, MSG.c.is_current.is_(True))
+        .values(lock_version=MSG.c.lock_version + 1)
+    ).rowcount
+    if bumped != 1:
+        raise _Lost()
+    # We hold the row now: no other decision on this message can commit until we do.
+    before = effective_decision(conn, t.message_id)
+    judgment_id = None
+    if kind == "confirm":
+        latest_j = _latest_ids(conn, JUD, [t.message_id]).get(t.message_id)
+        if latest_j != t.judgment_id:
+            j = _judgment(conn, latest_j)
+            raise _Lost(
+                f"conflict on message {t.message_id} ({t.ref}): the judge made a new judgment ({latest_j}, "
+                f"proposes {j['decision']}) after you looked at judgment {t.judgment_id}. Nothing of yours was "
+                f"stored — check `ringebu-journal show {t.message_id}` and confirm or flag again")
+        j = _judgment(conn, latest_j)
+        decision, screen, judgment_id = j["decision"], _screen_of(j["screening"]), j["id"]
+    if kind == "unflag" and before.source != "moderator":
+        raise _Lost()
+    new_lock = t.seen + 1
+    res = conn.execute(DEC.insert().values(
+        message_id=t.message_id, kind=kind, decision=decision, screen=screen, reason=reason,
+        judgment_id=judgment_id, lock_version=new_lock, actor=app.actor, decided_at=_utcnow(),
+    ))
+    did = int(res.inserted_primary_key[0])
+    after = effective_decision(conn, t.message_id)
+    app.audit(conn, f"decision.{kind}", "message", t.message_id, before=before.summary(), after=after.summary(),
+              reason=reason)
+    return Outcome(t.ref, t.message_id, True, kind, decision_id=did, lock_version=new_lock,
+                   effective=after.summary())
+
+
+def _need_reason(reason: str | None, kind: str) -> str:
+    if reason is None or not reason.strip():
+        raise UsageError(f"{kind} needs --reason TEXT: say why, it is kept in the audit trail for the auditors")
+    return reason.strip()
+
+
+def flag(app: App, refs: Sequence[str], decision: str, reason: str, *, screen: bool | None = None,
+         expect_version: int | None = None) -> list[Outcome]:
+    """Override the judge: journal, archive or exclude, with a reason (and optionally skjerming).
+
+    ``screen=None`` keeps the judge's screening proposal; True/False decides it.
+    """
+    if decision not in FLAG_DECISIONS:
+        raise UsageError(f"flag: {decision!r} is not a decision — use --journal, --archive or --exclude")
+    reason = _need_reason(reason, "flag")
+    return _decide(app, _targets(app, refs, expect_version, "flag"), "flag",
+                   decision=decision, screen=screen, reason=reason)
+
+
+def confirm(app: App, refs: Sequence[str], *, reason: str | None = None,
+            expect_version: int | None = None) -> list[Outcome]:
+    """Accept the latest judgment's proposal as it stands (decision and screening)."""
+    reason = reason.strip() if reason and reason.strip() else None
+    return _decide(app, _targets(app, refs, expect_version, "confirm"), "confirm", reason=reason)
+
+
+def unflag(app: App, refs: Sequence[str], reason: str, *, expect_version: int | None = None) -> list[Outcome]:
+    """Withdraw the moderator decision: the judge's latest proposal counts again."""
+    reason = _need_reason(reason, "unflag")
+    return _decide(app, _targets(app, refs, expect_version, "unflag"), "unflag", reason=reason)
+
+
+def raise_for_conflicts(outcomes: Sequence[Outcome]) -> None:
+    """One conflict: its line. Several: a summary (the lines were shown one by one)."""
+    lost = [o for o in outcomes if not o.stored]
+    if not lost:
+        return
+    if len(outcomes) == 1:
+        raise ConflictError(lost[0].conflict or "conflict")
+    raise ConflictError(f"{len(lost)} of {len(outcomes)} decisions were not stored because of conflicts "
+                        "(listed above); the others were stored — look again and decide those again")
+
+
+# -- recorded actions -------------------------------------------------------------------------------
+
+
+def record_action(app: App, ref: str, action: str, note: str | None = None) -> dict[str, Any]:
+    """Record one of the guideline's actions against a message (who, when, why).
+
+    Hiding or deleting does not touch the captured content: the archive keeps the message as it
+    was, and tells its reader who removed it from the platform, when and why.
+    """
+    if action in ACTIONS:
+        action = ACTIONS[action]
+    if action not in ACTIONS.values():
+        raise UsageError(f"unknown action {action!r} — use one of: {', '.join('--' + a for a in ACTIONS)}")
+    note = note.strip() if note and note.strip() else None
+    if action in REMOVALS and note is None:
+        raise UsageError(f"--{action} needs --note TEXT saying why it was {action} (kept with the archived message)")
+    mid = msgs.resolve(app, ref)
+    with app.db.write() as conn:
+        before = moderation_status(conn, mid)
+        at = _utcnow()
+        res = conn.execute(ACT.insert().values(message_id=mid, action=action, note=note, actor=app.actor,
+                                               recorded_at=at))
+        aid = int(res.inserted_primary_key[0])
+        after = moderation_status(conn, mid)
+        app.audit(conn, "action.record", "message", mid,
+                  before={"status": before["status"]},
+                  after={"action": action, "action_id": aid, "status": after["status"]}, reason=note)
+    return {"message_id": mid, "action": action, "action_id": aid, "actor": app.actor, "recorded_at": at,
+            "note": note, "status": after["status"]}
+
+
+def _version_ids(conn: Connection, message_id: int) -> list[int]:
+    row = conn.execute(select(MSG.c.platform, MSG.c.platform_message_id).where(MSG.c.id == message_id)).first()
+    if row is None:
+        return []
+    return [r[0] for r in conn.execute(
+        select(MSG.c.id).where(MSG.c.platform == row.platform, MSG.c.platform_message_id == row.platform_message_id)
+        .order_by(MSG.c.version))]
+
+
+def moderation_status(conn: Connection, message_id: int) -> dict[str, Any]:
+    """The message's status as the archive should report it.
+
+    The platform's own status (what the importer captured) combined with the moderators'
+    recorded removals: the latest hidden/deleted action says who, when and why.
+    """
+    ids = _version_ids(conn, message_id)
+    if not ids:
+        raise UsageError(f"no message with internal id {message_id}")
+    platform_status = conn.execute(
+        select(MSG.c.status).where(MSG.c.id.in_(ids)).order_by(MSG.c.is_current.desc(), MSG.c.version.desc())
+        .limit(1)).scalar() or "active"
+    removal = conn.execute(
+        select(ACT).where(ACT.c.message_id.in_(ids), ACT.c.action.in_(REMOVALS)).order_by(ACT.c.id.desc()).limit(1)
+    ).mappings().first()
+    if removal is None:
+        return {"status": platform_status, "platform_status": platform_status, "removed_by": None,
+                "removed_at": None, "removal_reason": None}
+    return {"status": removal["action"], "platform_status": platform_status, "removed_by": removal["actor"],
+            "removed_at": removal["recorded_at"], "removal_reason": removal["note"]}

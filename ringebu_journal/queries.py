@@ -1,0 +1,282 @@
+"""What moderators and auditors read: the review queue and one message's whole story.
+
+``queue`` lists what needs a person, oldest first: the judge's ``review`` decisions, journal and
+skjerming proposals nobody has confirmed yet, and messages edited (a new version imported) after
+a moderator decided them. ``show`` gives one message with its thread, every version, its
+attachments, every judgment, every moderator decision and recorded action, and every audit event
+about any of its versions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Sequence
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Connection
+
+from . import messages as msgs
+from .app import App
+from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
+from .errors import UsageError
+from .moderation import _combine, _rows_by_id, effective_decision, moderation_status, reason_line
+
+MSG = Message.__table__
+JUD = Judgment.__table__
+DEC = ModeratorDecision.__table__
+ACT = MessageAction.__table__
+ATT = Attachment.__table__
+ACC = Account.__table__
+AUDIT = AuditEvent.__table__
+
+SNIPPET = 110
+
+#: why an item is in the queue
+WHY_REVIEW = "review"
+WHY_JOURNAL = "journal not confirmed"
+WHY_SCREEN = "skjerming not confirmed"
+WHY_EDITED = "edited after decision"
+
+
+def snippet(text: str | None, n: int = SNIPPET) -> str:
+    s = re.sub(r"\s+", " ", text or "").strip()
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _ref(row: Any) -> str:
+    return f"{row['platform']}:{row['platform_message_id']}"
+
+
+@dataclass
+class QueueFilter:
+    decision: str | None = None
+    category: str | None = None
+    action: str | None = None
+    account: str | None = None          # the account's platform id or its name
+    since: date | None = None           # message created on or after
+    until: date | None = None           # message created on or before (inclusive)
+    limit: int | None = None
+
+
+def _group_latest(table, cur, ver):
+    return (
+        select(cur.c.id.label("cid"), func.max(table.c.id).label("latest"))
+        .select_from(cur.join(ver, and_(ver.c.platform == cur.c.platform,
+                                        ver.c.platform_message_id == cur.c.platform_message_id))
+                     .join(table, table.c.message_id == ver.c.id))
+        .where(cur.c.is_current.is_(True))
+        .group_by(cur.c.id)
+    )
+
+
+def _account_ids(conn: Connection, account: str) -> list[str]:
+    named = [r[0] for r in conn.execute(select(ACC.c.platform_id).where(
+        or_(ACC.c.name == account, ACC.c.platform_id == account)))]
+    return sorted(set(named) | {account})
+
+
+def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
+    """The review queue, oldest message first."""
+    f = f or QueueFilter()
+    if f.since and f.until and f.since > f.until:
+        raise UsageError(f"--since {f.since} is after --until {f.until} — swap them")
+    with app.db.read() as conn:
+        cur = MSG.alias("cur")
+        lj = _group_latest(JUD, cur, MSG.alias("vj")).subquery("lj")
+        ld = _group_latest(DEC, cur, MSG.alias("vd")).subquery("ld")
+        stmt = (
+            select(cur, lj.c.latest.label("jid"), ld.c.latest.label("did"))
+            .select_from(cur.outerjoin(lj, lj.c.cid == cur.c.id).outerjoin(ld, ld.c.cid == cur.c.id))
+            .where(cur.c.is_current.is_(True), or_(lj.c.latest.isnot(None), ld.c.latest.isnot(None)))
+            .order_by(cur.c.created_at, cur.c.id)
+        )
+        if f.account:
+            stmt = stmt.where(cur.c.account_platform_id.in_(_account_ids(conn, f.account)))
+        if f.since:
+            stmt = stmt.where(cur.c.created_at >= datetime.combine(f.since, time(0)))
+        if f.until:
+            stmt = stmt.where(cur.c.created_at < datetime.combine(f.until + timedelta(days=1), time(0)))
+        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        jrows = _rows_by_id(conn, JUD, [r["jid"] for r in rows if r["jid"]])
+        drows = _rows_by_id(conn, DEC, [r["did"] for r in rows if r["did"]])
+        decided_versions = dict(conn.execute(select(MSG.c.id, MSG.c.version).where(
+            MSG.c.id.in_(sorted({d["message_id"] for d in drows.values()}))))) if drows else {}
+        items: list[dict[str, Any]] = []
+        for r in rows:
+            j = jrows.get(r["jid"])
+            d = drows.get(r["did"])
+            eff = _combine(r["id"], j, d, r["lock_version"])
+            why = _why(eff, r, d, decided_versions)
+            if why is None or not _matches(f, eff, j):
+                continue
+            items.append(_queue_item(conn, r, eff, j, why))
+            if f.limit and len(items) >= f.limit:
+                break
+    return items
+
+
+def _why(eff, row: dict[str, Any], d: dict[str, Any] | None, decided_versions: dict[int, int]) -> str | None:
+    if eff.source == "moderator":
+        if d is not None and decided_versions.get(d["message_id"], row["version"]) < row["version"]:
+            return WHY_EDITED
+        return None
+    if eff.source == "judge":
+        if eff.decision == "review":
+            return WHY_REVIEW
+        if eff.decision == "journal":
+            return WHY_JOURNAL
+        if eff.screen:
+            return WHY_SCREEN
+    return None
+
+
+def _matches(f: QueueFilter, eff, j: dict[str, Any] | None) -> bool:
+    if f.decision and eff.decision != f.decision:
+        return False
+    if f.category and f.category not in ((j or {}).get("categories") or []):
+        return False
+    if f.action and f.action.replace("-", "_") not in ((j or {}).get("actions") or []):
+        return False
+    return True
+
+
+def _queue_item(conn: Connection, r: dict[str, Any], eff, j: dict[str, Any] | None, why: str) -> dict[str, Any]:
+    return {
+        "id": r["id"], "ref": _ref(r), "lock_version": r["lock_version"], "version": r["version"],
+        "created_at": r["created_at"], "platform": r["platform"], "kind": r["kind"],
+        "account": r["account_platform_id"], "author": r["author_name"] or r["author_id"],
+        "author_is_municipality": r["author_is_municipality"], "text": r["text"],
+        "why": why, "decision": eff.decision, "screen": eff.screen, "source": eff.source,
+        "decided_by": eff.decided_by if eff.source == "moderator" else None,
+        "judgment_id": j["id"] if j else None,
+        "confidence": j["confidence"] if j else None,
+        "categories": (j or {}).get("categories") or [], "actions": (j or {}).get("actions") or [],
+        "hjemmel": ((j or {}).get("screening") or {}).get("hjemmel"),
+        "reasons": [reason_line(x) for x in ((j or {}).get("reasons") or []) if isinstance(x, dict)],
+        "context": short_context(conn, r),
+    }
+
+
+# -- thread context --------------------------------------------------------------------------------
+
+
+def _current_by_pid(conn: Connection, platform: str, pid: str | None) -> dict[str, Any] | None:
+    if not pid:
+        return None
+    row = conn.execute(select(MSG).where(MSG.c.platform == platform, MSG.c.platform_message_id == pid,
+                                         MSG.c.is_current.is_(True))).mappings().first()
+    return dict(row) if row else None
+
+
+def _ctx(role: str, row: dict[str, Any]) -> dict[str, Any]:
+    return {"role": role, "id": row["id"], "ref": _ref(row), "kind": row["kind"],
+            "author": row["author_name"] or row["author_id"], "municipality": row["author_is_municipality"],
+            "created_at": row["created_at"], "text": row["text"]}
+
+
+def short_context(conn: Connection, r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The post and the comment a message answers; in a conversation, the message before it."""
+    out: list[dict[str, Any]] = []
+    if r["kind"] == "message" or (r["conversation_id"] and r["kind"] != "post"):
+        prev = conn.execute(
+            select(MSG).where(MSG.c.platform == r["platform"], MSG.c.conversation_id == r["conversation_id"],
+                              MSG.c.is_current.is_(True),
+                              or_(MSG.c.created_at < r["created_at"],
+                                  and_(MSG.c.created_at == r["created_at"], MSG.c.id < r["id"])))
+            .order_by(MSG.c.created_at.desc(), MSG.c.id.desc()).limit(1)
+        ).mappings().first() if r["conversation_id"] else None
+        if prev:
+            out.append(_ctx("answers", dict(prev)))
+        return out
+    post = None
+    if r["kind"] != "post" and r["post_platform_id"] and r["post_platform_id"] != r["platform_message_id"]:
+        post = _current_by_pid(conn, r["platform"], r["post_platform_id"])
+        if post:
+            out.append(_ctx("post", post))
+    parent_pid = r["parent_platform_id"]
+    if parent_pid and parent_pid != r["post_platform_id"] and parent_pid != r["platform_message_id"]:
+        parent = _current_by_pid(conn, r["platform"], parent_pid)
+        if parent:
+            out.append(_ctx("answers", parent))
+    elif parent_pid and post is None:
+        parent = _current_by_pid(conn, r["platform"], parent_pid)
+        if parent:
+            out.append(_ctx("post" if parent["kind"] == "post" else "answers", parent))
+    return out
+
+
+def _replies(conn: Connection, r: dict[str, Any], limit: int = 50) -> list[dict[str, Any]]:
+    if r["kind"] == "message" or (r["conversation_id"] and r["kind"] != "post"):
+        if not r["conversation_id"]:
+            return []
+        later = conn.execute(
+            select(MSG).where(MSG.c.platform == r["platform"], MSG.c.conversation_id == r["conversation_id"],
+                              MSG.c.is_current.is_(True),
+                              or_(MSG.c.created_at > r["created_at"],
+                                  and_(MSG.c.created_at == r["created_at"], MSG.c.id > r["id"])))
+            .order_by(MSG.c.created_at, MSG.c.id).limit(limit)
+        ).mappings().all()
+        return [_ctx("reply", dict(x)) for x in later]
+    direct = conn.execute(
+        select(MSG).where(MSG.c.platform == r["platform"], MSG.c.parent_platform_id == r["platform_message_id"],
+                          MSG.c.is_current.is_(True))
+        .order_by(MSG.c.created_at, MSG.c.id).limit(limit)
+    ).mappings().all()
+    return [_ctx("reply", dict(x)) for x in direct]
+
+
+# -- show ------------------------------------------------------------------------------------------
+
+
+def _plain_row(row: Any, drop: Sequence[str] = ()) -> dict[str, Any]:
+    return {k: v for k, v in dict(row).items() if k not in drop}
+
+
+def show(app: App, ref: str) -> dict[str, Any]:
+    """Everything about one message, for a moderator or an auditor."""
+    mid = msgs.resolve(app, ref)
+    with app.db.read() as conn:
+        cur = dict(conn.execute(select(MSG).where(MSG.c.id == mid)).mappings().one())
+        versions = [dict(v) for v in conn.execute(
+            select(MSG).where(MSG.c.platform == cur["platform"],
+                              MSG.c.platform_message_id == cur["platform_message_id"]).order_by(MSG.c.version)
+        ).mappings()]
+        ids = [v["id"] for v in versions]
+        attachments = [dict(a) for a in conn.execute(
+            select(ATT).where(ATT.c.message_id.in_(ids)).order_by(ATT.c.message_id, ATT.c.id)).mappings()]
+        judgments = [dict(j) for j in conn.execute(
+            select(JUD).where(JUD.c.message_id.in_(ids)).order_by(JUD.c.id)).mappings()]
+        for j in judgments:
+            j["reason_lines"] = [reason_line(x) for x in (j.get("reasons") or []) if isinstance(x, dict)]
+        decisions = [dict(d) for d in conn.execute(
+            select(DEC).where(DEC.c.message_id.in_(ids)).order_by(DEC.c.id)).mappings()]
+        actions = [dict(a) for a in conn.execute(
+            select(ACT).where(ACT.c.message_id.in_(ids)).order_by(ACT.c.id)).mappings()]
+        events = [dict(e) for e in conn.execute(
+            select(AUDIT).where(AUDIT.c.object_type == "message", AUDIT.c.object_id.in_([str(i) for i in ids]))
+            .order_by(AUDIT.c.seq)).mappings()]
+        for e in events:
+            e["before"] = json.loads(e["before"])
+            e["after"] = json.loads(e["after"])
+        context = short_context(conn, cur)
+        replies = _replies(conn, cur)
+        eff = effective_decision(conn, mid)
+        status = moderation_status(conn, mid)
+    thread = {
+        "post": next((c for c in context if c["role"] == "post"), None),
+        "answers": next((c for c in context if c["role"] == "answers"), None),
+        "replies": replies,
+        "municipality_replies": [x for x in replies if x["municipality"]],
+    }
+    message = _plain_row(cur, drop=("raw",))
+    return {
+        "message": message, "ref": _ref(cur), "lock_version": cur["lock_version"],
+        "status": status, "effective": eff.as_dict(), "effective_line": eff.line(),
+        "thread": thread,
+        "versions": [_plain_row(v, drop=("raw", "extra")) for v in versions],
+        "attachments": attachments, "judgments": judgments, "decisions": decisions, "actions": actions,
+        "audit": events,
+    }
