@@ -8,3 +8,5 @@ import click
 def register(cli: click.Group) -> None:
     from . import importing
     importing.register(cli)
+    from . import review
+    review.register(cli)
