@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from lxml import etree
+from pydantic import field_validator
 
 from noark.errors import NoarkWriteError
 from noark.models import Arkivskaper, Journalpost, Klasse, Mappe, NoarkModel, Saksmappe, Tekst, ValgfriTekst
@@ -28,7 +29,7 @@ from noark.namespaces import (
     OFFENTLIG_JOURNAL_XML,
     XSI,
 )
-from noark.text import format_date, format_value
+from noark.text import clean_text, format_date, format_value
 
 MASK = "******"
 
@@ -37,6 +38,11 @@ class JournalKorrespondansepart(NoarkModel):
     korrespondanseparttype: Tekst
     korrespondansepartNavn: Tekst
     skjermet: bool = False
+
+    @field_validator("korrespondanseparttype", "korrespondansepartNavn", mode="after")
+    @classmethod
+    def _xml_safe(cls, value: str) -> str:
+        return clean_text(value)
 
 
 class JournalEntry(NoarkModel):
@@ -60,6 +66,13 @@ class JournalEntry(NoarkModel):
     journaldato: date
     dokumentetsDato: Optional[date] = None
     korrespondansepart: list[JournalKorrespondansepart]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _xml_safe(cls, value):
+        # The spool stores entries as JSON, which cannot carry lone surrogates: clean here,
+        # with the same function the writers use.
+        return clean_text(value) if isinstance(value, str) else value
 
     @classmethod
     def from_journalpost(cls, journalpost: Journalpost, mappe: Optional[Mappe], klasse: Optional[Klasse]) -> "JournalEntry":
