@@ -1,0 +1,345 @@
+"""Detectors for what plain patterns cannot judge well: identity numbers with check digits,
+suspicious links, addressing the political level, sensitive vocabulary and third parties.
+
+Every detector takes the normalised text (NFKC, lower case), the original text (for the few
+signals that live in capital letters, like the party abbreviation "H") and the municipality's own
+domain, and returns a list of ``Hit``. Detectors are named in the policy file (``detector = …``),
+so archive staff decide what a hit means; this module only finds them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlsplit
+
+from stdnum.no import fodselsnummer
+
+
+@dataclass(frozen=True)
+class Hit:
+    matched: str
+    detail: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# National identity numbers: fødselsnummer, D-nummer (day + 40), H-nummer (month + 40)
+
+# Six digits (date), an optional single space, dot or dash, five digits; not part of a longer
+# number, a case number (2026/1234), a bank account (1503.32.12345) or a decimal.
+_FNR = re.compile(r"(?<![\d/.,+\-])(\d{6})[ \u00a0.\-]?(\d{5})(?![\d/]|[.,]\d|[ \u00a0]\d)")
+_NOT_FNR_BEFORE = re.compile(
+    r"(?:konto\w*|kontonr|account|acc|iban|bic|org\.?\s*nr|organisasjonsnummer|tlf|telefon\w*|"
+    r"mobil\w*|ring|phone|tel|faktura\w*|kid|ordre\w*|referanse|ref)\W{0,3}(?:nr\.?|nummer|number|no\.?)?\W{0,3}$"
+)
+
+
+def national_id_kind(number: str) -> str:
+    """fødselsnummer, D-nummer or H-nummer for a valid 11-digit number."""
+    if int(number[0]) >= 4:
+        return "D-nummer"
+    if 4 <= int(number[2]) <= 5:
+        return "H-nummer"
+    return "fødselsnummer"
+
+
+def find_national_ids(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
+    """Valid Norwegian identity numbers (both mod-11 check digits), also written 6+5 with a space."""
+    if sum(c.isdigit() for c in norm) < 11:
+        return []
+    hits = []
+    for m in _FNR.finditer(norm):
+        number = m.group(1) + m.group(2)
+        if _NOT_FNR_BEFORE.search(norm, max(0, m.start() - 25), m.start()):
+            continue
+        if fodselsnummer.is_valid(number):
+            hits.append(Hit(m.group(0), national_id_kind(number)))
+    return hits
+
+
+# --------------------------------------------------------------------------------------------
+# Suspicious links
+
+_URL = re.compile(
+    r"(?:https?://|hxxps?://|www\.)[^\s<>\"'()\[\]{}]+"
+    r"|\b(?:[a-z0-9][a-z0-9-]*\.)+(?:com|net|org|info|click|top|xyz|icu|buzz|cam|rest|monster|zip|mov|"
+    r"support|help|live|online|site|shop|store|link|app|io|ly|co|gl|gd|me|cc|at|no|se|dk|ru|cn|tk|ml|ga|cf|gq|"
+    r"vip|win|bid|loan|work|sbs|cfd|lol|pw|ws|biz)(?:/[^\s<>\"'()\[\]{}]*)?(?![\w.-])"
+)
+#: Real domains of the brands people trust; the look-alike check flags everything else.
+BRANDS: dict[str, tuple[str, ...]] = {
+    "facebook": ("facebook.com", "fb.com", "fb.me", "messenger.com"),
+    "meta": ("meta.com", "facebook.com"),
+    "fb": ("fb.com", "fb.me", "facebook.com"),
+    "instagram": ("instagram.com",),
+    "bankid": ("bankid.no",),
+    "posten": ("posten.no", "bring.no"),
+    "bring": ("bring.no", "posten.no"),
+    "vipps": ("vipps.no", "vippsmobilepay.com"),
+    "nav": ("nav.no",),
+    "coop": ("coop.no",),
+    "dnb": ("dnb.no",),
+    "altinn": ("altinn.no",),
+    "helsenorge": ("helsenorge.no",),
+    "skatteetaten": ("skatteetaten.no",),
+    "paypal": ("paypal.com",),
+    "microsoft": ("microsoft.com", "live.com", "office.com"),
+}
+_SHORT_BRANDS = {"fb", "nav", "dnb", "meta", "coop", "bring"}   # token match only: "navigator" is no NAV
+TRUSTED = frozenset(d for ds in BRANDS.values() for d in ds) | {
+    "regjeringen.no", "nrk.no", "gd.no", "vg.no", "ks.no", "arkivverket.no", "digdir.no", "norge.no",
+    "youtube.com", "youtu.be", "google.com", "x.com", "twitter.com", "visitnorway.com", "yr.no",
+    "lovdata.no", "udir.no", "helsedirektoratet.no", "politiet.no", "statensvegvesen.no", "vegvesen.no",
+}
+SHORTENERS = frozenset({
+    "bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
+    "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "s.id", "v.gd", "bl.ink", "shorte.st", "adf.ly", "lnkd.in",
+    "tiny.one", "qrco.de", "u.to", "clck.ru",
+})
+FREE_HOSTING = frozenset({
+    "weebly.com", "wixsite.com", "web.app", "firebaseapp.com", "000webhostapp.com", "blogspot.com",
+    "netlify.app", "vercel.app", "glitch.me", "repl.co", "herokuapp.com", "godaddysites.com",
+    "webflow.io", "carrd.co", "pages.dev", "ngrok.io", "ngrok-free.app", "duckdns.org", "square.site",
+    "jimdosite.com", "wordpress.com", "sites.google.com", "github.io", "framer.website", "mystrikingly.com",
+    "ukit.me", "yolasite.com", "tilda.ws", "workers.dev", "r2.dev", "surge.sh",
+})
+SUSPICIOUS_TLDS = frozenset({"click", "top", "xyz", "icu", "buzz", "cam", "rest", "monster", "zip", "mov",
+                             "support", "help", "tk", "ml", "ga", "cf", "gq", "sbs", "cfd", "vip", "win",
+                             "bid", "loan", "lol", "pw"})
+_LURE_PATH = re.compile(
+    r"(?:^|[/._=?&-])(?:log-?in|signin|sign-in|verify|verif\w*|confirm\w*|claim|prize|premie\w*|gevinst|"
+    r"reward|gift|bonus|winner|vinn\w*|unlock|secure|account|konto|update|oppdater\w*|bekreft\w*|betal\w*|"
+    r"payment|pay|refund|track\w*|sporing|wallet|recover\w*|appeal|support-case|checkpoint)(?:$|[/._=?&-])"
+)
+
+
+def _host_of(url: str) -> tuple[str, str]:
+    u = url.replace("hxxp", "http", 1)
+    if not re.match(r"[a-z][a-z0-9+.-]*://", u):
+        u = "http://" + u
+    try:
+        parts = urlsplit(u)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return "", ""
+    return host, parts.path + ("?" + parts.query if parts.query else "")
+
+
+def _under(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def _near_brand(token: str, brand: str) -> bool:
+    """One edit (or a digit for a letter) away from a long brand name: faceb00k, vlpps, postten."""
+    if len(brand) < 5 or abs(len(token) - len(brand)) > 1 or token == brand:
+        return False
+    t = token.translate(str.maketrans("0134578", "oleastb"))
+    if t == brand:
+        return True
+    if len(t) == len(brand):
+        return sum(a != b for a, b in zip(t, brand)) == 1
+    short, long_ = (t, brand) if len(t) < len(brand) else (brand, t)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def classify_link(url: str, own_domain: str = "ringebu.kommune.no") -> str:
+    """Why a link is suspicious ("ip", "punycode", "lookalike:…", "shortener", "free-hosting",
+    "tld", "lure-path"), or "" when it is not. The municipality's own domain is trusted."""
+    host, path = _host_of(url)
+    if not host:
+        return ""
+    own = own_domain.lower().strip(".")
+    if own and (_under(host, own) or (own.startswith("www.") and _under(host, own[4:]))):
+        return ""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return "ip"
+    except ValueError:
+        pass
+    if "xn--" in host or not host.isascii():
+        return "punycode"
+    if any(_under(host, d) for d in SHORTENERS):
+        return "shortener"
+    trusted = any(_under(host, d) for d in TRUSTED)
+    if not trusted:
+        tokens = re.split(r"[.-]", host)
+        for brand in BRANDS:
+            if brand in _SHORT_BRANDS:
+                if brand in tokens:
+                    return f"lookalike:{brand}"
+            elif any(brand in t or _near_brand(t, brand) for t in tokens):
+                return f"lookalike:{brand}"
+    if any(_under(host, d) for d in FREE_HOSTING):
+        return "free-hosting"
+    if trusted:
+        return ""
+    if host.rsplit(".", 1)[-1] in SUSPICIOUS_TLDS:
+        return "tld"
+    if _LURE_PATH.search(path.lower()):
+        return "lure-path"
+    return ""
+
+
+def find_links(norm: str) -> list[str]:
+    if "." not in norm:
+        return []
+    return [m.group(0).rstrip(".,;:!?") for m in _URL.finditer(norm)]
+
+
+def find_suspicious_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no") -> list[Hit]:
+    hits = []
+    for url in find_links(norm):
+        why = classify_link(url, own_domain)
+        if why:
+            hits.append(Hit(url, why))
+    return hits
+
+
+def find_missing_own_link(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no") -> list[Hit]:
+    """Fires (with an empty match) when the text has no link to the municipality's own website."""
+    own = own_domain.lower().strip(".")
+    base = own[4:] if own.startswith("www.") else own
+    for url in find_links(norm):
+        host, _ = _host_of(url)
+        if host and _under(host, base):
+            return []
+    return [Hit("", f"ingen lenke til {base}")]
+
+
+# --------------------------------------------------------------------------------------------
+# Addressing the political level
+
+_POLITICAL = re.compile(
+    r"\b(?:vara)?ordfør[ae]r\w*|\bmayor\b|\bkommunestyre\w*|\bformannskap\w*|\bbystyre\w*|"
+    r"\b(?:hoved)?utvalg(?:et|ene)?\s+for\b|\b\w+utvalget\b|\bpolitiker\w*|\bpolitikar\w*|\bpolitisk\w*|"
+    r"\bpartie(?:ne|t|r)\b|\bparti(?:a|ane)\b|\bvalgløfte\w*|\bvalprogram\w*|\bvalgprogram\w*|\bvalkamp\w*|"
+    r"\bvalgkamp\w*|\binnbyggerforslag\w*|\binnbyggjarforslag\w*|\bgruppeleder\w*|\brepresentant(?:ene|en|ar)?\b|"
+    r"\bcouncil(?:lor)?s?\b|\barbeiderpartiet\b|\bsenterpartiet\b|\bfremskrittspartiet\b|\bframstegspartiet\b|"
+    r"\bmiljøpartiet\b|\bsosialistisk venstreparti\b|\bkristelig folkeparti\b|\bindustri- og næringspartiet\b|"
+    r"\b(?:frp|krf|mdg|sv|inp)(?:-\w+)?\b|\bhvem\s+stemte\b|\bkven\s+stemte\b|\bstemte\s+(?:for|mot|imot)\b"
+)
+# Short abbreviations and ordinary words are party names only in capitals and near politics:
+# "Hva mener Høyre", "Ap og Sp stemte", but not "til høyre" or "rødt lys".
+_PARTY_CASED = re.compile(r"(?<![\w-])(?:Ap|AP|Sp|SP|H|V|R|Høyre|Venstre|Rødt|Senter)(?![\w-])")
+_POLITICAL_NEAR = re.compile(
+    r"\b(?:mener|meiner|stemte|stemmer|røystar|lovte|lover|valg\w*|val\b|parti\w*|program\w*|kommunestyre\w*|"
+    r"representant\w*|gruppa|gruppen|politikk|politisk\w*|står for|sitt syn|posisjon\w*|opposisjon\w*|ordfør\w*)\b"
+)
+
+
+def find_political(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
+    hits = [Hit(m.group(0), "politisk nivå") for m in _POLITICAL.finditer(norm)]
+    if orig:
+        for m in _PARTY_CASED.finditer(orig):
+            start = m.start()
+            # A capital at the start of a sentence is not evidence of a name on its own.
+            sentence_start = start == 0 or orig[max(0, start - 2):start].strip() in (".", "!", "?", "")
+            word = m.group(0)
+            if sentence_start and word in ("H", "V", "R"):
+                continue
+            lo, hi = max(0, start - 60), m.end() + 60
+            if _POLITICAL_NEAR.search(orig[lo:hi].lower()) or re.search(
+                    rf"{re.escape(word)}\s*(?:,|og|\+|&)\s*(?:Ap|Sp|H|V|R|Frp|SV|KrF|MDG|INP)\b", orig[start:hi]):
+                hits.append(Hit(word, "partinavn"))
+    return hits
+
+
+# --------------------------------------------------------------------------------------------
+# Sensitive vocabulary (screening) and third parties
+
+SENSITIVE: dict[str, str] = {
+    "helse": (
+        r"diagnos\w*|sjukdom\w*|sykdom\w*|sykemeld\w*|sjukmeld\w*|sykmeld\w*|innlagt|innlegging\w*|"
+        r"psykiatri\w*|psykisk\w*|psykose\w*|psykolog\w*|depresjon\w*|deprimert|angst\w*|kreft\w*|cancer|"
+        r"cellegift|demens|dement|alzheimer\w*|parkinson\w*|autis\w*|asperger\w*|adhd|epilepsi\w*|diabetes|"
+        r"schizofren\w*|bipolar\w*|spiseforstyrr\w*|anoreksi\w*|bulimi\w*|hjerneslag|hjerteinfarkt|"
+        r"cerebral parese|downs? syndrom|utviklingshemm\w*|funksjonshemm\w*|funksjonsnedsett\w*|rullestol\w*|"
+        r"medisin(?:er|ene|ering\w*)|medikament\w*|selvmord\w*|sjølvmord\w*|suicid\w*|overdose\w*|hiv|"
+        r"abort\w*|gravid\w*|svangerskap\w*|lam(?:met)?\b|blind\b|døv\b|hørselshemm\w*|synshemm\w*|"
+        r"slagpasient\w*|terminal\w*|palliativ\w*|dialyse|legeerklæring\w*|sjukehus\w*|sykehus\w*"
+    ),
+    "barnevern": (
+        r"barnevern\w*|fosterheim\w*|fosterhjem\w*|fosterbarn\w*|fosterforeld\w*|omsorgsovertak\w*|"
+        r"bekymringsmelding\w*|vold\w*|overgrep\w*|mishandl\w*|blåmerk\w*|omsorgssvikt\w*|incest|"
+        r"seksuelle?\s+overgrep\w*"
+    ),
+    "skole": (
+        r"ppt|pp-tjenest\w*|pedagogisk[- ]psykologisk\w*|spesialundervisning\w*|spesialpedagog\w*|"
+        r"sakkyndig vurdering\w*|individuell opplæringsplan|iop|dysleksi\w*|lærevansk\w*|"
+        r"lese- og skrivevansk\w*"
+    ),
+    "mobbing": r"mobb\w*|krenk\w*|utestengt|trakasser\w*|kap(?:ittel)?\.? 9 ?a|§ ?9 ?a",
+    "rus": (
+        r"rus|rusen|rusbruk\w*|rusmisbruk\w*|rusavhengig\w*|rusbehandling\w*|rusproblem\w*|rusomsorg\w*|"
+        r"rusmiddel\w*|rusmidler\w*|alkoholi\w*|alkoholproblem\w*|narkotika\w*|narkoman\w*|heroin|amfetamin|"
+        r"hasj|kokain|promille\w*|avrusning\w*|metadon|lar-pasient\w*|fyllekjør\w*|misbruk\w*"
+    ),
+    "sosialhjelp": (
+        r"sosialhjelp\w*|sosialstønad\w*|økonomisk\s+(?:sosial)?(?:hjelp|stønad)|nødhjelp|"
+        r"kvalifiseringsprogram\w*|livsopphold\w*|gjeldsrådgiv\w*|gjeldsordning\w*|tvangssalg\w*|utkastelse\w*"
+    ),
+    "fengsel": (
+        r"fengsel\w*|fengsla|soning\w*|soner|sonet|dømt\w*|straffedømt|kriminalomsorg\w*|varetekt\w*|"
+        r"siktet|tiltalt|anmeldt|domfelt\w*|straffe?attest\w*|voldsdom\w*|ble arrestert|arrestert"
+    ),
+    "familie": r"skilsmiss\w*|samlivsbrudd\w*|barnefordeling\w*|foreldretvist\w*|barneloven|besøksforbud\w*",
+}
+_SENSITIVE = {k: re.compile(rf"\b(?:{v})\b") for k, v in SENSITIVE.items()}
+
+_RELATIONS = (r"sønnen|sonen|dattera|datteren|dottera|dotter|kona|konen|mannen|faren|far|moren|mora|mor|"
+              r"broren|bror|søstera|søsteren|søster|kjæresten|samboeren|eksen|barna|borna|ungen|ungene|"
+              r"onkelen|tanta|bestemoren|bestefaren|svigermor|svigerfar")
+_THIRD_PARTY = re.compile(
+    rf"\b(?:{_RELATIONS})\s+(?:til|åt|hans|hennes)\s+\w+|"
+    r"\b(?:naboen|naboene|grannen|læreren|lærerinna|rektoren|rektor|treneren|sjefen|lederen|rådmannen|"
+    r"assistenten|sykepleieren|legen|presten|vaktmesteren|kona hans|mannen hennes)\b|"
+    r"\b(?:han|hun|ho|hu|dem|de)\s+som\s+(?:bor|jobber|jobbar|går|er|eier|driver|kjører)\b"
+)
+# A capitalised name with a personal matter: "Ola på 7. trinn", "Kari har", "@Per Hansen".
+_NAME = re.compile(
+    r"@[A-ZÆØÅ]\w+(?: [A-ZÆØÅ]\w+)?|(?<![\w.])[A-ZÆØÅ][a-zæøå]{1,15}(?: [A-ZÆØÅ][a-zæøå]{1,15})?"
+    r"(?= (?:på|i) \d{1,2}\.? ?(?:trinn|klasse)| (?:har|er|fikk|fekk|sitter|sit|ble|vart|går|bruker|tar)\b)"
+)
+_NOT_NAMES = frozenset({
+    "Jeg", "Eg", "Vi", "Me", "Han", "Hun", "Ho", "Det", "Den", "De", "Dere", "Dokker", "Du", "Kommunen",
+    "Ringebu", "Fåvang", "Venabygd", "Kvitfjell", "Nav", "Skolen", "Barnehagen", "Hei", "Og", "Men", "Så",
+    "Alle", "Ingen", "Noen", "Nokon", "Hvem", "Kven", "Hva", "Kva", "Når", "Hvor", "Kor", "Mamma", "Pappa",
+    "Mor", "Far", "Dette", "Hvorfor", "Kvifor", "Ordføreren", "Rådmannen", "Kommunestyret", "Læreren",
+    "Naboen", "Sjefen", "It", "He", "She", "They", "This", "That", "We", "You", "There", "Mitt", "Min",
+})
+
+
+def _sensitive(kind: str) -> Callable[[str, str, str], list[Hit]]:
+    rx = _SENSITIVE[kind]
+
+    def detect(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
+        return [Hit(m.group(0), kind) for m in rx.finditer(norm)]
+
+    detect.__doc__ = f"Sensitive vocabulary: {kind}."
+    return detect
+
+
+def find_third_parties(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
+    """Identifiable other people: relations ("sønnen til rektor"), roles ("naboen"), "han som bor …",
+    and capitalised names with something personal ("Ola på 7. trinn")."""
+    hits = [Hit(m.group(0), "tredjeperson") for m in _THIRD_PARTY.finditer(norm)]
+    if orig:
+        for m in _NAME.finditer(orig):
+            name = m.group(0)
+            if name.split()[0].lstrip("@") not in _NOT_NAMES:
+                hits.append(Hit(name.lower(), "navn"))
+    return hits
+
+
+DetectorFn = Callable[[str, str, str], list[Hit]]
+
+DETECTORS: dict[str, DetectorFn] = {
+    "fodselsnummer": find_national_ids,
+    "lenke_mistenkelig": find_suspicious_links,
+    "lenke_egen_mangler": find_missing_own_link,
+    "politisk": find_political,
+    "tredjeperson": find_third_parties,
+    **{f"sensitiv_{k}": _sensitive(k) for k in SENSITIVE},
+}

@@ -1,0 +1,297 @@
+"""The content judge: one pass of the policy's rules over a message, then a decision.
+
+The judge never sees the platform or the message kind: the same text in the same thread context
+gets the same result on Facebook, Messenger, Instagram and X. The author matters only in one
+way: the municipality's own posts and replies are outgoing, so they are archived and checked
+for the guideline's duties instead of being judged as incoming cases.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
+
+from .detectors import DETECTORS, Hit
+from .policy import Condition, Policy, Rule, load_policy
+
+Relation = Literal["parent", "root", "sibling"]
+
+
+@dataclass(frozen=True)
+class ContextItem:
+    """A message from the same thread that helps to understand the one being judged."""
+
+    text: str
+    author_is_municipality: bool = False
+    relation: Relation = "parent"
+
+
+_SPACE = re.compile(r"[^\S\n]+")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"', "”": '"', "«": '"', "»": '"',
+                         "–": "-", "—": "-"})
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
+
+#: Categories that mean "this needs case handling" when they come with enough evidence.
+CASE_CATEGORIES = ("soknad", "klage", "innsynskrav", "varsling", "bekymringsmelding", "krav",
+                   "oppsigelse", "oppfolging", "personvern", "anmodning", "melding")
+_ACTION_ORDER = [a for a in Action]
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case (æøå kept), one kind of quote and dash, single spaces; newlines kept."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()).strip()
+
+
+@dataclass
+class _Compiled:
+    rule: Rule
+    rx: re.Pattern | None
+    unless: tuple[tuple[Condition, re.Pattern], ...]
+    requires: tuple[tuple[Condition, re.Pattern], ...]
+    ctx_rx: re.Pattern | None
+
+
+@dataclass
+class _Fired:
+    rule: Rule
+    matched: str
+    detail: str = ""
+
+
+class _Message:
+    """One message prepared once: normalised text and sentence boundaries."""
+
+    __slots__ = ("orig", "norm", "ends", "context", "_det")
+
+    def __init__(self, text: str, context: Sequence[ContextItem]):
+        self.orig = text
+        self.norm = normalise(text)
+        self.ends = [m.end() for m in _SENTENCE_END.finditer(self.norm)]
+        self.context = context
+        self._det: dict[str, list[Hit]] = {}
+
+    def sentence(self, start: int, end: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.ends, start)
+        s = self.ends[i - 1] if i else 0
+        j = bisect.bisect_left(self.ends, end)
+        e = self.ends[j] if j < len(self.ends) else len(self.norm)
+        return s, e
+
+    def detect(self, name: str, own_domain: str) -> list[Hit]:
+        hits = self._det.get(name)
+        if hits is None:
+            hits = self._det[name] = DETECTORS[name](self.norm, self.orig, own_domain)
+        return hits
+
+
+class Judge:
+    """Judge messages with one policy; build it once and reuse it (everything is compiled here)."""
+
+    def __init__(self, policy: Policy | None = None, own_domain: str = "ringebu.kommune.no"):
+        self.policy = policy or load_policy()
+        self.own_domain = own_domain
+        conds = {cid: (c, re.compile("|".join(f"(?:{p})" for p in c.patterns)))
+                 for cid, c in self.policy.conditions.items()}
+        self._citizen: list[_Compiled] = []
+        self._municipality: list[_Compiled] = []
+        for r in self.policy.rules:
+            comp = _Compiled(
+                rule=r,
+                rx=re.compile("|".join(f"(?:{p})" for p in r.patterns)) if r.patterns else None,
+                unless=tuple(conds[c] for c in r.unless),
+                requires=tuple(conds[c] for c in r.requires),
+                ctx_rx=re.compile("|".join(f"(?:{p})" for p in r.context_patterns)) if r.context_patterns else None,
+            )
+            if r.applies_to in ("citizen", "all"):
+                self._citizen.append(comp)
+            if r.applies_to in ("municipality", "all"):
+                self._municipality.append(comp)
+        self._journal_at = self.policy.thresholds["journal"]
+        self._review_at = self.policy.thresholds["review"]
+        self._confident_at = self.policy.thresholds["confident"]
+
+    # ----------------------------------------------------------------------------------------
+    def judge(self, text: str, *, author_is_municipality: bool = False,
+              context: Sequence[ContextItem] = (), own_domain: str | None = None) -> JudgmentResult:
+        """Judge one message. ``context`` is the thread around it (parent, root, siblings)."""
+        domain = own_domain or self.own_domain
+        msg = _Message(text, context)
+        rules = self._municipality if author_is_municipality else self._citizen
+        fired = self._fire(msg, rules, domain)
+        if author_is_municipality:
+            return self._outgoing(fired)
+        return self._incoming(fired, msg, domain)
+
+    # ----------------------------------------------------------------------------------------
+    def _fire(self, msg: _Message, rules: list[_Compiled], domain: str) -> list[_Fired]:
+        fired: list[_Fired] = []
+        norm = msg.norm
+        for c in rules:
+            r = c.rule
+            if r.context_author is not None and not self._context_ok(c, msg, domain):
+                continue
+            hit = None
+            if c.rx is not None:
+                for m in c.rx.finditer(norm):
+                    if self._conditions_ok(c, msg, m.start(), m.end()):
+                        hit = _Fired(r, m.group(0))
+                        break
+            if hit is None and r.detector is not None:
+                for h in msg.detect(r.detector, domain):
+                    i = norm.find(h.matched) if h.matched else 0
+                    i = max(i, 0)
+                    if self._conditions_ok(c, msg, i, i + len(h.matched)):
+                        hit = _Fired(r, h.matched, h.detail)
+                        break
+            if hit is not None:
+                fired.append(hit)
+        return fired
+
+    def _conditions_ok(self, c: _Compiled, msg: _Message, start: int, end: int) -> bool:
+        if not c.unless and not c.requires:
+            return True
+        for cond, rx in c.unless:
+            if self._cond_match(cond, rx, msg, start, end):
+                return False
+        for cond, rx in c.requires:
+            if not self._cond_match(cond, rx, msg, start, end):
+                return False
+        return True
+
+    @staticmethod
+    def _cond_match(cond: Condition, rx: re.Pattern, msg: _Message, start: int, end: int) -> bool:
+        scope = cond.scope
+        if scope == "message":
+            return rx.search(msg.norm) is not None
+        if scope == "context":
+            for item in msg.context:
+                if cond.author == "municipality" and not item.author_is_municipality:
+                    continue
+                if cond.author == "citizen" and item.author_is_municipality:
+                    continue
+                if rx.search(normalise(item.text)):
+                    return True
+            return False
+        s, e = msg.sentence(start, end)
+        if scope == "before":
+            return rx.search(msg.norm[s:start]) is not None
+        if scope == "after":
+            return rx.search(msg.norm[end:e]) is not None
+        return rx.search(msg.norm[s:e]) is not None
+
+    def _context_ok(self, c: _Compiled, msg: _Message, domain: str) -> bool:
+        want = c.rule.context_author
+        for item in msg.context:
+            if want == "municipality" and not item.author_is_municipality:
+                continue
+            if want == "citizen" and item.author_is_municipality:
+                continue
+            if c.ctx_rx is not None and not c.ctx_rx.search(normalise(item.text)):
+                continue
+            if c.rule.context_case:
+                if item.author_is_municipality:
+                    continue
+                parent = self.judge(item.text, own_domain=domain)
+                if parent.decision != Decision.journal:
+                    continue
+            return True
+        return False
+
+    # ----------------------------------------------------------------------------------------
+    def _collect(self, fired: list[_Fired]):
+        categories: list[str] = []
+        actions: set[str] = set()
+        signals: set[str] = set()
+        screen_hjemmel: list[str] = []
+        mask: list[str] = []
+        screen_reasons: list[str] = []
+        evidence = 0.0
+        reasons = []
+        for f in fired:
+            r = f.rule
+            evidence += r.evidence
+            if r.category and r.category not in categories:
+                categories.append(r.category)
+            actions.update(r.actions)
+            if r.signal:
+                signals.add(r.signal)
+            if r.screen:
+                hj = r.hjemmel or self.policy.default_hjemmel
+                if hj not in screen_hjemmel:
+                    screen_hjemmel.append(hj)
+                screen_reasons.append(f"{r.id}: {r.description}")
+            if r.mask and f.matched and f.matched not in mask:
+                mask.append(f.matched)
+            matched = f.matched if not f.detail or f.detail in f.matched else f"{f.matched} ({f.detail})" if f.matched else f.detail
+            reasons.append(Reason(rule=r.id, description=r.description, matched=matched, effect=r.effect()))
+        return evidence, categories, actions, signals, screen_hjemmel, mask, screen_reasons, reasons
+
+    def _screening(self, hjemmel: list[str], mask: list[str], reasons: list[str]) -> ScreeningProposal:
+        if not hjemmel:
+            return ScreeningProposal()
+        return ScreeningProposal(screen=True, mask=mask, hjemmel="; ".join(hjemmel), reasons=reasons)
+
+    def _result(self, decision: Decision, confidence: float, categories: list[str], actions: set[str],
+                screening: ScreeningProposal, reasons: list[Reason]) -> JudgmentResult:
+        return JudgmentResult(
+            decision=decision, confidence=round(max(0.0, min(1.0, confidence)), 2), categories=categories,
+            actions=[a for a in _ACTION_ORDER if a.value in actions], screening=screening, reasons=reasons,
+            policy_version=self.policy.version, policy_hash=self.policy.sha256,
+        )
+
+    def _outgoing(self, fired: list[_Fired]) -> JudgmentResult:
+        """The municipality's own post or reply: archived, with the guideline's duties as categories."""
+        _, categories, _, _, hjemmel, mask, sreasons, reasons = self._collect(fired)
+        return self._result(Decision.archive, 0.95, categories, set(), self._screening(hjemmel, mask, sreasons),
+                            reasons)
+
+    def _incoming(self, fired: list[_Fired], msg: _Message, domain: str) -> JudgmentResult:
+        evidence, categories, actions, signals, hjemmel, mask, sreasons, reasons = self._collect(fired)
+        journal_at, review_at = self._journal_at, self._review_at
+        virus = "virus" in categories
+        case = evidence >= review_at
+        exposure = ("sensitivt" in categories and "third_party" in signals and "own_party" not in signals
+                    and evidence < review_at)
+        if exposure:
+            categories.append("eksponering")
+            actions.add(Action.remove.value)
+        if virus:
+            actions.add(Action.remove.value)
+            decision = Decision.review if evidence >= journal_at else Decision.exclude
+            confidence = 0.9
+        elif evidence >= journal_at:
+            decision = Decision.journal
+            confidence = 0.7 + 0.25 * min(1.0, (evidence - journal_at) / max(0.1, self._confident_at - journal_at))
+        elif case:
+            decision = Decision.review
+            confidence = 0.5
+        elif categories or signals & {"relevant", "question"}:
+            substantive = [c for c in categories if c not in ("prat", "reklame", "sporsmal_til_andre")]
+            if substantive or "relevant" in signals:
+                decision = Decision.archive
+                confidence = 0.8 - 0.2 * min(1.0, evidence / max(0.1, review_at))
+            else:
+                decision = Decision.exclude
+                confidence = 0.85
+        else:
+            decision = Decision.exclude
+            confidence = 0.8
+        if case:
+            actions.add(Action.refer_post.value)
+            actions.discard(Action.reply.value)
+            actions.discard(Action.thank.value)
+        if Action.refer_political.value in actions:
+            actions.discard(Action.reply.value)
+        if virus:
+            actions.discard(Action.reply.value)
+            actions.discard(Action.thank.value)
+            actions.discard(Action.refer_post.value)
+        if exposure:
+            actions.discard(Action.thank.value)
+        return self._result(decision, confidence, categories, actions,
+                            self._screening(hjemmel, mask, sreasons), reasons)
