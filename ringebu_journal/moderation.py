@@ -55,8 +55,8 @@ _CHUNK = 500
 
 
 def _utcnow() -> datetime:
-    # naive UTC, as every other timestamp column (see db/tables.py)
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    # the timestamp columns take aware datetimes and return them in UTC
+    return datetime.now(timezone.utc)
 
 
 def _when(dt: datetime | None) -> str:

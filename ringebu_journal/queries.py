@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
 from sqlalchemy import and_, func, or_, select
@@ -96,9 +96,9 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         if f.account:
             stmt = stmt.where(cur.c.account_platform_id.in_(_account_ids(conn, f.account)))
         if f.since:
-            stmt = stmt.where(cur.c.created_at >= datetime.combine(f.since, time(0)))
+            stmt = stmt.where(cur.c.created_at >= datetime.combine(f.since, time(0), tzinfo=timezone.utc))
         if f.until:
-            stmt = stmt.where(cur.c.created_at < datetime.combine(f.until + timedelta(days=1), time(0)))
+            stmt = stmt.where(cur.c.created_at < datetime.combine(f.until + timedelta(days=1), time(0), tzinfo=timezone.utc))
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
         jrows = _rows_by_id(conn, JUD, [r["jid"] for r in rows if r["jid"]])
         drows = _rows_by_id(conn, DEC, [r["did"] for r in rows if r["did"]])
