@@ -121,7 +121,8 @@ class _Index:
     def __init__(self) -> None:
         fd, self.path = tempfile.mkstemp(prefix="noark-validate-", suffix=".sqlite")
         os.close(fd)
-        self.db = sqlite3.connect(self.path)
+        # used from the parsing worker thread too (one thread at a time)
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("CREATE TABLE ids (id TEXT, kind TEXT)")
@@ -209,14 +210,19 @@ def _stream_file(source: PackageSource, rel: str, schema: Optional[etree.XMLSche
     outcome = {}
 
     def run():
-        collector = _LogCollector()
-        etree.use_global_python_log(collector)
-        outcome["ok"] = _StreamRun(source, rel, schema, handler, report, control, collector).run()
+        try:
+            collector = _LogCollector()
+            etree.use_global_python_log(collector)
+            outcome["ok"] = _StreamRun(source, rel, schema, handler, report, control, collector).run()
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
 
     worker = threading.Thread(target=run, name=f"noark-validate-{rel}")
     worker.start()
     worker.join()
-    return outcome.get("ok", False)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["ok"]
 
 
 class _StreamRun:

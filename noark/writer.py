@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Optional
 
@@ -40,7 +41,7 @@ from noark.models import (
     Saksmappe,
 )
 from noark.namespaces import ARKIVSTRUKTUR, XSI, XSI_TYPE
-from noark.text import format_date, format_value
+from noark.text import clean_text, format_date, format_datetime, format_value
 
 _NS = "{%s}" % ARKIVSTRUKTUR
 
@@ -55,6 +56,9 @@ class _Tags(dict):
 
 
 TAG = _Tags()
+
+# Fast paths of format_value by exact type (bool is not int here: it falls back to format_value).
+_FORMAT = {str: clean_text, int: str, datetime: format_datetime}
 
 # (element, required, kind): kind None = simple value (or list of them); otherwise the name of
 # the method writing the complex child. Order = arkivstruktur.xsd v5.0 sequence.
@@ -499,34 +503,36 @@ class ArkivstrukturWriter:
     # -- fields -------------------------------------------------------------------------
 
     def _fields(self, entity: str, obj, spec) -> None:
-        xf = self._xf
-        element = xf.element
-        write = xf.write
+        element = self._xf.element
+        write = self._xf.write
         for name, required, kind in spec:
             value = getattr(obj, name)
             if value is None or value == []:
                 if required:
-                    raise NoarkWriteError(f"{entity} {getattr(obj, 'systemID', '')}: {name} is required".replace("  ", " "))
+                    raise NoarkWriteError(f"{entity} {getattr(obj, 'systemID', '')}: {name} is required")
                 continue
             if kind == SUB:
-                if name == "skjerming":
-                    self.statistikk.skjerminger += 1
-                elif name == "kassasjon":
-                    self.statistikk.kassasjoner += 1
-                elif name == "utfoertKassasjon":
-                    self.statistikk.utfoerte_kassasjoner += 1
-                sub = _SUB[name]
-                for item in value if isinstance(value, list) else (value,):
-                    with element(TAG[name]):
-                        self._fields(name, item, sub)
+                self._complex(name, value)
                 continue
             if name == "systemID":
                 self.statistikk.system_ids += 1
-            for item in value if isinstance(value, list) else (value,):
-                text = format_date(item) if kind == "date" else format_value(item)
-                if not text.strip():
+            for item in value if value.__class__ is list else (value,):
+                text = format_date(item) if kind == "date" else _FORMAT.get(item.__class__, format_value)(item)
+                if not text or text.isspace():
                     if required:
                         raise NoarkWriteError(f"{entity} {getattr(obj, 'systemID', '')}: {name} has no content")
                     continue
                 with element(TAG[name]):
                     write(text)
+
+    def _complex(self, name: str, value) -> None:
+        if name == "skjerming":
+            self.statistikk.skjerminger += 1
+        elif name == "kassasjon":
+            self.statistikk.kassasjoner += 1
+        elif name == "utfoertKassasjon":
+            self.statistikk.utfoerte_kassasjoner += 1
+        sub = _SUB[name]
+        for item in value if value.__class__ is list else (value,):
+            with self._xf.element(TAG[name]):
+                self._fields(name, item, sub)
