@@ -10,3 +10,5 @@ def register(cli: click.Group) -> None:
     importing.register(cli)
     from . import review
     review.register(cli)
+    from . import reporting
+    reporting.register(cli)
