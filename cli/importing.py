@@ -101,9 +101,13 @@ def import_jsonl(paths: tuple[str, ...], again: bool, app: App) -> None:
 @click.option("--base-url", default="https://graph.facebook.com", show_default=True, envvar="RINGEBU_JOURNAL_GRAPH_URL")
 @click.option("--api-version", default="v25.0", show_default=True)
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds for each request.")
+@click.option("--backoff", default=2.0, show_default=True,
+              help="First wait in seconds after a throttled or failed request; doubled on each retry, with jitter.")
+@click.option("--max-retries", default=8, show_default=True, help="Retries of one request before the harvest stops.")
 @command_app("harvest facebook")
 def harvest_facebook(page_id: str, instagram_user_id: str | None, since: str | None, out: str | None,
-                     do_import: bool, base_url: str, api_version: str, timeout: float, app: App) -> None:
+                     do_import: bool, base_url: str, api_version: str, timeout: float, backoff: float,
+                     max_retries: int, app: App) -> None:
     """Harvest a page's feed with comments, its Messenger inbox and (optionally) Instagram.
 
     The page token is read from RINGEBU_JOURNAL_FB_TOKEN; it is never printed, logged or
@@ -121,7 +125,8 @@ def harvest_facebook(page_id: str, instagram_user_id: str | None, since: str | N
         out_path = app.ensure_data_dir() / "harvest" / f"facebook-{page_id}-{stamp}.jsonl"
     else:
         out_path = Path(out)
-    cfg = graph.HarvestConfig(base_url=base_url, api_version=api_version, timeout=timeout)
+    cfg = graph.HarvestConfig(base_url=base_url, api_version=api_version, timeout=timeout, backoff_base=backoff,
+                              usage_pause=backoff * 2.5, max_retries=max_retries)
     result = graph.harvest(app, token=token, page_id=page_id, instagram_user_id=instagram_user_id, since=since_d,
                            out=out_path, config=cfg, echo=lambda s: click.echo(s, err=True))
     click.echo(f"harvest: {result.responses} responses, {result.attachments} attachments → {out_path}")

@@ -436,7 +436,8 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
         counts["messages"] += 1
         counts["mojibake_repairs"] += int(m.extra.get("mojibake_repairs", 0) or 0)
         counts["sanitized_chars"] += int(m.extra.get("sanitized_chars", 0) or 0)
-        if cur is not None and cur.content_hash == h:
+        if cur is not None and (cur.content_hash == h or m.extra.get("text_absent")):
+            # Same content; or a response that did not carry the text field at all (not an edit).
             pc["unchanged"] += 1
             continue
         if cur is None:
