@@ -245,16 +245,16 @@ def unregistered_own_accounts(conn: Connection) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Closure:
-    start: datetime     # naive UTC, inclusive
-    end: datetime       # naive UTC, exclusive
+    start: datetime     # aware UTC, inclusive
+    end: datetime       # aware UTC, exclusive
 
 
 def _at(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
 def _day(value: str | None) -> datetime | None:
-    return datetime.combine(date.fromisoformat(value), datetime.min.time()) if value else None
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc) if value else None
 
 
 def closure_periods(conn: Connection) -> dict[str, list[Closure]]:

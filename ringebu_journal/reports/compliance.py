@@ -176,8 +176,8 @@ def _fmt_hours(h: float) -> str:
     return f"{h:.0f} h" if h < 72 else f"{h / 24:.1f} days"
 
 
-def _naive_utc(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+def _utc(t: datetime) -> datetime:
+    return t.astimezone(timezone.utc) if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def iso_week(t: datetime) -> str:
@@ -436,8 +436,8 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
     """
     settings = settings or ComplianceSettings()
     _check_settings(settings)
-    generated = datetime.now(timezone.utc).replace(tzinfo=None)
-    as_of = _naive_utc(as_of) if as_of else generated
+    generated = datetime.now(timezone.utc)
+    as_of = _utc(as_of) if as_of else generated
     if from_date and to_date and to_date < from_date:
         from ..errors import UsageError
         raise UsageError(f"--to {to_date} is before --from {from_date} — give a period that runs forward")

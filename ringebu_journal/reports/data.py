@@ -3,13 +3,13 @@ decision, the guideline's actions recorded against it and what was delivered to 
 
 Judgments, moderator decisions, actions and deliveries may point at any version of a message;
 they are gathered over all versions of the same (platform, platform message id). Times are
-naive UTC datetimes, as stored.
+aware UTC datetimes (the tables' type returns them so).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import and_, or_, select
@@ -78,8 +78,8 @@ class Period:
 
     @classmethod
     def of(cls, from_date: date | None, to_date: date | None) -> "Period":
-        start = datetime.combine(from_date, time.min) if from_date else None
-        end = datetime.combine(to_date + timedelta(days=1), time.min) if to_date else None
+        start = datetime.combine(from_date, time.min, timezone.utc) if from_date else None
+        end = datetime.combine(to_date + timedelta(days=1), time.min, timezone.utc) if to_date else None
         return cls(start, end)
 
     def contains(self, t: datetime) -> bool:

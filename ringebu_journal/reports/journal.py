@@ -45,8 +45,9 @@ def build_journal_report(app: App, *, from_date: date | None = None, to_date: da
                          as_of: datetime | None = None) -> JournalReport:
     if from_date and to_date and to_date < from_date:
         raise UsageError(f"--to {to_date} is before --from {from_date} — give a period that runs forward")
-    as_of = as_of.astimezone(timezone.utc).replace(tzinfo=None) if as_of and as_of.tzinfo else as_of
-    as_of = as_of or datetime.now(timezone.utc).replace(tzinfo=None)
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=timezone.utc)
+    as_of = as_of or datetime.now(timezone.utc)
     with app.db.read() as conn:
         msgs = load_messages(conn, Period.of(from_date, to_date))
     rows = []
