@@ -12,3 +12,5 @@ def register(cli: click.Group) -> None:
     review.register(cli)
     from . import reporting
     reporting.register(cli)
+    from . import exporting
+    exporting.register(cli)
