@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from . import messages as msgs
@@ -122,50 +122,73 @@ def _hjemmel_of(screening: Any) -> str | None:
     return screening.get("hjemmel") if isinstance(screening, dict) else None
 
 
+# Built once: aliasing a wide table is costly, and these run for every decision.
+_ASKED = MSG.alias("asked")
+_VER = MSG.alias("ver")
+_IDS = bindparam("ids", expanding=True)
+
+
+def _latest_stmt(table):
+    return (
+        select(_ASKED.c.id, func.max(table.c.id))
+        .select_from(
+            _ASKED.join(_VER, and_(_VER.c.platform == _ASKED.c.platform,
+                                   _VER.c.platform_message_id == _ASKED.c.platform_message_id))
+            .join(table, table.c.message_id == _VER.c.id))
+        .where(_ASKED.c.id.in_(_IDS))
+        .group_by(_ASKED.c.id)
+    )
+
+
+_LATEST = {"judgments": _latest_stmt(JUD), "moderator_decisions": _latest_stmt(DEC)}
+_LOCKS = (
+    select(_ASKED.c.id, _VER.c.lock_version)
+    .select_from(_ASKED.join(_VER, and_(_VER.c.platform == _ASKED.c.platform,
+                                        _VER.c.platform_message_id == _ASKED.c.platform_message_id,
+                                        _VER.c.is_current.is_(True))))
+    .where(_ASKED.c.id.in_(_IDS))
+)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield list(ids[i:i + _CHUNK])
+
+
 def _latest_ids(conn: Connection, table, ids: Sequence[int]) -> dict[int, int]:
     """For each asked message id: the newest row id in ``table`` over all versions of it."""
-    asked = MSG.alias("asked")
-    ver = MSG.alias("ver")
     out: dict[int, int] = {}
-    for i in range(0, len(ids), _CHUNK):
-        part = list(ids[i:i + _CHUNK])
-        stmt = (
-            select(asked.c.id, func.max(table.c.id))
-            .select_from(
-                asked.join(ver, and_(ver.c.platform == asked.c.platform,
-                                     ver.c.platform_message_id == asked.c.platform_message_id))
-                .join(table, table.c.message_id == ver.c.id))
-            .where(asked.c.id.in_(part))
-            .group_by(asked.c.id)
-        )
-        out.update({int(a): int(b) for a, b in conn.execute(stmt)})
+    for part in _chunks(ids):
+        out.update({int(a): int(b) for a, b in conn.execute(_LATEST[table.name], {"ids": part})})
     return out
 
 
 def _current_locks(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
-    asked = MSG.alias("asked")
-    cur = MSG.alias("cur")
+    """For each asked message id: the lock_version of the message's current version."""
     out: dict[int, int] = {}
-    for i in range(0, len(ids), _CHUNK):
-        part = list(ids[i:i + _CHUNK])
-        stmt = (
-            select(asked.c.id, cur.c.lock_version)
-            .select_from(asked.join(cur, and_(cur.c.platform == asked.c.platform,
-                                              cur.c.platform_message_id == asked.c.platform_message_id,
-                                              cur.c.is_current.is_(True))))
-            .where(asked.c.id.in_(part))
-        )
-        out.update({int(a): int(b) for a, b in conn.execute(stmt)})
+    for part in _chunks(ids):
+        out.update({int(a): int(b) for a, b in conn.execute(_LOCKS, {"ids": part})})
     return out
 
 
 def _rows_by_id(conn: Connection, table, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     ids = sorted(set(ids))
     out: dict[int, dict[str, Any]] = {}
-    for i in range(0, len(ids), _CHUNK):
-        for r in conn.execute(select(table).where(table.c.id.in_(ids[i:i + _CHUNK]))).mappings():
+    for part in _chunks(ids):
+        for r in conn.execute(select(table).where(table.c.id.in_(part))).mappings():
             out[r["id"]] = dict(r)
     return out
+
+
+def _states(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[dict | None, dict | None, int | None]]:
+    """message id → (latest judgment row, latest moderator decision row, current lock)."""
+    latest_j = _latest_ids(conn, JUD, ids)
+    latest_d = _latest_ids(conn, DEC, ids)
+    locks = _current_locks(conn, ids)
+    jrows = _rows_by_id(conn, JUD, latest_j.values())
+    drows = _rows_by_id(conn, DEC, latest_d.values())
+    return {mid: (jrows.get(latest_j.get(mid, -1)), drows.get(latest_d.get(mid, -1)), locks.get(mid))
+            for mid in ids}
 
 
 def effective_decisions(conn: Connection, message_ids: Iterable[int]) -> dict[int, EffectiveDecision]:
@@ -175,17 +198,7 @@ def effective_decisions(conn: Connection, message_ids: Iterable[int]) -> dict[in
     Messages that are neither judged nor decided get ``source=None``.
     """
     ids = list(dict.fromkeys(int(i) for i in message_ids))
-    latest_j = _latest_ids(conn, JUD, ids)
-    latest_d = _latest_ids(conn, DEC, ids)
-    locks = _current_locks(conn, ids)
-    jrows = _rows_by_id(conn, JUD, latest_j.values())
-    drows = _rows_by_id(conn, DEC, latest_d.values())
-    out: dict[int, EffectiveDecision] = {}
-    for mid in ids:
-        j = jrows.get(latest_j.get(mid, -1))
-        d = drows.get(latest_d.get(mid, -1))
-        out[mid] = _combine(mid, j, d, locks.get(mid))
-    return out
+    return {mid: _combine(mid, j, d, lock) for mid, (j, d, lock) in _states(conn, ids).items()}
 
 
 def effective_decision(conn: Connection, message_id: int) -> EffectiveDecision:
@@ -376,27 +389,24 @@ def _store_one(app: App, conn: Connection, t: _Target, kind: str, decision: str 
     if bumped != 1:
         raise _Lost()
     # We hold the row now: no other decision on this message can commit until we do.
-    before = effective_decision(conn, t.message_id)
+    j, d, _lock = _states(conn, [t.message_id])[t.message_id]
+    before = _combine(t.message_id, j, d, t.seen)
     judgment_id = None
     if kind == "confirm":
-        latest_j = _latest_ids(conn, JUD, [t.message_id]).get(t.message_id)
-        if latest_j != t.judgment_id:
-            j = _judgment(conn, latest_j)
+        if j is None or j["id"] != t.judgment_id:
             raise _Lost(
-                f"conflict on message {t.message_id} ({t.ref}): the judge made a new judgment ({latest_j}, "
-                f"proposes {j['decision']}) after you looked at judgment {t.judgment_id}. Nothing of yours was "
-                f"stored — check `ringebu-journal show {t.message_id}` and confirm or flag again")
-        j = _judgment(conn, latest_j)
+                f"conflict on message {t.message_id} ({t.ref}): the judge made a new judgment "
+                f"({j['id'] if j else '?'}, proposes {j['decision'] if j else '?'}) after you looked at judgment "
+                f"{t.judgment_id}. Nothing of yours was stored — check `ringebu-journal show {t.message_id}` "
+                "and confirm or flag again")
         decision, screen, judgment_id = j["decision"], _screen_of(j["screening"]), j["id"]
     if kind == "unflag" and before.source != "moderator":
         raise _Lost()
     new_lock = t.seen + 1
-    res = conn.execute(DEC.insert().values(
-        message_id=t.message_id, kind=kind, decision=decision, screen=screen, reason=reason,
-        judgment_id=judgment_id, lock_version=new_lock, actor=app.actor, decided_at=_utcnow(),
-    ))
-    did = int(res.inserted_primary_key[0])
-    after = effective_decision(conn, t.message_id)
+    row = {"message_id": t.message_id, "kind": kind, "decision": decision, "screen": screen, "reason": reason,
+           "judgment_id": judgment_id, "lock_version": new_lock, "actor": app.actor, "decided_at": _utcnow()}
+    did = int(conn.execute(DEC.insert().values(**row)).inserted_primary_key[0])
+    after = _combine(t.message_id, j, dict(row, id=did), new_lock)
     app.audit(conn, f"decision.{kind}", "message", t.message_id, before=before.summary(), after=after.summary(),
               reason=reason)
     return Outcome(t.ref, t.message_id, True, kind, decision_id=did, lock_version=new_lock,
