@@ -9,20 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ringebu_journal.app import App, add_user, init_database
 
 PG_URL = os.environ.get("RINGEBU_JOURNAL_TEST_PG")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def make_archivist_app(db_url: str, data_dir: Path) -> App:
-    boot = App.open(db_url, actor="admin", data_dir=data_dir)
-    init_database(boot)
-    add_user(boot, "arkiv", "archivist")
-    boot.db.dispose()
-    app = App.open(db_url, actor="arkiv", data_dir=data_dir)
-    app.authorize("import jsonl")
-    return app
+from imp_helpers import make_archivist_app  # noqa: E402
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ringebu_journal.app import App
+from ringebu_journal.app import App, add_user, init_database
 from ringebu_journal.db.tables import Attachment, Capture, ImportBatch, Message, Thread
 
 PAGE = "104123456789012"
@@ -70,3 +70,13 @@ def canonical(app: App) -> dict[str, Any]:
         captures = sorted(r.sha256 for r in conn.execute(select(Capture.__table__.c.sha256)))
     return {"messages": msgs, "attachments": atts, "threads": sorted(thr.values()), "captures": captures,
             "batches": batches}
+
+
+def make_archivist_app(db_url: str, data_dir: Path) -> App:
+    boot = App.open(db_url, actor="admin", data_dir=data_dir)
+    init_database(boot)
+    add_user(boot, "arkiv", "archivist")
+    boot.db.dispose()
+    app = App.open(db_url, actor="arkiv", data_dir=data_dir)
+    app.authorize("import jsonl")
+    return app
