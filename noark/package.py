@@ -21,6 +21,9 @@ The folder is written in place: make it atomic by building in a temporary siblin
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -81,7 +84,7 @@ class PackageBuilder:
         self.uttrekk = uttrekk
         self._journal_start = journalStartDato
         self._journal_slutt = journalSluttDato
-        self._files: dict[str, str] = {}  # relative path -> sha256, to refuse conflicting reuse
+        self._files = _FileIndex()  # relative path -> sha256 on disk, to refuse conflicting reuse
         self._arkiv: Optional[Arkiv] = None
         self.result: Optional[PackageResult] = None
 
@@ -113,6 +116,7 @@ class PackageBuilder:
             self.result = self._finish()
         finally:
             self._spool.close()
+            self._files.close()
 
     # -- arkivstruktur ------------------------------------------------------------------
 
@@ -153,15 +157,16 @@ class PackageBuilder:
             return objekt
         relative = f"{DOKUMENT_DIR}/{fil.sti}"
         target = self.folder / DOKUMENT_DIR / Path(*fil.sti.split("/"))
-        if relative in self._files:
+        known = self._files.get(relative)
+        if known is not None:
             digest = hashlib.sha256(fil.data).hexdigest() if fil.data is not None else sha256_file(fil.kilde)
-            if digest != self._files[relative]:
+            if digest != known:
                 raise NoarkWriteError(f"{relative} is given twice with different content")
             size = target.stat().st_size
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             digest, size = _write_file(target, fil.data, fil.kilde)
-            self._files[relative] = digest
+            self._files.add(relative, digest)
         extension = fil.sti.rsplit(".", 1)[-1].lower()
         return objekt.model_copy(
             update={
@@ -221,6 +226,36 @@ class PackageBuilder:
             dokumentfiler=len(self._files),
             sjekksummer=sums,
         )
+
+
+class _FileIndex:
+    """The document files written so far, kept in a temporary SQLite file (flat memory)."""
+
+    def __init__(self) -> None:
+        fd, self._path = tempfile.mkstemp(prefix="noark-files-", suffix=".sqlite")
+        os.close(fd)
+        self._db = sqlite3.connect(self._path)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("CREATE TABLE file (path TEXT PRIMARY KEY, sha256 TEXT)")
+        self.count = 0
+
+    def get(self, path: str) -> Optional[str]:
+        row = self._db.execute("SELECT sha256 FROM file WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def add(self, path: str, sha256: str) -> None:
+        self._db.execute("INSERT INTO file VALUES (?, ?)", (path, sha256))
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def close(self) -> None:
+        self._db.close()
+        try:
+            os.unlink(self._path)
+        except FileNotFoundError:
+            pass
 
 
 def _as_date(value: Optional[str]) -> Optional[date]:
