@@ -78,6 +78,10 @@ def _account_ids(conn: Connection, account: str) -> list[str]:
     return sorted(set(named) | {account})
 
 
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, time(0), tzinfo=timezone.utc)
+
+
 def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
     """The review queue, oldest message first."""
     f = f or QueueFilter()
@@ -96,14 +100,15 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         if f.account:
             stmt = stmt.where(cur.c.account_platform_id.in_(_account_ids(conn, f.account)))
         if f.since:
-            stmt = stmt.where(cur.c.created_at >= datetime.combine(f.since, time(0), tzinfo=timezone.utc))
+            stmt = stmt.where(cur.c.created_at >= _midnight(f.since))
         if f.until:
-            stmt = stmt.where(cur.c.created_at < datetime.combine(f.until + timedelta(days=1), time(0), tzinfo=timezone.utc))
+            stmt = stmt.where(cur.c.created_at < _midnight(f.until + timedelta(days=1)))
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
         jrows = _rows_by_id(conn, JUD, [r["jid"] for r in rows if r["jid"]])
         drows = _rows_by_id(conn, DEC, [r["did"] for r in rows if r["did"]])
-        decided_versions = dict(conn.execute(select(MSG.c.id, MSG.c.version).where(
-            MSG.c.id.in_(sorted({d["message_id"] for d in drows.values()}))))) if drows else {}
+        decided_on = sorted({d["message_id"] for d in drows.values()})
+        decided_versions = {i: v for i, v in conn.execute(
+            select(MSG.c.id, MSG.c.version).where(MSG.c.id.in_(decided_on)))} if decided_on else {}
         items: list[dict[str, Any]] = []
         for r in rows:
             j = jrows.get(r["jid"])
