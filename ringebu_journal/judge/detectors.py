@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from stdnum.no import fodselsnummer
 
+from .fastscan import Gate, GatedRegex, split_top, word_prefixes
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -30,6 +32,7 @@ class Hit:
 # Six digits (date), an optional single space, dot or dash, five digits; not part of a longer
 # number, a case number (2026/1234), a bank account (1503.32.12345) or a decimal.
 _FNR = re.compile(r"(?<![\d/.,+\-])(\d{6})[ \u00a0.\-]?(\d{5})(?![\d/]|[.,]\d|[ \u00a0]\d)")
+_FIVE_DIGITS = re.compile(r"\d{5}")
 _NOT_FNR_BEFORE = re.compile(
     r"(?:konto\w*|kontonr|account|acc|iban|bic|org\.?\s*nr|organisasjonsnummer|tlf|telefon\w*|"
     r"mobil\w*|ring|phone|tel|faktura\w*|kid|ordre\w*|referanse|ref)\W{0,3}(?:nr\.?|nummer|number|no\.?)?\W{0,3}$"
@@ -47,7 +50,7 @@ def national_id_kind(number: str) -> str:
 
 def find_national_ids(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
     """Valid Norwegian identity numbers (both mod-11 check digits), also written 6+5 with a space."""
-    if sum(c.isdigit() for c in norm) < 11:
+    if _FIVE_DIGITS.search(norm) is None:
         return []
     hits = []
     for m in _FNR.finditer(norm):
@@ -182,8 +185,11 @@ def classify_link(url: str, own_domain: str = "ringebu.kommune.no") -> str:
     return ""
 
 
+_LINK_HINT = re.compile(r"://|www\.|\.[a-z]{2,8}(?:/|\b)")
+
+
 def find_links(norm: str) -> list[str]:
-    if "." not in norm:
+    if "." not in norm or _LINK_HINT.search(norm) is None:
         return []
     return [m.group(0).rstrip(".,;:!?") for m in _URL.finditer(norm)]
 
@@ -212,8 +218,8 @@ def find_missing_own_link(norm: str, orig: str = "", own_domain: str = "ringebu.
 # Addressing the political level
 
 _POLITICAL = re.compile(
-    r"\b(?:vara)?ordfør[ae]r\w*|\bmayor\b|\bkommunestyre\w*|\bformannskap\w*|\bbystyre\w*|"
-    r"\b(?:hoved)?utvalg(?:et|ene)?\s+for\b|\b\w+utvalget\b|\bpolitiker\w*|\bpolitikar\w*|\bpolitisk\w*|"
+    r"\b(?:varaordfør|ordfør)[ae]r\w*|\bmayor\b|\bkommunestyre\w*|\bformannskap\w*|\bbystyre\w*|"
+    r"\b(?:hovedutvalg|utvalg)(?:et|ene)?\s+for\b|utvalget\b|\bpolitiker\w*|\bpolitikar\w*|\bpolitisk\w*|"
     r"\bpartie(?:ne|t|r)\b|\bparti(?:a|ane)\b|\bvalgløfte\w*|\bvalprogram\w*|\bvalgprogram\w*|\bvalkamp\w*|"
     r"\bvalgkamp\w*|\binnbyggerforslag\w*|\binnbyggjarforslag\w*|\bgruppeleder\w*|\brepresentant(?:ene|en|ar)?\b|"
     r"\bcouncil(?:lor)?s?\b|\barbeiderpartiet\b|\bsenterpartiet\b|\bfremskrittspartiet\b|\bframstegspartiet\b|"
@@ -229,9 +235,13 @@ _POLITICAL_NEAR = re.compile(
 )
 
 
+_POLITICAL_GATED = GatedRegex((_POLITICAL.pattern,))
+
+
 def find_political(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
-    hits = [Hit(m.group(0), "politisk nivå") for m in _POLITICAL.finditer(norm)]
-    if orig:
+    hits = []
+    hits = [Hit(m.group(0), "politisk nivå") for m in _POLITICAL_GATED.finditer(norm, word_prefixes(norm))]
+    if orig and orig != orig.lower():
         for m in _PARTY_CASED.finditer(orig):
             start = m.start()
             # A capital at the start of a sentence is not evidence of a name on its own.
@@ -286,7 +296,7 @@ SENSITIVE: dict[str, str] = {
     ),
     "familie": r"skilsmiss\w*|samlivsbrudd\w*|barnefordeling\w*|foreldretvist\w*|barneloven|besøksforbud\w*",
 }
-_SENSITIVE = {k: re.compile(rf"\b(?:{v})\b") for k, v in SENSITIVE.items()}
+_SENSITIVE = {k: GatedRegex([rf"\b(?:{a})\b" for a in split_top(v)]) for k, v in SENSITIVE.items()}
 
 _RELATIONS = (r"sønnen|sonen|dattera|datteren|dottera|dotter|kona|konen|mannen|faren|far|moren|mora|mor|"
               r"broren|bror|søstera|søsteren|søster|kjæresten|samboeren|eksen|barna|borna|ungen|ungene|"
@@ -302,6 +312,7 @@ _NAME = re.compile(
     r"@[A-ZÆØÅ]\w+(?: [A-ZÆØÅ]\w+)?|(?<![\w.])[A-ZÆØÅ][a-zæøå]{1,15}(?: [A-ZÆØÅ][a-zæøå]{1,15})?"
     r"(?= (?:på|i) \d{1,2}\.? ?(?:trinn|klasse)| (?:har|er|fikk|fekk|sitter|sit|ble|vart|går|bruker|tar)\b)"
 )
+_THIRD_PARTY_GATE = Gate((_THIRD_PARTY.pattern,))
 _NOT_NAMES = frozenset({
     "Jeg", "Eg", "Vi", "Me", "Han", "Hun", "Ho", "Det", "Den", "De", "Dere", "Dokker", "Du", "Kommunen",
     "Ringebu", "Fåvang", "Venabygd", "Kvitfjell", "Nav", "Skolen", "Barnehagen", "Hei", "Og", "Men", "Så",
@@ -312,10 +323,10 @@ _NOT_NAMES = frozenset({
 
 
 def _sensitive(kind: str) -> Callable[[str, str, str], list[Hit]]:
-    rx = _SENSITIVE[kind]
+    gated = _SENSITIVE[kind]
 
     def detect(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
-        return [Hit(m.group(0), kind) for m in rx.finditer(norm)]
+        return [Hit(m.group(0), kind) for m in gated.finditer(norm, word_prefixes(norm))]
 
     detect.__doc__ = f"Sensitive vocabulary: {kind}."
     return detect
@@ -324,8 +335,10 @@ def _sensitive(kind: str) -> Callable[[str, str, str], list[Hit]]:
 def find_third_parties(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
     """Identifiable other people: relations ("sønnen til rektor"), roles ("naboen"), "han som bor …",
     and capitalised names with something personal ("Ola på 7. trinn")."""
-    hits = [Hit(m.group(0), "tredjeperson") for m in _THIRD_PARTY.finditer(norm)]
-    if orig:
+    hits = []
+    if _THIRD_PARTY_GATE.open(norm, word_prefixes(norm)):
+        hits = [Hit(m.group(0), "tredjeperson") for m in _THIRD_PARTY.finditer(norm)]
+    if orig and orig != orig.lower():
         for m in _NAME.finditer(orig):
             name = m.group(0)
             if name.split()[0].lstrip("@") not in _NOT_NAMES:

@@ -17,6 +17,7 @@ from typing import Literal, Sequence
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
 from .detectors import DETECTORS, Hit
+from .fastscan import GatedRegex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
 
 Relation = Literal["parent", "root", "sibling"]
@@ -51,6 +52,7 @@ def normalise(text: str) -> str:
 class _Compiled:
     rule: Rule
     rx: re.Pattern | None
+    gated: GatedRegex | None  # the same patterns, run only where their beginnings occur
     unless: tuple[tuple[Condition, re.Pattern], ...]
     requires: tuple[tuple[Condition, re.Pattern], ...]
     ctx_rx: re.Pattern | None
@@ -103,6 +105,7 @@ class Judge:
             comp = _Compiled(
                 rule=r,
                 rx=re.compile("|".join(f"(?:{p})" for p in r.patterns)) if r.patterns else None,
+                gated=GatedRegex(r.patterns) if r.patterns else None,
                 unless=tuple(conds[c] for c in r.unless),
                 requires=tuple(conds[c] for c in r.requires),
                 ctx_rx=re.compile("|".join(f"(?:{p})" for p in r.context_patterns)) if r.context_patterns else None,
@@ -131,13 +134,14 @@ class Judge:
     def _fire(self, msg: _Message, rules: list[_Compiled], domain: str) -> list[_Fired]:
         fired: list[_Fired] = []
         norm = msg.norm
+        prefixes = word_prefixes(norm)
         for c in rules:
             r = c.rule
             if r.context_author is not None and not self._context_ok(c, msg, domain):
                 continue
             hit = None
-            if c.rx is not None:
-                for m in c.rx.finditer(norm):
+            if c.gated is not None:
+                for m in c.gated.finditer(norm, prefixes):
                     if self._conditions_ok(c, msg, m.start(), m.end()):
                         hit = _Fired(r, m.group(0))
                         break

@@ -1,0 +1,233 @@
+"""A cheap first pass that tells which rules can possibly match a message.
+
+Running every rule's regular expression over every message is the judge's main cost. Almost
+every pattern starts at a word boundary with a few known letters (``\\bsøk(?:er|jer)…`` starts
+with "søk"). At policy load each pattern is analysed once for the literal text its matches must
+begin with; per message the words are split once, and a rule whose possible beginnings occur in
+none of the message's words is skipped without running its expression. Patterns whose
+beginning cannot be known are always run, so the first pass never hides a match.
+"""
+
+from __future__ import annotations
+
+import re
+
+try:  # Python 3.11+
+    import re._constants as _c
+    import re._parser as _p
+except ImportError:  # pragma: no cover - older interpreters
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _p  # type: ignore[no-redef]
+
+PREFIX = 3          # letters of a word compared with a pattern's beginning
+_MAX_SET = 12       # a character class larger than this ends the known beginning
+_MAX_PREFIXES = 128  # more alternatives than this: give up and always run the pattern
+_WORD = re.compile(r"\w+")
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _expand(items: list, prefixes: set[str]) -> set[str]:
+    """Extend every prefix with what the item sequence must match next (up to PREFIX chars)."""
+    done = {p for p in prefixes if len(p) >= PREFIX}
+    todo = prefixes - done
+    if not todo:
+        return prefixes
+    for idx, (op, av) in enumerate(items):
+        rest = items[idx + 1:]
+        if op in (_c.ASSERT, _c.ASSERT_NOT):
+            continue  # look-arounds consume nothing: the beginning is decided by what follows
+        if op is _c.LITERAL:
+            todo = {p + chr(av) for p in todo}
+        elif op is _c.IN:
+            chars = []
+            for sub_op, sub_av in av:
+                if sub_op is _c.CATEGORY and sub_av is _c.CATEGORY_DIGIT:
+                    chars.extend("0123456789")
+                elif sub_op is _c.LITERAL:
+                    chars.append(chr(sub_av))
+                else:
+                    return done | todo
+            if len(chars) > _MAX_SET:
+                return done | todo
+            todo = {p + ch for p in todo for ch in chars}
+        elif op is _c.BRANCH:
+            out: set[str] = set()
+            for alt in av[1]:
+                out |= _expand(list(alt) + rest, set(todo))
+            return done | out
+        elif op is _c.SUBPATTERN:
+            return done | _expand(list(av[-1]) + rest, todo)
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
+            return done | _expand(list(av[2]), todo)
+        else:
+            return done | todo
+        if len(todo) > _MAX_PREFIXES:
+            raise _Unknown
+        finished = {p for p in todo if len(p) >= PREFIX}
+        done |= finished
+        todo -= finished
+        if not todo:
+            return done
+    return done | todo
+
+
+def beginnings(pattern: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """What every match of ``pattern`` must begin with: (beginnings of a word, substrings).
+
+    None when that cannot be known (the pattern must then always be run)."""
+    try:
+        parsed = list(_p.parse(pattern))
+    except re.error:
+        return None
+    words: set[str] = set()
+    subs: set[str] = set()
+    try:
+        if not _collect(parsed, False, words, subs):
+            return None
+    except _Unknown:
+        return None
+    return frozenset(words), frozenset(subs)
+
+
+def _collect(items: list, at_word: bool, words: set[str], subs: set[str]) -> bool:
+    while items and (items[0][0] is _c.AT and items[0][1] is _c.AT_BOUNDARY
+                     or items[0][0] in (_c.ASSERT, _c.ASSERT_NOT)):
+        at_word = at_word or items[0][0] is _c.AT
+        items = items[1:]
+    if len(items) == 1 and items[0][0] is _c.SUBPATTERN:
+        return _collect(list(items[0][1][-1]), at_word, words, subs)
+    if len(items) == 1 and items[0][0] is _c.BRANCH:
+        return all(_collect(list(alt), at_word, words, subs) for alt in items[0][1][1])
+    found = _expand(items, {""})
+    if not found or "" in found:
+        return False
+    if at_word and all(p[0].isalnum() or p[0] == "_" for p in found):
+        # a word beginning ends where the word ends: "ny adresse" begins the word "ny"
+        words.update(_WORD.match(p).group(0) for p in found)
+    else:
+        subs.update(found)
+    return True
+
+
+class Gate:
+    """Decides cheaply whether a rule's patterns can match; built once per rule."""
+
+    __slots__ = ("word_prefixes", "substrings", "always")
+
+    def __init__(self, patterns: tuple[str, ...]):
+        self.word_prefixes: set[str] = set()
+        self.substrings: set[str] = set()
+        self.always = not patterns
+        for p in patterns:
+            b = beginnings(p)
+            if b is None:
+                self.always = True
+                return
+            self.word_prefixes.update(b[0])
+            self.substrings.update(b[1])
+
+    def open(self, text: str, prefixes: set[str]) -> bool:
+        if self.always:
+            return True
+        if not self.word_prefixes.isdisjoint(prefixes):
+            return True
+        return any(s in text for s in self.substrings)
+
+
+_last: list = [None, set()]
+
+
+def word_prefixes(text: str) -> set[str]:
+    """Every beginning (1 to PREFIX letters) of every word of the text.
+
+    The last answer is kept: the engine and the detectors ask for the same message in turn."""
+    if _last[0] == text:
+        return _last[1]
+    words = _WORD.findall(text)
+    out = {w[:3] for w in words}
+    out.update([w[:2] for w in words])
+    out.update([w[:1] for w in words])
+    _last[0], _last[1] = text, out
+    return out
+
+
+def split_top(pattern: str) -> list[str]:
+    """Split a regular expression on its top-level ``|``."""
+    parts, depth, cls, i, start = [], 0, False, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if cls:
+            if ch == "]":
+                cls = False
+        elif ch == "[":
+            cls = True
+            if pattern[i + 1:i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+class GatedRegex:
+    """Several patterns as one search, running only the alternatives whose beginnings occur.
+
+    Every top-level alternative is indexed by the word beginnings (or substrings) its matches
+    must start with. Per message one set intersection finds the alternatives that can match;
+    they are joined into one expression, compiled once per combination and kept, so a long
+    list of words costs little when only one of them can match.
+    """
+
+    __slots__ = ("alts", "index", "keys", "substrings", "always_idx", "_cache")
+
+    def __init__(self, patterns: tuple[str, ...] | list[str]):
+        self.alts: list[str] = [a for p in patterns for a in split_top(p)]
+        self.index: dict[str, list[int]] = {}
+        self.substrings: list[tuple[str, int]] = []
+        self.always_idx: list[int] = []
+        for i, alt in enumerate(self.alts):
+            b = beginnings(alt)
+            if b is None:
+                self.always_idx.append(i)
+                continue
+            for w in b[0]:
+                self.index.setdefault(w, []).append(i)
+            self.substrings.extend((sub, i) for sub in b[1])
+        self.keys = frozenset(self.index)
+        self._cache: dict[tuple[int, ...], re.Pattern | None] = {}
+
+    def compiled(self, text: str, prefixes: set[str]) -> re.Pattern | None:
+        hit = self.keys.intersection(prefixes)
+        if not hit and not self.always_idx and not self.substrings:
+            return None
+        idx = set(self.always_idx)
+        for k in hit:
+            idx.update(self.index[k])
+        for sub, i in self.substrings:
+            if sub in text:
+                idx.add(i)
+        if not idx:
+            return None
+        key = tuple(sorted(idx))
+        rx = self._cache.get(key, False)
+        if rx is False:
+            rx = re.compile("|".join(f"(?:{self.alts[i]})" for i in key))
+            if len(self._cache) < 4096:
+                self._cache[key] = rx
+        return rx
+
+    def finditer(self, text: str, prefixes: set[str]):
+        rx = self.compiled(text, prefixes)
+        return rx.finditer(text) if rx is not None else iter(())
