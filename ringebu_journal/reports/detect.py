@@ -44,7 +44,7 @@ _FNR_CANDIDATE = re.compile(r"(?<!\d)(\d{6})[ .]?(\d{5})(?!\d)")
 @lru_cache(maxsize=16)
 def _domain_pattern(domain: str) -> re.Pattern:
     # www.ringebu.kommune.no/… and sub-domains count; an e-mail address (post@…) is not a link.
-    return re.compile(r"(?<![@\w.-])(?:[\w-]+\.)*" + re.escape(domain.lower().strip(".")) + r"(?![\w-])",
+    return re.compile(r"(?<![@\w.-])(?:[\w-]+\.)*" + re.escape(domain.lower().strip(".")) + r"(?![\w-]|\.[\w-])",
                       re.IGNORECASE)
 
 
