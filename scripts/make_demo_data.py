@@ -137,11 +137,15 @@ with open(OUT / "facebook-harvest.jsonl", "w", encoding="utf-8") as fh:
                   "comments{id,text,timestamp,username,from}", media) + "\n")
 
 manual = [
-    {"platform": "linkedin", "kind": "comment", "platform_message_id": "li-demo-0001",
-     "post_platform_id": "li-post-0001", "parent_platform_id": "li-post-0001",
+    {"platform": "linkedin", "kind": "post", "id": "li-post-0001", "account_id": "ringebu-kommune-li",
+     "account_name": "Ringebu kommune", "author": {"id": "ringebu-kommune-li", "name": "Ringebu kommune", "is_municipality": True},
+     "text": "Næringsfondet er åpent for søknader fra lokale gründere. Les mer på https://www.ringebu.kommune.no/naering",
+     "created_at": "2026-10-14T08:00:00Z", "permalink": "https://www.linkedin.com/feed/update/urn:li:activity:0001"},
+    {"platform": "linkedin", "kind": "comment", "id": "li-demo-0001", "post_id": "li-post-0001",
+     "parent_id": "li-post-0001", "account_id": "ringebu-kommune-li",
      "author": {"id": "li-user-77", "name": "Marte Holm"},
-     "text": "Vi ønsker å søke om tilskudd fra næringsfondet til oppstart av gårdsbutikk. Hvor sender vi søknaden?",
-     "created_at": "2026-10-16T09:12:00Z", "permalink": "https://www.linkedin.com/feed/update/urn:li:activity:0001"},
+     "text": "Vi søker herved om tilskudd fra næringsfondet til oppstart av gårdsbutikk på Fåvang. Budsjett kommer på e-post.",
+     "created_at": "2026-10-16T09:12:00Z", "permalink": "https://www.linkedin.com/feed/update/urn:li:activity:0001?comment=1"},
 ]
 with open(OUT / "manual-captures.jsonl", "w", encoding="utf-8") as fh:
     for m in manual:
