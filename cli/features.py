@@ -14,3 +14,5 @@ def register(cli: click.Group) -> None:
     reporting.register(cli)
     from . import exporting
     exporting.register(cli)
+    from . import judging
+    judging.register(cli)
