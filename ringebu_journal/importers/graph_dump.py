@@ -225,6 +225,8 @@ class _Parser:
                  media: dict[str, dict[str, Any]]):
         self.ctx, self.cap, self.file, self.place = ctx, cap, file, place
         self.data_dir, self.media = data_dir, media
+        p = cap.payload
+        self.may_have_surrogates = "\\ud" in p or "\\uD" in p
 
     # structure
 
@@ -376,7 +378,7 @@ class _Parser:
             msg = MessageIn(author_name=author_name, extra=extra, **fields)
         except ValidationError as exc:
             return self.reject(where, "; ".join(f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-        return Record(msg, raw_json(raw_node), self.cap)
+        return Record(msg, raw_json(raw_node, self.may_have_surrogates), self.cap)
 
     def _author(self, n: dict[str, Any]) -> tuple[str | None, str | None]:
         fr = n.get("from")
@@ -445,21 +447,23 @@ class _Parser:
         cid = as_id(c.get("id"))
         perm = c.get("permalink_url") if isinstance(c.get("permalink_url"), str) else None
         page = self.ctx.own
-        if perm:
+        par = c.get("parent")
+        # The permalink is only parsed when it has something to add (it is slow to parse 10^6 times).
+        if perm and (not cid or post_id is None or page is None or ("reply_comment_id=" in perm and parent is None
+                                                                     and not isinstance(par, dict))):
             pg, post_part, com, rep = _from_permalink(perm)
             page = page or pg
             if not cid and post_part and (rep or com):
                 cid = f"{post_part}_{rep or com}"
             if post_id is None and pg and post_part:
                 post_id = f"{pg}_{post_part}"
-            if rep and com and parent is None and not isinstance(c.get("parent"), dict):
+            if rep and com and parent is None and not isinstance(par, dict):
                 parent = f"{post_part}_{com}"
         if not cid:
             yield self.reject(where, "comment without an id (and no permalink to take it from) — not imported")
             return
         if post_id is None and page and "_" in cid:
             post_id = f"{page}_{cid.split('_', 1)[0]}"
-        par = c.get("parent")
         if isinstance(par, dict) and as_id(par.get("id")):
             parent = as_id(par.get("id"))
         parent = parent or post_id

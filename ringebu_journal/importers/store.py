@@ -22,6 +22,7 @@ before the record is yielded, and linked here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Union
@@ -43,7 +44,7 @@ ATT = Attachment.__table__
 ACC = Account.__table__
 BATCH = ImportBatch.__table__
 
-CHUNK_SIZE = 2000
+CHUNK_SIZE = 5000
 MAX_LISTED = 1000          # rejections and not-retrievable ids kept in counts and the audit event
 
 
@@ -172,6 +173,7 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
         yield from items()
 
     chunk: list[Item] = []
+    known_accounts: set[tuple[str, str]] = set()
     index = 0
     for item in all_items():
         index += 1
@@ -179,12 +181,12 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
             continue
         chunk.append(item)
         if len(chunk) >= chunk_size:
-            _commit_chunk(app, batch_id, chunk, counts, index)
+            _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
             if advance:
                 advance(len(chunk))
             chunk = []
     if chunk:
-        _commit_chunk(app, batch_id, chunk, counts, index)
+        _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
         if advance:
             advance(len(chunk))
     with app.db.write() as conn:
@@ -241,11 +243,12 @@ def _account_warnings(app: App, counts: dict[str, Any]) -> list[str]:
 # -- one chunk ---------------------------------------------------------------------------------
 
 
-def _commit_chunk(app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any], position: int) -> None:
+def _commit_chunk(app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any], position: int,
+                  known_accounts: set[tuple[str, str]]) -> None:
     # Work on a copy so that a failed transaction leaves the in-memory counts as committed.
     work = _copy_counts(counts)
     with app.db.write() as conn:
-        _write_chunk(conn, app, batch_id, chunk, work)
+        _write_chunk(conn, app, batch_id, chunk, work, known_accounts)
         work["items"] = position
         conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(position=position, counts=work))
     counts.clear()
@@ -261,7 +264,8 @@ def _copy_counts(c: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any]) -> None:
+def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any],
+                 known_accounts: set[tuple[str, str]]) -> None:
     now = _now()
     records: list[Record] = []
     changes: list[StatusChange] = []
@@ -282,7 +286,7 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
 
     caps = [r.capture for r in records] + [c.capture for c in changes]
     cap_ids = _store_captures(conn, caps, now, counts)
-    _store_accounts(conn, records, own, now, counts)
+    _store_accounts(conn, records, own, now, counts, known_accounts)
     if records:
         thread_ids = _store_threads(conn, records, now)
         _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts)
@@ -328,7 +332,9 @@ def _account_platform(platform: str) -> str:
 
 
 def _store_accounts(conn: Connection, records: list[Record], own: dict[tuple[str, str], AccountIn],
-                    now: datetime, counts: dict[str, Any]) -> None:
+                    now: datetime, counts: dict[str, Any], known: set[tuple[str, str]]) -> None:
+    """Upsert the own accounts and the authors; ``known`` remembers authors already stored in
+    this run (a failed chunk aborts the run, so it never remembers a rolled-back insert)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for (platform, pid), acc in own.items():
         platform = _account_platform(platform)
@@ -345,10 +351,19 @@ def _store_accounts(conn: Connection, records: list[Record], own: dict[tuple[str
             if k not in rows:
                 rows[k] = {"platform": k[0], "platform_id": k[1], "name": m.author_name, "unit": None,
                            "own": False, "registered": False, "closed": False, "created_at": now}
+    rows = {k: v for k, v in rows.items() if k not in known or k in own}
     if not rows:
         return
-    conn.execute(_insert(conn, ACC).on_conflict_do_nothing(index_elements=["platform", "platform_id"]),
-                 list(rows.values()))
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO accounts (platform, platform_id, name, unit, own, registered, closed, created_at) "
+            "VALUES (?, ?, ?, ?, ?, 0, 0, ?)",
+            [(r["platform"], r["platform_id"], r["name"], r["unit"], 1 if r["own"] else 0, _sqlite_time(now))
+             for r in rows.values()])
+    else:
+        conn.execute(_insert(conn, ACC).on_conflict_do_nothing(index_elements=["platform", "platform_id"]),
+                     list(rows.values()))
+    known.update(rows)
     for (platform, pid) in own:
         platform = _account_platform(platform)
         conn.execute(update(ACC).where(ACC.c.platform == platform, ACC.c.platform_id == pid[:200],
@@ -454,7 +469,7 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
         for part in _parts(retire):
             conn.execute(update(MSG).where(MSG.c.id.in_(part)).values(is_current=False))
     if rows:
-        conn.execute(MSG.insert(), rows)
+        _insert_messages(conn, rows)
     if with_attachments:
         ids = _ids_of(conn, [k for k, _ in with_attachments])
         att_rows = []
@@ -464,6 +479,40 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
                 att_rows.append(_attachment_row(mid, a))
         conn.execute(ATT.insert(), att_rows)
         counts["attachments"] += len(att_rows)
+
+
+_MSG_COLUMNS = ("platform", "platform_message_id", "version", "previous_id", "is_current", "thread_id", "kind",
+                "parent_platform_id", "post_platform_id", "conversation_id", "account_platform_id", "author_id",
+                "author_name", "author_is_municipality", "text", "created_at", "permalink", "status", "content_hash",
+                "raw", "raw_sha256", "capture_id", "batch_id", "extra", "imported_at", "lock_version")
+_SQLITE_INSERT = (f"INSERT INTO messages ({', '.join(_MSG_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' for _ in _MSG_COLUMNS)})")
+
+
+def _sqlite_time(dt: datetime) -> str:
+    # What SQLAlchemy's SQLite DateTime stores for UTCDateTime: naive UTC text with microseconds.
+    d = dt.astimezone(timezone.utc)
+    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d}."
+            f"{d.microsecond:06d}")
+
+
+def _insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """executemany of the new message rows. On SQLite the parameters are converted here and
+    handed to the driver directly: SQLAlchemy's per-row parameter processing costs more than
+    the insert itself at a million rows. PostgreSQL takes the Core path (insertmanyvalues)."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(MSG.insert(), rows)
+        return
+    params = []
+    for r in rows:
+        t = [r[c] for c in _MSG_COLUMNS]
+        t[4] = 1 if t[4] else 0                        # is_current
+        t[13] = 1 if t[13] else 0                      # author_is_municipality
+        t[15] = _sqlite_time(t[15])                    # created_at
+        t[23] = json.dumps(t[23]) if t[23] else "{}"   # extra
+        t[24] = _sqlite_time(t[24])                    # imported_at
+        params.append(tuple(t))
+    conn.exec_driver_sql(_SQLITE_INSERT, params)
 
 
 def _attachment_row(mid: int, a: Any) -> dict[str, Any]:

@@ -33,9 +33,12 @@ def clean_opt(s: str | None) -> tuple[str | None, int]:
     return clean_text(s)
 
 
-def raw_json(obj: Any) -> str:
-    """The JSON text of one object, as compact as the source; lone surrogates stay escaped."""
+def raw_json(obj: Any, check: bool = True) -> str:
+    """The JSON text of one object, compact; lone surrogates stay escaped. ``check=False`` when
+    the source text had no ``\\uD8xx``-style escape, so there cannot be a lone surrogate."""
     s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    if not check:
+        return s
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
