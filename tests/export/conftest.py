@@ -195,7 +195,15 @@ def build_world(app: App) -> World:
     return w
 
 
+@pytest.fixture(scope="session")
+def shared_render_cache(tmp_path_factory) -> Path:
+    """Rendering is deterministic, so the tests share one cache and render each document once."""
+    return tmp_path_factory.mktemp("render-cache")
+
+
 @pytest.fixture
-def world(make_app) -> tuple[App, World]:
+def world(make_app, shared_render_cache) -> tuple[App, World]:
     app = make_app("archivist")
-    return app, build_world(app)
+    w = build_world(app)
+    (Path(app.data_dir) / "render-cache").symlink_to(shared_render_cache, target_is_directory=True)
+    return app, w
