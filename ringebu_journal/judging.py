@@ -63,6 +63,21 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
         if r["post_platform_id"] and r["post_platform_id"] != r["parent_platform_id"]:
             wanted.add((r["platform"], r["post_platform_id"]))
     by_pid: dict[tuple[str, str], tuple[str, bool]] = {}
+    # Facebook and Instagram return replies flat under the top-level comment, so the message a
+    # reply really answers is often the reply just before it under the same parent (a sibling):
+    # "Ja, registrer det som en klage" answers the municipality's question, not the complaint.
+    parents = list({(r["platform"], r["parent_platform_id"]) for r in rows
+                    if r["parent_platform_id"] and not r["conversation_id"]})
+    siblings: dict[tuple[str, str], list[tuple[datetime, int, str, bool]]] = {}
+    for i in range(0, len(parents), 500):
+        chunk = parents[i:i + 500]
+        for m in conn.execute(
+            select(MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at, MSG.c.id, MSG.c.text,
+                   MSG.c.author_is_municipality)
+            .where(tuple_(MSG.c.platform, MSG.c.parent_platform_id).in_(chunk), MSG.c.is_current.is_(True))
+        ):
+            siblings.setdefault((m.platform, m.parent_platform_id), []).append(
+                (m.created_at, m.id, m.text, m.author_is_municipality))
     wanted_list = list(wanted)
     for i in range(0, len(wanted_list), 500):
         chunk = wanted_list[i:i + 500]
@@ -91,6 +106,12 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
             parent = by_pid.get((r["platform"], r["parent_platform_id"])) if r["parent_platform_id"] else None
             if parent:
                 items.append(ContextItem(text=parent[0], author_is_municipality=parent[1], relation="parent"))
+            if r["parent_platform_id"]:
+                earlier = sorted(c for c in siblings.get((r["platform"], r["parent_platform_id"]), [])
+                                 if (c[0], c[1]) < (r["created_at"], r["id"]))
+                if earlier:
+                    _, _, t, muni = earlier[-1]
+                    items.append(ContextItem(text=t, author_is_municipality=muni, relation="sibling"))
             root_id = r["post_platform_id"]
             if root_id and root_id != r["parent_platform_id"]:
                 root = by_pid.get((r["platform"], root_id))
