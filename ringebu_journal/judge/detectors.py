@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from stdnum.no import fodselsnummer
 
-from .fastscan import Gate, GatedRegex, split_top, word_prefixes
+from .fastscan import Gate, GatedRegex, RuleIndex, split_top, word_prefixes
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,22 @@ SENSITIVE: dict[str, str] = {
     ),
     "familie": r"skilsmiss\w*|samlivsbrudd\w*|barnefordeling\w*|foreldretvist\w*|barneloven|besøksforbud\w*",
 }
-_SENSITIVE = {k: GatedRegex([rf"\b(?:{a})\b" for a in split_top(v)]) for k, v in SENSITIVE.items()}
+_SENSITIVE_KINDS = list(SENSITIVE)
+_SENSITIVE_INDEX = RuleIndex([tuple(rf"\b(?:{a})\b" for a in split_top(SENSITIVE[k])) for k in _SENSITIVE_KINDS])
+_sensitive_last: list = [None, {}]
+
+
+def find_sensitive(norm: str) -> dict[str, list[Hit]]:
+    """All sensitive vocabulary in one pass, by kind (the last answer is kept for the next kind)."""
+    if _sensitive_last[0] == norm:
+        return _sensitive_last[1]
+    found: dict[str, list[Hit]] = {}
+    for r, alts in _SENSITIVE_INDEX.open_alternatives(norm, word_prefixes(norm)).items():
+        rx = _SENSITIVE_INDEX.regex_for(r, alts)
+        kind = _SENSITIVE_KINDS[r]
+        found[kind] = [Hit(m.group(0), kind) for m in rx.finditer(norm)]
+    _sensitive_last[0], _sensitive_last[1] = norm, found
+    return found
 
 _RELATIONS = (r"sønnen|sonen|dattera|datteren|dottera|dotter|kona|konen|mannen|faren|far|moren|mora|mor|"
               r"broren|bror|søstera|søsteren|søster|kjæresten|samboeren|eksen|barna|borna|ungen|ungene|"
@@ -323,10 +338,8 @@ _NOT_NAMES = frozenset({
 
 
 def _sensitive(kind: str) -> Callable[[str, str, str], list[Hit]]:
-    gated = _SENSITIVE[kind]
-
     def detect(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
-        return [Hit(m.group(0), kind) for m in gated.finditer(norm, word_prefixes(norm))]
+        return find_sensitive(norm).get(kind, [])
 
     detect.__doc__ = f"Sensitive vocabulary: {kind}."
     return detect

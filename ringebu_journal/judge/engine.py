@@ -17,7 +17,7 @@ from typing import Literal, Sequence
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
 from .detectors import DETECTORS, Hit
-from .fastscan import GatedRegex, word_prefixes
+from .fastscan import RuleIndex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
 
 Relation = Literal["parent", "root", "sibling"]
@@ -35,6 +35,7 @@ class ContextItem:
 _SPACE = re.compile(r"[^\S\n]+")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"', "”": '"', "«": '"', "»": '"',
                          "–": "-", "—": "-"})
+_QUOTE_CHARS = re.compile("[’‘´`“”«»–—]")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
 
 #: Categories that mean "this needs case handling" when they come with enough evidence.
@@ -45,14 +46,17 @@ _ACTION_ORDER = [a for a in Action]
 
 def normalise(text: str) -> str:
     """NFKC, lower case (æøå kept), one kind of quote and dash, single spaces; newlines kept."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()).strip()
+    text = unicodedata.normalize("NFKC", text)
+    if _QUOTE_CHARS.search(text):
+        text = text.translate(_QUOTES)
+    return _SPACE.sub(" ", text.lower()).strip()
 
 
 @dataclass
 class _Compiled:
     rule: Rule
     rx: re.Pattern | None
-    gated: GatedRegex | None  # the same patterns, run only where their beginnings occur
+    pos: int                  # place in the rule index of its author group
     unless: tuple[tuple[Condition, re.Pattern], ...]
     requires: tuple[tuple[Condition, re.Pattern], ...]
     ctx_rx: re.Pattern | None
@@ -105,7 +109,7 @@ class Judge:
             comp = _Compiled(
                 rule=r,
                 rx=re.compile("|".join(f"(?:{p})" for p in r.patterns)) if r.patterns else None,
-                gated=GatedRegex(r.patterns) if r.patterns else None,
+                pos=0,
                 unless=tuple(conds[c] for c in r.unless),
                 requires=tuple(conds[c] for c in r.requires),
                 ctx_rx=re.compile("|".join(f"(?:{p})" for p in r.context_patterns)) if r.context_patterns else None,
@@ -114,6 +118,25 @@ class Judge:
                 self._citizen.append(comp)
             if r.applies_to in ("municipality", "all"):
                 self._municipality.append(comp)
+        # Rules that only give a signal or a mask (who is written about) matter only when
+        # something is screened; they run last, and only then.
+        def deferred(c: _Compiled) -> bool:
+            r = c.rule
+            return r.signal in ("third_party", "own_party") and not (
+                r.evidence or r.category or r.actions or r.screen)
+        self._citizen.sort(key=deferred)
+        self._municipality.sort(key=deferred)
+        self._first_deferred = {
+            group_id: next((i for i, c in enumerate(group) if deferred(c)), len(group))
+            for group_id, group in ((False, self._citizen), (True, self._municipality))
+        }
+        for group in (self._citizen, self._municipality):
+            for i, comp in enumerate(group):
+                comp.pos = i
+        self._index = {
+            False: RuleIndex([c.rule.patterns for c in self._citizen]),
+            True: RuleIndex([c.rule.patterns for c in self._municipality]),
+        }
         self._journal_at = self.policy.thresholds["journal"]
         self._review_at = self.policy.thresholds["review"]
         self._confident_at = self.policy.thresholds["confident"]
@@ -125,23 +148,32 @@ class Judge:
         domain = own_domain or self.own_domain
         msg = _Message(text, context)
         rules = self._municipality if author_is_municipality else self._citizen
-        fired = self._fire(msg, rules, domain)
+        fired = self._fire(msg, rules, self._index[bool(author_is_municipality)], domain,
+                           self._first_deferred[bool(author_is_municipality)])
         if author_is_municipality:
             return self._outgoing(fired)
         return self._incoming(fired, msg, domain)
 
     # ----------------------------------------------------------------------------------------
-    def _fire(self, msg: _Message, rules: list[_Compiled], domain: str) -> list[_Fired]:
+    def _fire(self, msg: _Message, rules: list[_Compiled], index: RuleIndex, domain: str,
+              first_deferred: int) -> list[_Fired]:
         fired: list[_Fired] = []
         norm = msg.norm
-        prefixes = word_prefixes(norm)
+        open_alts = index.open_alternatives(norm, word_prefixes(norm))
+        always = index.always
         for c in rules:
             r = c.rule
+            if c.pos >= first_deferred and not any(f.rule.screen for f in fired):
+                break
+            alts = open_alts.get(c.pos)
+            if alts is None and r.detector is None and c.pos not in always:
+                continue  # none of the rule's words occur in the message
             if r.context_author is not None and not self._context_ok(c, msg, domain):
                 continue
             hit = None
-            if c.gated is not None:
-                for m in c.gated.finditer(norm, prefixes):
+            rx = index.regex_for(c.pos, alts) if c.rx is not None else None
+            if rx is not None:
+                for m in rx.finditer(norm):
                     if self._conditions_ok(c, msg, m.start(), m.end()):
                         hit = _Fired(r, m.group(0))
                         break

@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - older interpreters
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
 
-PREFIX = 3          # letters of a word compared with a pattern's beginning
+PREFIX = 4          # letters of a word compared with a pattern's beginning
 _MAX_SET = 12       # a character class larger than this ends the known beginning
 _MAX_PREFIXES = 128  # more alternatives than this: give up and always run the pattern
 _WORD = re.compile(r"\w+")
@@ -105,8 +105,11 @@ def _collect(items: list, at_word: bool, words: set[str], subs: set[str]) -> boo
     if not found or "" in found:
         return False
     if at_word and all(p[0].isalnum() or p[0] == "_" for p in found):
-        # a word beginning ends where the word ends: "ny adresse" begins the word "ny"
-        words.update(_WORD.match(p).group(0) for p in found)
+        for p in found:
+            w = _WORD.match(p).group(0)
+            # a word that ends before PREFIX letters must be that whole word: "er det" is the
+            # word "er", not every word that begins with "er"
+            words.add(w + " " if len(w) < len(p) and len(w) < PREFIX else w)
     else:
         subs.update(found)
     return True
@@ -147,9 +150,10 @@ def word_prefixes(text: str) -> set[str]:
     if _last[0] == text:
         return _last[1]
     words = _WORD.findall(text)
-    out = {w[:3] for w in words}
-    out.update([w[:2] for w in words])
-    out.update([w[:1] for w in words])
+    out = {w[:PREFIX] for w in words}
+    for n in range(1, PREFIX):
+        out.update([w[:n] for w in words])
+    out.update([w + " " for w in words if len(w) < PREFIX])
     _last[0], _last[1] = text, out
     return out
 
@@ -231,3 +235,50 @@ class GatedRegex:
     def finditer(self, text: str, prefixes: set[str]):
         rx = self.compiled(text, prefixes)
         return rx.finditer(text) if rx is not None else iter(())
+
+    def regex_for(self, open_alts: set[int] | None) -> re.Pattern | None:
+        """The expression of the given open alternatives plus those that are always run."""
+        if not open_alts:
+            if not self.always_idx:
+                return None
+            key = tuple(self.always_idx)
+        else:
+            key = tuple(sorted(open_alts.union(self.always_idx))) if self.always_idx else tuple(sorted(open_alts))
+        rx = self._cache.get(key, False)
+        if rx is False:
+            rx = re.compile("|".join(f"(?:{self.alts[i]})" for i in key))
+            if len(self._cache) < 4096:
+                self._cache[key] = rx
+        return rx
+
+
+class RuleIndex:
+    """One index over the patterns of many rules: per message one set intersection tells which
+    alternatives of which rules can match, and only those are run."""
+
+    def __init__(self, rule_patterns: list[tuple[str, ...]]):
+        self.gated = [GatedRegex(p) for p in rule_patterns]
+        self.index: dict[str, list[tuple[int, int]]] = {}
+        self.substrings: list[tuple[str, int, int]] = []
+        for r, g in enumerate(self.gated):
+            for key, alts in g.index.items():
+                self.index.setdefault(key, []).extend((r, i) for i in alts)
+            self.substrings.extend((sub, r, i) for sub, i in g.substrings)
+        self.keys = frozenset(self.index)
+        #: rules with an alternative whose beginning is unknown: they always run
+        self.always = frozenset(r for r, g in enumerate(self.gated) if g.always_idx)
+
+    def open_alternatives(self, text: str, prefixes: set[str]) -> dict[int, set[int]]:
+        """Rule position → the alternatives that can match (rules with none are left out,
+        except that alternatives with an unknown beginning are added by ``regex_for``)."""
+        found: dict[int, set[int]] = {}
+        for key in self.keys.intersection(prefixes):
+            for r, i in self.index[key]:
+                found.setdefault(r, set()).add(i)
+        for sub, r, i in self.substrings:
+            if sub in text:
+                found.setdefault(r, set()).add(i)
+        return found
+
+    def regex_for(self, r: int, open_alts: set[int] | None) -> re.Pattern | None:
+        return self.gated[r].regex_for(open_alts)
