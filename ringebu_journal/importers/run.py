@@ -6,13 +6,26 @@ Each opens the input safely (``sources.open_inputs``), hands the importer's gene
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 from ..app import App
 from .sources import open_inputs
-from .store import CHUNK_SIZE, ImportSummary, run_import
+from .store import ImportSummary, run_import
+from .store import CHUNK_SIZE as _DEFAULT_CHUNK
 
 Advance = Callable[[int], None] | None
+
+
+def _chunk_from_env() -> int:
+    """Messages per transaction: RINGEBU_JOURNAL_IMPORT_CHUNK (a tuning knob; default 5,000)."""
+    try:
+        return max(1, int(os.environ.get("RINGEBU_JOURNAL_IMPORT_CHUNK", _DEFAULT_CHUNK)))
+    except ValueError:
+        return _DEFAULT_CHUNK
+
+
+CHUNK_SIZE = _chunk_from_env()
 
 
 def import_jsonl(app: App, paths: list[str], *, again: bool = False, advance: Advance = None,

@@ -27,7 +27,14 @@ def _cmd(app, dump: Path) -> list[str]:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["RINGEBU_JOURNAL_ACTOR"] = "arkiv"
+    env["RINGEBU_JOURNAL_IMPORT_CHUNK"] = "2000"
     return env
+
+
+def _position(app):
+    with app.db.read() as conn:
+        row = conn.execute(select(ImportBatch.__table__.c.position, ImportBatch.__table__.c.status)).first()
+    return (row.position, row.status) if row else None
 
 
 def test_kill_9_and_resume_gives_identical_database(tmp_path):
@@ -40,15 +47,20 @@ def test_kill_9_and_resume_gives_identical_database(tmp_path):
 
     app = make_archivist_app(f"sqlite:///{tmp_path / 'killed.db'}", tmp_path / "killed-data")
     positions = []
-    for delay in (0.3, 0.9, 1.3, 1.7, 2.1, 2.6):
+    # Kill points: during start-up, then at several offsets after a chunk was committed (so the
+    # kill lands mid-transaction, between transactions, and mid-parse), whatever the machine's speed.
+    for wait_commit, extra in ((False, 0.3), (True, 0.05), (True, 0.25), (True, 0.0), (True, 0.5)):
+        before = _position(app)
         p = subprocess.Popen(_cmd(app, dump), cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        if wait_commit:
+            deadline = time.time() + 60
+            while time.time() < deadline and p.poll() is None and _position(app) == before:
+                time.sleep(0.02)
+        time.sleep(extra)
         if p.poll() is None:
             os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=30)
-        with app.db.read() as conn:
-            row = conn.execute(select(ImportBatch.__table__.c.position, ImportBatch.__table__.c.status)).first()
-        positions.append((row.position, row.status) if row else None)
+        positions.append(_position(app))
     final = subprocess.run(_cmd(app, dump), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr
     got = canonical(app)
