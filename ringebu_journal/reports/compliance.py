@@ -221,14 +221,15 @@ class Threads:
 
 def _removed_at(m: Msg) -> tuple[datetime | None, str]:
     """When the message was taken down: a recorded hidden/deleted action, else the first import
-    that saw it hidden or deleted (an upper bound)."""
+    that saw it hidden or deleted after an earlier one saw it up (an upper bound). A message
+    that was already hidden or deleted when first captured was removed at an unknown time."""
     recorded = m.recorded("hidden", "deleted")
     if recorded:
         return recorded[0], "recorded"
     if m.removed_seen_at is not None:
         return m.removed_seen_at, "seen"
     if m.status in ("hidden", "deleted", "not_retrievable"):
-        return m.created_at, "seen"
+        return m.created_at, "before capture"
     return None, ""
 
 
@@ -324,7 +325,7 @@ class _Checker:
             return [self.finding("virus_link_up", m, f"still up after {_fmt_hours(up)} — hide or delete it now",
                                  m.account, up_hours=up, removed_at=None)]
         took = removed_at - m.created_at
-        if took <= limit:
+        if how == "before capture" or took <= limit:
             return []
         word = "removed" if how == "recorded" else "seen removed at the latest"
         return [self.finding("virus_link_removed_late", m,

@@ -51,7 +51,7 @@ class Msg:
     extra: dict[str, Any]
     in_period: bool = False
     version_ids: list[int] = field(default_factory=list)
-    removed_seen_at: datetime | None = None  # imported_at of the first version seen hidden/deleted
+    removed_seen_at: datetime | None = None  # imported_at of the first version seen hidden/deleted after one seen up
     attachment_urls: list[str] = field(default_factory=list)
     judgment: dict[str, Any] | None = None   # latest judgment over all versions
     decision: str | None = None              # effective decision (moderator, else judge)
@@ -150,13 +150,17 @@ def _attach_versions(conn: Connection, msgs: dict[int, Msg]) -> None:
                    MSG.c.version, MSG.c.is_current)
             .where(MSG.c.platform_message_id.in_(part)).order_by(MSG.c.version)
         ).all()
+        seen_up: set[int] = set()
         for r in rows:
             m = by_key.get((r.platform, r.platform_message_id))
             if m is None:
                 continue
             if not r.is_current:
                 m.version_ids.append(r.id)
-            if r.status in REMOVED_STATUSES and m.removed_seen_at is None:
+            if r.status not in REMOVED_STATUSES:
+                seen_up.add(m.id)
+            elif m.id in seen_up and m.removed_seen_at is None:
+                # an import saw it up, a later one saw it gone: removed by this capture at the latest
                 m.removed_seen_at = r.imported_at
 
 

@@ -89,6 +89,9 @@ def build(w: World) -> None:
           author="Sikkerhet", **a)
     w.judge("c10b", "exclude", ("virus",), ("remove",))
     w.new_version("c10b", status="hidden", hours=13)
+    w.msg("c10c", "Klikk her for å få tilbake skatt: http://skatt-refusjon.example", 11.2, post="p1", parent="p1",
+          author="Skatt", status="hidden", **a)
+    w.judge("c10c", "exclude", ("virus",), ("remove",))
     # cases: referred by a reply; not referred at all; referred by a recorded action
     w.msg("c11", "Jeg vil klage på vedtaket om eiendomsskatt for gnr. 12 bnr. 4.", 12, post="p1", parent="p1",
           author="Per Sletten", **a)

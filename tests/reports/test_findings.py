@@ -82,6 +82,7 @@ def test_virus_links(report, world):
     assert late.details["up_hours"] == 50.0 and late.details["removal"] == "recorded"
     assert types_of(report, world, "c9") == set()                  # hidden after 30 minutes
     assert types_of(report, world, "c10b") == set()                # a later import saw it hidden after 2 h
+    assert types_of(report, world, "c10c") == set()                # already hidden when first captured
 
 
 def test_case_referral(report, world):
