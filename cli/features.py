@@ -16,3 +16,5 @@ def register(cli: click.Group) -> None:
     exporting.register(cli)
     from . import judging
     judging.register(cli)
+    from . import demo_cmd
+    demo_cmd.register(cli)
