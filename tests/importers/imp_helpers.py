@@ -19,11 +19,11 @@ def db_args(app: App) -> list[str]:
 
 
 def dump_line(body: Any, url: str, when: str = "2024-05-02T10:00:00Z", status: int = 200,
-              context: dict | None = None) -> str:
+              context: dict | None = None, ascii: bool = False) -> str:
     obj: dict[str, Any] = {"request": {"method": "GET", "url": url, "retrieved_at": when}, "status": status, "body": body}
     if context:
         obj["context"] = context
-    return json.dumps(obj, ensure_ascii=False)
+    return json.dumps(obj, ensure_ascii=ascii)
 
 
 def feed_body(posts: list[tuple[str, str, list[tuple[str, str, str | None]]]]) -> dict:
