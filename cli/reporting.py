@@ -208,5 +208,5 @@ def report_journal(from_: str | None, to: str | None, detail: bool, fmt: str, ou
                 waiting = sum(r["waiting"] for r in rep.summary)
                 done = sum(r["journalfort"] for r in rep.summary)
                 fh.write(f"\n{done} journalført, {waiting} waiting"
-                         + (" — see them with --detail, deliver with `ringebu-journal export`" if waiting else "")
+                         + (" — see them with --detail, deliver with `ringebu-journal export noark5`" if waiting else "")
                          + "\n")

@@ -498,8 +498,22 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
             rep.stats["median_reply_hours"] = round(statistics.median(rep.reply_hours), 1)
         order = {s: i for i, s in enumerate(SEVERITIES)}
         rep.findings.sort(key=lambda f: (order[f.severity], f.type, f.at))
-    return ComplianceReport(generated, as_of, period, settings, list(reports.values()),
-                            dict(sorted(weekly.items())))
+    return ComplianceReport(generated, as_of, period, settings, list(reports.values()), _fill_weeks(weekly))
+
+
+def _fill_weeks(weekly: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Every ISO week from the first to the last, quiet weeks with zeros, so the chart's axis is time."""
+    if not weekly:
+        return {}
+    mondays = [date.fromisocalendar(int(w[:4]), int(w[6:]), 1) for w in weekly]
+    day, last = min(mondays), max(mondays)
+    out: dict[str, dict[str, int]] = {}
+    while day <= last:
+        y, w, _ = day.isocalendar()
+        key = f"{y}-W{w:02d}"
+        out[key] = weekly.get(key) or {o: 0 for o in OUTCOMES}
+        day += timedelta(days=7)
+    return out
 
 
 def _registry_findings(rep: AccountReport, msgs: list[Msg], as_of: datetime) -> list[Finding]:

@@ -64,3 +64,12 @@ def test_docs_describe_every_finding_and_option():
         assert f"`{name}`" in doc, name
     for s in SETTINGS:
         assert f"`{s.option}`" in doc, s.option
+
+
+def test_weekly_chart_fills_quiet_weeks_across_new_year():
+    from ringebu_journal.reports.compliance import _fill_weeks
+
+    one = {"journal": 1, "archive": 0, "exclude": 0, "review": 0}
+    weeks = _fill_weeks({"2025-W52": one, "2026-W02": one})
+    assert list(weeks) == ["2025-W52", "2026-W01", "2026-W02"]
+    assert sum(weeks["2026-W01"].values()) == 0

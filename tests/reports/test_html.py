@@ -126,3 +126,11 @@ def test_cli_formats(world_url, tmp_path):
     code, table, _ = run_cli(world_url, "kari", "report", "compliance", "--reply-hours", "1000")
     assert code == 0 and "late_reply" not in table and "unanswered_service_question" not in table
     assert "virus_link_up" in table
+
+
+def test_empty_database(make_app, tmp_path):
+    app = make_app("auditor", actor="revisor")
+    assert "no accounts and no messages" in compliance_summary(app)
+    doc = lxml.html.fromstring(write_html_report(app, tmp_path / "empty.html").read_text(encoding="utf-8"))
+    assert doc.xpath('//*[@id="chart-weekly-empty"]') and doc.xpath('//*[@id="chart-replies-empty"]')
+    assert not doc.xpath('//table[@id="summary"]/tbody/tr')
