@@ -220,7 +220,7 @@ def find_missing_own_link(norm: str, orig: str = "", own_domain: str = "ringebu.
 _POLITICAL = re.compile(
     r"\b(?:varaordfør|ordfør)[ae]r\w*|\bmayor\b|\bkommunestyre\w*|\bformannskap\w*|\bbystyre\w*|"
     r"\b(?:hovedutvalg|utvalg)(?:et|ene)?\s+for\b|utvalget\b|\bpolitiker\w*|\bpolitikar\w*|\bpolitisk\w*|"
-    r"\bpartie(?:ne|t|r)\b|\bparti(?:a|ane)\b|\bvalgløfte\w*|\bvalprogram\w*|\bvalgprogram\w*|\bvalkamp\w*|"
+    r"\bparti(?:et|er|ene|a|ane)?\b|\b(?:mener|meiner|stemte|stemmer|lovte|lovet|synes|vil)\s+(?:høyre|venstre|rødt|ap|sp|senter)\b|\b(?:høyre|venstre|rødt|ap|sp)\s+(?:mener|meiner|stemte|stemmer|lovte|lovet|vil|sier|seier)\b|\bvalgløfte\w*|\bvalprogram\w*|\bvalgprogram\w*|\bvalkamp\w*|"
     r"\bvalgkamp\w*|\binnbyggerforslag\w*|\binnbyggjarforslag\w*|\bgruppeleder\w*|\brepresentant(?:ene|en|ar)?\b|"
     r"\bcouncil(?:lor)?s?\b|\barbeiderpartiet\b|\bsenterpartiet\b|\bfremskrittspartiet\b|\bframstegspartiet\b|"
     r"\bmiljøpartiet\b|\bsosialistisk venstreparti\b|\bkristelig folkeparti\b|\bindustri- og næringspartiet\b|"
@@ -318,7 +318,7 @@ _RELATIONS = (r"sønnen|sonen|dattera|datteren|dottera|dotter|kona|konen|mannen|
               r"onkelen|tanta|bestemoren|bestefaren|svigermor|svigerfar")
 _THIRD_PARTY = re.compile(
     rf"\b(?:{_RELATIONS})\s+(?:til|åt|hans|hennes)\s+\w+|"
-    r"\b(?:naboen|naboene|grannen|læreren|lærerinna|rektoren|rektor|treneren|sjefen|lederen|rådmannen|"
+    r"\bnabo(?:en|ene|jenta|gutten|kona|mannen|barna|ungen|ungane|jenten)\b|\b(?:grannen|læreren|lærerinna|rektoren|rektor|treneren|sjefen|lederen|rådmannen|"
     r"assistenten|sykepleieren|legen|presten|vaktmesteren|kona hans|mannen hennes)\b|"
     r"\b(?:han|hun|ho|hu|dem|de)\s+som\s+(?:bor|jobber|jobbar|går|er|eier|driver|kjører)\b"
 )

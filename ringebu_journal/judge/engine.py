@@ -9,6 +9,7 @@ for the guideline's duties instead of being judged as incoming cases.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -117,7 +118,8 @@ class Judge:
             if r.applies_to in ("citizen", "all"):
                 self._citizen.append(comp)
             if r.applies_to in ("municipality", "all"):
-                self._municipality.append(comp)
+                # its own copy: the position in each author group's index differs
+                self._municipality.append(dataclasses.replace(comp))
         # Rules that only give a signal or a mask (who is written about) matter only when
         # something is screened; they run last, and only then.
         def deferred(c: _Compiled) -> bool:
@@ -298,7 +300,9 @@ class Judge:
             actions.add(Action.remove.value)
         if virus:
             actions.add(Action.remove.value)
-            decision = Decision.review if evidence >= journal_at else Decision.exclude
+            # phishing often borrows the words of a claim ("refusjon", "erstatning"); only very
+            # strong case evidence makes a moderator look before it is removed
+            decision = Decision.review if evidence >= self._confident_at else Decision.exclude
             confidence = 0.9
         elif evidence >= journal_at:
             decision = Decision.journal
