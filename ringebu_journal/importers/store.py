@@ -491,7 +491,7 @@ _SQLITE_INSERT = (f"INSERT INTO messages ({', '.join(_MSG_COLUMNS)}) "
 
 def _sqlite_time(dt: datetime) -> str:
     # What SQLAlchemy's SQLite DateTime stores for UTCDateTime: naive UTC text with microseconds.
-    d = dt.astimezone(timezone.utc)
+    d = dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)
     return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d}."
             f"{d.microsecond:06d}")
 
@@ -503,15 +503,14 @@ def _insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if conn.dialect.name != "sqlite":
         conn.execute(MSG.insert(), rows)
         return
-    params = []
-    for r in rows:
-        t = [r[c] for c in _MSG_COLUMNS]
-        t[4] = 1 if t[4] else 0                        # is_current
-        t[13] = 1 if t[13] else 0                      # author_is_municipality
-        t[15] = _sqlite_time(t[15])                    # created_at
-        t[23] = json.dumps(t[23]) if t[23] else "{}"   # extra
-        t[24] = _sqlite_time(t[24])                    # imported_at
-        params.append(tuple(t))
+    imported = _sqlite_time(rows[0]["imported_at"])   # the same for the whole chunk
+    dumps = json.dumps
+    params = [(r["platform"], r["platform_message_id"], r["version"], r["previous_id"], 1, r["thread_id"], r["kind"],
+               r["parent_platform_id"], r["post_platform_id"], r["conversation_id"], r["account_platform_id"],
+               r["author_id"], r["author_name"], 1 if r["author_is_municipality"] else 0, r["text"],
+               _sqlite_time(r["created_at"]), r["permalink"], r["status"], r["content_hash"], r["raw"],
+               r["raw_sha256"], r["capture_id"], r["batch_id"], dumps(r["extra"]) if r["extra"] else "{}", imported, 0)
+              for r in rows]
     conn.exec_driver_sql(_SQLITE_INSERT, params)
 
 
