@@ -18,3 +18,5 @@ def register(cli: click.Group) -> None:
     judging.register(cli)
     from . import demo_cmd
     demo_cmd.register(cli)
+    from .validate import validate
+    cli.add_command(validate)
