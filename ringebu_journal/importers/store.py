@@ -23,6 +23,7 @@ before the record is yielded, and linked here.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Union
@@ -272,8 +273,14 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
     own: dict[tuple[str, str], AccountIn] = {}
     for it in chunk:
         if isinstance(it, Record):
-            records.append(it)
-        elif isinstance(it, Rejection):
+            bad = _unsafe_id(it.message)
+            if bad:
+                it = Rejection(it.capture.locator, it.capture.entry, f"{bad} contains NUL, a control character or a "
+                               "lone surrogate — not imported", it.message.platform.value)
+            else:
+                records.append(it)
+                continue
+        if isinstance(it, Rejection):
             counts["rejected"] += 1
             if it.platform:
                 _plat(counts, it.platform)["rejected"] += 1
@@ -292,6 +299,20 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
         _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts)
     if changes:
         _store_status_changes(conn, batch_id, changes, cap_ids, now, counts)
+
+
+_BAD_ID = re.compile("[\x00-\x1f\ud800-\udfff]")
+_ID_FIELDS = ("platform_message_id", "parent_platform_id", "post_platform_id", "conversation_id",
+              "account_platform_id", "author_id", "permalink")
+
+
+def _unsafe_id(m: MessageIn) -> str | None:
+    """Ids and links must be storable everywhere (PostgreSQL refuses NUL) and printable."""
+    for f in _ID_FIELDS:
+        v = getattr(m, f)
+        if v and _BAD_ID.search(v):
+            return f
+    return None
 
 
 def _store_captures(conn: Connection, caps: list[CaptureIn], now: datetime, counts: dict[str, Any]) -> dict[str, int]:

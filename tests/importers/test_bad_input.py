@@ -140,3 +140,15 @@ def test_missing_path_is_a_usage_error(app, run_cli, tmp_path):
     code, _out, err = run_cli(db_args(app) + ["import", "jsonl", str(tmp_path / "nope.jsonl")],
                               env={"RINGEBU_JOURNAL_ACTOR": "arkiv"})
     assert code == 2 and "no such file" in err
+
+
+def test_ids_with_nul_are_rejected_not_crashing(any_app, tmp_path):
+    f = tmp_path / "m.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"platform": "tiktok", "kind": "comment", "id": "bad\u0000id", "created_at": "2024-05-02T08:00:00Z"}),
+        json.dumps({"platform": "tiktok", "kind": "comment", "id": "ok", "text": "a\u0000b", "created_at": "2024-05-02T08:00:00Z"}),
+    ]) + "\n", encoding="utf-8")
+    s = run.import_jsonl(any_app, [str(f)])
+    assert s.rejected == 1 and "platform_message_id contains NUL" in s.counts["rejections"][0]["reason"]
+    assert s.counts["rejections"][0]["place"] == "line 1"
+    assert texts(any_app) == {"ok": "a\ufffdb"}
