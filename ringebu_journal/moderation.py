@@ -171,11 +171,17 @@ def _current_locks(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
     return out
 
 
+_BY_ID = {t.name: select(t).where(t.c.id.in_(_IDS)) for t in (JUD, DEC)}
+
+
 def _rows_by_id(conn: Connection, table, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     ids = sorted(set(ids))
     out: dict[int, dict[str, Any]] = {}
+    stmt = _BY_ID.get(table.name)
     for part in _chunks(ids):
-        for r in conn.execute(select(table).where(table.c.id.in_(part))).mappings():
+        rows = conn.execute(stmt, {"ids": part}) if stmt is not None else conn.execute(
+            select(table).where(table.c.id.in_(part)))
+        for r in rows.mappings():
             out[r["id"]] = dict(r)
     return out
 
