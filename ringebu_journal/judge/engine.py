@@ -139,6 +139,15 @@ class Judge:
             False: RuleIndex([c.rule.patterns for c in self._citizen]),
             True: RuleIndex([c.rule.patterns for c in self._municipality]),
         }
+        self._effects = {r.id: r.effect() for r in self.policy.rules}
+        self._static = {
+            id(group): (
+                frozenset(c.pos for c in group if c.rule.detector is not None
+                          or (c.pos in self._index[muni].always and c.rule.context_author is None)),
+                frozenset(c.pos for c in group if c.rule.context_author is not None),
+            )
+            for muni, group in ((False, self._citizen), (True, self._municipality))
+        }
         self._journal_at = self.policy.thresholds["journal"]
         self._review_at = self.policy.thresholds["review"]
         self._confident_at = self.policy.thresholds["confident"]
@@ -162,14 +171,20 @@ class Judge:
         fired: list[_Fired] = []
         norm = msg.norm
         open_alts = index.open_alternatives(norm, word_prefixes(norm))
-        always = index.always
-        for c in rules:
+        static, with_context = self._static[id(rules)]
+        # only the rules that can fire: some of their words occur, or a detector or the thread
+        # context decides
+        candidates = static.union(open_alts)
+        if msg.context:
+            candidates |= with_context
+        else:
+            candidates -= with_context
+        for pos in sorted(candidates):
+            c = rules[pos]
             r = c.rule
-            if c.pos >= first_deferred and not any(f.rule.screen for f in fired):
+            if pos >= first_deferred and not any(f.rule.screen for f in fired):
                 break
-            alts = open_alts.get(c.pos)
-            if alts is None and r.detector is None and c.pos not in always:
-                continue  # none of the rule's words occur in the message
+            alts = open_alts.get(pos)
             if r.context_author is not None and not self._context_ok(c, msg, domain):
                 continue
             hit = None
@@ -266,17 +281,20 @@ class Judge:
             if r.mask and f.matched and f.matched not in mask:
                 mask.append(f.matched)
             matched = f.matched if not f.detail or f.detail in f.matched else f"{f.matched} ({f.detail})" if f.matched else f.detail
-            reasons.append(Reason(rule=r.id, description=r.description, matched=matched, effect=r.effect()))
+            # model_construct: the fields are built here and are valid; validation would cost
+            # more than the judging itself
+            reasons.append(Reason.model_construct(rule=r.id, description=r.description, matched=matched,
+                                                  effect=self._effects[r.id]))
         return evidence, categories, actions, signals, screen_hjemmel, mask, screen_reasons, reasons
 
     def _screening(self, hjemmel: list[str], mask: list[str], reasons: list[str]) -> ScreeningProposal:
         if not hjemmel:
-            return ScreeningProposal()
-        return ScreeningProposal(screen=True, mask=mask, hjemmel="; ".join(hjemmel), reasons=reasons)
+            return ScreeningProposal.model_construct(screen=False, mask=[], hjemmel=None, reasons=[])
+        return ScreeningProposal.model_construct(screen=True, mask=mask, hjemmel="; ".join(hjemmel), reasons=reasons)
 
     def _result(self, decision: Decision, confidence: float, categories: list[str], actions: set[str],
                 screening: ScreeningProposal, reasons: list[Reason]) -> JudgmentResult:
-        return JudgmentResult(
+        return JudgmentResult.model_construct(
             decision=decision, confidence=round(max(0.0, min(1.0, confidence)), 2), categories=categories,
             actions=[a for a in _ACTION_ORDER if a.value in actions], screening=screening, reasons=reasons,
             policy_version=self.policy.version, policy_hash=self.policy.sha256,

@@ -194,10 +194,11 @@ class GatedRegex:
     list of words costs little when only one of them can match.
     """
 
-    __slots__ = ("alts", "index", "keys", "substrings", "always_idx", "_cache")
+    __slots__ = ("alts", "fast", "index", "keys", "substrings", "always_idx", "_cache")
 
     def __init__(self, patterns: tuple[str, ...] | list[str]):
-        self.alts: list[str] = [a for p in patterns for a in split_top(p)]
+        self.alts: list[str] = [d for p in patterns for a in split_top(p) for d in distribute(a)]
+        self.fast: list[str] = [fast_form(a) for a in self.alts]
         self.index: dict[str, list[int]] = {}
         self.substrings: list[tuple[str, int]] = []
         self.always_idx: list[int] = []
@@ -227,7 +228,7 @@ class GatedRegex:
         key = tuple(sorted(idx))
         rx = self._cache.get(key, False)
         if rx is False:
-            rx = re.compile("|".join(f"(?:{self.alts[i]})" for i in key))
+            rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
         return rx
@@ -246,7 +247,7 @@ class GatedRegex:
             key = tuple(sorted(open_alts.union(self.always_idx))) if self.always_idx else tuple(sorted(open_alts))
         rx = self._cache.get(key, False)
         if rx is False:
-            rx = re.compile("|".join(f"(?:{self.alts[i]})" for i in key))
+            rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
         return rx
@@ -282,3 +283,100 @@ class RuleIndex:
 
     def regex_for(self, r: int, open_alts: set[int] | None) -> re.Pattern | None:
         return self.gated[r].regex_for(open_alts)
+
+
+_SPECIAL = set("\\()[]{}|.*+?^$")
+
+
+def distribute(alt: str) -> list[str]:
+    """``\\b(?:a|b|c)REST`` → ``\\b(?:a)REST``, ``\\b(?:b)REST``, …: one alternative per word, so a
+    message that has one of the words runs a small expression instead of the whole list."""
+    if not alt.startswith("\\b(?:"):
+        return [alt]
+    depth, cls, i = 0, False, 2
+    while i < len(alt):
+        ch = alt[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if cls:
+            if ch == "]":
+                cls = False
+        elif ch == "[":
+            cls = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                break
+        i += 1
+    else:
+        return [alt]
+    inner, rest = alt[5:i], alt[i + 1:]
+    if rest[:1] in ("*", "+", "?", "{"):
+        return [alt]
+    parts = split_top(inner)
+    if len(parts) < 2:
+        return [alt]
+    out = [f"\\b(?:{p}){rest}" for p in parts]
+    try:
+        for o in out:
+            re.compile(o)
+    except re.error:
+        return [alt]
+    return out
+
+
+def fast_form(alt: str) -> str:
+    """``\\bword…`` → ``word(?<!\\wword)…``: the same matches, but the expression starts with a
+    literal, which the regex engine finds with a fast scan instead of trying every position."""
+    body = alt[2:] if alt.startswith("\\b") else None
+    if body is None:
+        return alt
+    group = body.startswith("(?:")
+    if group:
+        inner = distribute("\\b" + body)
+        content = _group_inner(body)
+        after = body[3 + len(content) + 1:3 + len(content) + 2]
+        if len(inner) != 1 or len(split_top(content)) != 1 or after in ("*", "+", "?", "{"):
+            return alt  # a group of several words, or an optional one: no single word leads
+    text = body[3:] if group else body
+    n = 0
+    while n < len(text) and text[n] not in _SPECIAL:
+        n += 1
+    if n < len(text) and text[n] in "*+?{":
+        n -= 1
+    lit = text[:n]
+    if len(lit) < 2 or not (lit[0].isalnum() or lit[0] == "_"):
+        return alt
+    rest = text[n:]
+    new = (f"{re.escape(lit)}(?<!\\w{re.escape(lit)})" + ("(?:" + rest if group else rest))
+    try:
+        re.compile(new)
+    except re.error:
+        return alt
+    return new
+
+
+def _group_inner(body: str) -> str:
+    """The text inside the group ``(?:…)`` that ``body`` starts with."""
+    depth, cls, i = 0, False, 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if cls:
+            if ch == "]":
+                cls = False
+        elif ch == "[":
+            cls = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return body[3:i]
+        i += 1
+    return body[3:]
