@@ -109,29 +109,26 @@ class Policy:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
-def _line_index(text: str) -> tuple[dict[str, int], dict[int, int], dict[int, int]]:
-    """Map rule and condition ids to their line, and the n-th table header to its line.
+def _line_index(text: str) -> tuple[dict[int, int], dict[int, int]]:
+    """The line of each rule and condition, by its position in the file (the line of its id,
+    or of its table header when it has no id).
 
     tomllib keeps no positions, so the lines are found in the raw text: good enough to point a
     person at the right place.
     """
-    ids: dict[str, int] = {}
-    rule_headers: dict[int, int] = {}
-    cond_headers: dict[int, int] = {}
-    current = None
+    lines: dict[str, dict[int, int]] = {"rule": {}, "condition": {}}
+    current, pos = None, -1
     for n, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
-        if s.startswith("[[rule]]"):
-            rule_headers[len(rule_headers)] = n
-            current = "rule"
-        elif s.startswith("[[condition]]"):
-            cond_headers[len(cond_headers)] = n
-            current = "condition"
+        if s.startswith("[[rule]]") or s.startswith("[[condition]]"):
+            current = "rule" if s.startswith("[[rule]]") else "condition"
+            pos = len(lines[current])
+            lines[current][pos] = n
         elif s.startswith("["):
             current = None
-        elif current and (m := re.match(r'id\s*=\s*["\']([^"\']*)["\']', s)):
-            ids.setdefault(f"{current}:{m.group(1)}", n)
-    return ids, rule_headers, cond_headers
+        elif current and re.match(r"id\s*=", s):
+            lines[current][pos] = n
+    return lines["rule"], lines["condition"]
 
 
 def policy_text(path: str | Path | None = None) -> tuple[str, bytes]:
@@ -167,7 +164,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 
 def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
-    ids, rule_headers, cond_headers = _line_index(text)
+    rule_lines, cond_lines = _line_index(text)
 
     def fail(place: str | None, reason: str, hint: str | None = None):
         raise InputError(where, place, reason, hint)
@@ -196,7 +193,7 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
     conditions: dict[str, Condition] = {}
     for i, c in enumerate(raw.get("condition", [])):
         cid = c.get("id") if isinstance(c, dict) else None
-        line = ids.get(f"condition:{cid}") or cond_headers.get(i, 0)
+        line = cond_lines.get(i, 0)
         place = f"line {line}, condition {cid or '?'}"
         if not isinstance(cid, str) or not _ID.match(cid):
             fail(place, "condition without a valid id", "ids are lower case letters, digits, . _ -")
@@ -219,7 +216,7 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
     seen: dict[str, int] = {}
     for i, r in enumerate(raw.get("rule", [])):
         rid = r.get("id") if isinstance(r, dict) else None
-        line = ids.get(f"rule:{rid}") or rule_headers.get(i, 0)
+        line = rule_lines.get(i, 0)
         place = f"line {line}, rule {rid or '?'}"
         if not isinstance(rid, str) or not _ID.match(rid):
             fail(place, "rule without a valid id", "ids are lower case letters, digits, . _ -")

@@ -1,0 +1,110 @@
+"""Write the policy documentation (docs/policy.md) from a policy file, rule by rule.
+
+    python -m ringebu_journal.judge.policy_doc [POLICY.toml] > docs/policy.md
+
+A test checks that docs/policy.md is what this prints for the shipped policy, so the
+documentation and the rules cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .detectors import DETECTORS
+from .policy import Policy, load_policy
+
+_DETECTOR_TEXT = {
+    "fodselsnummer": "fødselsnummer, D-nummer og H-nummer (11 siffer, også 6+5 med mellomrom) med begge "
+                     "mod-11-kontrollsifre; ikke kontonummer, telefonnummer eller saksnummer",
+    "lenke_mistenkelig": "lenker med IP-adresse, punycode, etterligning av kjente merker (facebook, meta, "
+                         "bankid, posten, vipps, nav, coop, dnb …), lenkeforkortere, gratis nettsteder, "
+                         "mistenkelige toppdomener og innlogging/premie i adressen; kommunens eget domene "
+                         "er klarert",
+    "lenke_egen_mangler": "meldingen har ingen lenke til kommunens eget domene",
+    "politisk": "ordfører, kommunestyre, formannskap, utvalg, politikere, partinavn og forkortelser "
+                "(korte forkortelser som H, V, R, Ap, Sp bare med stor forbokstav og nær politiske ord), "
+                "valgløfter, innbyggerforslag",
+    "tredjeperson": "andre personer som kan identifiseres: «sønnen til rektor», naboen, «han som bor …», "
+                    "navn med stor forbokstav sammen med noe personlig",
+}
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render(policy: Policy) -> str:
+    out = [
+        f"# Regelsett for innholdsvurdering: {policy.name}",
+        "",
+        "Denne siden er laget fra `ringebu_journal/judge/default_policy.toml` med "
+        "`python -m ringebu_journal.judge.policy_doc > docs/policy.md`; en test passer på at de stemmer overens.",
+        "",
+        f"- Versjon: `{policy.version}`",
+        f"- {policy.description}" if policy.description else "",
+        f"- Standard skjermingshjemmel: {policy.default_hjemmel}",
+        "",
+        "## Hvordan reglene brukes",
+        "",
+        "Teksten normaliseres først (Unicode NFKC, små bokstaver med æøå, ett slags anførselstegn og "
+        "bindestrek). Hver regel som slår til gir en begrunnelse med teksten den traff. Saksbevis "
+        "(`evidence`) summeres:",
+        "",
+        f"- summen er minst **{policy.thresholds['journal']:g}**: **journalføres** (tiltak `refer_post`)",
+        f"- summen er minst **{policy.thresholds['review']:g}**: **vurderes** av moderator (tiltak `refer_post`)",
+        "- ellers **arkiveres** meldingen når den gjelder kommunen (spørsmål, kritikk, ros, politikk, "
+        "kommunens ansvarsområder) og **avgrenses** når den ikke gjør det (prat, reklame, svindel).",
+        "",
+        "Kategorien `virus` gir alltid tiltaket `remove` og avgrensning (virus- og svindellenker). "
+        "Sensitivt innhold om en annen person som kan identifiseres, uten at innbyggeren skriver om seg selv "
+        "eller sin egen sak, gir kategorien `eksponering` og tiltaket `remove`. Når meldingen er en sak, "
+        "faller `reply` og `thank` bort (saken henvises til postmottak); når den er politisk, faller `reply` "
+        "bort (henvises til politisk nivå).",
+        "",
+        "Kommunens egne innlegg og svar (`applies_to = municipality`) arkiveres alltid og får kategorier "
+        "for pliktene i retningslinjene: `egen_uten_lenke`, `egen_saksbehandling`, `egen_personopplysninger`. "
+        "Kanal og meldingstype er aldri med i vurderingen.",
+        "",
+        "## Betingelser",
+        "",
+        "| id | virkeområde | beskrivelse | mønstre |",
+        "|---|---|---|---|",
+    ]
+    for c in policy.conditions.values():
+        pats = "<br>".join(f"`{_md(p)}`" for p in c.patterns)
+        out.append(f"| `{c.id}` | {c.scope} | {_md(c.description)} | {pats} |")
+    out += ["", "## Regler", ""]
+    for r in policy.rules:
+        out.append(f"### `{r.id}`")
+        out.append("")
+        out.append(_md(r.description))
+        out.append("")
+        out.append(f"- Gjelder: {r.applies_to} · linje {r.line} i regelfila")
+        out.append(f"- Virkning: {r.effect() or '—'}")
+        if r.mask:
+            out.append("- Treffet maskeres i offentlig journal når meldingen skjermes")
+        if r.unless:
+            out.append("- Slår ikke til når: " + ", ".join(f"`{u}`" for u in r.unless))
+        if r.requires:
+            out.append("- Krever: " + ", ".join(f"`{u}`" for u in r.requires))
+        if r.context_author:
+            what = "som dommeren selv finner er en sak" if r.context_case else "som matcher mønstrene under"
+            out.append(f"- Trådkontekst: et innlegg skrevet av {r.context_author} {what}")
+            for p in r.context_patterns:
+                out.append(f"  - kontekstmønster `{p}`")
+        if r.detector:
+            out.append(f"- Detektor `{r.detector}`: {_DETECTOR_TEXT.get(r.detector, DETECTORS[r.detector].__doc__ or '')}")
+        for p in r.patterns:
+            out.append(f"- Mønster `{p}`")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    policy = load_policy(args[0] if args else None)
+    sys.stdout.write(render(policy))
+
+
+if __name__ == "__main__":
+    main()
