@@ -433,7 +433,9 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
                  account: str | None = None, settings: ComplianceSettings | None = None,
                  as_of: datetime | None = None) -> ComplianceReport:
     """Check the guideline's duties for the messages written from ``from_date`` to ``to_date``
-    (inclusive, UTC), as of ``as_of`` (default now): deadlines are measured up to then.
+    (inclusive, UTC), as of ``as_of`` (default now): what is still outstanding (no reply, still
+    up, not delivered) is measured up to then; replies, actions and deliveries count whenever
+    they were recorded.
     """
     settings = settings or ComplianceSettings()
     _check_settings(settings)

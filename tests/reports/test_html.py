@@ -114,10 +114,10 @@ def test_summary_text(world):
     assert "5/10 in time" in text and "NOT REGISTERED" in text
 
 
-def test_cli_formats(world_url, tmp_path):
+def test_cli_formats(world, world_url, tmp_path):
     out = tmp_path / "r.html"
     code, _, err = run_cli(world_url, "revisor", "report", "compliance", "--format", "html", "--out", str(out))
-    assert code == 0 and "findings" in err
+    assert code == 0 and "findings" in err, err
     assert lxml.html.fromstring(out.read_text(encoding="utf-8")).xpath('//table[@id="summary"]')
     code, csv_out, _ = run_cli(world_url, "revisor", "report", "compliance", "--format", "csv", "--account", KULTUR)
     lines = csv_out.splitlines()

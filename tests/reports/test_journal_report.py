@@ -33,9 +33,9 @@ def test_journal_report_period(world):
     assert all(m["created_at"].date() == day for m in rep.messages)
 
 
-def test_journal_report_cli(world_url):
-    code, out, _ = run_cli(world_url, "revisor", "report", "journal")
-    assert code == 0 and "soknad" in out and "1 waiting" in out
+def test_journal_report_cli(world, world_url):
+    code, out, err = run_cli(world_url, "revisor", "report", "journal")
+    assert code == 0 and "soknad" in out and "1 waiting" in out, err
     code, out, _ = run_cli(world_url, "revisor", "report", "journal", "--detail", "--format", "json")
     rows = json.loads(out)
     assert {r["state"] for r in rows} == {"journalført", "waiting"}
