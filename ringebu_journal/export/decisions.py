@@ -65,6 +65,13 @@ def export_decisions(conn: Connection, message_ids: Iterable[int]) -> dict[int, 
     for part in _chunks(ids):
         eff = effective_decisions(conn, part)
         judged = _latest_judgments(conn, part)
+        # A new version that was not judged again still has the effective decision of an older
+        # version's judgment: take the categories and mask spans from that judgment.
+        older = {eff[m].judgment_id: m for m in part if m not in judged and eff[m].judgment_id}
+        if older:
+            for r in conn.execute(select(JUD.c.id, JUD.c.categories, JUD.c.screening)
+                                  .where(JUD.c.id.in_(list(older)))).mappings():
+                judged[older[r["id"]]] = dict(r)
         for mid in part:
             e = eff[mid]
             j = judged.get(mid) or {}
