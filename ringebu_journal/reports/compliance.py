@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from ..accounts import Closure, closure_periods, find_account
+from ..accounts import Closure, add_command, closure_periods, find_account
 from ..app import App
+from ..errors import UsageError
 from . import detect
 from .data import UNKNOWN_ACCOUNT, Msg, Period, load_accounts, load_messages
 from .settings import ComplianceSettings
@@ -442,7 +443,6 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
     generated = datetime.now(timezone.utc)
     as_of = _utc(as_of) if as_of else generated
     if from_date and to_date and to_date < from_date:
-        from ..errors import UsageError
         raise UsageError(f"--to {to_date} is before --from {from_date} — give a period that runs forward")
     period = Period.of(from_date, to_date)
     with app.db.read() as conn:
@@ -468,7 +468,7 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
         if not any(m.in_period for m in group):
             continue
         if key not in reports:
-            platform, _, pid = key.partition(":")
+            platform, _, pid = key.partition(":") if key != UNKNOWN_ACCOUNT else ("", "", "")
             info = {"platform": platform or None, "platform_id": pid or None, "name": None, "unit": None,
                     "own": False, "registered": False}
             reports[key] = AccountReport(key, info, _empty_stats())
@@ -524,7 +524,6 @@ def _registry_findings(rep: AccountReport, msgs: list[Msg], as_of: datetime) -> 
     own_messages = [m for m in msgs if m.municipal and m.in_period]
     if not rep.info.get("registered"):
         if rep.info.get("own") or own_messages:
-            from ..accounts import add_command
             platform, _, pid = rep.key.partition(":")
             return [Finding("account_not_registered", rep.key,
                             f"the municipality posts here but the profile is not registered — "
@@ -540,8 +539,6 @@ def _registry_findings(rep: AccountReport, msgs: list[Msg], as_of: datetime) -> 
 
 
 def _check_settings(s: ComplianceSettings) -> None:
-    from ..errors import UsageError
-
     for name in ("reply_hours", "virus_hours", "silent_days", "export_overdue_days"):
         v = getattr(s, name)
         if v is None or v <= 0:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..app import App
 from ..errors import UsageError
-from .compliance import OUTCOMES, SEVERITIES, ComplianceReport, build_report
+from .compliance import FINDING_TYPES, OUTCOMES, SEVERITIES, ComplianceReport, build_report
 
 SUMMARY_COLUMNS: list[tuple[str, str]] = [
     ("messages", "Messages"), ("citizen_messages", "From citizens"), ("journal", "Journal"),
@@ -211,8 +211,6 @@ def render_html(report: ComplianceReport, *, title: str = "Ringebu kommune — s
                      f"<td>{_message_links(f.messages)}</td><td>{escape(f.summary)}</td></tr>")
         h.append("</tbody></table></section>")
     h.append("<h2>What is checked</h2><ul>")
-    from .compliance import FINDING_TYPES
-
     for t in FINDING_TYPES.values():
         h.append(f'<li><span class="sev sev-{t.severity}">{t.severity}</span> <b>{escape(t.title)}</b> '
                  f'<code>{t.name}</code> <span class="quote">«{escape(t.guideline)}»</span></li>')
