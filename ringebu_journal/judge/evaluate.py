@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from ringebu_journal.errors import InputError
 from ringebu_journal.models import Action, Decision
@@ -26,15 +26,17 @@ _MUNICIPALITY_PREFIX = "ringebu kommune:"
 
 
 class LabelledCase(BaseModel):
-    id: str
-    platform: str
-    kind: str
+    model_config = ConfigDict(extra="forbid")
+
+    id: StrictStr
+    platform: StrictStr
+    kind: StrictStr
     author: Literal["citizen", "municipality"]
-    text: str
-    journal: bool
-    screen: bool
+    text: StrictStr
+    journal: StrictBool
+    screen: StrictBool
     actions: list[Action]
-    hard: bool = False
+    hard: StrictBool = False
     context: list[ContextItem] = Field(default_factory=list)
     line: int = 0
 

@@ -1,0 +1,91 @@
+"""Evaluation of labelled files, and the quality gates on every labelled corpus."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ringebu_journal.errors import InputError
+from ringebu_journal.judge import evaluate_file, format_report
+from ringebu_journal.judge.evaluate import TARGETS, target_failures
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV = ROOT.parent / "shared" / "corpus" / "dev.jsonl"
+OWN = ROOT / "tests" / "corpus" / "own.jsonl"
+GENERATED = ROOT / "tests" / "corpus" / "generated.jsonl"
+HOLDOUT = ROOT / "tests" / "corpus" / "holdout.jsonl"
+
+CASE = {"id": "t1", "platform": "facebook", "kind": "comment", "author": "citizen",
+        "text": "Jeg klager på vedtaket.", "journal": True, "screen": False, "actions": ["refer_post"],
+        "hard": False}
+
+
+def write_lines(tmp_path: Path, lines: list[str]) -> Path:
+    p = tmp_path / "labelled.jsonl"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ("{not json", "not valid JSON"),
+    ('["a list"]', "must be a JSON object"),
+    (json.dumps({**CASE, "id": "t2", "journal": "yes"}), "journal"),
+    (json.dumps({**CASE, "id": "t2", "actions": ["call_the_mayor"]}), "actions"),
+    (json.dumps({**CASE, "id": "t2", "colour": "blue"}), "colour"),
+    (json.dumps(CASE), "duplicate id"),
+    (json.dumps({**CASE, "id": "t2", "context": {"text": "x", "relation": "cousin"}}), "relation"),
+])
+def test_bad_line_names_file_and_line(tmp_path, judge, bad, reason):
+    path = write_lines(tmp_path, [json.dumps(CASE), bad])
+    with pytest.raises(InputError) as exc:
+        evaluate_file(path, judge)
+    assert f"{path}:line 2" in str(exc.value) and reason in str(exc.value)
+
+
+def test_context_forms(tmp_path, judge):
+    lines = [
+        json.dumps({**CASE, "id": "a", "text": "Ja, send det videre som en klage.",
+                    "context": "Ringebu kommune: Ønsker du at vi sender dette videre som en klage?"}),
+        json.dumps({**CASE, "id": "b", "text": "Ja takk.",
+                    "context": {"text": "Skal vi registrere dette som en klage?", "author": "municipality"}}),
+        json.dumps({**CASE, "id": "c", "text": "Samme her, vi klager også.",
+                    "context": [{"text": "Jeg klager på gebyret.", "author": "citizen", "relation": "parent"}]}),
+    ]
+    report = evaluate_file(write_lines(tmp_path, lines), judge)
+    assert report.journal_recall.value == 1.0 and report.misjudged == []
+
+
+def test_report_formats(judge):
+    report = evaluate_file(DEV, judge)
+    text = format_report(report)
+    assert "journal recall" in text and "channel consistency" in text and report.policy_version in text
+    data = json.loads(format_report(report, fmt="json"))
+    assert data["cases"] == 46 and data["metrics"]["channel_consistency"] == 1.0
+    with pytest.raises(ValueError):
+        format_report(report, fmt="xml")
+
+
+def test_misjudged_cases_show_their_reasons(tmp_path, judge):
+    wrong = {**CASE, "text": "Hvordan klager man?", "journal": True}
+    report = evaluate_file(write_lines(tmp_path, [json.dumps(wrong)]), judge)
+    assert report.misjudged and report.misjudged[0].reasons
+    assert "journal case decided" in format_report(report)
+
+
+@pytest.mark.parametrize("path", [DEV, OWN, GENERATED, HOLDOUT], ids=["dev", "own", "generated", "holdout"])
+def test_quality_targets(judge, path):
+    report = evaluate_file(path, judge)
+    assert target_failures(report) == [], format_report(report)
+    assert set(TARGETS) <= set(report.metrics())
+
+
+def test_corpus_sizes():
+    sizes = {p.name: sum(1 for _ in p.open(encoding="utf-8")) for p in (OWN, GENERATED, HOLDOUT)}
+    assert sum(sizes.values()) >= 700 and sizes["holdout.jsonl"] >= 150
+
+
+def test_channel_blindness_on_every_labelled_case(judge):
+    """The same text in the same context gets the same result whatever the platform and kind."""
+    for path in (DEV, OWN, GENERATED, HOLDOUT):
+        report = evaluate_file(path, judge)
+        assert report.channel_consistency.value == 1.0

@@ -1,0 +1,73 @@
+"""The first pass must never hide a match: the literal-first forms match exactly what the rules
+say, and the word index opens every rule that can match."""
+
+import json
+import re
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ringebu_journal.judge import detectors
+from ringebu_journal.judge.engine import normalise
+from ringebu_journal.judge.fastscan import beginnings, distribute, fast_form, word_prefixes
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPORA = [ROOT / "tests/corpus/own.jsonl", ROOT / "tests/corpus/generated.jsonl",
+           ROOT / "tests/corpus/holdout.jsonl"]
+
+
+def corpus_texts() -> list[str]:
+    return [normalise(json.loads(line)["text"]) for p in CORPORA for line in p.open(encoding="utf-8")]
+
+
+def all_gated(judge):
+    gated = [*judge._index[False].gated, *judge._index[True].gated, detectors._POLITICAL_GATED,
+             *detectors._SENSITIVE_INDEX.gated]
+    return [g for g in gated if g.alts]
+
+
+def test_fast_forms_match_exactly_what_the_rules_match(judge):
+    corpus = "\n".join(corpus_texts())   # one long text: every position of every message
+    for g in all_gated(judge):
+        for alt, fast in zip(g.alts, g.fast):
+            slow = [m.span() for m in re.finditer(alt, corpus, re.M)]
+            assert slow == [m.span() for m in re.finditer(fast, corpus, re.M)], alt
+
+
+def test_the_word_index_opens_every_rule_that_matches(judge):
+    gated = all_gated(judge)
+    plain = [re.compile("|".join(f"(?:{a})" for a in g.alts)) for g in gated]
+    for t in corpus_texts():
+        prefixes = word_prefixes(t)
+        for g, rx in zip(gated, plain):
+            if rx.search(t):
+                opened = g.compiled(t, prefixes)
+                assert opened is not None and opened.search(t), (g.alts[:2], t)
+
+
+def test_distribute_and_fast_form_examples():
+    assert distribute(r"\b(?:takk|flott\w*)\b") == [r"\b(?:takk)\b", r"\b(?:flott\w*)\b"]
+    assert fast_form(r"\bkrev(?:er)?\b") == r"krev(?<!\wkrev)(?:er)?\b"
+    assert fast_form(r"\b(?:på)?klag") == r"\b(?:på)?klag"          # optional group: left alone
+    assert fast_form(r"\b(?:jeg|eg)\s+vil") == r"\b(?:jeg|eg)\s+vil"
+    assert beginnings(r"\bny adresse\b") == (frozenset({"ny "}), frozenset())
+    assert beginnings(r"(?:^|\s)x") is None
+
+
+WORDS = ["jeg", "klager", "på", "vedtaket", "søker", "om", "takk", "flott", "ikke", "er", "det", "noen",
+         "ny", "adresse", "kan", "få", "lov", "til", "krever", "at", "sier", "opp", "ordføreren", "høyre",
+         "innsyn", "2026/1234", "24089010035", "😂", "?", ".", "mobba", "rus", "russ", "avklager"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))
+def test_random_texts_judged_the_same_as_by_plain_expressions(judge, words):
+    text = normalise(" ".join(words))
+    prefixes = word_prefixes(text)
+    for g in all_gated(judge):
+        plain = re.compile("|".join(f"(?:{a})" for a in g.alts))
+        fast = g.compiled(text, prefixes)
+        want = plain.search(text) is not None
+        got = fast is not None and fast.search(text) is not None
+        assert want == got, (g.alts[:3], text)
