@@ -46,6 +46,7 @@ ACC = Account.__table__
 BATCH = ImportBatch.__table__
 
 CHUNK_SIZE = 5000
+SQLITE_CACHE_KIB = 65536
 MAX_LISTED = 1000          # rejections and not-retrievable ids kept in counts and the audit event
 
 
@@ -249,6 +250,9 @@ def _commit_chunk(app: App, batch_id: int, chunk: list[Item], counts: dict[str, 
     # Work on a copy so that a failed transaction leaves the in-memory counts as committed.
     work = _copy_counts(counts)
     with app.db.write() as conn:
+        if conn.dialect.name == "sqlite":
+            # A larger page cache for this connection: index updates of a big import stay in memory.
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         _write_chunk(conn, app, batch_id, chunk, work, known_accounts)
         work["items"] = position
         conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(position=position, counts=work))

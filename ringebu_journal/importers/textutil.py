@@ -33,16 +33,20 @@ def clean_opt(s: str | None) -> tuple[str | None, int]:
     return clean_text(s)
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_COMPACT_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
+
 def raw_json(obj: Any, check: bool = True) -> str:
     """The JSON text of one object, compact; lone surrogates stay escaped. ``check=False`` when
     the source text had no ``\\uD8xx``-style escape, so there cannot be a lone surrogate."""
-    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    s = _COMPACT.encode(obj)
     if not check:
         return s
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
-        s = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+        s = _COMPACT_ASCII.encode(obj)
     return s
 
 
