@@ -94,12 +94,14 @@ def import_jsonl(paths: tuple[str, ...], again: bool, app: App) -> None:
 @harvest_group.command("facebook")
 @click.option("--page-id", required=True, help="The Facebook page id.")
 @click.option("--instagram-user-id", help="The Instagram professional account id linked to the page.")
-@click.option("--since", help="Only posts and conversations from this date (YYYY-MM-DD).")
+@click.option("--since", help="Only posts and Instagram media from this date (YYYY-MM-DD); conversations are "
+              "always read whole (the API has no time filter for them).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Dump file to write (JSON Lines; default: "
               "DATA_DIR/harvest/facebook-PAGE-TIME.jsonl). Appended to if it exists.")
 @click.option("--import", "do_import", is_flag=True, help="Import the dump when the harvest is done.")
-@click.option("--base-url", default="https://graph.facebook.com", show_default=True, envvar="RINGEBU_JOURNAL_GRAPH_URL")
-@click.option("--api-version", default="v25.0", show_default=True)
+@click.option("--base-url", default="https://graph.facebook.com", show_default=True, envvar="RINGEBU_JOURNAL_GRAPH_URL",
+              help="Graph API host (env RINGEBU_JOURNAL_GRAPH_URL); the token is sent to this host only.")
+@click.option("--api-version", default="v25.0", show_default=True, help="Graph API version, recorded with every capture.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds for each request.")
 @click.option("--backoff", default=2.0, show_default=True,
               help="First wait in seconds after a throttled or failed request; doubled on each retry, with jitter.")
