@@ -127,8 +127,9 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
     for j in judged:
         ref = f"{j['platform']}:{j['platform_message_id']}"
         if "virus" in j["categories"]:
-            record_action(mod, ref, "hidden", "Mistenkt svindellenke skjult etter retningslinjene")
-            actions += 1
+            if _status_of(mod, j["message_id"]) == "active":   # one was hidden on the page already
+                record_action(mod, ref, "hidden", "Mistenkt svindellenke skjult etter retningslinjene")
+                actions += 1
         elif "refer_post" in j["actions"] and j["decision"] == "journal":
             record_action(mod, ref, "referred_post", "Henvist til postmottak@ringebu.kommune.no")
             actions += 1
@@ -169,6 +170,15 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
     for a in (admin, arkiv, mod, revisor):
         a.db.dispose()
     return res
+
+
+def _status_of(app: App, message_id: int) -> str:
+    from sqlalchemy import select
+
+    from .db.tables import Message
+
+    with app.db.read() as conn:
+        return conn.execute(select(Message.__table__.c.status).where(Message.__table__.c.id == message_id)).scalar()
 
 
 def _text_of(app: App, message_id: int) -> str:
