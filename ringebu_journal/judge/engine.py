@@ -34,10 +34,14 @@ class ContextItem:
 
 
 _SPACE = re.compile(r"[^\S\n]+")
+# Only rewrite spaces when there is something to rewrite (the common case is plain text).
+_ODD_SPACE = re.compile("  |[\t\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"', "”": '"', "«": '"', "»": '"',
                          "–": "-", "—": "-"})
 _QUOTE_CHARS = re.compile("[’‘´`“”«»–—]")
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
+# Sentence ends: punctuation before a space or the end, or a line break. Every alternative
+# starts with a literal character, so the engine scans for them quickly.
+_SENTENCE_END = re.compile(r"\.[.!?]*(?=\s|$)|![.!?]*(?=\s|$)|\?[.!?]*(?=\s|$)|\n+")
 
 #: Categories that mean "this needs case handling" when they come with enough evidence.
 CASE_CATEGORIES = ("soknad", "klage", "innsynskrav", "varsling", "bekymringsmelding", "krav",
@@ -45,12 +49,29 @@ CASE_CATEGORIES = ("soknad", "klage", "innsynskrav", "varsling", "bekymringsmeld
 _ACTION_ORDER = [a for a in Action]
 
 
+def _built(cls, **fields):
+    """A pydantic model from fields the judge built itself and knows to be valid.
+
+    Like ``model_construct`` without its per-field default handling: every field is given here.
+    Validation would cost more than the judging itself; the tests check the results dump and
+    validate as normal models."""
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
 def normalise(text: str) -> str:
     """NFKC, lower case (æøå kept), one kind of quote and dash, single spaces; newlines kept."""
     text = unicodedata.normalize("NFKC", text)
     if _QUOTE_CHARS.search(text):
         text = text.translate(_QUOTES)
-    return _SPACE.sub(" ", text.lower()).strip()
+    text = text.lower()
+    if _ODD_SPACE.search(text):
+        text = _SPACE.sub(" ", text)
+    return text.strip()
 
 
 @dataclass
@@ -58,7 +79,7 @@ class _Compiled:
     rule: Rule
     rx: re.Pattern | None
     pos: int                  # place in the rule index of its author group
-    unless: tuple[tuple[Condition, re.Pattern], ...]
+    unless: tuple[tuple[Condition, re.Pattern], ...]   # one combined expression per scope
     requires: tuple[tuple[Condition, re.Pattern], ...]
     ctx_rx: re.Pattern | None
 
@@ -96,6 +117,23 @@ class _Message:
         return hits
 
 
+def _combine_unless(conds: list[tuple[Condition, re.Pattern]]) -> tuple[tuple[Condition, re.Pattern], ...]:
+    """Any ``unless`` condition stops a rule, so the conditions that look at the same part of the
+    text are searched as one expression (fewer searches per match)."""
+    by_scope: dict[tuple[str, str], list[Condition]] = {}
+    for cond, _ in conds:
+        by_scope.setdefault((cond.scope, cond.author), []).append(cond)
+    out = []
+    for (scope, author), group in by_scope.items():
+        if len(group) == 1:
+            out.append((group[0], re.compile("|".join(f"(?:{p})" for p in group[0].patterns))))
+            continue
+        merged = Condition(id="+".join(c.id for c in group), description="", scope=scope,
+                           patterns=tuple(p for c in group for p in c.patterns), line=0, author=author)
+        out.append((merged, re.compile("|".join(f"(?:{p})" for p in merged.patterns))))
+    return tuple(out)
+
+
 class Judge:
     """Judge messages with one policy; build it once and reuse it (everything is compiled here)."""
 
@@ -111,7 +149,7 @@ class Judge:
                 rule=r,
                 rx=re.compile("|".join(f"(?:{p})" for p in r.patterns)) if r.patterns else None,
                 pos=0,
-                unless=tuple(conds[c] for c in r.unless),
+                unless=_combine_unless([conds[c] for c in r.unless]),
                 requires=tuple(conds[c] for c in r.requires),
                 ctx_rx=re.compile("|".join(f"(?:{p})" for p in r.context_patterns)) if r.context_patterns else None,
             )
@@ -283,18 +321,19 @@ class Judge:
             matched = f.matched if not f.detail or f.detail in f.matched else f"{f.matched} ({f.detail})" if f.matched else f.detail
             # model_construct: the fields are built here and are valid; validation would cost
             # more than the judging itself
-            reasons.append(Reason.model_construct(rule=r.id, description=r.description, matched=matched,
-                                                  effect=self._effects[r.id]))
+            reasons.append(_built(Reason, rule=r.id, description=r.description, matched=matched,
+                                  effect=self._effects[r.id]))
         return evidence, categories, actions, signals, screen_hjemmel, mask, screen_reasons, reasons
 
     def _screening(self, hjemmel: list[str], mask: list[str], reasons: list[str]) -> ScreeningProposal:
         if not hjemmel:
-            return ScreeningProposal.model_construct(screen=False, mask=[], hjemmel=None, reasons=[])
-        return ScreeningProposal.model_construct(screen=True, mask=mask, hjemmel="; ".join(hjemmel), reasons=reasons)
+            return _built(ScreeningProposal, screen=False, mask=[], hjemmel=None, reasons=[])
+        return _built(ScreeningProposal, screen=True, mask=mask, hjemmel="; ".join(hjemmel), reasons=reasons)
 
     def _result(self, decision: Decision, confidence: float, categories: list[str], actions: set[str],
                 screening: ScreeningProposal, reasons: list[Reason]) -> JudgmentResult:
-        return JudgmentResult.model_construct(
+        return _built(
+            JudgmentResult,
             decision=decision, confidence=round(max(0.0, min(1.0, confidence)), 2), categories=categories,
             actions=[a for a in _ACTION_ORDER if a.value in actions], screening=screening, reasons=reasons,
             policy_version=self.policy.version, policy_hash=self.policy.sha256,

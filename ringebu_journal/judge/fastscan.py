@@ -149,7 +149,7 @@ def word_prefixes(text: str) -> set[str]:
     The last answer is kept: the engine and the detectors ask for the same message in turn."""
     if _last[0] == text:
         return _last[1]
-    words = _WORD.findall(text)
+    words = set(_WORD.findall(text))
     out = {w[:PREFIX] for w in words}
     for n in range(1, PREFIX):
         out.update([w[:n] for w in words])

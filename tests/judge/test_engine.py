@@ -162,3 +162,12 @@ def test_normalisation_handles_case_and_compatibility_forms(judge):
     assert decision(judge, "JEG KLAGER PÅ VEDTAKET!!!") == "journal"
     assert decision(judge, "Jeg\u00a0klager på vedtaket") == "journal"   # no-break space
     assert decision(judge, "ｊｅｇ ｋｌａｇｅｒ på vedtaket") == "journal"  # full-width letters (NFKC)
+
+
+def test_results_are_valid_models(judge):
+    from ringebu_journal.models import JudgmentResult
+
+    for text in ("Fnr 24089010035, jeg klager på vedtaket.", "😂", "Gratis! https://bit.ly/x"):
+        r = judge.judge(text)
+        again = JudgmentResult.model_validate_json(r.model_dump_json())
+        assert again == r
