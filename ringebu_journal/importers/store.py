@@ -312,6 +312,10 @@ _ID_FIELDS = ("platform_message_id", "parent_platform_id", "post_platform_id", "
 
 def _unsafe_id(m: MessageIn) -> str | None:
     """Ids and links must be storable everywhere (PostgreSQL refuses NUL) and printable."""
+    joined = "".join([m.platform_message_id, m.parent_platform_id or "", m.post_platform_id or "",
+                      m.conversation_id or "", m.account_platform_id or "", m.author_id or "", m.permalink or ""])
+    if not _BAD_ID.search(joined):
+        return None
     for f in _ID_FIELDS:
         v = getattr(m, f)
         if v and _BAD_ID.search(v):
@@ -465,9 +469,12 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
                 cap_ids: dict[str, int], now: datetime, counts: dict[str, Any]) -> None:
     keys = [(r.message.platform.value, r.message.platform_message_id) for r in wave]
     current = _current(conn, keys)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple] = []
     retire: list[int] = []
     with_attachments: list[tuple[tuple[str, str, int], MessageIn]] = []
+    sqlite_mode = conn.dialect.name == "sqlite"
+    imported = _sqlite_time(now) if sqlite_mode else now
+    dumps = json.dumps
     for r, key in zip(wave, keys):
         m = r.message
         h = m.content_hash()
@@ -487,7 +494,14 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
             version, previous = cur.version + 1, cur.id
             retire.append(cur.id)
             pc["new_versions"] += 1
-        rows.append(_row(m, r, key, version, previous, h, thread_ids, cap_ids, batch_id, now))
+        extra = m.extra
+        rows.append((
+            key[0], key[1][:300], version, previous, True, thread_ids.get((key[0], m.thread_key()[:300])), m.kind.value,
+            m.parent_platform_id, m.post_platform_id, m.conversation_id, m.account_platform_id, m.author_id,
+            m.author_name, m.author_is_municipality, m.text,
+            _sqlite_time(m.created_at) if sqlite_mode else m.created_at, m.permalink, m.status.value, h, r.raw,
+            sha256_hex(r.raw), cap_ids.get(r.capture.sha256), batch_id,
+            (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, 0))
         if m.attachments:
             with_attachments.append(((key[0], key[1], version), m))
     if retire:
@@ -521,42 +535,21 @@ def _sqlite_time(dt: datetime) -> str:
             f"{d.microsecond:06d}")
 
 
-def _insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """executemany of the new message rows. On SQLite the parameters are converted here and
-    handed to the driver directly: SQLAlchemy's per-row parameter processing costs more than
-    the insert itself at a million rows. PostgreSQL takes the Core path (insertmanyvalues)."""
+def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
+    """executemany of the new message rows (tuples in ``_MSG_COLUMNS`` order). On SQLite the
+    values are already in the driver's form (times as text, JSON as text) and go to the driver
+    directly: SQLAlchemy's per-row parameter processing costs more than the insert itself at a
+    million rows. PostgreSQL takes the Core path (insertmanyvalues)."""
     if conn.dialect.name != "sqlite":
-        conn.execute(MSG.insert(), rows)
+        conn.execute(MSG.insert(), [dict(zip(_MSG_COLUMNS, r)) for r in rows])
         return
-    imported = _sqlite_time(rows[0]["imported_at"])   # the same for the whole chunk
-    dumps = json.dumps
-    params = [(r["platform"], r["platform_message_id"], r["version"], r["previous_id"], 1, r["thread_id"], r["kind"],
-               r["parent_platform_id"], r["post_platform_id"], r["conversation_id"], r["account_platform_id"],
-               r["author_id"], r["author_name"], 1 if r["author_is_municipality"] else 0, r["text"],
-               _sqlite_time(r["created_at"]), r["permalink"], r["status"], r["content_hash"], r["raw"],
-               r["raw_sha256"], r["capture_id"], r["batch_id"], dumps(r["extra"]) if r["extra"] else "{}", imported, 0)
-              for r in rows]
-    conn.exec_driver_sql(_SQLITE_INSERT, params)
+    conn.exec_driver_sql(_SQLITE_INSERT, rows)
 
 
 def _attachment_row(mid: int, a: Any) -> dict[str, Any]:
     return {"message_id": mid, "sha256": a.sha256, "media_type": (a.media_type or None) and a.media_type[:100],
             "kind": (a.kind or None) and a.kind[:30], "filename": a.filename, "source_url": a.source_url,
             "size": a.size, "stored_path": blob_relpath(a.sha256) if a.sha256 else None, "note": a.note}
-
-
-def _row(m: MessageIn, r: Record, key: tuple[str, str], version: int, previous: int | None, h: str,
-         thread_ids: dict, cap_ids: dict[str, int], batch_id: int, now: datetime) -> dict[str, Any]:
-    return {
-        "platform": key[0], "platform_message_id": key[1][:300], "version": version, "previous_id": previous,
-        "is_current": True, "thread_id": thread_ids.get((key[0], m.thread_key()[:300])), "kind": m.kind.value,
-        "parent_platform_id": m.parent_platform_id, "post_platform_id": m.post_platform_id,
-        "conversation_id": m.conversation_id, "account_platform_id": m.account_platform_id,
-        "author_id": m.author_id, "author_name": m.author_name, "author_is_municipality": m.author_is_municipality,
-        "text": m.text, "created_at": m.created_at, "permalink": m.permalink, "status": m.status.value,
-        "content_hash": h, "raw": r.raw, "raw_sha256": sha256_hex(r.raw), "capture_id": cap_ids.get(r.capture.sha256),
-        "batch_id": batch_id, "extra": m.extra, "imported_at": now, "lock_version": 0,
-    }
 
 
 def _ids_of(conn: Connection, keys: list[tuple[str, str, int]]) -> dict[tuple[str, str, int], int]:
