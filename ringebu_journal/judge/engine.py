@@ -47,6 +47,9 @@ _SENTENCE_END = re.compile(r"\.[.!?]*(?=\s|$)|![.!?]*(?=\s|$)|\?[.!?]*(?=\s|$)|\
 CASE_CATEGORIES = ("soknad", "klage", "innsynskrav", "varsling", "bekymringsmelding", "krav",
                    "oppsigelse", "oppfolging", "personvern", "anmodning", "melding")
 _ACTION_ORDER = [a for a in Action]
+_REPLY, _THANK, _REFER_POST, _REFER_POLITICAL, _REMOVE = (
+    Action.reply.value, Action.thank.value, Action.refer_post.value, Action.refer_political.value,
+    Action.remove.value)
 
 
 def _built(cls, **fields):
@@ -180,9 +183,10 @@ class Judge:
         self._effects = {r.id: r.effect() for r in self.policy.rules}
         self._static = {
             id(group): (
-                frozenset(c.pos for c in group if c.rule.detector is not None
-                          or (c.pos in self._index[muni].always and c.rule.context_author is None)),
+                frozenset(c.pos for c in group
+                          if c.pos in self._index[muni].always and c.rule.context_author is None),
                 frozenset(c.pos for c in group if c.rule.context_author is not None),
+                tuple((c.pos, c.rule.detector) for c in group if c.rule.detector is not None),
             )
             for muni, group in ((False, self._citizen), (True, self._municipality))
         }
@@ -209,18 +213,23 @@ class Judge:
         fired: list[_Fired] = []
         norm = msg.norm
         open_alts = index.open_alternatives(norm, word_prefixes(norm))
-        static, with_context = self._static[id(rules)]
-        # only the rules that can fire: some of their words occur, or a detector or the thread
-        # context decides
-        candidates = static.union(open_alts)
+        static, with_context, detector_rules = self._static[id(rules)]
+        # only the rules that can fire: some of their words occur, a detector found something,
+        # or the thread context decides
+        candidates = set(open_alts)
+        candidates |= static
+        for pos, name in detector_rules:
+            if pos >= first_deferred or msg.detect(name, domain):
+                candidates.add(pos)
         if msg.context:
             candidates |= with_context
         else:
             candidates -= with_context
+        screened = False
         for pos in sorted(candidates):
             c = rules[pos]
             r = c.rule
-            if pos >= first_deferred and not any(f.rule.screen for f in fired):
+            if pos >= first_deferred and not screened:
                 break
             alts = open_alts.get(pos)
             if r.context_author is not None and not self._context_ok(c, msg, domain):
@@ -241,6 +250,7 @@ class Judge:
                         break
             if hit is not None:
                 fired.append(hit)
+                screened = screened or r.screen
         return fired
 
     def _conditions_ok(self, c: _Compiled, msg: _Message, start: int, end: int) -> bool:
@@ -354,9 +364,9 @@ class Judge:
                     and evidence < review_at)
         if exposure:
             categories.append("eksponering")
-            actions.add(Action.remove.value)
+            actions.add(_REMOVE)
         if virus:
-            actions.add(Action.remove.value)
+            actions.add(_REMOVE)
             # phishing often borrows the words of a claim ("refusjon", "erstatning"); only very
             # strong case evidence makes a moderator look before it is removed
             decision = Decision.review if evidence >= self._confident_at else Decision.exclude
@@ -379,16 +389,16 @@ class Judge:
             decision = Decision.exclude
             confidence = 0.8
         if case:
-            actions.add(Action.refer_post.value)
-            actions.discard(Action.reply.value)
-            actions.discard(Action.thank.value)
-        if Action.refer_political.value in actions:
-            actions.discard(Action.reply.value)
+            actions.add(_REFER_POST)
+            actions.discard(_REPLY)
+            actions.discard(_THANK)
+        if _REFER_POLITICAL in actions:
+            actions.discard(_REPLY)
         if virus:
-            actions.discard(Action.reply.value)
-            actions.discard(Action.thank.value)
-            actions.discard(Action.refer_post.value)
+            actions.discard(_REPLY)
+            actions.discard(_THANK)
+            actions.discard(_REFER_POST)
         if exposure:
-            actions.discard(Action.thank.value)
+            actions.discard(_THANK)
         return self._result(decision, confidence, categories, actions,
                             self._screening(hjemmel, mask, sreasons), reasons)

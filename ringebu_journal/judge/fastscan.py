@@ -194,7 +194,7 @@ class GatedRegex:
     list of words costs little when only one of them can match.
     """
 
-    __slots__ = ("alts", "fast", "index", "keys", "substrings", "always_idx", "_cache")
+    __slots__ = ("alts", "fast", "index", "keys", "substrings", "always_idx", "_cache", "_by_set")
 
     def __init__(self, patterns: tuple[str, ...] | list[str]):
         self.alts: list[str] = [d for p in patterns for a in split_top(p) for d in distribute(a)]
@@ -212,6 +212,7 @@ class GatedRegex:
             self.substrings.extend((sub, i) for sub in b[1])
         self.keys = frozenset(self.index)
         self._cache: dict[tuple[int, ...], re.Pattern | None] = {}
+        self._by_set: dict[frozenset[int], re.Pattern] = {}
 
     def compiled(self, text: str, prefixes: set[str]) -> re.Pattern | None:
         hit = self.keys.intersection(prefixes)
@@ -237,8 +238,11 @@ class GatedRegex:
         rx = self.compiled(text, prefixes)
         return rx.finditer(text) if rx is not None else iter(())
 
-    def regex_for(self, open_alts: set[int] | None) -> re.Pattern | None:
+    def regex_for(self, open_alts: frozenset[int] | None) -> re.Pattern | None:
         """The expression of the given open alternatives plus those that are always run."""
+        rx = self._by_set.get(open_alts)
+        if rx is not None:
+            return rx
         if not open_alts:
             if not self.always_idx:
                 return None
@@ -250,6 +254,8 @@ class GatedRegex:
             rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
+        if open_alts is not None and len(self._by_set) < 4096:
+            self._by_set[open_alts] = rx
         return rx
 
 
@@ -266,22 +272,33 @@ class RuleIndex:
                 self.index.setdefault(key, []).extend((r, i) for i in alts)
             self.substrings.extend((sub, r, i) for sub, i in g.substrings)
         self.keys = frozenset(self.index)
+        # per word beginning: (rule, its alternatives) grouped once, so a message costs one
+        # union per rule and key instead of one insertion per alternative
+        self.grouped: dict[str, tuple[tuple[int, frozenset[int]], ...]] = {}
+        for key, pairs in self.index.items():
+            by_rule: dict[int, set[int]] = {}
+            for r, i in pairs:
+                by_rule.setdefault(r, set()).add(i)
+            self.grouped[key] = tuple((r, frozenset(a)) for r, a in by_rule.items())
         #: rules with an alternative whose beginning is unknown: they always run
         self.always = frozenset(r for r, g in enumerate(self.gated) if g.always_idx)
 
     def open_alternatives(self, text: str, prefixes: set[str]) -> dict[int, set[int]]:
         """Rule position → the alternatives that can match (rules with none are left out,
         except that alternatives with an unknown beginning are added by ``regex_for``)."""
-        found: dict[int, set[int]] = {}
+        found: dict[int, frozenset[int]] = {}
+        grouped = self.grouped
         for key in self.keys.intersection(prefixes):
-            for r, i in self.index[key]:
-                found.setdefault(r, set()).add(i)
+            for r, alts in grouped[key]:
+                cur = found.get(r)
+                found[r] = alts if cur is None else cur | alts
         for sub, r, i in self.substrings:
             if sub in text:
-                found.setdefault(r, set()).add(i)
+                cur = found.get(r)
+                found[r] = frozenset((i,)) if cur is None else cur | {i}
         return found
 
-    def regex_for(self, r: int, open_alts: set[int] | None) -> re.Pattern | None:
+    def regex_for(self, r: int, open_alts: frozenset[int] | None) -> re.Pattern | None:
         return self.gated[r].regex_for(open_alts)
 
 
