@@ -1,6 +1,7 @@
 """Evaluation of labelled files, and the quality gates on every labelled corpus."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,20 @@ from ringebu_journal.judge import evaluate_file, format_report
 from ringebu_journal.judge.evaluate import TARGETS, target_failures
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV = ROOT.parent / "shared" / "corpus" / "dev.jsonl"
+def _dev_corpus() -> Path:
+    """The shared development corpus: $RINGEBU_DEV_CORPUS, or ../shared next to the checkout."""
+    env = os.environ.get("RINGEBU_DEV_CORPUS")
+    candidates = [Path(env)] if env else []
+    candidates += [ROOT.parent / "shared" / "corpus" / "dev.jsonl", Path("/work/shared/corpus/dev.jsonl")]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+DEV = _dev_corpus()
+needs_dev = pytest.mark.skipif(not DEV.is_file(), reason="shared dev corpus not found: set RINGEBU_DEV_CORPUS")
 OWN = ROOT / "tests" / "corpus" / "own.jsonl"
 GENERATED = ROOT / "tests" / "corpus" / "generated.jsonl"
 HOLDOUT = ROOT / "tests" / "corpus" / "holdout.jsonl"
+HOLDOUT2 = ROOT / "tests" / "corpus" / "holdout2.jsonl"
 
 CASE = {"id": "t1", "platform": "facebook", "kind": "comment", "author": "citizen",
         "text": "Jeg klager på vedtaket.", "journal": True, "screen": False, "actions": ["refer_post"],
@@ -55,6 +66,7 @@ def test_context_forms(tmp_path, judge):
     assert report.journal_recall.value == 1.0 and report.misjudged == []
 
 
+@needs_dev
 def test_report_formats(judge):
     report = evaluate_file(DEV, judge)
     text = format_report(report)
@@ -72,7 +84,8 @@ def test_misjudged_cases_show_their_reasons(tmp_path, judge):
     assert "journal case decided" in format_report(report)
 
 
-@pytest.mark.parametrize("path", [DEV, OWN, GENERATED, HOLDOUT], ids=["dev", "own", "generated", "holdout"])
+@pytest.mark.parametrize("path", [pytest.param(DEV, marks=needs_dev), OWN, GENERATED, HOLDOUT],
+                         ids=["dev", "own", "generated", "holdout"])
 def test_quality_targets(judge, path):
     report = evaluate_file(path, judge)
     assert target_failures(report) == [], format_report(report)
@@ -86,6 +99,8 @@ def test_corpus_sizes():
 
 def test_channel_blindness_on_every_labelled_case(judge):
     """The same text in the same context gets the same result whatever the platform and kind."""
-    for path in (DEV, OWN, GENERATED, HOLDOUT):
+    for path in (DEV, OWN, GENERATED, HOLDOUT, HOLDOUT2):
+        if not path.is_file():
+            continue
         report = evaluate_file(path, judge)
         assert report.channel_consistency.value == 1.0
