@@ -166,6 +166,14 @@ def classify_link(url: str, own_domain: str = "ringebu.kommune.no") -> str:
     if any(_under(host, d) for d in SHORTENERS):
         return "shortener"
     trusted = any(_under(host, d) for d in TRUSTED)
+    # a look-alike of the municipality itself: "ringebu-kommune-login.com"
+    labels = [part for part in own.split(".") if part != "www"]
+    own_label = labels[0] if labels else ""
+    if own_label and not trusted:
+        tokens = re.split(r"[.-]", host)
+        if own_label in tokens and any(t in tokens for t in ("kommune", "kommunen", "login", "logg", "verify",
+                                                              "secure", "konto", "support", "betaling")):
+            return f"lookalike:{own_label}"
     if not trusted:
         tokens = re.split(r"[.-]", host)
         for brand in BRANDS:
@@ -218,7 +226,7 @@ def find_missing_own_link(norm: str, orig: str = "", own_domain: str = "ringebu.
 # Addressing the political level
 
 _POLITICAL = re.compile(
-    r"\b(?:varaordfør|ordfør)[ae]r\w*|\bmayor\b|\bkommunestyre(?!sal)\w*|\bformannskap\w*|\bbystyre\w*|"
+    r"\b(?:varaordfør|ordfør)[ae]r\w*|\bmayor\b|\bkommunestyre(?!sal|møte)\w*|\bformannskap\w*|\bbystyre\w*|"
     r"\b(?:hovedutvalg|utvalg)(?:et|ene)?\s+for\b|utvalget\b|\bpolitiker\w*|\bpolitikar\w*|\bpolitisk\w*|"
     r"\bparti(?:et|er|ene|a|ane)?\b|\b(?:mener|meiner|stemte|stemmer|lovte|lovet|synes|vil)\s+(?:høyre|venstre|rødt|ap|sp|senter)\b|\b(?:høyre|venstre|rødt|ap|sp)\s+(?:mener|meiner|stemte|stemmer|lovte|lovet|vil|sier|seier)\b|\bvalgløfte\w*|\bvalprogram\w*|\bvalgprogram\w*|\bvalkamp\w*|"
     r"\bvalgkamp\w*|\binnbyggerforslag\w*|\binnbyggjarforslag\w*|\bgruppeleder\w*|\brepresentant(?:ene|en|ar)?\b|"
@@ -322,7 +330,9 @@ _THIRD_PARTY = re.compile(
     rf"\b(?:{_RELATIONS})\s+(?:til|åt|hans|hennes)\s+\w+|"
     r"\bnabo(?:en|ene|jenta|gutten|kona|mannen|barna|ungen|ungane|jenten)\b|\b(?:grannen|læreren|lærerinna|rektoren|rektor|treneren|sjefen|lederen|rådmannen|"
     r"assistenten|sykepleieren|legen|presten|vaktmesteren|kona hans|mannen hennes)\b|"
-    r"\b(?:han|hun|ho|hu|dem|de)\s+som\s+(?:bor|jobber|jobbar|går|er|eier|driver|kjører)\b"
+    r"\b(?:han|hun|ho|hu|dem|de)\s+som\s+(?:bor|jobber|jobbar|går|er|eier|driver|kjører)\b|"
+    r"\b(?:gutten|jenta|mannen|kvinnen|dama|fyren|karen|familien|paret|ungen|kona)\s+(?:i|på|som bor i)\s+"
+    r"(?:nr\.?\s*\d+|huset|blokka|gata|\w+vegen|\w+veien)\b"
 )
 # A capitalised name with a personal matter: "Ola på 7. trinn", "Kari har", "@Per Hansen".
 _NAME = re.compile(
