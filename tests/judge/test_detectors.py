@@ -137,3 +137,14 @@ def test_third_parties(text):
 
 def test_first_word_of_a_sentence_is_not_a_name():
     assert find_third_parties(normalise("Det er fint. Vi har det bra."), "Det er fint. Vi har det bra.") == []
+
+
+def test_look_alike_of_the_municipality_itself():
+    assert classify_link("https://ringebu-kommune-login.com") == "lookalike:ringebu"
+    assert classify_link("https://nord-fron-kommune.support/konto", own_domain="nord-fron.kommune.no") != ""
+    assert classify_link("https://www.visitringebu.com/sommer") == ""
+
+
+def test_third_party_named_by_address():
+    text = "Gutten i nr 7 har vært i fengsel"
+    assert find_third_parties(normalise(text), text)
