@@ -25,6 +25,7 @@ OWN = ROOT / "tests" / "corpus" / "own.jsonl"
 GENERATED = ROOT / "tests" / "corpus" / "generated.jsonl"
 HOLDOUT = ROOT / "tests" / "corpus" / "holdout.jsonl"
 HOLDOUT2 = ROOT / "tests" / "corpus" / "holdout2.jsonl"
+HOLDOUT3 = ROOT / "tests" / "corpus" / "holdout3.jsonl"   # scored once, then used for tuning
 
 CASE = {"id": "t1", "platform": "facebook", "kind": "comment", "author": "citizen",
         "text": "Jeg klager på vedtaket.", "journal": True, "screen": False, "actions": ["refer_post"],
@@ -84,8 +85,8 @@ def test_misjudged_cases_show_their_reasons(tmp_path, judge):
     assert "journal case decided" in format_report(report)
 
 
-@pytest.mark.parametrize("path", [pytest.param(DEV, marks=needs_dev), OWN, GENERATED, HOLDOUT],
-                         ids=["dev", "own", "generated", "holdout"])
+@pytest.mark.parametrize("path", [pytest.param(DEV, marks=needs_dev), OWN, GENERATED, HOLDOUT, HOLDOUT3],
+                         ids=["dev", "own", "generated", "holdout", "holdout3"])
 def test_quality_targets(judge, path):
     report = evaluate_file(path, judge)
     assert target_failures(report) == [], format_report(report)
@@ -99,7 +100,7 @@ def test_corpus_sizes():
 
 def test_channel_blindness_on_every_labelled_case(judge):
     """The same text in the same context gets the same result whatever the platform and kind."""
-    for path in (DEV, OWN, GENERATED, HOLDOUT, HOLDOUT2):
+    for path in (DEV, OWN, GENERATED, HOLDOUT, HOLDOUT2, HOLDOUT3):
         if not path.is_file():
             continue
         report = evaluate_file(path, judge)
