@@ -306,13 +306,15 @@ SENSITIVE: dict[str, str] = {
 }
 _SENSITIVE_KINDS = list(SENSITIVE)
 _SENSITIVE_INDEX = RuleIndex([tuple(rf"\b(?:{a})\b" for a in split_top(SENSITIVE[k])) for k in _SENSITIVE_KINDS])
-_sensitive_last: list = [None, {}]
+_sensitive_last: tuple[str | None, dict[str, list[Hit]]] = (None, {})   # one pair, replaced atomically
 
 
 def find_sensitive(norm: str) -> dict[str, list[Hit]]:
     """All sensitive vocabulary in one pass, by kind (the last answer is kept for the next kind)."""
-    if _sensitive_last[0] == norm:
-        return _sensitive_last[1]
+    global _sensitive_last
+    cached = _sensitive_last
+    if cached[0] == norm:
+        return cached[1]
     found: dict[str, list[Hit]] = {}
     for r, alts in _SENSITIVE_INDEX.open_alternatives(norm, word_prefixes(norm)).items():
         rx = _SENSITIVE_INDEX.regex_for(r, alts)
@@ -320,7 +322,7 @@ def find_sensitive(norm: str) -> dict[str, list[Hit]]:
         hits = [Hit(m.group(0), kind) for m in rx.finditer(norm)]
         if hits:
             found[kind] = hits
-    _sensitive_last[0], _sensitive_last[1] = norm, found
+    _sensitive_last = (norm, found)
     return found
 
 _RELATIONS = (r"sønnen|sonen|dattera|datteren|dottera|dotter|kona|konen|mannen|faren|far|moren|mora|mor|"

@@ -140,21 +140,25 @@ class Gate:
         return any(s in text for s in self.substrings)
 
 
-_last: list = [None, set()]
+# The last answer as one immutable pair, replaced in one assignment: a thread never sees the
+# text of one message with the words of another.
+_last: tuple[str | None, set[str]] = (None, set())
 
 
 def word_prefixes(text: str) -> set[str]:
     """Every beginning (1 to PREFIX letters) of every word of the text.
 
     The last answer is kept: the engine and the detectors ask for the same message in turn."""
-    if _last[0] == text:
-        return _last[1]
+    global _last
+    cached = _last
+    if cached[0] == text:
+        return cached[1]
     words = set(_WORD.findall(text))
     out = {w[:PREFIX] for w in words}
     for n in range(1, PREFIX):
         out.update([w[:n] for w in words])
     out.update([w + " " for w in words if len(w) < PREFIX])
-    _last[0], _last[1] = text, out
+    _last = (text, out)
     return out
 
 

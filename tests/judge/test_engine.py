@@ -171,3 +171,16 @@ def test_results_are_valid_models(judge):
         r = judge.judge(text)
         again = JudgmentResult.model_validate_json(r.model_dump_json())
         assert again == r
+
+
+def test_judging_in_threads_gives_the_same_results(judge):
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parents[2] / "tests" / "corpus" / "own.jsonl"
+    texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")] * 3
+    expected = [judge.judge(t).model_dump() for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda t: judge.judge(t).model_dump(), texts))
+    assert got == expected
