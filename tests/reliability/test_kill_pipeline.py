@@ -1,0 +1,244 @@
+"""kill -9 of real CLI processes during judge, export and audit appends; the rerun equals an
+uninterrupted run.
+
+Both runs start from byte-identical copies of one SQLite database (a synthetic Graph API dump
+of 1,200 comments imported once), so row ids are the same in both and are compared too. The
+canonical dump (pipeline.table_dump) leaves out only wall-clock columns: judgments.judged_at,
+exports.created_at, deliveries.delivered_at and the export's path and summary (its folder name
+and timing), and from audit_events the time `at` and the two hashes that cover it; everything
+else — every judgment, decision, delivery, audit event's actor/action/object/before/after — is
+compared. The package is compared byte for byte, file by file. `audit verify` passes after
+every kill. The import is killed in tests/importers/test_kill.py (five kill points, same
+property); the export's own kill test (tests/export) kills during validation only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from pipeline import table_dump
+from ringebu_journal.app import App, add_user, init_database
+from ringebu_journal.db.tables import AuditEvent, Export, Judgment
+from ringebu_journal.importers.run import import_facebook_dump
+from ringebu_journal.importers.synthetic import generate_dump
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+FAST_CLI = str(HERE / "fast_cli.py")
+WALL_CLOCK = {
+    "*": set(),
+    "judgments": {"judged_at"},
+    "exports": {"created_at", "path", "summary"},
+    "deliveries": {"delivered_at"},
+    "audit_events": {"at", "prev_hash", "hash", "after"},
+}
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+
+
+def _cli(db: Path, data: Path, actor: str, *args: str) -> list[str]:
+    return [sys.executable, FAST_CLI, "--db", f"sqlite:///{db}", "--data-dir", str(data), "--quiet", *args]
+
+
+def _env(actor: str) -> dict[str, str]:
+    return dict(os.environ, RINGEBU_JOURNAL_ACTOR=actor)
+
+
+def _run(db, data, actor, *args) -> subprocess.CompletedProcess:
+    p = subprocess.run(_cli(db, data, actor, *args), cwd=ROOT, env=_env(actor), capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    return p
+
+
+def _count(url: str, table) -> int:
+    app = App.open(url, actor="revisor")
+    try:
+        with app.db.read() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+    finally:
+        app.db.dispose()
+
+
+def _verify(db: Path, data: Path) -> None:
+    p = subprocess.run(_cli(db, data, "revisor", "audit", "verify"), cwd=ROOT, env=_env("revisor"),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "chain intact" in p.stdout, p.stdout + p.stderr
+
+
+def _kill_when(cmd, env, ready, extra: float) -> int | None:
+    """Start cmd, wait until ready() (or it ends), sleep `extra`, kill -9. Returns the exit code if it ended."""
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and not ready():
+        time.sleep(0.01)
+    time.sleep(extra)
+    ended = p.poll()
+    if ended is None:
+        os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=30)
+    return ended
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_kill_9_during_judge_and_export_then_rerun_equals_uninterrupted(tmp_path):
+    seed = tmp_path / "seed.db"
+    data = tmp_path / "data"
+    url = f"sqlite:///{seed}"
+    boot = App.open(url, actor="admin", data_dir=data)
+    init_database(boot)
+    boot.role = "admin"
+    add_user(boot, "arkiv", "archivist")
+    add_user(boot, "revisor", "auditor")
+    boot.db.dispose()
+    arkiv = App.open(url, actor="arkiv", data_dir=data)
+    arkiv.role = "archivist"
+    import_facebook_dump(arkiv, [str(generate_dump(tmp_path / "dump.jsonl", 1_200))])
+    arkiv.db.dispose()
+    ref, killed = tmp_path / "ref.db", tmp_path / "killed.db"
+    # one snapshot of the policy for both runs (a judge run reads the policy file when it starts)
+    policy = tmp_path / "policy.toml"
+    policy.write_bytes((ROOT / "ringebu_journal" / "judge" / "default_policy.toml").read_bytes())
+    _copy(seed, ref)
+    _copy(seed, killed)
+
+    # judge: the uninterrupted run, then killed at start-up, after the first batch committed and
+    # later, then resumed
+    t = time.perf_counter()
+    _run(ref, data, "arkiv", "judge", "--policy", str(policy))
+    judge_s = time.perf_counter() - t
+    kurl = f"sqlite:///{killed}"
+    judged = []
+    for wait_commit, extra in ((False, 0.5), (True, 0.0), (True, 0.2 * judge_s)):
+        before = _count(kurl, Judgment.__table__)
+        _kill_when(_cli(killed, data, "arkiv", "judge", "--policy", str(policy)), _env("arkiv"),
+                   (lambda b=before: _count(kurl, Judgment.__table__) > b) if wait_commit else (lambda: True), extra)
+        judged.append(_count(kurl, Judgment.__table__))
+        _verify(killed, data)
+    assert any(0 < n < 1_212 for n in judged), judged            # some kills landed mid-run
+    _run(killed, data, "arkiv", "judge", "--policy", str(policy))
+    _same_tables(ref, killed)
+
+    # export: the package's dates come from the judgments' times, so the uninterrupted export runs
+    # on a copy of the killed database as it is now; the killed export must give the same bytes
+    ref2 = tmp_path / "ref2.db"
+    _copy(killed, ref2)
+    t = time.perf_counter()
+    _run(ref2, data, "arkiv", "export", "noark5", "--out", str(tmp_path / "ref-out" / "pakke"))
+    export_s = time.perf_counter() - t
+    out = tmp_path / "killed-out" / "pakke"
+    for frac in (0.35, 0.6, 0.85):
+        _kill_when(_cli(killed, data, "arkiv", "export", "noark5", "--out", str(out)), _env("arkiv"),
+                   lambda: True, frac * export_s)
+        _verify(killed, data)
+        if out.exists():          # the kill came after the publish: the export is whole and recorded
+            assert _count(kurl, Export.__table__) == 1
+            break
+        assert _count(kurl, Export.__table__) == 0                 # nothing recorded, nothing published
+    if not out.exists():
+        _run(killed, data, "arkiv", "export", "noark5", "--out", str(out))
+    assert sorted(p.name for p in out.parent.iterdir()) == ["pakke"]      # no partial folder left
+    _same_tables(ref2, killed)
+    assert _files(out) == _files(tmp_path / "ref-out" / "pakke")
+    _verify(killed, data)
+
+
+def _same_tables(ref: Path, other: Path) -> None:
+    a, b = App.open(f"sqlite:///{ref}", actor="x"), App.open(f"sqlite:///{other}", actor="x")
+    try:
+        want, got = table_dump(a, ignore=WALL_CLOCK), table_dump(b, ignore=WALL_CLOCK)
+    finally:
+        a.db.dispose()
+        b.db.dispose()
+    assert got == want, _diff(want, got)
+
+
+APPEND_SCRIPT = r"""
+import sys
+sys.path.insert(0, {root!r})
+from sqlalchemy import select, func
+from ringebu_journal.app import App
+from ringebu_journal.db.tables import AuditEvent
+A = AuditEvent.__table__
+app = App.open({url!r}, actor="arkiv")
+app.role = "archivist"
+TOTAL, PER = {total}, {per}
+with app.db.read() as conn:
+    done = conn.execute(select(func.count()).select_from(A).where(A.c.action == "test.append")).scalar_one()
+i = done
+while i < TOTAL:
+    with app.db.write() as conn:                      # PER events in one transaction: all or none
+        for k in range(PER):
+            app.audit(conn, "test.append", "item", i + k, after={{"i": i + k, "tx": i // PER}}, reason="kill test")
+    i += PER
+    print(i, flush=True)
+"""
+
+
+def test_kill_9_during_audit_appends_keeps_whole_transactions(tmp_path):
+    db, data = tmp_path / "a.db", tmp_path / "data"
+    url = f"sqlite:///{db}"
+    boot = App.open(url, actor="admin", data_dir=data)
+    init_database(boot)
+    boot.role = "admin"
+    add_user(boot, "arkiv", "archivist")
+    add_user(boot, "revisor", "auditor")
+    boot.db.dispose()
+    ref = tmp_path / "ref.db"
+    _copy(db, ref)
+    total, per = 1400, 7
+    script = APPEND_SCRIPT.format(root=str(ROOT), url=url, total=total, per=per)
+    counts = []
+    for extra in (0.0, 0.15, 0.4, 0.05):
+        p = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        p.stdout.readline()                            # at least one transaction committed
+        time.sleep(extra)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=30)
+        app = App.open(url, actor="x")
+        with app.db.read() as conn:
+            A = AuditEvent.__table__
+            n = conn.execute(select(func.count()).select_from(A).where(A.c.action == "test.append")).scalar_one()
+        app.db.dispose()
+        assert n % per == 0, f"a transaction was half-appended: {n} events"
+        counts.append(n)
+        _verify(db, data)
+    assert counts[-1] < total, "the kills came too late to interrupt anything"
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-c", APPEND_SCRIPT.format(root=str(ROOT), url=f"sqlite:///{ref}", total=total,
+                                                               per=per)], cwd=ROOT, check=True, capture_output=True,
+                   timeout=300)
+    a, b = App.open(f"sqlite:///{ref}", actor="x"), App.open(url, actor="x")
+    try:
+        assert table_dump(b, ignore={"*": set(), "audit_events": {"at", "prev_hash", "hash"}}) == \
+            table_dump(a, ignore={"*": set(), "audit_events": {"at", "prev_hash", "hash"}})
+    finally:
+        a.db.dispose()
+        b.db.dispose()
+    _verify(db, data)
+
+
+def _diff(want: dict, got: dict) -> str:
+    lines = []
+    for t in sorted(set(want) | set(got)):
+        w, g = set(want.get(t, [])), set(got.get(t, []))
+        for r in sorted(w - g)[:5]:
+            lines.append(f"{t} only uninterrupted: {r[:300]}")
+        for r in sorted(g - w)[:5]:
+            lines.append(f"{t} only killed: {r[:300]}")
+    return "\n".join(lines)
