@@ -97,20 +97,23 @@ class _Fired:
 class _Message:
     """One message prepared once: normalised text and sentence boundaries."""
 
-    __slots__ = ("orig", "norm", "ends", "context", "_det")
+    __slots__ = ("orig", "norm", "_ends", "context", "_det")
 
     def __init__(self, text: str, context: Sequence[ContextItem]):
         self.orig = text
         self.norm = normalise(text)
-        self.ends = [m.end() for m in _SENTENCE_END.finditer(self.norm)]
+        self._ends: list[int] | None = None   # found when a condition first needs a sentence
         self.context = context
         self._det: dict[str, list[Hit]] = {}
 
     def sentence(self, start: int, end: int) -> tuple[int, int]:
-        i = bisect.bisect_right(self.ends, start)
-        s = self.ends[i - 1] if i else 0
-        j = bisect.bisect_left(self.ends, end)
-        e = self.ends[j] if j < len(self.ends) else len(self.norm)
+        ends = self._ends
+        if ends is None:
+            ends = self._ends = [m.end() for m in _SENTENCE_END.finditer(self.norm)]
+        i = bisect.bisect_right(ends, start)
+        s = ends[i - 1] if i else 0
+        j = bisect.bisect_left(ends, end)
+        e = ends[j] if j < len(ends) else len(self.norm)
         return s, e
 
     def detect(self, name: str, own_domain: str) -> list[Hit]:
