@@ -83,7 +83,6 @@ class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("platform", "platform_message_id", "version", name="uq_message_version"),
-        Index("ix_message_current", "platform", "platform_message_id", "is_current"),
         Index("ix_message_thread", "thread_id", "created_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)

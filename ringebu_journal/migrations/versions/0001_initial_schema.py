@@ -163,7 +163,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('platform', 'platform_message_id', 'version', name='uq_message_version')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.create_index('ix_message_current', ['platform', 'platform_message_id', 'is_current'], unique=False)
         batch_op.create_index('ix_message_thread', ['thread_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_created_at'), ['created_at'], unique=False)
 
@@ -303,7 +302,6 @@ def downgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_created_at'))
         batch_op.drop_index('ix_message_thread')
-        batch_op.drop_index('ix_message_current')
 
     op.drop_table('messages')
     with op.batch_alter_table('users', schema=None) as batch_op:
