@@ -491,7 +491,7 @@ def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     for p, ks in by_platform.items():
         for part in _parts(ks):
             q = select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version, MSG.c.content_hash,
-                       MSG.c.status).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
+                       MSG.c.status, MSG.c.lock_version).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
                                            MSG.c.is_current == True)  # noqa: E712
             for row in conn.execute(q):
                 out[(p, row.platform_message_id)] = row
@@ -541,10 +541,12 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
             pc["unchanged"] += 1
             continue
         if cur is None:
-            version, previous = 1, None
+            version, previous, lock = 1, None, 0
             pc["new"] += 1
         else:
-            version, previous = cur.version + 1, cur.id
+            # A new version continues the lock count, so a moderator who decided on what
+            # they saw of the old version gets a conflict instead of deciding blind.
+            version, previous, lock = cur.version + 1, cur.id, cur.lock_version + 1
             retire.append(cur.id)
             pc["new_versions"] += 1
         extra = m.extra
@@ -554,7 +556,7 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
             m.author_name, m.author_is_municipality, m.text,
             _sqlite_time(m.created_at) if sqlite_mode else m.created_at, m.permalink, m.status.value, h, r.raw,
             sha256_hex(r.raw), cap_ids.get(r.capture.sha256), batch_id,
-            (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, 0))
+            (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, lock))
         if m.attachments:
             with_attachments.append(((key[0], key[1], version), m))
     if retire:
@@ -648,7 +650,7 @@ def _store_status_changes(conn: Connection, batch_id: int, changes: list[StatusC
             new.update(version=old["version"] + 1, previous_id=old["id"], is_current=True, status=ch.status.value,
                        content_hash=sha256_hex("\x1f".join(parts)), raw=raw, raw_sha256=sha256_hex(raw),
                        capture_id=cap_ids.get(ch.capture.sha256), batch_id=batch_id, extra=extra,
-                       imported_at=now, lock_version=0)
+                       imported_at=now, lock_version=old["lock_version"] + 1)
             conn.execute(update(MSG).where(MSG.c.id == old["id"]).values(is_current=False))
             res = conn.execute(MSG.insert().values(**new))
             new_id = int(res.inserted_primary_key[0])
