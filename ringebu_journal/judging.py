@@ -60,7 +60,7 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
             continue
         if r["parent_platform_id"]:
             wanted.add((r["platform"], r["parent_platform_id"]))
-        if r["post_platform_id"] and r["post_platform_id"] != r["parent_platform_id"]:
+        if r["post_platform_id"] and r["post_platform_id"] not in (r["parent_platform_id"], r["platform_message_id"]):
             wanted.add((r["platform"], r["post_platform_id"]))
     by_pid: dict[tuple[str, str], tuple[str, bool]] = {}
     # Facebook and Instagram return replies flat under the top-level comment, so the message a
@@ -113,7 +113,7 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
                     _, _, t, muni = earlier[-1]
                     items.append(ContextItem(text=t, author_is_municipality=muni, relation="sibling"))
             root_id = r["post_platform_id"]
-            if root_id and root_id != r["parent_platform_id"]:
+            if root_id and root_id not in (r["parent_platform_id"], r["platform_message_id"]):
                 root = by_pid.get((r["platform"], root_id))
                 if root:
                     items.append(ContextItem(text=root[0], author_is_municipality=root[1], relation="root"))

@@ -56,6 +56,15 @@ def test_thread_context_turns_a_yes_into_a_complaint(make_app, tmp_path):
     assert "klage" in decision_of(app, "c3")["categories"]
     assert decision_of(app, "c4")["decision"] not in ("journal",)
     assert decision_of(app, "p1")["decision"] == "archive"  # the municipality's own post
+    assert "egen_uten_lenke" not in decision_of(app, "p1")["categories"]  # it links to the website
+
+
+def test_own_post_is_its_own_thread_root_not_its_context(make_app, tmp_path):
+    app = make_app("archivist")
+    post = dict(POST, text="Kommunestyret vedtok i går ny skolestruktur. Still gjerne spørsmål her.")
+    import_jsonl(app, [write(tmp_path, [post])])
+    judge_stored(app)
+    assert decision_of(app, "p1")["categories"] == ["egen_uten_lenke"]
 
 
 def test_judging_again_adds_nothing_and_a_changed_policy_adds_judgments(make_app, tmp_path):
