@@ -24,6 +24,8 @@ import sys
 import threading
 import time
 import zipfile
+
+import click
 from pathlib import Path
 
 from graph_server import PAGE as GPAGE, GraphServer
@@ -207,6 +209,17 @@ def test_the_role_walk_exists_and_covers_every_command():
     import test_roles                                   # tests/moderation/test_roles.py
     from ringebu_journal.roles import PERMISSIONS
 
+    from cli.main import cli
+
+    def leaves(cmd, path):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from leaves(sub, path + [name])
+        else:
+            yield " ".join(path)
+
     walked = {name for name, _cmd in test_roles.leaf_commands()}
-    assert walked == set(PERMISSIONS), (walked ^ set(PERMISSIONS))
+    assert walked == set(leaves(cli, [])), "the walk misses commands"
+    assert walked <= set(PERMISSIONS), walked - set(PERMISSIONS)
+    assert set(test_roles.ACTORS) == {"archivist", "moderator", "auditor", "admin", None}   # every role + unregistered
     assert hasattr(test_roles, "test_every_command_with_every_role")
