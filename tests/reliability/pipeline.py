@@ -114,3 +114,17 @@ VOLATILE: dict[str, set[str]] = {
           "first_batch_id", "last_batch_id"},
     "audit_events": {"seq", "at", "prev_hash", "hash", "before", "after", "object_id"},
 }
+
+
+def pg_base() -> str:
+    """The PostgreSQL server of RINGEBU_JOURNAL_TEST_PG; as tests/conftest.py: a failure in CI, else a skip."""
+    import os
+
+    import pytest
+
+    url = os.environ.get("RINGEBU_JOURNAL_TEST_PG")
+    if not url:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("PostgreSQL tests must run in CI: RINGEBU_JOURNAL_TEST_PG is not set")
+        pytest.skip("RINGEBU_JOURNAL_TEST_PG is not set")
+    return url

@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_8_moderators_and_2_importers_lose_nothing():
-    from conftest import require_pg
+    from pipeline import pg_base
 
-    base = require_pg()
+    base = pg_base()
     p = subprocess.run([sys.executable, str(ROOT / "bench" / "load_pg.py"), "--seconds", "6", "--url", base,
                         "--messages", "100"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr

@@ -126,8 +126,8 @@ class Outage:
                 self.own = True
                 self.url_base = f"postgresql+psycopg://{me}@/postgres?host=/var/run/postgresql&port={self.PORT}"
         if not self.own:
-            from conftest import require_pg  # tests/conftest.py
-            self.url_base = require_pg()
+            from pipeline import pg_base
+            self.url_base = pg_base()
         return self
 
     def new_db(self) -> str:
