@@ -211,6 +211,31 @@ def find_suspicious_links(norm: str, orig: str = "", own_domain: str = "ringebu.
     return hits
 
 
+_LURE_WORDS = re.compile(
+    r"\b(?:gratis|free|vinn\w*|vant|vunnet|win(?:ner|ning)?|gavekort\w*|gift ?card|premie\w*|gevinst\w*|"
+    r"klikk her|trykk her|click here|del (?:dette|innlegget|posten)|share this|registrer deg|register now|"
+    r"bekreft (?:konto\w*|identitet\w*|opplysning\w*)|verify your|confirm your|logg inn|log in|"
+    r"pakken din|your (?:package|parcel|account)|betal \d+|tilbud kun i dag|begrenset antall|de \d+ første|"
+    r"first \d+|kun i dag|only today)\b"
+)
+
+
+def find_lure_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no") -> list[Hit]:
+    """A link to a foreign site with lure words around it (free prizes, "klikk her", confirm your
+    account): the shape of a scam even when the address itself looks ordinary."""
+    links = find_links(norm)
+    if not links or _LURE_WORDS.search(norm) is None:
+        return []
+    own = own_domain.lower().strip(".")
+    base = own[4:] if own.startswith("www.") else own
+    hits = []
+    for url in links:
+        host, _ = _host_of(url)
+        if host and not _under(host, base) and not classify_link(url, own_domain):
+            hits.append(Hit(url, "lokketekst"))
+    return hits
+
+
 def find_missing_own_link(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no") -> list[Hit]:
     """Fires (with an empty match) when the text has no link to the municipality's own website."""
     own = own_domain.lower().strip(".")
@@ -271,12 +296,15 @@ SENSITIVE: dict[str, str] = {
     "helse": (
         r"diagnos\w*|sjukdom\w*|sykdom\w*|sykemeld\w*|sjukmeld\w*|sykmeld\w*|innlagt|innlegging\w*|"
         r"psykiatri\w*|psykisk\w*|psykose\w*|psykolog\w*|depresjon\w*|deprimert|angst\w*|kreft\w*|cancer|"
-        r"cellegift|demens|dement|alzheimer\w*|parkinson\w*|autis\w*|asperger\w*|adhd|epilepsi\w*|diabetes|"
-        r"schizofren\w*|bipolar\w*|spiseforstyrr\w*|anoreksi\w*|bulimi\w*|hjerneslag|hjerteinfarkt|"
+        r"cellegift\w*|demens|dement|alzheimer\w*|parkinson\w*|autis\w*|asperger\w*|adhd|epilepsi\w*|diabet\w*|insulin\w*|"
+        r"schizofren\w*|bipolar\w*|spiseforstyrr\w*|anoreksi\w*|bulimi\w*|hjerneslag\w*|hjerteinfarkt\w*|slag(?:et)? i (?:haust|høst|fjor|vår|sommar|sommer|vinter)|"
         r"cerebral parese|downs? syndrom|utviklingshemm\w*|funksjonshemm\w*|funksjonsnedsett\w*|rullestol\w*|"
         r"medisin(?:er|ene|ering\w*)|medikament\w*|selvmord\w*|sjølvmord\w*|suicid\w*|overdose\w*|hiv|"
         r"abort\w*|gravid\w*|svangerskap\w*|lam(?:met)?\b|blind\b|døv\b|hørselshemm\w*|synshemm\w*|"
-        r"slagpasient\w*|terminal\w*|palliativ\w*|dialyse|legeerklæring\w*"
+        r"slagpasient\w*|terminal\w*|palliativ\w*|dialyse|legeerklæring\w*|"
+        r"avlastning\w*|bpa|brukerstyrt personlig assistanse|omsorgsstønad\w*|omsorgslønn\w*|"
+        r"støttekontakt\w*|hc-kort\w*|hc-parkering\w*|parkeringstillatelse for forflytningshemmede|"
+        r"handikap\w*|uføretrygd\w*|ufør|uføre|arbeidsavklaringspeng\w*|sjukemeld\w*"
     ),
     "barnevern": (
         r"barnevern\w*|fosterheim\w*|fosterhjem\w*|fosterbarn\w*|fosterforeld\w*|omsorgsovertak\w*|"
@@ -296,7 +324,8 @@ SENSITIVE: dict[str, str] = {
     ),
     "sosialhjelp": (
         r"sosialhjelp\w*|sosialstønad\w*|økonomisk\s+(?:sosial)?(?:hjelp|stønad)|nødhjelp|"
-        r"kvalifiseringsprogram\w*|livsopphold\w*|gjeldsrådgiv\w*|gjeldsordning\w*|tvangssalg\w*|utkastelse\w*"
+        r"kvalifiseringsprogram\w*|livsopphold\w*|gjeldsrådgiv\w*|gjeldsordning\w*|tvangssalg\w*|utkastelse\w*|"
+        r"sosialen|sosialkontor\w*|har (?:ikke|ikkje|itj) råd|(?:ikke|ikkje|itj) (?:penger|pengar) til"
     ),
     "fengsel": (
         r"fengsel\w*|fengsla|soning\w*|soner|sonet|dømt\w*|straffedømt|kriminalomsorg\w*|varetekt\w*|"
@@ -332,9 +361,10 @@ _THIRD_PARTY = re.compile(
     rf"\b(?:{_RELATIONS})\s+(?:til|åt|hans|hennes)\s+\w+|"
     r"\bnabo(?:en|ene|jenta|gutten|kona|mannen|barna|ungen|ungane|jenten)\b|\b(?:grannen|læreren|lærerinna|rektoren|rektor|treneren|sjefen|lederen|rådmannen|"
     r"assistenten|sykepleieren|legen|presten|vaktmesteren|kona hans|mannen hennes)\b|"
-    r"\b(?:han|hun|ho|hu|dem|de)\s+som\s+(?:bor|jobber|jobbar|går|er|eier|driver|kjører)\b|"
-    r"\b(?:gutten|jenta|mannen|kvinnen|dama|fyren|karen|familien|paret|ungen|kona)\s+(?:i|på|som bor i)\s+"
-    r"(?:nr\.?\s*\d+|huset|blokka|gata|\w+vegen|\w+veien)\b"
+    r"\b(?:han|hun|ho|hu|dem|de)\s+som\s+(?:bor|bur|jobber|jobbar|går|er|eier|driver|kjører|sitter|sit|står|"
+    r"underviser|selger|sel|har)\b|"
+    r"\b(?:gutten|jenta|mannen|kvinnen|dama|fyren|karen|familien|paret|ungen|kona)\s+(?:i|på|ved|som bor i|som bur i)\s+"
+    r"(?:(?:det|den)\s+)?(?:\w+\s+){0,2}?(?:nr\.?\s*\d+|huset|hus|blokka|gata|garden|gården|\w+vegen|\w+veien)\b"
 )
 # A capitalised name with a personal matter: "Ola på 7. trinn", "Kari har", "@Per Hansen".
 _NAME = re.compile(
@@ -368,8 +398,14 @@ def find_third_parties(norm: str, orig: str = "", own_domain: str = "") -> list[
     if orig and orig != orig.lower():
         for m in _NAME.finditer(orig):
             name = m.group(0)
-            if name.split()[0].lstrip("@") not in _NOT_NAMES:
-                hits.append(Hit(name.lower(), "navn"))
+            if name.split()[0].lstrip("@") in _NOT_NAMES:
+                continue
+            start = m.start()
+            at_sentence_start = start == 0 or orig[max(0, start - 2):start].strip() in (".", "!", "?", "")
+            # "Vannet er stengt", "Bålforbudet gjelder": a definite noun opens the sentence, not a name
+            if at_sentence_start and " " not in name and name.endswith("et"):
+                continue
+            hits.append(Hit(name.lower(), "navn"))
     return hits
 
 
@@ -378,6 +414,7 @@ DetectorFn = Callable[[str, str, str], list[Hit]]
 DETECTORS: dict[str, DetectorFn] = {
     "fodselsnummer": find_national_ids,
     "lenke_mistenkelig": find_suspicious_links,
+    "lenke_lokketekst": find_lure_links,
     "lenke_egen_mangler": find_missing_own_link,
     "politisk": find_political,
     "tredjeperson": find_third_parties,

@@ -47,6 +47,12 @@ _SENTENCE_END = re.compile(r"\.[.!?]*(?=\s|$)|![.!?]*(?=\s|$)|\?[.!?]*(?=\s|$)|\
 CASE_CATEGORIES = ("soknad", "klage", "innsynskrav", "varsling", "bekymringsmelding", "krav",
                    "oppsigelse", "oppfolging", "personvern", "anmodning", "melding")
 _ACTION_ORDER = [a for a in Action]
+# The writer or the writer's family as the subject of the matter (not "naboen vår").
+_OWN_MATTER = re.compile(
+    r"(?<!naboen )(?<!grannen )(?<!læreren )(?<!treneren )(?<!sjefen )"
+    r"\b(?:min|mi|mitt|mine|vår|vårt|våre|my|our)\b|"
+    r"\b(?:jeg|eg|æ|vi|me)\s+(?:har|hadde|er|var|fikk|fekk|får|sliter|bur|bor|trenger|treng|må|mister|mista|mistet)\b"
+)
 _REPLY, _THANK, _REFER_POST, _REFER_POLITICAL, _REMOVE = (
     Action.reply.value, Action.thank.value, Action.refer_post.value, Action.refer_political.value,
     Action.remove.value)
@@ -363,6 +369,17 @@ class Judge:
         journal_at, review_at = self._journal_at, self._review_at
         virus = "virus" in categories
         case = evidence >= review_at
+        # The writer's own matter in one of the municipality's fields, said rather than asked
+        # ("avlastningen for gutten vår er kuttet", "brøytinga ved huset mitt"): often a case in
+        # words no rule knows. Not confident enough to journal; a moderator looks.
+        own_matter = (not case and "kommunal" in categories and "question" not in signals and not virus
+                      and "ros" not in categories and "politisk" not in categories
+                      and "sporsmal_til_andre" not in categories and _OWN_MATTER.search(msg.norm) is not None)
+        if own_matter and not case:
+            case = True
+            reasons.append(_built(Reason, rule="sak.egen_i_kommunalt_felt", matched="",
+                                  description="Egen sak i et kommunalt ansvarsområde, uten spørsmål: kan være en sak",
+                                  effect="til vurdering"))
         exposure = ("sensitivt" in categories and "third_party" in signals and "own_party" not in signals
                     and evidence < review_at)
         if exposure:
