@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ringebu_journal.errors import ProblemsFound
 
-RENDER_VERSION = "ringebu-journal-render/1"
+RENDER_VERSION = "ringebu-journal-render/2"
 PDF_PUID = "fmt/477"        # PDF/A-2b
 TEXT_PUID = "x-fmt/111"     # plain text (UTF-8)
 CACHE_DIR = "render-cache"
@@ -43,10 +43,10 @@ _STATUS = {"active": "synlig", "hidden": "skjult", "deleted": "slettet", "not_re
 # One font face only (DejaVu Sans, regular): subsetting each embedded face costs ~0.25 s, so
 # headings differ by size and colour, not by weight, and ids are not set in a monospace face.
 CSS = """
-* { font-family: "DejaVu Sans", sans-serif; font-weight: normal; font-style: normal; }
+* { font-family: "Ringebu Archive Sans", "DejaVu Sans", sans-serif; font-weight: normal; font-style: normal; }
 @page { size: A4; margin: 18mm 16mm 18mm 16mm;
         @bottom-right { content: "Side " counter(page) " av " counter(pages); font-size: 8pt; color: #555; } }
-body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.35; color: #111; }
+body { font-family: "Ringebu Archive Sans", "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.35; color: #111; }
 h1 { font-size: 14pt; margin: 0 0 2mm 0; }
 h2 { font-size: 11pt; margin: 6mm 0 2mm 0; border-bottom: 0.4pt solid #888; }
 .sub { color: #444; font-size: 8.5pt; margin-bottom: 4mm; }
@@ -87,8 +87,24 @@ def _t(dt: datetime | None) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+# Pictographs (emoji) are outside every font on the archive machines: printed as a box they would
+# lose what the writer meant, so the archive copy names them, e.g. ⟦CLAPPING HANDS SIGN⟧. The
+# original characters stay in the «Originaldata» attachment.
+_PICTOGRAPH = re.compile("[\U0001F000-\U0001FAFF\U0001FC00-\U0001FFFF]")
+_INVISIBLE = re.compile("[\uFE00-\uFE0F\u200D]")
+
+
+def _name_pictograph(m: re.Match) -> str:
+    import unicodedata
+
+    return "⟦" + unicodedata.name(m.group(0), f"U+{ord(m.group(0)):04X}") + "⟧"
+
+
 def _e(value: Any) -> str:
-    return htmlmod.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    if _PICTOGRAPH.search(text):
+        text = _PICTOGRAPH.sub(_name_pictograph, _INVISIBLE.sub("", text))
+    return htmlmod.escape(text, quote=True)
 
 
 def _rows(pairs: Iterable[tuple[str, Any]]) -> str:
@@ -191,6 +207,69 @@ def cache_path(data_dir: Path, key: str) -> Path:
     return Path(data_dir) / CACHE_DIR / key[:2] / f"{key}.pdf"
 
 
+# The archive face: DejaVu Sans cut down once to the scripts citizens write in (Latin, Greek,
+# Cyrillic, punctuation, symbols) and without its OpenType layout tables. Embedding a subset of
+# the full font costs fontTools ~0.25 s a document, most of it reading GSUB/GPOS tables that
+# Norwegian text does not need; from this face it costs a fraction. Characters outside it fall
+# back to the system's DejaVu Sans. Built beside the render cache, identically every time.
+SYSTEM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+ARCHIVE_FONT_FAMILY = "Ringebu Archive Sans"
+_FONT_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x2000, 0x206F),
+                (0x20A0, 0x20CF), (0x2100, 0x218F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2500, 0x25FF),
+                (0x2600, 0x26FF), (0x2700, 0x27BF), (0xFB00, 0xFB06), (0xFFFD, 0xFFFD))
+_font_ready: dict[str, Path | None] = {}
+
+
+def archive_font(folder: Path) -> Path | None:
+    """The cut-down archive face in ``folder`` (made if missing); None when it cannot be made."""
+    key = str(folder)
+    if key in _font_ready:
+        return _font_ready[key]
+    result: Path | None = None
+    if SYSTEM_FONT.exists():
+        digest = hashlib.sha256(SYSTEM_FONT.read_bytes()).hexdigest()[:16]
+        target = folder / f"archive-sans-{digest}.ttf"
+        if target.exists():
+            result = target
+        else:
+            try:
+                from fontTools import subset
+                from fontTools.ttLib import TTFont
+
+                font = TTFont(str(SYSTEM_FONT), recalcTimestamp=False)
+                opts = subset.Options()
+                opts.layout_features = []
+                opts.name_IDs = ["*"]
+                opts.notdef_outline = True
+                opts.drop_tables += ["GSUB", "GPOS", "kern", "FFTM", "MATH"]
+                sub = subset.Subsetter(opts)
+                sub.populate(unicodes=[c for a, b in _FONT_RANGES for c in range(a, b + 1)])
+                sub.subset(font)
+                folder.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".font-")
+                os.close(fd)
+                font.save(tmp)
+                os.replace(tmp, target)
+                result = target
+            except Exception:  # noqa: BLE001 - rendering still works with the system font
+                result = None
+    _font_ready[key] = result
+    return result
+
+
+def _fetcher(font: Path | None):
+    allowed = font.resolve().as_uri() if font else None
+
+    def fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if allowed is not None and url == allowed:
+            from weasyprint.urls import default_url_fetcher
+
+            return default_url_fetcher(url, *args, **kwargs)
+        return _refuse_fetch(url, *args, **kwargs)
+
+    return fetch
+
+
 def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     if url.startswith("data:"):
         from weasyprint.urls import default_url_fetcher
@@ -199,19 +278,24 @@ def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"network and file access are disabled in archive rendering: {url[:80]}")
 
 
-def render_pdf(html: str, key: str, epoch: int) -> bytes:
-    """Render ``html`` to PDF/A-2b bytes, deterministically."""
+def render_pdf(html: str, key: str, epoch: int, font: Path | None = None) -> bytes:
+    """Render ``html`` to PDF/A-2b bytes, deterministically (``font``: the archive face)."""
     os.environ["SOURCE_DATE_EPOCH"] = str(max(epoch, 315532800))  # fonts' head.modified; not before 1980
+    from weasyprint import CSS as WeasyCSS
     from weasyprint import HTML
 
-    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf(
-        pdf_variant="pdf/a-2b", pdf_identifier=key[:32].encode("ascii"),
+    sheets = []
+    if font is not None:
+        sheets.append(WeasyCSS(string=f'@font-face {{ font-family: "{ARCHIVE_FONT_FAMILY}"; '
+                                      f'src: url("{font.resolve().as_uri()}"); }}'))
+    return HTML(string=html, url_fetcher=_fetcher(font)).write_pdf(
+        pdf_variant="pdf/a-2b", pdf_identifier=key[:32].encode("ascii"), stylesheets=sheets,
     )
 
 
 def _render_to_cache(job: RenderJob, target: str) -> str:
-    data = render_pdf(job.html, job.key, job.epoch)
     path = Path(target)
+    data = render_pdf(job.html, job.key, job.epoch, archive_font(path.parent.parent / "fonts"))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".render-")
     try:
