@@ -7,6 +7,7 @@ refused, 4 internal error.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -61,6 +62,12 @@ _register_optional()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     debug = os.environ.get("RINGEBU_JOURNAL_DEBUG") == "1"
+    if not debug:
+        # The database driver logs its own notes when a server goes away mid-transaction; the
+        # error reaches the user once, as our one line, so its log is not shown as well.
+        driver_log = logging.getLogger("psycopg")
+        driver_log.addHandler(logging.NullHandler())
+        driver_log.propagate = False
     try:
         rv = cli.main(args=argv, prog_name="ringebu-journal", standalone_mode=False)
     except RingebuError as exc:

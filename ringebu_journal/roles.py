@@ -42,7 +42,6 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "judgments": frozenset({"archivist", "moderator", "auditor"}),
     "queue": frozenset({"moderator", "auditor", "archivist"}),
     "show": frozenset({"moderator", "auditor", "archivist"}),
-    "status": _READERS,
     "report compliance": frozenset({"auditor", "archivist", "moderator", "admin"}),
     "report journal": frozenset({"auditor", "archivist", "moderator", "admin"}),
     # auditors

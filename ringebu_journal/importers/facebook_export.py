@@ -25,9 +25,9 @@ from typing import Any, Iterator
 
 from ..models import AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
 from .blobs import TooLarge, store_blob
-from .sources import MAX_DOCUMENT_BYTES, InputFile, InputSet
+from .sources import MAX_DOCUMENT_BYTES, ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet, damaged
 from .store import Item, Record, Rejection
-from .textutil import MAX_TEXT_CHARS, clean_opt, clean_text, fix_tree, from_unix, raw_json, safe_payload
+from .textutil import MAX_TEXT_CHARS, as_list, clean_opt, clean_text, fix_tree, from_unix, raw_json, safe_payload
 
 SOURCE = "facebook-export"
 _POSTS = re.compile(r"(^|/)your_posts(__check_ins__photos_and_videos)?_\d+\.json$")
@@ -57,7 +57,10 @@ def items(inputs: InputSet, data_dir: Path) -> Iterator[Item]:
 
 
 def _load(f: InputFile) -> tuple[Any, str] | Rejection:
-    data = f.read_bounded(MAX_DOCUMENT_BYTES)
+    try:
+        data = f.read_bounded(MAX_DOCUMENT_BYTES)
+    except DamagedInput as exc:
+        return Rejection(f.display, None, str(exc))
     if data is None:
         return Rejection(f.display, None, f"file larger than {MAX_DOCUMENT_BYTES:,} bytes — refused unread")
     try:
@@ -122,6 +125,8 @@ class _Ctx:
         try:
             with f.open() as fh:
                 sha, size = store_blob(self.data_dir, fh)
+        except ZIP_READ_ERRORS as exc:
+            return AttachmentIn(kind=kind, filename=name, note=f"not stored: {damaged(exc)}")
         except TooLarge as exc:
             return AttachmentIn(kind=kind, filename=name, note=f"not stored: too large ({exc})")
         return AttachmentIn(kind=kind, filename=name, sha256=sha, size=size)
@@ -160,10 +165,10 @@ class _Ctx:
             if created is None:
                 yield Rejection(f.display, place, "post without a timestamp — not imported", "facebook")
                 continue
-            body = "\n".join(d["post"] for d in p.get("data") or [] if isinstance(d, dict) and isinstance(d.get("post"), str))
+            body = "\n".join(d["post"] for d in as_list(p.get("data")) if isinstance(d, dict) and isinstance(d.get("post"), str))
             atts = []
-            for a in p.get("attachments") or []:
-                for d in (a.get("data") or []) if isinstance(a, dict) else []:
+            for a in as_list(p.get("attachments")):
+                for d in as_list(a.get("data")) if isinstance(a, dict) else []:
                     if isinstance(d, dict) and isinstance(d.get("media"), dict):
                         uri = d["media"].get("uri")
                         atts.append(self._attachment(uri, "video" if str(uri).endswith(".mp4") else "photo"))
@@ -201,7 +206,7 @@ class _Ctx:
             n = [0]
             c = fix_tree(original, n)
             inner = {}
-            for d in c.get("data") or []:
+            for d in as_list(c.get("data")):
                 if isinstance(d, dict) and isinstance(d.get("comment"), dict):
                     inner = d["comment"]
                     break
@@ -235,7 +240,7 @@ class _Ctx:
         cap = self._capture(f, text)
         n0 = [0]
         head = fix_tree({k: v for k, v in value.items() if k != "messages"}, n0)
-        participants = [p.get("name") for p in head.get("participants") or [] if isinstance(p, dict)]
+        participants = [p.get("name") for p in as_list(head.get("participants")) if isinstance(p, dict)]
         owner = self.owner
         if owner is None and len(participants) == 2 and head.get("title") in participants:
             owner = next(p for p in participants if p != head.get("title"))

@@ -13,6 +13,7 @@ import hashlib
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,19 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024     # one whole-file JSON document (expor
 MAX_ZIP_TOTAL_BYTES = 20 * 1024 ** 3       # declared uncompressed size of all members
 MAX_ZIP_RATIO = 200                        # uncompressed / compressed, for members over 1 MiB
 MAX_ATTACHMENT_BYTES = 2 * 1024 ** 3       # one photo or video
+
+
+# What reading a damaged zip member raises: a bad header, corrupt compressed data, a short member.
+ZIP_READ_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, zlib.error, EOFError)
+
+
+class DamagedInput(Exception):
+    """A file inside an archive could not be read to the end; the message says what to do."""
+
+
+def damaged(exc: BaseException) -> DamagedInput:
+    return DamagedInput(f"damaged inside the archive ({type(exc).__name__}: {str(exc)[:120]}) — "
+                        "the download may be incomplete; download the archive again")
 
 
 @dataclass
@@ -43,8 +57,11 @@ class InputFile:
         """The whole file, or None if it is larger than ``limit``."""
         if self.size > limit:
             return None
-        with self.open() as fh:
-            data = fh.read(limit + 1)
+        try:
+            with self.open() as fh:
+                data = fh.read(limit + 1)
+        except ZIP_READ_ERRORS as exc:
+            raise damaged(exc) from None
         return None if len(data) > limit else data
 
 

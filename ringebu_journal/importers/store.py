@@ -37,6 +37,7 @@ from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thre
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
 from .sources import InputSet
+from .textutil import clean_opt
 
 MSG = Message.__table__
 THR = Thread.__table__
@@ -332,7 +333,7 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
         if isinstance(it, Record):
             bad = _unsafe_id(it.message)
             if bad:
-                it = Rejection(it.capture.locator, it.capture.entry, f"{bad} contains NUL, a control character or a "
+                it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
                                "lone surrogate — not imported", it.message.platform.value)
             else:
                 records.append(it)
@@ -344,7 +345,13 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
             if len(counts["rejections"]) < MAX_LISTED:
                 counts["rejections"].append({"file": it.file, "place": it.place, "reason": it.reason})
         elif isinstance(it, OwnAccount):
-            own[(it.account.platform.value, it.account.platform_id)] = it.account
+            acc = it.account
+            if _BAD_ID.search(acc.platform_id):
+                continue        # the records naming this account are rejected for the same id
+            name, _ = clean_opt(acc.name)
+            if name != acc.name:
+                acc = acc.model_copy(update={"name": name})
+            own[(acc.platform.value, acc.platform_id)] = acc
         elif isinstance(it, StatusChange):
             changes.append(it)
 
@@ -361,6 +368,16 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
 _BAD_ID = re.compile("[\x00-\x1f\ud800-\udfff]")
 _ID_FIELDS = ("platform_message_id", "parent_platform_id", "post_platform_id", "conversation_id",
               "account_platform_id", "author_id", "permalink")
+
+
+def _where(cap: CaptureIn) -> tuple[str, str | None]:
+    """(file, place) of a capture for a rejection: a harvested response names its dump file and
+    line in ``entry`` and the request in ``locator``."""
+    if cap.locator.startswith(("http://", "https://")) and cap.entry:
+        name, sep, line = cap.entry.partition(" line ")
+        request = "response to " + cap.locator.split("?", 1)[0]
+        return (name, f"line {line}, {request}") if sep else (cap.entry, request)
+    return cap.locator, cap.entry
 
 
 def _unsafe_id(m: MessageIn) -> str | None:

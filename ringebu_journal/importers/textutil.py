@@ -19,16 +19,19 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MAX_TEXT_CHARS = 1_000_000  # longer texts are rejected (Facebook's own limit is ~63,000)
 
 
-def clean_text(s: str | None) -> tuple[str, int]:
-    """Text safe to store and export, and how many characters were replaced."""
-    if not s:
+def clean_text(s: object) -> tuple[str, int]:
+    """Text safe to store and export, and how many characters were replaced.
+
+    Anything that is not a string (a number or an object where an export has text) gives empty
+    text: the raw payload keeps what was there."""
+    if not s or not isinstance(s, str):
         return "", 0
     cleaned, n = _FORBIDDEN.subn("\ufffd", s)
     return cleaned, n
 
 
-def clean_opt(s: str | None) -> tuple[str | None, int]:
-    if s is None:
+def clean_opt(s: object) -> tuple[str | None, int]:
+    if s is None or not isinstance(s, str):
         return None, 0
     return clean_text(s)
 
@@ -134,3 +137,11 @@ def as_id(value: Any) -> str | None:
         v = value.strip()
         return v or None
     return None
+
+
+def as_list(value: object) -> list:
+    """A JSON array as a list; anything else (a number, a string, an object) as an empty list.
+
+    Exports and archives are read defensively: a field of the wrong type loses that field, not
+    the record or the batch."""
+    return value if isinstance(value, list) else []

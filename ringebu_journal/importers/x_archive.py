@@ -21,9 +21,10 @@ from pydantic import ValidationError
 
 from ..models import AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
 from .blobs import TooLarge, store_blob
-from .sources import MAX_ATTACHMENT_BYTES, MAX_DOCUMENT_BYTES, InputFile, InputSet
+from .sources import (MAX_ATTACHMENT_BYTES, MAX_DOCUMENT_BYTES, ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet,
+                      damaged)
 from .store import Item, OwnAccount, Record, Rejection
-from .textutil import MAX_TEXT_CHARS, as_id, clean_opt, clean_text, parse_graph_time, raw_json, safe_payload
+from .textutil import MAX_TEXT_CHARS, as_id, as_list, clean_opt, clean_text, parse_graph_time, raw_json, safe_payload
 
 SOURCE = "x-archive"
 _TWEETS = re.compile(r"(^|/)(deleted-)?tweets?(-part\d+)?\.js$")
@@ -45,7 +46,10 @@ def parse_js(data: bytes) -> Any:
 
 
 def _load(f: InputFile) -> tuple[Any, str] | Rejection:
-    data = f.read_bounded(MAX_DOCUMENT_BYTES)
+    try:
+        data = f.read_bounded(MAX_DOCUMENT_BYTES)
+    except DamagedInput as exc:
+        return Rejection(f.display, None, str(exc))
     if data is None:
         return Rejection(f.display, None, f"file larger than {MAX_DOCUMENT_BYTES:,} bytes — refused unread")
     try:
@@ -115,6 +119,9 @@ class _Ctx:
             try:
                 with mf.open() as fh:
                     sha, size = store_blob(self.data_dir, fh, max_bytes=MAX_ATTACHMENT_BYTES)
+            except ZIP_READ_ERRORS as exc:
+                out.append(AttachmentIn(filename=name, note=f"not stored: {damaged(exc)}"))
+                continue
             except TooLarge as exc:
                 out.append(AttachmentIn(filename=name, note=f"not stored: too large ({exc})"))
                 continue
@@ -161,8 +168,10 @@ class _Ctx:
             if n:
                 extra["sanitized_chars"] = n
             atts = self._media(tid)
-            for m in ((tw.get("extended_entities") or {}).get("media") or []) if isinstance(tw.get("extended_entities"), dict) else []:
-                if isinstance(m, dict) and not any(a.filename and m.get("media_url", "").rsplit("/", 1)[-1] in a.filename for a in atts):
+            ee = tw.get("extended_entities")
+            for m in as_list(ee.get("media")) if isinstance(ee, dict) else []:
+                if isinstance(m, dict) and isinstance(m.get("media_url", ""), str) and not any(
+                        a.filename and m.get("media_url", "").rsplit("/", 1)[-1] in a.filename for a in atts):
                     atts.append(AttachmentIn(kind=m.get("type"), note=f"not in the archive: {m.get('media_url')}"))
             try:
                 msg = MessageIn(platform=Platform.x, kind=MessageKind.reply if parent else MessageKind.post,
@@ -191,7 +200,7 @@ class _Ctx:
                 yield Rejection(f.display, f"[{i}]", "entry is not a dmConversation", "x")
                 continue
             cid = as_id(conv.get("conversationId"))
-            for j, m in enumerate(conv.get("messages") or []):
+            for j, m in enumerate(as_list(conv.get("messages"))):
                 place = f"[{i}].messages[{j}]"
                 mc = m.get("messageCreate") if isinstance(m, dict) else None
                 if not isinstance(mc, dict):
@@ -202,6 +211,10 @@ class _Ctx:
                     yield Rejection(f.display, place, "direct message without id, conversationId or createdAt", "x")
                     continue
                 body = mc.get("text") or ""
+                if not isinstance(body, str):
+                    yield Rejection(f.display, place, f"message {mid}: text is a {type(body).__name__}, not a string "
+                                    "— not imported", "x")
+                    continue
                 if len(body) > MAX_TEXT_CHARS:
                     yield Rejection(f.display, place, f"message {mid}: text longer than {MAX_TEXT_CHARS:,} characters", "x")
                     continue

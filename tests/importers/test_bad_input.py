@@ -152,3 +152,43 @@ def test_ids_with_nul_are_rejected_not_crashing(any_app, tmp_path):
     assert s.rejected == 1 and "platform_message_id contains NUL" in s.counts["rejections"][0]["reason"]
     assert s.counts["rejections"][0]["place"] == "line 1"
     assert texts(any_app) == {"ok": "a\ufffdb"}
+
+
+def test_account_fields_with_nul_or_lone_surrogates(any_app, tmp_path):
+    """An account id PostgreSQL cannot store rejects its records; a broken account name is cleaned."""
+    from ringebu_journal.db.tables import Account
+
+    f = tmp_path / "m.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"platform": "tiktok", "kind": "comment", "id": "c1", "account_id": "acc\u0000nul",
+                    "text": "hei", "created_at": "2024-05-02T08:00:00Z"}),
+        json.dumps({"platform": "tiktok", "kind": "comment", "id": "c2", "account_id": "acc-ok",
+                    "account_name": "Ringebu \ud800 kommune", "text": "hallo", "created_at": "2024-05-02T08:00:00Z"}),
+    ]) + "\n", encoding="utf-8")
+    s = run.import_jsonl(any_app, [str(f)])
+    assert s.rejected == 1 and "account_platform_id contains NUL" in s.counts["rejections"][0]["reason"]
+    assert texts(any_app) == {"c2": "hallo"}
+    with any_app.db.read() as conn:
+        names = {r.platform_id: r.name for r in conn.execute(select(Account.__table__))}
+    assert names == {"acc-ok": "Ringebu \ufffd kommune"}
+
+
+def test_damaged_zip_member_is_a_rejection_not_a_crash(app, tmp_path):
+    """A zip whose member data is damaged (an interrupted download) names the member."""
+    from test_archives import fb_export
+
+    z = tmp_path / "facebook.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in fb_export("2024").items():
+            zf.writestr(name, content if isinstance(content, (bytes, str)) else json.dumps(content))
+    data = bytearray(z.read_bytes())
+    with zipfile.ZipFile(z) as zf:
+        first = zf.infolist()[0]
+    start = first.header_offset + 30 + len(first.filename.encode()) + 5
+    for i in range(start, start + 20):
+        data[i] ^= 0x5A
+    z.write_bytes(bytes(data))
+    s = run.import_facebook_export(app, str(z))
+    assert s.rejected >= 1
+    assert any("damaged inside the archive" in r["reason"] and first.filename in r["file"]
+               for r in s.counts["rejections"]), s.counts["rejections"]

@@ -45,7 +45,7 @@ def dispose(apps: dict[str, App]) -> None:
         a.db.dispose()
 
 
-def fake_pdf(html: str, key: str, epoch: int) -> bytes:
+def fake_pdf(html: str, key: str, epoch: int, font=None) -> bytes:
     """Stands in for render_pdf: a small deterministic PDF-looking file per HTML."""
     return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest() + b"\n%%EOF\n"
 

@@ -169,7 +169,7 @@ def _same_tables(ref: Path, other: Path) -> None:
 
 
 APPEND_SCRIPT = r"""
-import sys
+import sys, time
 sys.path.insert(0, {root!r})
 from sqlalchemy import select, func
 from ringebu_journal.app import App
@@ -187,6 +187,8 @@ while i < TOTAL:
             app.audit(conn, "test.append", "item", i + k, after={{"i": i + k, "tx": i // PER}}, reason="kill test")
     i += PER
     print(i, flush=True)
+    time.sleep(0.003)                                 # so the test's kill lands before the end
+
 """
 
 
@@ -204,9 +206,13 @@ def test_kill_9_during_audit_appends_keeps_whole_transactions(tmp_path):
     total, per = 1400, 7
     script = APPEND_SCRIPT.format(root=str(ROOT), url=url, total=total, per=per)
     counts = []
-    for extra in (0.0, 0.15, 0.4, 0.05):
+    # kill after the run has committed at least this many transactions (each run resumes where
+    # the last one stopped), at a moment inside the next ones
+    for target_tx, extra in ((10, 0.0), (50, 0.001), (100, 0.004), (160, 0.0)):
         p = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        p.stdout.readline()                            # at least one transaction committed
+        for line in p.stdout:
+            if int(line) >= target_tx * per:
+                break
         time.sleep(extra)
         os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=30)

@@ -173,10 +173,7 @@ def _poll(url: str, fn, timeout: float = 120) -> None:
 
 def _one_line_exit_2(p: subprocess.Popen) -> str:
     _, err = p.communicate(timeout=120)
-    # psycopg itself logs "error ignored terminating <psycopg.Pipeline [BAD]>: the connection is
-    # lost" when a pipelined executemany loses its server; that line is tolerated (and reported in
-    # docs/reliability.md), nothing else is
-    lines = [ln for ln in err.strip().splitlines() if not ln.startswith("error ignored terminating <psycopg.Pipeline")]
+    lines = err.strip().splitlines()
     assert p.returncode == 2, (p.returncode, err)
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
     return lines[0]
