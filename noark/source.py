@@ -7,6 +7,7 @@ may be nested, as in Arkade's ``{uuid}/content/``. Paths are relative to the roo
 from __future__ import annotations
 
 import io
+from abc import ABC, abstractmethod
 import os
 import tarfile
 from pathlib import Path
@@ -16,20 +17,26 @@ from noark.errors import PackageReadError
 from noark.namespaces import ARKIVSTRUKTUR_XML, ARKIVUTTREKK_XML
 
 
-class PackageSource:
+class PackageSource(ABC):
+    """What the validator reads a package through: a folder or a tar file."""
+
     name: str
 
+    @abstractmethod
     def exists(self, rel: str) -> bool:
-        raise NotImplementedError
+        """Whether the package holds the file ``rel``."""
 
+    @abstractmethod
     def open(self, rel: str) -> BinaryIO:
-        raise NotImplementedError
+        """The file ``rel`` opened for reading bytes."""
 
+    @abstractmethod
     def size(self, rel: str) -> int:
-        raise NotImplementedError
+        """The size in bytes of the file ``rel``."""
 
+    @abstractmethod
     def files(self) -> Iterator[str]:
-        raise NotImplementedError
+        """Every file in the package, as a path relative to its root, in a stable order."""
 
     def close(self) -> None:
         pass
