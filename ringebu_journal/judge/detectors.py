@@ -253,7 +253,7 @@ def find_missing_own_link(norm: str, orig: str = "", own_domain: str = "ringebu.
 _POLITICAL = re.compile(
     r"\b(?:varaordfør|ordfør)[ae]r\w*|\bmayor\b|\bkommunestyre(?!sal|møte)\w*|\bformannskap\w*|\bbystyre\w*|"
     r"\b(?:hovedutvalg|utvalg)(?:et|ene)?\s+for\b|utvalget\b|\bpolitiker\w*|\bpolitikar\w*|\bpolitisk\w*|"
-    r"\bparti(?:et|er|ene|a|ane)?\b|\b(?:mener|meiner|stemte|stemmer|lovte|lovet|synes|vil)\s+(?:høyre|venstre|rødt|ap|sp|senter)\b|\b(?:høyre|venstre|rødt|ap|sp)\s+(?:mener|meiner|stemte|stemmer|lovte|lovet|vil|sier|seier)\b|\bvalgløfte\w*|\bvalprogram\w*|\bvalgprogram\w*|\bvalkamp\w*|"
+    r"\bparti(?:et|er|ene|a|ane)?\b|\b(?:mener|meiner|stemte|stemmer|lovte|lovet|lova|lovde|synes|vil)\s+(?:høyre|venstre|rødt|ap|sp|senter)\b|\b(?:høyre|venstre|rødt|ap|sp)\s+(?:mener|meiner|stemte|stemmer|lovte|lovet|lova|lovde|vil|sier|seier)\b|\bvalgløfte\w*|\bvalprogram\w*|\bvalgprogram\w*|\bvalkamp\w*|"
     r"\bvalgkamp\w*|\binnbyggerforslag\w*|\binnbyggjarforslag\w*|\bgruppeleder\w*|\brepresentant(?:ene|en|ar)?\b|"
     r"\bcouncil(?:lor)?s?\b|\barbeiderpartiet\b|\bsenterpartiet\b|\bfremskrittspartiet\b|\bframstegspartiet\b|"
     r"\bmiljøpartiet\b|\bsosialistisk venstreparti\b|\bkristelig folkeparti\b|\bindustri- og næringspartiet\b|"
@@ -304,7 +304,11 @@ SENSITIVE: dict[str, str] = {
         r"slagpasient\w*|terminal\w*|palliativ\w*|dialyse|legeerklæring\w*|"
         r"avlastning\w*|bpa|brukerstyrt personlig assistanse|omsorgsstønad\w*|omsorgslønn\w*|"
         r"støttekontakt\w*|hc-kort\w*|hc-parkering\w*|parkeringstillatelse for forflytningshemmede|"
-        r"handikap\w*|uføretrygd\w*|ufør|uføre|arbeidsavklaringspeng\w*|sjukemeld\w*"
+        r"handikap\w*|uføretrygd\w*|ufør|uføre|arbeidsavklaringspeng\w*|sjukemeld\w*|"
+        r"trygghetsalarm\w*|hjemmesykepleie\w*|heimesjukepleie\w*|sykehjemsplass\w*|sjukeheimsplass\w*|"
+        r"oppkast|diaré|diare|omgangssyke\w*|astma\w*|allergi\w*|lungebetennelse|pleie(?:r|ar)\s+(?:kona|mannen|mor|far)\w*|"
+        r"demens\w*|går seg bort|gå seg bort|gikk seg bort|niepełnospraw\w*|zaświadczenie od lekarza|choroba|chory|"
+        r"інвалід\w*|хвороб\w*|лікар\w*|астм\w*"
     ),
     "barnevern": (
         r"barnevern\w*|fosterheim\w*|fosterhjem\w*|fosterbarn\w*|fosterforeld\w*|omsorgsovertak\w*|"
@@ -316,7 +320,8 @@ SENSITIVE: dict[str, str] = {
         r"sakkyndig vurdering\w*|individuell opplæringsplan|iop|dysleksi\w*|lærevansk\w*|"
         r"lese- og skrivevansk\w*"
     ),
-    "mobbing": r"mobb\w*|krenk\w*|utestengt|trakasser\w*|kap(?:ittel)?\.? 9 ?a|§ ?9 ?a",
+    "mobbing": (r"mobb\w*|krenk\w*|utestengt|trakasser\w*|kap(?:ittel)?\.? 9 ?a|§ ?9 ?a|blir plaget|blir plaga|"
+                r"plages|erta|ertet|frosset ut|fryst ut|holdt utenfor|haldt utanfor"),
     "rus": (
         r"rus|rusen|rusbruk\w*|rusmisbruk\w*|rusavhengig\w*|rusbehandling\w*|rusproblem\w*|rusomsorg\w*|"
         r"rusmiddel\w*|rusmidler\w*|alkoholi\w*|alkoholproblem\w*|narkotika\w*|narkoman\w*|heroin|amfetamin|"
@@ -325,13 +330,15 @@ SENSITIVE: dict[str, str] = {
     "sosialhjelp": (
         r"sosialhjelp\w*|sosialstønad\w*|økonomisk\s+(?:sosial)?(?:hjelp|stønad)|nødhjelp|"
         r"kvalifiseringsprogram\w*|livsopphold\w*|gjeldsrådgiv\w*|gjeldsordning\w*|tvangssalg\w*|utkastelse\w*|"
-        r"sosialen|sosialkontor\w*|har (?:ikke|ikkje|itj) råd|(?:ikke|ikkje|itj) (?:penger|pengar) til"
+        r"sosialen|sosialkontor\w*|har (?:ikke|ikkje|itj) råd|(?:ikke|ikkje|itj) (?:penger|pengar) til|"
+        r"hjelp med husleia|hjelp til husleia|kr på konto\w*|dagpengene er (?:ikke|ikkje) kommet"
     ),
     "fengsel": (
         r"fengsel\w*|fengsla|soning\w*|soner|sonet|dømt\w*|straffedømt|kriminalomsorg\w*|varetekt\w*|"
         r"siktet|tiltalt|anmeldt|domfelt\w*|straffe?attest\w*|voldsdom\w*|ble arrestert|arrestert"
     ),
-    "familie": r"skilsmiss\w*|samlivsbrudd\w*|barnefordeling\w*|foreldretvist\w*|barneloven|besøksforbud\w*",
+    "familie": (r"skilsmiss\w*|samlivsbrudd\w*|barnefordeling\w*|foreldretvist\w*|barneloven|besøksforbud\w*|"
+               r"hemmelig adresse|sperret adresse|fortrolig adresse|strengt fortrolig adresse|kode 6|kode 7|innelåst"),
 }
 _SENSITIVE_KINDS = list(SENSITIVE)
 _SENSITIVE_INDEX = RuleIndex([tuple(rf"\b(?:{a})\b" for a in split_top(SENSITIVE[k])) for k in _SENSITIVE_KINDS])
@@ -369,7 +376,8 @@ _THIRD_PARTY = re.compile(
 # A capitalised name with a personal matter: "Ola på 7. trinn", "Kari har", "@Per Hansen".
 _NAME = re.compile(
     r"@[A-ZÆØÅ]\w+(?: [A-ZÆØÅ]\w+)?|(?<![\w.])[A-ZÆØÅ][a-zæøå]{1,15}(?: [A-ZÆØÅ][a-zæøå]{1,15})?"
-    r"(?= (?:på|i) \d{1,2}\.? ?(?:trinn|klasse)| (?:har|er|fikk|fekk|sitter|sit|ble|vart|går|bruker|tar)\b)"
+    r"(?= (?:på|i) \d{1,2}\.? ?(?:trinn|klasse)| (?:har|er|fikk|fekk|sitter|sit|satt|sat|ble|vart|går|bruker|tar|får|ligger|låg|lå)\b"
+    r"| på [A-ZÆØÅ][a-zæøå]+)"
 )
 _THIRD_PARTY_GATE = Gate((_THIRD_PARTY.pattern,))
 _NOT_NAMES = frozenset({

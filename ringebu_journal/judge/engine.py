@@ -47,11 +47,16 @@ _SENTENCE_END = re.compile(r"\.[.!?]*(?=\s|$)|![.!?]*(?=\s|$)|\?[.!?]*(?=\s|$)|\
 CASE_CATEGORIES = ("soknad", "klage", "innsynskrav", "varsling", "bekymringsmelding", "krav",
                    "oppsigelse", "oppfolging", "personvern", "anmodning", "melding")
 _ACTION_ORDER = [a for a in Action]
+# A need, also inside praise ("takk til heimetenesta … men nå trenger han mer hjelp").
+_NEED = re.compile(r"\b(?:trenger|treng|trengs|need|needs)\b")
 # The writer or the writer's family as the subject of the matter (not "naboen vår").
 _OWN_MATTER = re.compile(
     r"(?<!naboen )(?<!grannen )(?<!læreren )(?<!treneren )(?<!sjefen )"
     r"\b(?:min|mi|mitt|mine|vår|vårt|våre|my|our)\b|"
-    r"\b(?:jeg|eg|æ|vi|me)\s+(?:har|hadde|er|var|fikk|fekk|får|sliter|bur|bor|trenger|treng|må|mister|mista|mistet)\b"
+    r"\b(?:jeg|eg|æ|vi|me)\s+(?:har|hadde|er|var|fikk|fekk|får|sliter|bur|bor|trenger|treng|må|mister|mista|mistet|driver|driv|eier|eig)\b|"
+    r"^\W*(?:\w+\W+){0,3}?(?:trenger|treng|trengs)\s+(?!du\b|dere\b|dokker\b|man\b|noen\b)\w+|"
+    r"\b(?:mor|far|mora|faren|moren|kona|mannen|dattera|sønnen|sonen|gutten|jenta|ungen|ungane|ungene)\s+"
+    r"(?:kan|må|skal|får|fikk|fekk|har|er|slutter|sluttar|begynner|byrjar)\b"
 )
 _REPLY, _THANK, _REFER_POST, _REFER_POLITICAL, _REMOVE = (
     Action.reply.value, Action.thank.value, Action.refer_post.value, Action.refer_political.value,
@@ -361,8 +366,11 @@ class Judge:
     def _outgoing(self, fired: list[_Fired]) -> JudgmentResult:
         """The municipality's own post or reply: archived, with the guideline's duties as categories."""
         _, categories, _, _, hjemmel, mask, sreasons, reasons = self._collect(fired)
-        return self._result(Decision.archive, 0.95, categories, set(), self._screening(hjemmel, mask, sreasons),
-                            reasons)
+        # An own post exposing someone's confidential matters must come down like anyone else's.
+        own_actions = {_REMOVE} if ((hjemmel and "egen_personopplysninger" in categories)
+                                    or "virus" in categories) else set()
+        return self._result(Decision.archive, 0.95, categories, own_actions,
+                            self._screening(hjemmel, mask, sreasons), reasons)
 
     def _incoming(self, fired: list[_Fired], msg: _Message, domain: str) -> JudgmentResult:
         evidence, categories, actions, signals, hjemmel, mask, sreasons, reasons = self._collect(fired)
@@ -372,8 +380,9 @@ class Judge:
         # The writer's own matter in one of the municipality's fields, said rather than asked
         # ("avlastningen for gutten vår er kuttet", "brøytinga ved huset mitt"): often a case in
         # words no rule knows. Not confident enough to journal; a moderator looks.
-        own_matter = (not case and "kommunal" in categories and "question" not in signals and not virus
-                      and "ros" not in categories and "politisk" not in categories
+        own_matter = (not case and "kommunal" in categories and not virus
+                      and ("ros" not in categories or _NEED.search(msg.norm) is not None)
+                      and "politisk" not in categories
                       and "sporsmal_til_andre" not in categories and _OWN_MATTER.search(msg.norm) is not None)
         if own_matter and not case:
             case = True
