@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 from ..models import AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
 from .blobs import TooLarge, store_blob
-from .sources import MAX_DOCUMENT_BYTES, ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet, damaged
+from .sources import ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet, damaged, read_document
 from .store import Item, Record, Rejection
 from .textutil import MAX_TEXT_CHARS, as_list, clean_opt, clean_text, fix_tree, from_unix, raw_json, safe_payload
 
@@ -58,11 +58,9 @@ def items(inputs: InputSet, data_dir: Path) -> Iterator[Item]:
 
 def _load(f: InputFile) -> tuple[Any, str] | Rejection:
     try:
-        data = f.read_bounded(MAX_DOCUMENT_BYTES)
+        data = read_document(f)
     except DamagedInput as exc:
         return Rejection(f.display, None, str(exc))
-    if data is None:
-        return Rejection(f.display, None, f"file larger than {MAX_DOCUMENT_BYTES:,} bytes — refused unread")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

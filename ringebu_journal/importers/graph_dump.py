@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform,
                       sha256_hex)
 from .blobs import blob_path
-from .sources import MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, InputFile, InputSet, iter_lines
+from .sources import MAX_LINE_BYTES, DamagedInput, InputFile, InputSet, iter_lines, read_document
 from .store import Item, OwnAccount, Record, Rejection, StatusChange
 from .textutil import MAX_TEXT_CHARS, as_id, clean_opt, clean_text, parse_graph_time, raw_json, safe_payload
 
@@ -174,10 +174,10 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
 
 
 def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -> Iterator[Item]:
-    data = f.read_bounded(MAX_DOCUMENT_BYTES)
-    if data is None:
-        yield Rejection(f.display, None, f"file larger than {MAX_DOCUMENT_BYTES:,} bytes for a single response body — "
-                        "refused unread; a dump should be JSON Lines")
+    try:
+        data = read_document(f, what=" for a single response body (a dump should be JSON Lines)")
+    except DamagedInput as exc:
+        yield Rejection(f.display, None, str(exc))
         return
     try:
         text = data.decode("utf-8-sig")

@@ -65,6 +65,15 @@ class InputFile:
         return None if len(data) > limit else data
 
 
+def read_document(f: InputFile, limit: int = MAX_DOCUMENT_BYTES, what: str = "") -> bytes:
+    """The whole file, for formats that are one JSON document; raises DamagedInput with the
+    reason when it is too large (refused unread) or damaged inside its archive."""
+    data = f.read_bounded(limit)
+    if data is None:
+        raise DamagedInput(f"file larger than {limit:,} bytes{what} — refused unread")
+    return data
+
+
 @dataclass
 class InputProblem:
     file: str

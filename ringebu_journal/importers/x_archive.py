@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from ..models import AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
 from .blobs import TooLarge, store_blob
-from .sources import (MAX_ATTACHMENT_BYTES, MAX_DOCUMENT_BYTES, ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet,
+from .sources import (MAX_ATTACHMENT_BYTES, ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet, read_document,
                       damaged)
 from .store import Item, OwnAccount, Record, Rejection
 from .textutil import MAX_TEXT_CHARS, as_id, as_list, clean_opt, clean_text, parse_graph_time, raw_json, safe_payload
@@ -47,11 +47,9 @@ def parse_js(data: bytes) -> Any:
 
 def _load(f: InputFile) -> tuple[Any, str] | Rejection:
     try:
-        data = f.read_bounded(MAX_DOCUMENT_BYTES)
+        data = read_document(f)
     except DamagedInput as exc:
         return Rejection(f.display, None, str(exc))
-    if data is None:
-        return Rejection(f.display, None, f"file larger than {MAX_DOCUMENT_BYTES:,} bytes — refused unread")
     try:
         value = parse_js(data)
     except UnicodeDecodeError as exc:

@@ -309,14 +309,12 @@ class RuleIndex:
 _SPECIAL = set("\\()[]{}|.*+?^$")
 
 
-def distribute(alt: str) -> list[str]:
-    """``\\b(?:a|b|c)REST`` → ``\\b(?:a)REST``, ``\\b(?:b)REST``, …: one alternative per word, so a
-    message that has one of the words runs a small expression instead of the whole list."""
-    if not alt.startswith("\\b(?:"):
-        return [alt]
-    depth, cls, i = 0, False, 2
-    while i < len(alt):
-        ch = alt[i]
+def _group_end(s: str, start: int) -> int:
+    """Index of the ``)`` closing the group whose ``(`` is at or after ``start``; -1 if none.
+    Escapes and character classes are skipped, so ``\\)`` and ``[)]`` do not close it."""
+    depth, cls, i = 0, False, start
+    while i < len(s):
+        ch = s[i]
         if ch == "\\":
             i += 2
             continue
@@ -330,9 +328,18 @@ def distribute(alt: str) -> list[str]:
         elif ch == ")":
             depth -= 1
             if depth == 0:
-                break
+                return i
         i += 1
-    else:
+    return -1
+
+
+def distribute(alt: str) -> list[str]:
+    """``\\b(?:a|b|c)REST`` → ``\\b(?:a)REST``, ``\\b(?:b)REST``, …: one alternative per word, so a
+    message that has one of the words runs a small expression instead of the whole list."""
+    if not alt.startswith("\\b(?:"):
+        return [alt]
+    i = _group_end(alt, 2)
+    if i < 0:
         return [alt]
     inner, rest = alt[5:i], alt[i + 1:]
     if rest[:1] in ("*", "+", "?", "{"):
@@ -382,22 +389,5 @@ def fast_form(alt: str) -> str:
 
 def _group_inner(body: str) -> str:
     """The text inside the group ``(?:…)`` that ``body`` starts with."""
-    depth, cls, i = 0, False, 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if cls:
-            if ch == "]":
-                cls = False
-        elif ch == "[":
-            cls = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return body[3:i]
-        i += 1
-    return body[3:]
+    i = _group_end(body, 0)
+    return body[3:i] if i >= 0 else body[3:]
