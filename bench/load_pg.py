@@ -39,7 +39,13 @@ sys.path.insert(0, str(ROOT))
 CLUSTER, PORT = "rjload", 5440
 
 
-def moderator(url: str, actor: str, deadline: float, refs: list[str], seed: int) -> dict:
+def _wait_for(start: float) -> None:
+    """Every worker begins at the same moment (after its imports), so the load overlaps."""
+    time.sleep(max(0.0, start - time.time()))
+
+
+def moderator(url: str, actor: str, start: float, deadline: float, refs: list[str], seed: int,
+              min_attempts: int = 0) -> dict:
     from sqlalchemy import select
 
     from ringebu_journal import moderation
@@ -52,7 +58,8 @@ def moderator(url: str, actor: str, deadline: float, refs: list[str], seed: int)
     app.authorize("flag")
     attempts = stored = conflicts = 0
     flag_ms: list[float] = []
-    while time.time() < deadline:
+    _wait_for(start)
+    while attempts < min_attempts or time.time() < deadline:
         ref = rnd.choice(refs)
         expect = None
         if rnd.random() < 0.5:
@@ -76,14 +83,15 @@ def moderator(url: str, actor: str, deadline: float, refs: list[str], seed: int)
     return {"actor": actor, "attempts": attempts, "stored": stored, "conflicts": conflicts, "flag_ms": flag_ms}
 
 
-def importer(url: str, actor: str, deadline: float, work: str) -> dict:
+def importer(url: str, actor: str, start: float, deadline: float, work: str, min_files: int = 0) -> dict:
     from ringebu_journal.app import App
     from ringebu_journal.importers.run import import_jsonl
 
     app = App.open(url, actor=actor, data_dir=work)
     app.authorize("import jsonl")
     files = imported = 0
-    while time.time() < deadline:
+    _wait_for(start)
+    while files < min_files or time.time() < deadline:
         f = Path(work) / f"{actor}-{files}.jsonl"
         with open(f, "w", encoding="utf-8") as fh:
             for i in range(200):
@@ -180,6 +188,10 @@ def main() -> int:
     ap.add_argument("--moderators", type=int, default=8)
     ap.add_argument("--importers", type=int, default=2)
     ap.add_argument("--messages", type=int, default=200, help="seeded messages the moderators decide on")
+    ap.add_argument("--min-attempts", type=int, default=0,
+                    help="each moderator makes at least this many attempts, however long it takes (the suite's "
+                         "short run is bounded by counts, not by the clock)")
+    ap.add_argument("--min-files", type=int, default=0, help="each importer imports at least this many files")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--args", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -196,15 +208,17 @@ def main() -> int:
     db_url = None
     try:
         db_url, refs = setup(base, a.messages, work)
-        start = time.time() + 2.0                     # all workers start (imports done) before the clock
+        start = time.time() + 2.0                     # all workers start together, after their imports
         deadline = start + a.seconds
         procs = []
         for i in range(a.moderators):
-            kw = {"url": db_url, "actor": f"mod{i}", "deadline": deadline, "refs": refs, "seed": i}
+            kw = {"url": db_url, "actor": f"mod{i}", "start": start, "deadline": deadline, "refs": refs, "seed": i,
+                  "min_attempts": a.min_attempts}
             procs.append(("m", subprocess.Popen([sys.executable, __file__, "--worker", "moderator", "--args", json.dumps(kw)],
                                                 stdout=subprocess.PIPE, text=True)))
         for i in range(a.importers):
-            kw = {"url": db_url, "actor": f"arkiv{i}", "deadline": deadline, "work": str(work)}
+            kw = {"url": db_url, "actor": f"arkiv{i}", "start": start, "deadline": deadline, "work": str(work),
+                  "min_files": a.min_files}
             procs.append(("i", subprocess.Popen([sys.executable, __file__, "--worker", "importer", "--args", json.dumps(kw)],
                                                 stdout=subprocess.PIPE, text=True)))
         mods, imps = [], []
