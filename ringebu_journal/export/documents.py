@@ -80,14 +80,14 @@ def screened_people(context: list[dict[str, Any]], decisions: dict[int, Any], bu
             and not c.get("author_is_municipality") and screening_of(decisions[c["id"]]).masks_names]
 
 
-def _thread_views(rec: RecordPlan, context: list[dict[str, Any]], plan: ExportPlan
+def _thread_views(rec: RecordPlan, context: list[dict[str, Any]], plan: ExportPlan, also: list[str] = ()
                   ) -> tuple[list[Shown], dict[str, int], bool]:
     """The thread as ``rec``'s copy shows it: the shown messages, the left-out counts, whether masked."""
     m = rec.message
     decisions = plan.context_decisions
     # The people whose names are screened anywhere in the thread (offl. § 13): masked in every
     # screened text of the thread, since a reply names the person it answers.
-    screened_names = screened_people(context, decisions, but=m["id"])
+    screened_names = screened_people(context, decisions, but=m["id"]) + list(also)
     shown: list[Shown] = []
     left_out: dict[str, int] = {}
     masked = False
@@ -129,12 +129,16 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[Re
     skjerming_dokument = None
     own = _own_screening(rec)
     if rec.screened:
-        if own.partly_showable:
+        # screened for its party's name only (a reply in a screened case): the names can be masked
+        by_name_only = not screening_of(rec.decision).screen
+        if own.partly_showable or by_name_only:
             author = m.get("author_name") or ""
             person = not m.get("author_is_municipality")
             names = ([author] if person else []) + screened_people(context, plan.context_decisions, but=m["id"])
+            # the redacted variant does not name the message's own screened author anywhere either
+            r_shown, r_left_out, _ = _thread_views(rec, context, plan, [author] if person and own.masks_names else [])
             redacted = thread_document(
-                m, shown, capture=capture, attachments=atts, left_out=left_out, masked=True,
+                m, r_shown, capture=capture, attachments=atts, left_out=r_left_out, masked=True,
                 focus_text=own.open_text(m.get("text") or "", names if own.masks_names else ()),
                 focus_author=(own.open_name(author) if person else author) or "Anonym / ukjent",
                 variant_note=f"Skjermet variant: opplysninger unntatt offentlighet ({own.hjemmel}) er erstattet med ******.",

@@ -12,9 +12,10 @@ Rules (offentleglova = offl., forvaltningsloven = fvl.):
   title and every open text, whatever was decided.
 * **Offl. § 26 femte ledd** covers the number only: the number is masked, the sender's name and
   the rest of the text and title stay open. tilgangsrestriksjon code ``26``.
-* **Offl. § 13 with fvl. § 13** (and any other ground): the words the judge marked (its mask spans)
-  and the identifying names are masked — the author's name, the names of the other people in the
-  thread, and the names the judge's name detector finds in the text. tilgangsrestriksjon code
+* **Offl. § 13 with fvl. § 13** (and any other ground): the words the judge marked (its mask spans),
+  the sensitive words and the identifying names are masked — the sensitive vocabulary and the other
+  people (by relation, role or capitalised name) that the judge's own detectors find in the text,
+  the author's name and the names of the other screened people in the thread. tilgangsrestriksjon code
   ``13``. When the judge marked no words (a message screened as a whole, e.g. a
   bekymringsmelding), nothing of its text can be shown: in a thread context it is left out and
   counted, and its archive copy has no redacted variant («Skjerming av hele dokumentet»).
@@ -33,7 +34,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 from noark.journal import MASK
-from ringebu_journal.judge.detectors import find_national_ids, find_third_parties
+from ringebu_journal.judge.detectors import find_national_ids, find_sensitive, find_third_parties
+from ringebu_journal.judge.engine import normalise
 
 HJEMMEL_13 = "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
 HJEMMEL_26 = "Offl. § 26 femte ledd"
@@ -83,6 +85,18 @@ def _replace(text: str, spans: Iterable[str]) -> str:
     return text
 
 
+def sensitive_words(text: str) -> list[str]:
+    """What the judge's detectors find in ``text`` that § 13 screens: sensitive vocabulary (health,
+    child welfare, school, social assistance …), other people by relation or role («sønnen til
+    rektor», «naboen») and capitalised names with a personal matter."""
+    if not text:
+        return []
+    norm = normalise(text)
+    found = [h.matched for h in find_third_parties(norm, text)]
+    found += [h.matched for hits in find_sensitive(norm).values() for h in hits]
+    return found
+
+
 def without_identity_numbers(text: str) -> str:
     """``text`` with every identity number masked: for titles, which must never carry one."""
     ids = identity_numbers(text)
@@ -130,8 +144,7 @@ class Screening:
             return _replace(masked, self.spans) if self.spans else masked
         if self.number_only:
             return _replace(masked, self.spans)
-        found = [h.matched for h in find_third_parties(masked.lower(), masked) if h.detail == "navn"]
-        return _replace(masked, [*self.spans, *name_spans(names), *found])
+        return _replace(masked, [*self.spans, *name_spans(names), *sensitive_words(masked)])
 
     def open_name(self, name: str) -> str:
         return MASK if self.masks_names and (name or "").strip() else name
@@ -177,7 +190,10 @@ class ContextView:
 
 
 def context_view(message: dict[str, Any], decision: Any, participants: Sequence[str]) -> ContextView:
-    """How ``message`` may appear in the thread context of another message's archive copy."""
+    """How ``message`` may appear in the thread context of another message's archive copy.
+
+    ``participants``: the names of the people screened under § 13 elsewhere in the thread; they
+    are masked in this message's text whatever its own screening."""
     kind = getattr(decision, "decision", None)
     if kind in UNDECIDED:
         return ContextView(False, reason="undecided")
@@ -190,5 +206,8 @@ def context_view(message: dict[str, Any], decision: Any, participants: Sequence[
     person = not message.get("author_is_municipality")     # the municipality's name is never screened
     text = message.get("text") or ""
     shown = scr.open_text(text, ([author] if person else []) + list(participants) if scr.masks_names else ())
+    if participants:
+        # the screened people are not named in any open text of the thread (a reply names them)
+        shown = _replace(shown, name_spans(participants))
     name = scr.open_name(author) if person else author
     return ContextView(True, text=shown, author=name, masked=shown != text or name != author)
