@@ -96,7 +96,8 @@ def test_documents_are_pdfa_2b(world, tmp_path):
     app, _ = world
     res = export_noark5(app, tmp_path / "pakke")
     pdfs = sorted((res.path / "DOKUMENT").rglob("*.pdf"))
-    assert len(pdfs) == 9 + 1          # one per registrering, plus the redacted variant of the screened one
+    # one per registrering, plus the redacted variants of the screened concern and of the reply naming its author
+    assert len(pdfs) == 9 + 2
     for pdf in pdfs:
         assert pdf.read_bytes().startswith(b"%PDF-")
         assert pdfa_problems(pdf) == [], pdf.name
