@@ -4,6 +4,7 @@
     pip download --no-deps fontpkg-noto-sans==2.15 fontpkg-noto-sans-arabic==2.12 matplotlib==3.11.2
     for w in *.whl; do unzip -o -q "$w" -d x; done
     python scripts/build-fonts.py /tmp/fontsrc/x
+    python scripts/build-fonts.py --coverage     # only coverage.txt, from the fonts in place
 
 Run by hand when the fonts are to change; the built files and the licences are committed, so an
 install needs neither this script nor fontTools. What it makes (all static instances, cut down to
@@ -78,6 +79,27 @@ def _save(font: TTFont, name: str) -> None:
     print(f"{name}: {(OUT / name).stat().st_size:,} bytes")
 
 
+def write_coverage() -> None:
+    """``coverage.txt``: the code points the shipped fonts cover, as hex ranges; the renderer names
+    every other character (PDF/A allows no missing glyph)."""
+    points: set[int] = set()
+    for f in sorted(OUT.glob("*.ttf")):
+        points |= set(TTFont(str(f)).getBestCmap())
+    ranges, start, prev = [], None, None
+    for c in sorted(points):
+        if start is None:
+            start = prev = c
+        elif c == prev + 1:
+            prev = c
+        else:
+            ranges.append((start, prev))
+            start = prev = c
+    if start is not None:
+        ranges.append((start, prev))
+    (OUT / "coverage.txt").write_text("".join(f"{a:04X}-{b:04X}\n" for a, b in ranges), encoding="ascii")
+    print(f"coverage.txt: {len(points):,} code points in {len(ranges)} ranges")
+
+
 def main(src: Path) -> None:
     noto = src / "fontpkg_noto_sans" / "files" / "NotoSans[wdth,wght].ttf"
     arabic = src / "fontpkg_noto_sans_arabic" / "files" / "NotoSansArabic[wdth,wght].ttf"
@@ -93,9 +115,13 @@ def main(src: Path) -> None:
     shutil.copyfile(src / "fontpkg_noto_sans" / "LICENSE", OUT / "LICENSE-NotoSans-OFL.txt")
     shutil.copyfile(src / "fontpkg_noto_sans_arabic" / "LICENSE", OUT / "LICENSE-NotoSansArabic-OFL.txt")
     shutil.copyfile(dejavu.parent / "LICENSE_DEJAVU", OUT / "LICENSE-DejaVu.txt")
+    write_coverage()
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--coverage"]:
+        write_coverage()
+        sys.exit(0)
     if len(sys.argv) != 2:
         sys.exit("usage: python scripts/build-fonts.py FOLDER-WITH-UNPACKED-WHEELS")
     main(Path(sys.argv[1]))

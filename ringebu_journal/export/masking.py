@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 from noark.journal import MASK
-from ringebu_journal.judge.detectors import find_national_ids, find_sensitive, find_third_parties
+from ringebu_journal.judge.detectors import _NOT_NAMES, find_national_ids, find_sensitive, find_third_parties
 from ringebu_journal.judge.engine import normalise
 
 HJEMMEL_13 = "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
@@ -94,7 +94,33 @@ def sensitive_words(text: str) -> list[str]:
     norm = normalise(text)
     found = [h.matched for h in find_third_parties(norm, text)]
     found += [h.matched for hits in find_sensitive(norm).values() for h in hits]
+    found += capitalised_names(text)
     return found
+
+
+_CAPITALISED = re.compile(r"(?<![\w@-])@?[A-ZÆØÅ][a-zæøåäöüéè]+(?![\w-])")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*|[«\"(]\s*)$")
+# Capitalised words that are no person: the judge's list, platforms and the channel labels of titles.
+_NOT_PERSONS = _NOT_NAMES | {"Facebook", "Messenger", "Instagram", "Linkedin", "LinkedIn", "Tiktok", "TikTok",
+                             "Sosiale", "Takk", "Kommune", "Kommunen"}
+
+
+def capitalised_names(text: str) -> list[str]:
+    """Capitalised words inside a sentence, and at its start when another follows («Ola Nabogutt»):
+    in Norwegian these are proper names, which identify a person or the place they live."""
+    hits = list(_CAPITALISED.finditer(text))
+    out = []
+    for i, m in enumerate(hits):
+        word = m.group(0).lstrip("@")
+        if word in _NOT_PERSONS:
+            continue
+        initial = _SENTENCE_START.search(text, 0, m.start()) is not None and not m.group(0).startswith("@")
+        if initial:
+            nxt = hits[i + 1] if i + 1 < len(hits) else None
+            if nxt is None or text[m.end():nxt.start()] != " " or nxt.group(0) in _NOT_PERSONS:
+                continue
+        out.append(word)
+    return out
 
 
 def without_identity_numbers(text: str) -> str:

@@ -81,26 +81,36 @@ def _t(dt: datetime | None) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-# Pictographs (emoji) are outside every font on the archive machines: printed as a box they would
-# lose what the writer meant, so the archive copy names them, e.g. ⟦CLAPPING HANDS SIGN⟧. The
-# original characters stay in the «Originaldata» attachment.
-_PICTOGRAPH = re.compile("[\U0001F000-\U0001FAFF\U0001FC00-\U0001FFFF]")
-_INVISIBLE = re.compile("[\uFE00-\uFE0F\u200D]")
+# PDF/A allows no missing glyph, so a character outside the shipped fonts (fonts/coverage.txt) is
+# named: pictographs (emoji) and scripts the fonts do not cover are printed as, e.g.,
+# ⟦CLAPPING HANDS SIGN⟧, so the reader still sees what the writer meant. Invisible format
+# characters (joiners, variation selectors, bidi controls) outside the fonts are dropped, controls
+# and lone surrogates become U+FFFD. The original characters stay in the «Originaldata» attachment.
+def _covered_class() -> re.Pattern:
+    parts = []
+    for line in (FONT_DIR / "coverage.txt").read_text(encoding="ascii").split():
+        a, b = (int(x, 16) for x in line.split("-"))
+        parts.append(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}")
+    return re.compile("[^\n" + "".join(parts) + "]")
 
 
-def _name_pictograph(m: re.Match) -> str:
-    import unicodedata
-
-    return "⟦" + unicodedata.name(m.group(0), f"U+{ord(m.group(0)):04X}") + "⟧"
-
-
-def _name_pictograph(m: re.Match) -> str:
-    return "⟦" + unicodedata.name(m.group(0), f"U+{ord(m.group(0)):04X}") + "⟧"
+_UNCOVERED = _covered_class()
+_DROP = {"Cf", "Mn", "Me"}
+_REPLACE = {"Cc", "Cs", "Co", "Cn"}
 
 
-# Characters a PDF text string cannot carry (C0/C1 controls but tab and newline, lone surrogates,
-# noncharacters) become U+FFFD, so the reader still sees that something was there.
-_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+def _name_uncovered(m: re.Match) -> str:
+    ch = m.group(0)
+    if ch == "\t":
+        return "    "
+    cat = unicodedata.category(ch)
+    if cat in _DROP:
+        return ""
+    if cat in _REPLACE:
+        return "\ufffd"
+    return "⟦" + unicodedata.name(ch, f"U+{ord(ch):04X}") + "⟧"
+
+
 # A word longer than the line would run off the page: offer a break every 24 characters.
 _LONG_WORD = re.compile(r"\S{40,}")
 
@@ -111,11 +121,11 @@ def _break_long(m: re.Match) -> str:
 
 
 def _s(value: Any) -> str:
-    """A value as the archive copy shows it: pictographs named, unshowable characters replaced."""
+    """A value as the archive copy shows it: every character printable with the shipped fonts."""
     text = "" if value is None else str(value)
-    if _PICTOGRAPH.search(text):
-        text = _PICTOGRAPH.sub(_name_pictograph, _INVISIBLE.sub("", text))
-    text = _UNSHOWABLE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _UNCOVERED.search(text):
+        text = _UNCOVERED.sub(_name_uncovered, text)
     return _LONG_WORD.sub(_break_long, text)
 
 
