@@ -6,12 +6,10 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
