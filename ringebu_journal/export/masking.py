@@ -101,8 +101,13 @@ def sensitive_words(text: str) -> list[str]:
 _CAPITALISED = re.compile(r"(?<![\w@-])@?[A-ZÆØÅ][a-zæøåäöüéè]+(?![\w-])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*|[«\"(]\s*)$")
 # Capitalised words that are no person: the judge's list, platforms and the channel labels of titles.
-_NOT_PERSONS = _NOT_NAMES | {"Facebook", "Messenger", "Instagram", "Linkedin", "LinkedIn", "Tiktok", "TikTok",
-                             "Sosiale", "Takk", "Kommune", "Kommunen"}
+# Sentence openers (verbs, greetings, question words) before a name are no part of it: «Kan Kari …».
+_NOT_PERSONS = _NOT_NAMES | {
+    "Facebook", "Messenger", "Instagram", "Linkedin", "LinkedIn", "Tiktok", "TikTok", "Sosiale", "Kommune",
+    "Takk", "Tusen", "Hallo", "Heisann", "God", "Gratulerer", "Husk", "Se", "Les", "Ring", "Send", "Spør",
+    "Kan", "Kunne", "Vil", "Ville", "Skal", "Skulle", "Må", "Er", "Var", "Har", "Hadde", "Blir", "Får",
+    "Hvordan", "Korleis", "Hvilken", "Hvilke", "Kva", "Kvifor", "Dere", "Jeg", "Eg", "Vi", "Ja", "Nei",
+}
 
 
 def capitalised_names(text: str) -> list[str]:
