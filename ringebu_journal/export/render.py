@@ -14,8 +14,8 @@ the same bytes. Nothing is fetched: the template reads no file but itself.
 
 Rendering is deterministic: the PDF's dates come from the message (``timestamp`` and the document
 date), Typst derives the /ID from the content; the same JSON always gives the same bytes. Files are
-cached under ``<data_dir>/render-cache/`` by the SHA-256 of the JSON (and the renderer version),
-and the missing ones are rendered on two processes.
+cached under ``<data_dir>/render-cache/`` by the SHA-256 of the JSON, the renderer version, the
+layout and the fonts, and the missing ones are rendered on two processes.
 
 PDF/A-2b, not PDF/A-3b: the original platform data is archived beside the PDF as its own
 document (vedlegg «Originaldata»), not embedded in it; Arkivverket accepts PDF/A-3 only on
@@ -235,8 +235,20 @@ def thread_document(message: Mapping[str, Any], thread: list[Shown], *, capture:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _layout_digest() -> str:
+    """The layout and the fonts: a change to either gives every document a new cache key."""
+    h = hashlib.sha256(TEMPLATE.read_bytes())
+    for f in sorted(FONT_DIR.glob("*.ttf")):
+        h.update(f.name.encode() + hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+_LAYOUT = _layout_digest()
+
+
 def render_key(data: str) -> str:
-    return hashlib.sha256((RENDER_VERSION + "\n" + data).encode("utf-8")).hexdigest()
+    """The cache key of a document: its content, the renderer version, the layout and the fonts."""
+    return hashlib.sha256((RENDER_VERSION + "\n" + _LAYOUT + "\n" + data).encode("utf-8")).hexdigest()
 
 
 def cache_path(data_dir: Path, key: str) -> Path:
