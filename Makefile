@@ -4,20 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite bench system-deps clean
+.PHONY: install demo test test-sqlite bench clean
 
+# Everything installs from PyPI: PDF/A rendering is Typst (a self-contained wheel) with the fonts
+# shipped in ringebu_journal/export/fonts/; no system package is needed.
 $(STAMP): pyproject.toml
-	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
-
-# PDF/A rendering (weasyprint) needs Pango and a font; install them where they are missing.
-system-deps:
-	@bash scripts/system-deps.sh
 
 # Import bundled sample conversations, judge, review, export a Noark 5 package, validate it.
 demo: install

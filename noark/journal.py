@@ -3,9 +3,13 @@
 Both journals list the same journalposts (only journalposts), sorted by journalår and
 sekvensnummer. Entries arrive in export order, so they are spooled to a temporary SQLite file and
 read back sorted: memory stays flat for any number of journalposts. In the public journal, a
-screened title is replaced by ``offentligTittel`` when given, else masked with asterisks; a screened
-korrespondansepart name is masked. Only elements present in both the 2019 and the 2023 text of the
-v5.0 schemas are written, so the files validate against Arkade's built-in copy too.
+screened title is replaced by ``offentligTittel`` (the title with the screened words masked, made by
+the caller) and only when none is given masked whole with asterisks; a screened korrespondansepart
+name is masked. A screened journalpost carries its legal ground in both journals
+(``tilgangsrestriksjon`` and ``skjermingshjemmel``), so a reader of the public journal sees why
+``******`` stands there. Only elements present in both the 2019 and the 2023 text of the v5.0
+schemas are written, so the files validate against Arkade's built-in copy too (the saksmappe's
+tilgangsrestriksjon/skjermingshjemmel in offentligJournal came in 2023 and are not written).
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class JournalEntry(NoarkModel):
     offentligTittel: ValgfriTekst = None
     tittelSkjermet: bool = False
     skjermingMetadata: ValgfriTekst = None
+    tilgangsrestriksjon: ValgfriTekst = None
+    skjermingshjemmel: ValgfriTekst = None
     journaldato: date
     dokumentetsDato: Optional[date] = None
     korrespondansepart: list[JournalKorrespondansepart]
@@ -102,6 +108,8 @@ class JournalEntry(NoarkModel):
             offentligTittel=journalpost.offentligTittel,
             tittelSkjermet=bool(skjerming and skjerming.skjermer_tittel()),
             skjermingMetadata=skjerming.skjermingMetadata[0] if skjerming else None,
+            tilgangsrestriksjon=skjerming.tilgangsrestriksjon if skjerming else None,
+            skjermingshjemmel=skjerming.skjermingshjemmel if skjerming else None,
             journaldato=journalpost.journaldato,
             dokumentetsDato=journalpost.dokumentetsDato,
             korrespondansepart=[
@@ -256,6 +264,8 @@ def _loepende(xf, N: str, e: JournalEntry) -> None:
             _leaf(xf, N + "skjermingMetadata", e.skjermingMetadata)
             _leaf(xf, N + "journaldato", e.journaldato)
             _leaf(xf, N + "dokumentetsDato", e.dokumentetsDato)
+            _leaf(xf, N + "tilgangsrestriksjon", e.tilgangsrestriksjon)
+            _leaf(xf, N + "skjermingshjemmel", e.skjermingshjemmel)
             for k in e.korrespondansepart:
                 with xf.element(N + "korrespondansepart"):
                     _leaf(xf, N + "korrespondanseparttype", k.korrespondanseparttype)
@@ -282,6 +292,8 @@ def _offentlig(xf, N: str, e: JournalEntry) -> None:
             _leaf(xf, N + "skjermingMetadata", e.skjermingMetadata)
             _leaf(xf, N + "journaldato", e.journaldato)
             _leaf(xf, N + "dokumentetsDato", e.dokumentetsDato)
+            _leaf(xf, N + "tilgangsrestriksjon", e.tilgangsrestriksjon)
+            _leaf(xf, N + "skjermingshjemmel", e.skjermingshjemmel)
             for k in e.korrespondansepart:
                 with xf.element(N + "korrespondansepart"):
                     _leaf(xf, N + "korrespondanseparttype", k.korrespondanseparttype)

@@ -38,6 +38,7 @@ from ringebu_journal.errors import ProblemsFound, UsageError
 from schemas import FIKS_ARKIV_DIR
 
 from .documents import plan_documents
+from .masking import ARKIVFORMAT, SKJERMET_VARIANT, tilgangskode
 from .mapping import SYSTEM, UNNTATT, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
 from .noark5 import state_hash
 from .render import render_all
@@ -121,8 +122,10 @@ class Melding:
     folder: str
 
 
-def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]]) -> bytes:
-    """The XML of one arkivmelding. ``files``: (filename in the message, title, extension, size, sha256)."""
+def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]],
+                     redacted: list[tuple[str, int, str]] = ()) -> bytes:
+    """The XML of one arkivmelding. ``files``: (filename in the message, title, extension, size, sha256);
+    ``redacted``: (filename, size, sha256) of each redacted variant, in document order."""
     rec, mp = m.record, m.mappe
     msg = rec.message
     root = etree.Element(f"{{{NS}}}arkivmelding", nsmap={None: NS, "n5mdk": MDK, "xsi": XSI})
@@ -137,7 +140,7 @@ def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]]) ->
     mappe.leaf("opprettetAv", SYSTEM)
     if mp.screened:
         s = mappe.sub("skjerming")
-        s.kode("tilgangsrestriksjon", "13", UNNTATT)
+        s.kode("tilgangsrestriksjon", tilgangskode(mp.hjemmel), UNNTATT)
         s.leaf("skjermingshjemmel", mp.hjemmel)
     k = mappe.sub("klassifikasjon")
     k.leaf("klassifikasjonssystemID", "EMNE")
@@ -160,8 +163,9 @@ def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]]) ->
     parent.noekkel("referanseEksternNoekkel", thread_key)
     if rec.screened:
         s = reg.sub("skjerming")
-        s.kode("tilgangsrestriksjon", "13", UNNTATT)
-        s.leaf("skjermingshjemmel", rec.decision.hjemmel)
+        s.kode("tilgangsrestriksjon", tilgangskode(rec.screening_hjemmel), UNNTATT)
+        s.leaf("skjermingshjemmel", rec.screening_hjemmel)
+    variants = iter(redacted)
     for n, (doc, (fname, title, ext, size, sha)) in enumerate(zip(rec.documents, files), start=1):
         d = reg.sub("dokumentbeskrivelse")
         d.sub("systemID").el.text = stable_uuid("dokumentbeskrivelse", rec.system_id, doc.role, doc.sti)
@@ -174,18 +178,27 @@ def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]]) ->
         d.leaf("dokumentnummer", n)
         d.leaf("tilknyttetDato", rec.arkivert)
         d.leaf("tilknyttetAv", SYSTEM)
-        o = d.sub("dokumentobjekt")
-        o.sub("systemID").el.text = stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.sti)
-        o.leaf("versjonsnummer", 1)
-        o.kode("variantformat", "A", "Arkivformat")
-        o.kode("format", FORMAT_CODE.get(ext, ext.upper()), doc.puid)
-        o.leaf("formatDetaljer", doc.puid)
-        o.leaf("mimeType", MIME.get(ext))
-        o.leaf("filnavn", fname)
-        o.leaf("referanseDokumentfil", fname)
-        o.leaf("sjekksum", sha)
-        o.leaf("sjekksumAlgoritme", "SHA-256")
-        o.leaf("filstoerrelse", size)
+        if doc.skjerming_dokument:
+            s = d.sub("skjerming")
+            s.kode("tilgangsrestriksjon", tilgangskode(rec.screening_hjemmel), UNNTATT)
+            s.leaf("skjermingshjemmel", rec.screening_hjemmel)
+        objekter = [(doc.sti, ("A", ARKIVFORMAT), fname, size, sha)]
+        if doc.redacted_sti:
+            rname, rsize, rsha = next(variants)
+            objekter.append((doc.redacted_sti, ("O", SKJERMET_VARIANT), rname, rsize, rsha))
+        for sti, variant, oname, osize, osha in objekter:
+            o = d.sub("dokumentobjekt")
+            o.sub("systemID").el.text = stable_uuid("dokumentobjekt", rec.system_id, doc.role, sti)
+            o.leaf("versjonsnummer", 1)
+            o.kode("variantformat", *variant)
+            o.kode("format", FORMAT_CODE.get(ext, ext.upper()), doc.puid)
+            o.leaf("formatDetaljer", doc.puid)
+            o.leaf("mimeType", MIME.get(ext))
+            o.leaf("filnavn", oname)
+            o.leaf("referanseDokumentfil", oname)
+            o.leaf("sjekksum", osha)
+            o.leaf("sjekksumAlgoritme", "SHA-256")
+            o.leaf("filstoerrelse", osize)
     reg.leaf("tittel", rec.tittel)
     reg.leaf("offentligTittel", rec.offentlig_tittel)
     if m.update_of is not None:
@@ -256,7 +269,7 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
                              for mp in plan.mapper if any(r.journal for r in mp.records)],
                      threads=plan.threads, captures=plan.captures, attachments=plan.attachments,
                      period_start=None, period_end=None, skipped=plan.skipped, klassifikasjon=plan.klassifikasjon,
-                     excluded_ids=plan.excluded_ids)
+                     excluded_ids=plan.excluded_ids, context_decisions=plan.context_decisions)
     jobs = plan_documents(sub, app.data_dir)
     rendered, _ = render_all(jobs, app.data_dir, workers=workers, advance=advance)
     meldinger: list[Melding] = []
@@ -279,6 +292,7 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
             partial = out / f".{m.folder}.partial-{os.getpid()}-{secrets.token_hex(3)}"
             partial.mkdir()
             files = []
+            redacted = []
             for n, doc in enumerate(m.record.documents, start=1):
                 ext = doc.sti.rsplit(".", 1)[-1]
                 fname = f"{n:02d}-{doc.role}.{ext}"
@@ -290,7 +304,12 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
                 data_path = partial / fname
                 sha = hashlib.sha256(data_path.read_bytes()).hexdigest()
                 files.append((fname, doc.tittel, ext, data_path.stat().st_size, sha))
-            (partial / "arkivmelding.xml").write_bytes(arkivmelding_xml(m, files))
+                if doc.redacted_render_key:
+                    rname = f"{n:02d}-{doc.role}-skjermet.{ext}"
+                    shutil.copyfile(rendered[doc.redacted_render_key], partial / rname)
+                    rdata = (partial / rname).read_bytes()
+                    redacted.append((rname, len(rdata), hashlib.sha256(rdata).hexdigest()))
+            (partial / "arkivmelding.xml").write_bytes(arkivmelding_xml(m, files, redacted))
             errors = validate_arkivmelding(partial / "arkivmelding.xml")
             if errors:
                 shutil.rmtree(partial, ignore_errors=True)

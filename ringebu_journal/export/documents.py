@@ -1,10 +1,20 @@
 """The documents of each registrering: the rendered thread, the attachments, the raw payload.
 
-* Hoveddokument: the thread rendered as PDF/A-2b (``render.py``), PRONOM fmt/477.
+* Hoveddokument: the thread rendered as PDF/A-2b (``render.py``), PRONOM fmt/477. Its thread
+  context shows only what may be shown with it (``masking.py``): other messages' screened parts
+  masked as in the public journal, messages screened as a whole, excluded and undecided messages
+  left out and counted. The message's own text is whole (variantformat «Arkivformat»); when the
+  message is screened, the document carries skjerming with skjermingDokument, and a redacted
+  variant (variantformat «Dokument hvor deler av innholdet er skjermet») lies beside the full one
+  when the screened parts can be masked («Skjerming av deler av dokumentet»); when they cannot
+  (screened as a whole) there is no redacted variant («Skjerming av hele dokumentet»).
 * Vedlegg: each attachment whose bytes are stored and are JPEG or PNG, as they are (fmt/42–44,
   fmt/12–13, identified from the bytes, not from the declared media type). Anything else is not
   an accepted archive format here; it is listed in the export summary and noted as a merknad.
-* Vedlegg «Originaldata»: the raw platform payload as UTF-8 text (x-fmt/111).
+* Vedlegg «Originaldata»: the raw platform payload as UTF-8 text (x-fmt/111); of a screened
+  message it is screened as a whole (the payload is kept verbatim, so nothing can be masked in it).
+
+Invariant: no PDF of a registrering without skjerming holds a screened text or an identity number.
 """
 
 from __future__ import annotations
@@ -12,8 +22,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .masking import (
+    SKJERMING_DELER,
+    SKJERMING_HELE,
+    Screening,
+    context_view,
+    screening_of,
+)
 from .mapping import DocPlan, ExportPlan, RecordPlan, utc
-from .render import PDF_PUID, TEXT_PUID, RenderJob, render_key, thread_html
+from .render import PDF_PUID, TEXT_PUID, RenderJob, Shown, render_key, thread_document
 
 
 def identify_image(head: bytes) -> tuple[str, str] | None:
@@ -52,22 +69,91 @@ def plan_documents(plan: ExportPlan, data_dir: Path) -> list[RenderJob]:
     jobs: dict[str, RenderJob] = {}
     for mappe in plan.mapper:
         for rec in mappe.records:
-            job = _documents_for(rec, plan, data_dir)
-            jobs.setdefault(job.key, job)
+            for job in _documents_for(rec, plan, data_dir):
+                jobs.setdefault(job.key, job)
     return list(jobs.values())
 
 
-def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> RenderJob:
+def screened_people(context: list[dict[str, Any]], decisions: dict[int, Any], but: int | None = None) -> list[str]:
+    """The citizens whose names are screened (offl. § 13) somewhere in the thread."""
+    return [c.get("author_name") or "" for c in context if c["id"] != but and c["id"] in decisions
+            and not c.get("author_is_municipality") and screening_of(decisions[c["id"]]).masks_names]
+
+
+def _thread_views(rec: RecordPlan, context: list[dict[str, Any]], plan: ExportPlan, also: list[str] = ()
+                  ) -> tuple[list[Shown], dict[str, int], bool]:
+    """The thread as ``rec``'s copy shows it: the shown messages, the left-out counts, whether masked."""
+    m = rec.message
+    decisions = plan.context_decisions
+    # The people whose names are screened anywhere in the thread (offl. § 13): masked in every
+    # screened text of the thread, since a reply names the person it answers.
+    screened_names = screened_people(context, decisions, but=m["id"]) + list(also)
+    shown: list[Shown] = []
+    left_out: dict[str, int] = {}
+    masked = False
+    for c in context:
+        if c["id"] == m["id"]:
+            shown.append(Shown(c, c.get("text") or "", c.get("author_name") or ""))
+            continue
+        d = decisions.get(c["id"])
+        if d is None:
+            left_out["undecided"] = left_out.get("undecided", 0) + 1
+            continue
+        view = context_view(c, d, screened_names)
+        if not view.show:
+            left_out[view.reason] = left_out.get(view.reason, 0) + 1
+            continue
+        masked = masked or view.masked
+        shown.append(Shown(c, view.text, view.author))
+    return shown, left_out, masked
+
+
+def _own_screening(rec: RecordPlan) -> Screening:
+    """The screening of the record's own text and name (a reply in a screened case masks names)."""
+    own = screening_of(rec.decision)
+    if own.screen or not rec.screened:
+        return own
+    return Screening(screen=True, hjemmel=rec.screening_hjemmel, spans=own.spans)
+
+
+def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[RenderJob]:
     m = rec.message
     context = plan.threads.get(m["thread_id"], [m]) if m["thread_id"] is not None else [m]
     atts = plan.attachments.get(m["id"], [])
-    html = thread_html(m, context, capture=plan.captures.get(m["capture_id"]), attachments=atts,
-                       hidden_ids=plan.excluded_ids - {m["id"]})
-    key = render_key(html)
+    capture = plan.captures.get(m["capture_id"])
+    shown, left_out, masked = _thread_views(rec, context, plan)
+    data = thread_document(m, shown, capture=capture, attachments=atts, left_out=left_out, masked=masked)
+    jobs = [RenderJob(key=render_key(data), data=data, epoch=int(utc(m["created_at"]).timestamp()))]
+    key = jobs[0].key
+    redacted_key = None
+    skjerming_dokument = None
+    own = _own_screening(rec)
+    if rec.screened:
+        # screened for its party's name only (a reply in a screened case): the names can be masked
+        by_name_only = not screening_of(rec.decision).screen
+        if own.partly_showable or by_name_only:
+            author = m.get("author_name") or ""
+            person = not m.get("author_is_municipality")
+            names = ([author] if person else []) + screened_people(context, plan.context_decisions, but=m["id"])
+            # the redacted variant does not name the message's own screened author anywhere either
+            r_shown, r_left_out, _ = _thread_views(rec, context, plan, [author] if person and own.masks_names else [])
+            redacted = thread_document(
+                m, r_shown, capture=capture, attachments=atts, left_out=r_left_out, masked=True,
+                focus_text=own.open_text(m.get("text") or "", names if own.masks_names else ()),
+                focus_author=(own.open_name(author) if person else author) or "Anonym / ukjent",
+                variant_note=f"Skjermet variant: opplysninger unntatt offentlighet ({own.hjemmel}) er erstattet med ******.",
+            )
+            redacted_key = render_key(redacted)
+            jobs.append(RenderJob(key=redacted_key, data=redacted, epoch=jobs[0].epoch))
+            skjerming_dokument = SKJERMING_DELER
+        else:
+            skjerming_dokument = SKJERMING_HELE
     created = utc(m["created_at"])
     folder = f"{created:%Y}/{created:%m}"
     docs = [DocPlan(role="hoveddokument", tittel=rec.tittel, dokumenttype="Melding i sosiale medier",
-                    sti=f"{folder}/{rec.system_id}.pdf", puid=PDF_PUID, render_key=key)]
+                    sti=f"{folder}/{rec.system_id}.pdf", puid=PDF_PUID, render_key=key,
+                    skjerming_dokument=skjerming_dokument, redacted_render_key=redacted_key,
+                    redacted_sti=f"{folder}/{rec.system_id}-skjermet.pdf" if redacted_key else None)]
     for a in atts:
         path = attachment_file(data_dir, a)
         if path is None:
@@ -89,6 +175,7 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> RenderJ
     raw = m.get("raw") or ""
     docs.append(DocPlan(role="original", tittel="Originaldata", dokumenttype="Originaldata",
                         sti=f"{folder}/{rec.system_id}-originaldata.txt", puid=TEXT_PUID,
-                        data=raw.encode("utf-8", "replace")))
+                        data=raw.encode("utf-8", "replace"),
+                        skjerming_dokument=SKJERMING_HELE if rec.screened else None))
     rec.documents = docs
-    return RenderJob(key=key, html=html, epoch=int(created.timestamp()))
+    return jobs

@@ -30,6 +30,7 @@ from ringebu_journal.db.tables import Account, Attachment, Capture, Message, Thr
 from ringebu_journal.errors import InputError, UsageError
 
 from .decisions import ExportDecision, export_decisions
+from .masking import Screening, public_title, screen_identity_numbers, screening_of, without_identity_numbers
 
 MSG = Message.__table__
 THR = Thread.__table__
@@ -186,12 +187,6 @@ def category_label(categories: Iterable[str]) -> str:
     return "Henvendelse"
 
 
-def mask_text(text: str, spans: Iterable[str]) -> str:
-    for span in sorted({s for s in spans if s}, key=len, reverse=True):
-        text = re.sub(re.escape(span), "*" * 6, text, flags=re.IGNORECASE)
-    return text
-
-
 # -- the plan ------------------------------------------------------------------------------------
 
 
@@ -207,6 +202,9 @@ class DocPlan:
     data: bytes | None = None
     source: Path | None = None
     render_key: str | None = None   # hoveddokument: content hash of the rendered thread
+    skjerming_dokument: str | None = None      # M503, when the document holds screened text
+    redacted_render_key: str | None = None     # the variant with the screened parts masked
+    redacted_sti: str | None = None
 
 
 @dataclass
@@ -226,6 +224,8 @@ class RecordPlan:
     journalaar: int | None = None
     journalsekvensnummer: int | None = None
     journalpostnummer: int | None = None
+    screening_hjemmel: str | None = None   # the ground the record is screened on (its own, or its case's)
+    masks_names: bool = False              # offl. § 13: the parties' names are screened
     korrespondanseparter: list[tuple[str, str, bool]] = field(default_factory=list)
     documents: list[DocPlan] = field(default_factory=list)
     unsupported: list[dict[str, Any]] = field(default_factory=list)
@@ -271,6 +271,7 @@ class ExportPlan:
     skipped: dict[str, int]
     klassifikasjon: Klassifikasjon
     excluded_ids: set[int] = field(default_factory=set)   # context messages left out of renderings
+    context_decisions: dict[int, ExportDecision] = field(default_factory=dict)   # every thread message's
 
     def records(self) -> Iterator[RecordPlan]:
         for m in self.mapper:
@@ -391,6 +392,9 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
     missing = [r["id"] for r in context_rows if r["id"] not in decisions]
     if missing:
         decisions.update(export_decisions(conn, missing))
+    # An identity number in a message screens it (offl. § 26 femte ledd), whatever was decided.
+    for r in by_id.values():
+        decisions[r["id"]] = screen_identity_numbers(decisions[r["id"]], r["text"])
     captures = {c["id"]: c for c in _fetch(conn, CAP, CAP.c.id, [r["capture_id"] for r in by_id.values() if r["capture_id"]])}
     attachments: dict[int, list[dict[str, Any]]] = {}
     for a in _fetch(conn, ATT, ATT.c.message_id, list(by_id)):
@@ -413,7 +417,7 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
             mapper.append(_saksmappe(key, rows, context, decisions, journal_no, sak_no, threads_meta, units, klassifikasjon))
         else:
             for m in rows:
-                rec = _record(m, context, decisions[m["id"]], journal=False, thread_screened=False)
+                rec = _record(m, context, decisions[m["id"]], journal=False, thread_screening=None)
                 month = utc(m["created_at"]).strftime("%Y-%m")
                 archive_months.setdefault((m["platform"], m["account_platform_id"] or "ukjent", month), []).append(rec)
     for (platform, account, month), recs in sorted(archive_months.items()):
@@ -437,38 +441,51 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
         period_end=sel.date_to or (max(days) if days else None),
         skipped=skipped, klassifikasjon=klassifikasjon,
         excluded_ids={r["id"] for r in context_rows if decisions[r["id"]].decision == "exclude"},
+        context_decisions={i: decisions[i] for i in by_id},
     )
 
 
 def _saksmappe(key, rows, context, decisions, journal_no, sak_no, threads_meta, units, klassifikasjon) -> MappePlan:
     journal_msgs = [m for m in rows if decisions[m["id"]].decision == "journal"]
-    # A screened citizen message screens the whole case: the reply names the same person.
-    thread_screened = any(decisions[m["id"]].screen for m in rows)
+    # A citizen whose message is screened under offl. § 13 keeps the name screened in every
+    # journalpost of the case that has the person as its party (the reply names the person it
+    # answers). Offl. § 26 femte ledd (the number only) screens no name.
+    people: dict[str, str | None] = {}
+    for c in context:
+        scr = screening_of(decisions[c["id"]]) if c["id"] in decisions else None
+        if scr is not None and scr.masks_names and not c["author_is_municipality"] and (c.get("author_name") or "").strip():
+            people.setdefault(c["author_name"].strip(), scr.hjemmel)
+    names = list(people)
     first = journal_msgs[0]
-    d_first = decisions[first["id"]]
     records: list[RecordPlan] = []
     number = 0
     for m in rows:
         d = decisions[m["id"]]
-        rec = _record(m, context, d, journal=d.decision == "journal", thread_screened=thread_screened)
+        party = _recipient(m, context) if m["author_is_municipality"] else _author(m)
+        by_name = Screening(True, people[party]) if party in people else None
+        rec = _record(m, context, d, journal=d.decision == "journal", thread_screening=by_name, names=names)
         if rec.journal:
             number += 1
             rec.journalaar, rec.journalsekvensnummer = journal_no[m["id"]]
             rec.journalpostnummer = number
         records.append(rec)
+    # The case is screened when a journalpost in it screens names (offl. § 13): its title may
+    # name the person; the number of § 26 never reaches a title.
+    name_posts = [r for r in records if r.journal and r.screened and r.masks_names]
+    thread_screened = bool(name_posts)
     tid = key if not isinstance(key, tuple) else None
     thread_key = threads_meta[tid]["thread_key"] if tid in threads_meta else first["platform_message_id"]
     saksaar, sakssekvens = sak_no[key]
-    hjemmel = next((decisions[m["id"]].hjemmel for m in rows if decisions[m["id"]].screen), None)
+    hjemmel = name_posts[0].screening_hjemmel if name_posts else None
     acc = units.get(first["account_platform_id"] or "")
     categories = [c for m in journal_msgs for c in decisions[m["id"]].categories]
     klasse = klassifikasjon.for_categories(categories)
     label = channel_label(first["platform"], first["kind"], utc(first["created_at"]))
-    summary = summary_of(mask_text(first["text"], d_first.mask) if not thread_screened else first["text"])
+    summary = summary_of(without_identity_numbers(first["text"]))
     tittel = f"{summary} – {label}" if summary else label
-    offentlig = f"{category_label(categories)} – {label}" if thread_screened else (
-        mask_text(tittel, [s for m in rows for s in decisions[m["id"]].mask]) if any(decisions[m["id"]].mask for m in rows) else None)
-    if offentlig == tittel:
+    spans = tuple(sp for m in rows for sp in decisions[m["id"]].mask)
+    offentlig: str | None = public_title(tittel, Screening(thread_screened, hjemmel, spans), names)
+    if offentlig == tittel and not thread_screened:
         offentlig = None
     return MappePlan(
         kind="saksmappe", system_id=saksmappe_system_id(first["platform"], thread_key),
@@ -498,29 +515,32 @@ def _recipient(m: dict[str, Any], context: list[dict[str, Any]]) -> str:
 
 
 def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision, *, journal: bool,
-            thread_screened: bool) -> RecordPlan:
+            thread_screening: Screening | None, names: list[str] | None = None) -> RecordPlan:
     created = utc(m["created_at"])
     label = channel_label(m["platform"], m["kind"], created)
-    screened = bool(d.screen or (journal and thread_screened))
-    summary = summary_of(m["text"])
+    own = screening_of(d)
+    if not own.screen and journal and thread_screening is not None:
+        own = Screening(True, thread_screening.hjemmel, own.spans)    # names screened for the case
+    screened = own.screen
+    summary = summary_of(without_identity_numbers(m["text"]))
     tittel = f"{summary} – {label}" if summary else label
-    if screened:
-        offentlig: str | None = f"{category_label(d.categories)} – {label}"
-    elif d.mask:
-        offentlig = mask_text(tittel, d.mask)
-        offentlig = None if offentlig == tittel else offentlig
-    else:
+    people = list(names or [])
+    if own.masks_names and not m["author_is_municipality"]:
+        people.append(m.get("author_name") or "")
+    offentlig: str | None = public_title(tittel, own, people) if (screened or d.mask) else None
+    if offentlig == tittel and not screened:
         offentlig = None
     rec = RecordPlan(
         message=m, decision=d, system_id=record_system_id(m["platform"], m["platform_message_id"]),
         journal=journal, tittel=tittel, offentlig_tittel=offentlig, screened=screened,
         opprettet=utc(m["imported_at"]), arkivert=_arkivert(m, d),
+        screening_hjemmel=own.hjemmel if screened else None, masks_names=own.masks_names,
     )
     if journal:
         if m["author_is_municipality"]:
             rec.journalposttype = UTGAAENDE
-            rec.korrespondanseparter = [("Mottaker", _recipient(m, context), screened)]
+            rec.korrespondanseparter = [("Mottaker", _recipient(m, context), own.masks_names)]
         else:
             rec.journalposttype = INNGAAENDE
-            rec.korrespondanseparter = [("Avsender", _author(m), screened)]
+            rec.korrespondanseparter = [("Avsender", _author(m), own.masks_names)]
     return rec

@@ -64,6 +64,7 @@ from .mapping import (
     record_system_id,
     utc,
 )
+from .masking import ARKIVFORMAT, HJEMMEL_13, SKJERMET_VARIANT
 from .render import RenderStats, render_all
 
 AUD = AuditEvent.__table__
@@ -99,9 +100,9 @@ class ExportResult:
 # -- models ------------------------------------------------------------------------------------
 
 
-def _skjerming(hjemmel: str | None, metadata: list[str]) -> Skjerming:
-    return Skjerming(tilgangsrestriksjon=UNNTATT, skjermingshjemmel=hjemmel or "Offl. § 13 jf. fvl. § 13 første ledd nr. 1",
-                     skjermingMetadata=metadata)
+def _skjerming(hjemmel: str | None, metadata: list[str], dokument: str | None = None) -> Skjerming:
+    return Skjerming(tilgangsrestriksjon=UNNTATT, skjermingshjemmel=hjemmel or HJEMMEL_13,
+                     skjermingMetadata=metadata, skjermingDokument=dokument)
 
 
 def _dokumentbeskrivelser(rec: RecordPlan, rendered: dict[str, Path]) -> list[Dokumentbeskrivelse]:
@@ -113,6 +114,20 @@ def _dokumentbeskrivelser(rec: RecordPlan, rendered: dict[str, Path]) -> list[Do
             fil = Dokumentfil(sti=doc.sti, kilde=doc.source, puid=doc.puid)
         else:
             fil = Dokumentfil(sti=doc.sti, data=doc.data or b"", puid=doc.puid)
+        objekter = [Dokumentobjekt(
+            systemID=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.sti),
+            opprettetDato=rec.opprettet, opprettetAv=SYSTEM, fil=fil, variantformat=ARKIVFORMAT,
+        )]
+        if doc.redacted_render_key and doc.redacted_sti:
+            objekter.append(Dokumentobjekt(
+                systemID=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.redacted_sti),
+                opprettetDato=rec.opprettet, opprettetAv=SYSTEM, variantformat=SKJERMET_VARIANT,
+                fil=Dokumentfil(sti=doc.redacted_sti, kilde=rendered[doc.redacted_render_key], puid=doc.puid),
+            ))
+        # M503 skjermingDokument: the document holds screened text; its title repeats the
+        # registrering's, so it is screened with it.
+        skjerming = (_skjerming(rec.screening_hjemmel, ["Skjerming tittel dokumentbeskrivelse"], doc.skjerming_dokument)
+                     if doc.skjerming_dokument else None)
         out.append(Dokumentbeskrivelse(
             systemID=stable_uuid("dokumentbeskrivelse", rec.system_id, doc.role, doc.sti),
             dokumenttype=doc.dokumenttype, tittel=doc.tittel,
@@ -120,10 +135,7 @@ def _dokumentbeskrivelser(rec: RecordPlan, rendered: dict[str, Path]) -> list[Do
             opprettetDato=rec.opprettet, opprettetAv=SYSTEM,
             tilknyttetRegistreringSom="Hoveddokument" if doc.role == "hoveddokument" else "Vedlegg",
             dokumentnummer=n, tilknyttetDato=rec.arkivert, tilknyttetAv=SYSTEM,
-            dokumentobjekt=[Dokumentobjekt(
-                systemID=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.sti),
-                opprettetDato=rec.opprettet, opprettetAv=SYSTEM, fil=fil,
-            )],
+            skjerming=skjerming, dokumentobjekt=objekter,
         ))
     return out
 
@@ -142,14 +154,15 @@ def registrering_model(rec: RecordPlan, mappe: MappePlan, rendered: dict[str, Pa
     )
     if not rec.journal:
         if rec.screened:
-            common["skjerming"] = _skjerming(rec.decision.hjemmel, ["Skjerming tittel registrering - utvalgte ord"])
+            common["skjerming"] = _skjerming(rec.screening_hjemmel, ["Skjerming tittel registrering - utvalgte ord"])
         return Registrering(forfatter=[m.get("author_name")] if (m.get("author_name") or "").strip() else [], **common)
     kp_type = rec.korrespondanseparter[0][0]
     if rec.screened:
-        common["skjerming"] = _skjerming(rec.decision.hjemmel or mappe.hjemmel, [
-            "Skjerming tittel registrering - utvalgte ord",
-            "Skjerming navn avsender" if kp_type == "Avsender" else "Skjerming navn mottaker",
-        ])
+        # offl. § 26 femte ledd screens the number only: the title's words, not the party's name
+        metadata = ["Skjerming tittel registrering - utvalgte ord"]
+        if rec.masks_names:
+            metadata.append("Skjerming navn avsender" if kp_type == "Avsender" else "Skjerming navn mottaker")
+        common["skjerming"] = _skjerming(rec.screening_hjemmel or mappe.hjemmel, metadata)
     created = utc(m["created_at"])
     return Journalpost(
         korrespondansepart=[Korrespondansepart(korrespondanseparttype=t, korrespondansepartNavn=n, skjermetNavn=s)

@@ -1,69 +1,63 @@
-"""The archive copy of a message: its thread rendered as PDF/A-2b, rendered once and cached.
+"""The archive copy of a message: its thread rendered as PDF/A-2b with Typst, rendered once and cached.
 
 The document shows the message, its thread context (authors, times, platform ids), how and when
 it was captured (source, locator without tokens, retrieved_at) and the SHA-256 of the raw payload.
-It shows nothing of the decision, so a moderator's later change does not change the document.
+It shows nothing of the decision, so a moderator's later change does not change the full copy.
+What the thread context may show (masked, left out and counted) is decided by ``masking.py``;
+this module only lays out what it is given.
 
-Rendering is deterministic: the PDF's dates come from the message, its /ID from the content hash
-and the embedded font subsets' timestamps from ``SOURCE_DATE_EPOCH``; the same HTML always gives
-the same bytes. Files are cached under ``<data_dir>/render-cache/`` by the SHA-256 of the HTML,
-and the missing ones are rendered on two processes. Nothing is fetched: the url_fetcher refuses
-everything but ``data:`` URIs; fonts come from the system (DejaVu).
+The content goes to Typst as one JSON document (``sys.inputs.data``, read by ``thread.typ``):
+values are set as text and never parsed as markup, so no value can change the layout or inject
+anything. Fonts are the ones shipped in ``fonts/`` (Noto Sans, Noto Sans Arabic, DejaVu Sans
+symbols, with their licences); system and Typst's own fonts are ignored, so every machine gives
+the same bytes. Nothing is fetched: the template reads no file but itself.
+
+Rendering is deterministic: the PDF's dates come from the message (``timestamp`` and the document
+date), Typst derives the /ID from the content; the same JSON always gives the same bytes. Files are
+cached under ``<data_dir>/render-cache/`` by the SHA-256 of the JSON, the renderer version, the
+layout and the fonts, and the missing ones are rendered on two processes.
+
+PDF/A-2b, not PDF/A-3b: the original platform data is archived beside the PDF as its own
+document (vedlegg «Originaldata»), not embedded in it; Arkivverket accepts PDF/A-3 only on
+application, and an embedded file would be a second copy outside the dokumentobjekt the archive
+keeps checksums of.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html as htmlmod
+import json
 import os
 import re
 import tempfile
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ringebu_journal.errors import ProblemsFound
 
-RENDER_VERSION = "ringebu-journal-render/2"
+RENDER_VERSION = "ringebu-journal-render/3"
 PDF_PUID = "fmt/477"        # PDF/A-2b
+PDF_STANDARD = "a-2b"
 TEXT_PUID = "x-fmt/111"     # plain text (UTF-8)
 CACHE_DIR = "render-cache"
 WORKERS = 2
+POOL_MIN = 6          # fewer documents than this are rendered in-process
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "thread.typ"
+FONT_DIR = HERE / "fonts"
 
 _SECRET_PARAMS = re.compile(r"(token|secret|signature|sig|key|password|appsecret_proof|code)$", re.IGNORECASE)
 _PLATFORM = {"facebook": "Facebook", "messenger": "Messenger", "instagram": "Instagram", "x": "X",
              "linkedin": "LinkedIn", "tiktok": "TikTok", "email": "E-post", "other": "Annen kanal"}
 _KIND = {"post": "Innlegg", "comment": "Kommentar", "reply": "Svar", "message": "Melding"}
 _STATUS = {"active": "synlig", "hidden": "skjult", "deleted": "slettet", "not_retrievable": "ikke lenger hentbar"}
-
-# One font face only (DejaVu Sans, regular): subsetting each embedded face costs ~0.25 s, so
-# headings differ by size and colour, not by weight, and ids are not set in a monospace face.
-CSS = """
-* { font-family: "Ringebu Archive Sans", "DejaVu Sans", sans-serif; font-weight: normal; font-style: normal; }
-@page { size: A4; margin: 18mm 16mm 18mm 16mm;
-        @bottom-right { content: "Side " counter(page) " av " counter(pages); font-size: 8pt; color: #555; } }
-body { font-family: "Ringebu Archive Sans", "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.35; color: #111; }
-h1 { font-size: 14pt; margin: 0 0 2mm 0; }
-h2 { font-size: 11pt; margin: 6mm 0 2mm 0; border-bottom: 0.4pt solid #888; }
-.sub { color: #444; font-size: 8.5pt; margin-bottom: 4mm; }
-table.meta { border-collapse: collapse; width: 100%; }
-table.meta td { padding: 0.6mm 2mm 0.6mm 0; vertical-align: top; }
-table.meta td.k { color: #444; width: 38mm; white-space: nowrap; }
-.msg { border: 0.4pt solid #aaa; padding: 2mm 3mm; margin: 0 0 2.5mm 0; page-break-inside: avoid; }
-.msg.focus { border: 1.4pt solid #000; background: #f3f3f3; }
-.msg .head { font-size: 8.5pt; color: #333; margin-bottom: 1mm; }
-.msg .text { white-space: pre-wrap; word-wrap: break-word; }
-.msg.reply { margin-left: 8mm; }
-.ids { font-size: 7.5pt; color: #444; word-break: break-all; }
-.mono { font-size: 7.5pt; word-break: break-all; }
-.note { color: #444; }
-.who { color: #000; text-decoration: underline; }
-"""
-
+ANONYM = "Anonym / ukjent"
 
 def strip_secrets(locator: str) -> str:
     """The capture locator without access tokens or other secrets in its query string."""
@@ -87,215 +81,215 @@ def _t(dt: datetime | None) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-# Pictographs (emoji) are outside every font on the archive machines: printed as a box they would
-# lose what the writer meant, so the archive copy names them, e.g. ⟦CLAPPING HANDS SIGN⟧. The
-# original characters stay in the «Originaldata» attachment.
-_PICTOGRAPH = re.compile("[\U0001F000-\U0001FAFF\U0001FC00-\U0001FFFF]")
-_INVISIBLE = re.compile("[\uFE00-\uFE0F\u200D]")
+# PDF/A allows no missing glyph, so a character outside the shipped fonts (fonts/coverage.txt) is
+# named: pictographs (emoji) and scripts the fonts do not cover are printed as, e.g.,
+# ⟦CLAPPING HANDS SIGN⟧, so the reader still sees what the writer meant. Invisible format
+# characters (joiners, variation selectors, bidi controls) outside the fonts are dropped, controls
+# and lone surrogates become U+FFFD. The original characters stay in the «Originaldata» attachment.
+def _covered_class() -> re.Pattern:
+    parts = []
+    for line in (FONT_DIR / "coverage.txt").read_text(encoding="ascii").split():
+        a, b = (int(x, 16) for x in line.split("-"))
+        parts.append(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}")
+    return re.compile("[^\n" + "".join(parts) + "]")
 
 
-def _name_pictograph(m: re.Match) -> str:
-    import unicodedata
+_UNCOVERED = _covered_class()
+_DROP = {"Cf", "Mn", "Me"}
+_REPLACE = {"Cc", "Cs", "Co", "Cn"}
 
-    return "⟦" + unicodedata.name(m.group(0), f"U+{ord(m.group(0)):04X}") + "⟧"
+
+def _name_uncovered(m: re.Match) -> str:
+    ch = m.group(0)
+    if ch == "\t":
+        return "    "
+    cat = unicodedata.category(ch)
+    if cat in _DROP:
+        return ""
+    if cat in _REPLACE:
+        return "\ufffd"
+    return "⟦" + unicodedata.name(ch, f"U+{ord(ch):04X}") + "⟧"
 
 
-def _e(value: Any) -> str:
+# A word longer than the line would run off the page: offer a break every 24 characters.
+_LONG_WORD = re.compile(r"\S{40,}")
+
+
+def _break_long(m: re.Match) -> str:
+    w = m.group(0)
+    return "\u200b".join(w[i:i + 24] for i in range(0, len(w), 24))
+
+
+def _s(value: Any) -> str:
+    """A value as the archive copy shows it: every character printable with the shipped fonts."""
     text = "" if value is None else str(value)
-    if _PICTOGRAPH.search(text):
-        text = _PICTOGRAPH.sub(_name_pictograph, _INVISIBLE.sub("", text))
-    return htmlmod.escape(text, quote=True)
-
-
-def _rows(pairs: Iterable[tuple[str, Any]]) -> str:
-    return "".join(f'<tr><td class="k">{_e(k)}</td><td>{v}</td></tr>' for k, v in pairs if v not in (None, ""))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _UNCOVERED.search(text):
+        text = _UNCOVERED.sub(_name_uncovered, text)
+    return _LONG_WORD.sub(_break_long, text)
 
 
 @dataclass(frozen=True)
 class RenderJob:
     key: str
-    html: str
-    epoch: int          # SOURCE_DATE_EPOCH for the font subsets: the message's time
+    data: str           # the document as JSON (thread.typ reads it)
+    epoch: int          # the PDF's creation time: the message's time
 
 
-def thread_html(message: dict[str, Any], context: list[dict[str, Any]], *, capture: dict[str, Any] | None,
-                attachments: list[dict[str, Any]], hidden_ids: set[int]) -> str:
-    """The HTML of one archive copy: ``message`` in its thread ``context``.
+@dataclass(frozen=True)
+class Shown:
+    """One message of the thread as a copy shows it (``text`` and ``author`` already masked)."""
 
-    ``hidden_ids`` are context messages left out (excluded from the archive); their number is shown.
+    message: Mapping[str, Any]
+    text: str
+    author: str
+
+
+LEFT_OUT_NOTE = {
+    "excluded": "{n} melding(er) i tråden er avgrenset (ikke arkivverdig) og ikke tatt med.",
+    "undecided": "{n} melding(er) i tråden er ikke ferdig vurdert og ikke tatt med.",
+    "screened": "{n} melding(er) i tråden er unntatt offentlighet i sin helhet og ikke tatt med her; "
+                "de er arkivert som egne registreringer.",
+}
+MASKED_NOTE = "Opplysninger i tråden som er unntatt offentlighet, er erstattet med ******."
+
+
+def _rows(pairs: Iterable[tuple[str, Any, bool]]) -> list[list[Any]]:
+    return [[_s(k), _s(v), mono] for k, v, mono in pairs if v not in (None, "")]
+
+
+def thread_document(message: Mapping[str, Any], thread: list[Shown], *, capture: Mapping[str, Any] | None,
+                    attachments: list[Mapping[str, Any]], left_out: Mapping[str, int] | None = None,
+                    masked: bool = False, focus_text: str | None = None, focus_author: str | None = None,
+                    variant_note: str = "") -> str:
+    """The JSON document of one archive copy: ``message`` in its ``thread``, as ``thread.typ`` lays it out.
+
+    ``thread`` lists the messages to show (the focus message among them), in order; ``left_out``
+    counts the ones not shown by reason (excluded, undecided, screened). ``focus_text`` and
+    ``focus_author`` replace the message's own text and author (the redacted variant), and
+    ``variant_note`` says on the first page what the variant is.
     """
     m = message
     platform = _PLATFORM.get(m["platform"], m["platform"])
     kind = _KIND.get(m["kind"], m["kind"])
-    author = m.get("author_name") or "Anonym / ukjent"
+    author = focus_author if focus_author is not None else (m.get("author_name") or ANONYM)
+    redacted = focus_author is not None and focus_author != (m.get("author_name") or ANONYM)
     created = m["created_at"]
-    ids = _rows([
-        ("Plattform", _e(platform)),
-        ("Type", _e(kind)),
-        ("Meldings-id", f'<span class="ids">{_e(m["platform_message_id"])}</span>'),
-        ("Svar på (id)", f'<span class="ids">{_e(m.get("parent_platform_id"))}</span>' if m.get("parent_platform_id") else None),
-        ("Innlegg (id)", f'<span class="ids">{_e(m.get("post_platform_id"))}</span>' if m.get("post_platform_id") else None),
-        ("Samtale (id)", f'<span class="ids">{_e(m.get("conversation_id"))}</span>' if m.get("conversation_id") else None),
-        ("Konto (id)", f'<span class="ids">{_e(m.get("account_platform_id"))}</span>' if m.get("account_platform_id") else None),
-        ("Forfatter", _e(author) + (" (kommunen)" if m.get("author_is_municipality") else "")),
-        ("Forfatter-id", f'<span class="ids">{_e(m.get("author_id"))}</span>' if m.get("author_id") else None),
-        ("Tidspunkt", _e(_t(created))),
-        ("Status", _e(_STATUS.get(m.get("status") or "active", m.get("status")))),
-        ("Versjon", _e(m.get("version"))),
-        ("Lenke", f'<span class="ids">{_e(m.get("permalink"))}</span>' if m.get("permalink") else None),
+    meta = _rows([
+        ("Plattform", platform, False),
+        ("Type", kind, False),
+        ("Meldings-id", m["platform_message_id"], True),
+        ("Svar på (id)", m.get("parent_platform_id"), True),
+        ("Innlegg (id)", m.get("post_platform_id"), True),
+        ("Samtale (id)", m.get("conversation_id"), True),
+        ("Konto (id)", m.get("account_platform_id"), True),
+        ("Forfatter", author + (" (kommunen)" if m.get("author_is_municipality") else ""), False),
+        ("Forfatter-id", "******" if redacted and m.get("author_id") else m.get("author_id"), True),
+        ("Tidspunkt", _t(created), False),
+        ("Status", _STATUS.get(m.get("status") or "active", m.get("status")), False),
+        ("Versjon", m.get("version"), False),
+        ("Lenke", m.get("permalink"), True),
     ])
     cap = capture or {}
     provenance = _rows([
-        ("Innhentet fra", _e(cap.get("source"))),
-        ("Kilde", f'<span class="ids">{_e(strip_secrets(cap.get("locator") or ""))}</span>' if cap.get("locator") else None),
-        ("Oppføring", _e(cap.get("entry"))),
-        ("Hentet", _e(_t(cap.get("retrieved_at"))) if cap.get("retrieved_at") else None),
-        ("SHA-256 innhenting", f'<span class="mono">{_e(cap.get("sha256"))}</span>' if cap.get("sha256") else None),
-        ("SHA-256 rådata", f'<span class="mono">{_e(m.get("raw_sha256"))}</span>'),
-        ("Importert", _e(_t(m.get("imported_at")))),
+        ("Innhentet fra", cap.get("source"), False),
+        ("Kilde", strip_secrets(cap.get("locator") or ""), True),
+        ("Oppføring", cap.get("entry"), False),
+        ("Hentet", _t(cap.get("retrieved_at")) if cap.get("retrieved_at") else None, False),
+        ("SHA-256 innhenting", cap.get("sha256"), True),
+        ("SHA-256 rådata", m.get("raw_sha256"), True),
+        ("Importert", _t(m.get("imported_at")), False),
     ])
-    att_rows = "".join(
-        f'<tr><td class="k">{_e(a.get("kind") or "vedlegg")}</td><td>{_e(a.get("filename") or "")} '
-        f'{_e(a.get("media_type") or "")} <span class="mono">{_e(a.get("sha256") or a.get("note") or "")}</span></td></tr>'
-        for a in attachments
-    )
-    root_ids = {c["platform_message_id"] for c in context if c["kind"] == "post"}
+    att_rows = [[_s(a.get("kind") or "vedlegg"),
+                 _s(" ".join(str(x) for x in (a.get("filename"), a.get("media_type"), a.get("sha256") or a.get("note")) if x)),
+                 True] for a in attachments]
+    root_ids = {s.message["platform_message_id"] for s in thread if s.message["kind"] == "post"}
     blocks = []
-    for c in context:
-        if c["id"] in hidden_ids:
-            continue
-        cls = "msg focus" if c["platform_message_id"] == m["platform_message_id"] else "msg"
-        if c.get("parent_platform_id") and c["parent_platform_id"] not in root_ids and c["kind"] in ("reply",):
-            cls += " reply"
-        who = c.get("author_name") or "Anonym / ukjent"
+    for s in thread:
+        c = s.message
+        focus = c["platform_message_id"] == m["platform_message_id"]
+        who = (author if focus else s.author) or ANONYM
         if c.get("author_is_municipality"):
             who += " (kommunen)"
-        marker = " · DENNE MELDINGEN" if "focus" in cls else ""
-        blocks.append(
-            f'<div class="{cls}"><div class="head"><span class="who">{_e(who)}</span> · {_e(_KIND.get(c["kind"], c["kind"]))} · '
-            f'{_e(_t(c["created_at"]))}{marker}<br/><span class="ids">id {_e(c["platform_message_id"])}</span></div>'
-            f'<div class="text">{_e(c.get("text") or "")}</div></div>'
-        )
-    left_out = len([c for c in context if c["id"] in hidden_ids])
-    note = (f'<p class="note">{left_out} melding(er) i tråden er avgrenset (ikke arkivverdig) og ikke tatt med.</p>'
-            if left_out else "")
-    title = f"{platform}: {kind.lower()} fra {author}, {_t(created)}"
+        head = f"{who} · {_KIND.get(c['kind'], c['kind'])} · {_t(c['created_at'])}" + (" · DENNE MELDINGEN" if focus else "")
+        text = focus_text if focus and focus_text is not None else s.text
+        blocks.append({"focus": focus, "head": _s(head), "id": _s(f"id {c['platform_message_id']}"), "text": _s(text),
+                       "reply": bool(c.get("parent_platform_id") and c["parent_platform_id"] not in root_ids
+                                     and c["kind"] == "reply")})
+    notes = [LEFT_OUT_NOTE[r].format(n=n) for r, n in sorted((left_out or {}).items()) if n and r in LEFT_OUT_NOTE]
+    if masked:
+        notes.append(MASKED_NOTE)
     stamp = (created if created.tzinfo else created.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return (
-        "<!DOCTYPE html><html lang=\"no\"><head><meta charset=\"utf-8\"/>"
-        f"<title>{_e(title)}</title><meta name=\"author\" content=\"Ringebu kommune\"/>"
-        f"<meta name=\"generator\" content=\"{RENDER_VERSION}\"/>"
-        f"<meta name=\"dcterms.created\" content=\"{iso}\"/><meta name=\"dcterms.modified\" content=\"{iso}\"/>"
-        f"<style>{CSS}</style></head><body>"
-        f"<h1>{_e(platform)}-{_e(kind.lower())} – arkivkopi</h1>"
-        f"<div class=\"sub\">Ringebu kommune · arkivkopi laget av ringebu-journal fra innhentede data</div>"
-        f"<h2>Meldingen</h2><div class=\"msg focus\"><div class=\"text\">{_e(m.get('text') or '')}</div></div>"
-        f"<table class=\"meta\">{ids}</table>"
-        + (f"<h2>Vedlegg</h2><table class=\"meta\">{att_rows}</table>" if att_rows else "")
-        + f"<h2>Tråden</h2>{''.join(blocks)}{note}"
-        f"<h2>Innhenting</h2><table class=\"meta\">{provenance}</table>"
-        "</body></html>"
-    )
+    doc = {
+        "generator": RENDER_VERSION,
+        "title": _s(f"{platform}: {kind.lower()} fra {author}, {_t(created)}"),
+        "created": [stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second],
+        "page_label": "Side",
+        "heading": _s(f"{platform}-{kind.lower()} – arkivkopi"),
+        "sub": "Ringebu kommune · arkivkopi laget av ringebu-journal fra innhentede data",
+        "variant_note": _s(variant_note),
+        "labels": {"message": "Meldingen", "attachments": "Vedlegg", "thread": "Tråden", "capture": "Innhenting"},
+        "text": _s(focus_text if focus_text is not None else (m.get("text") or "")),
+        "meta": meta, "attachments": att_rows, "thread": blocks, "notes": notes, "provenance": provenance,
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def render_key(html: str) -> str:
-    return hashlib.sha256((RENDER_VERSION + "\n" + html).encode("utf-8")).hexdigest()
+def _layout_digest() -> str:
+    """The layout and the fonts: a change to either gives every document a new cache key."""
+    h = hashlib.sha256(TEMPLATE.read_bytes())
+    for f in sorted(FONT_DIR.glob("*.ttf")):
+        h.update(f.name.encode() + hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+_LAYOUT = _layout_digest()
+
+
+def render_key(data: str) -> str:
+    """The cache key of a document: its content, the renderer version, the layout and the fonts."""
+    return hashlib.sha256((RENDER_VERSION + "\n" + _LAYOUT + "\n" + data).encode("utf-8")).hexdigest()
 
 
 def cache_path(data_dir: Path, key: str) -> Path:
     return Path(data_dir) / CACHE_DIR / key[:2] / f"{key}.pdf"
 
 
-# The archive face: DejaVu Sans cut down once to the scripts citizens write in (Latin, Greek,
-# Cyrillic, punctuation, symbols) and without its OpenType layout tables. Embedding a subset of
-# the full font costs fontTools ~0.25 s a document, most of it reading GSUB/GPOS tables that
-# Norwegian text does not need; from this face it costs a fraction. Characters outside it fall
-# back to the system's DejaVu Sans. Built beside the render cache, identically every time.
-SYSTEM_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-ARCHIVE_FONT_FAMILY = "Ringebu Archive Sans"
-_FONT_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x2000, 0x206F),
-                (0x20A0, 0x20CF), (0x2100, 0x218F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2500, 0x25FF),
-                (0x2600, 0x26FF), (0x2700, 0x27BF), (0xFB00, 0xFB06), (0xFFFD, 0xFFFD))
-_font_ready: dict[str, Path | None] = {}
+_compiler: Any = None
+_compiler_pid: int | None = None
 
 
-def archive_font(folder: Path) -> Path | None:
-    """The cut-down archive face in ``folder`` (made if missing); None when it cannot be made."""
-    key = str(folder)
-    if key in _font_ready:
-        return _font_ready[key]
-    result: Path | None = None
-    if SYSTEM_FONT.exists():
-        digest = hashlib.sha256(SYSTEM_FONT.read_bytes()).hexdigest()[:16]
-        target = folder / f"archive-sans-{digest}.ttf"
-        if target.exists():
-            result = target
-        else:
-            try:
-                from fontTools import subset
-                from fontTools.ttLib import TTFont
+def _typst_compiler() -> Any:
+    """One Typst compiler per process, with the shipped fonts loaded once."""
+    global _compiler, _compiler_pid
+    if _compiler is None or _compiler_pid != os.getpid():
+        import typst
 
-                font = TTFont(str(SYSTEM_FONT), recalcTimestamp=False)
-                opts = subset.Options()
-                opts.layout_features = []
-                opts.name_IDs = ["*"]
-                opts.notdef_outline = True
-                opts.drop_tables += ["GSUB", "GPOS", "kern", "FFTM", "MATH"]
-                sub = subset.Subsetter(opts)
-                sub.populate(unicodes=[c for a, b in _FONT_RANGES for c in range(a, b + 1)])
-                sub.subset(font)
-                folder.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".font-")
-                os.close(fd)
-                font.save(tmp)
-                os.replace(tmp, target)
-                result = target
-            except Exception:  # noqa: BLE001 - rendering still works with the system font
-                result = None
-    _font_ready[key] = result
-    return result
+        fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(FONT_DIR)])
+        _compiler = typst.Compiler(str(TEMPLATE), root=str(HERE), font_paths=fonts, ignore_system_fonts=True)
+        _compiler_pid = os.getpid()
+    return _compiler
 
 
-def _fetcher(font: Path | None):
-    allowed = font.resolve().as_uri() if font else None
+def render_pdf(data: str, key: str, epoch: int, font: Any = None) -> bytes:
+    """Render one JSON document (see :func:`thread_document`) to PDF/A-2b bytes, deterministically."""
+    import typst
 
-    def fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        if allowed is not None and url == allowed:
-            from weasyprint.urls import default_url_fetcher
-
-            return default_url_fetcher(url, *args, **kwargs)
-        return _refuse_fetch(url, *args, **kwargs)
-
-    return fetch
-
-
-def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
-
-        return default_url_fetcher(url, *args, **kwargs)
-    raise ValueError(f"network and file access are disabled in archive rendering: {url[:80]}")
+    try:
+        pdf = _typst_compiler().compile(format="pdf", sys_inputs={"data": data}, pdf_standards=PDF_STANDARD,
+                                        timestamp=max(int(epoch), 315532800))
+    except typst.TypstError as exc:
+        raise ProblemsFound(f"rendering archive copy {key[:16]} failed: {exc.message} — please report this") from None
+    return bytes(pdf)
 
 
-def render_pdf(html: str, key: str, epoch: int, font: Path | None = None) -> bytes:
-    """Render ``html`` to PDF/A-2b bytes, deterministically (``font``: the archive face)."""
-    os.environ["SOURCE_DATE_EPOCH"] = str(max(epoch, 315532800))  # fonts' head.modified; not before 1980
-    from weasyprint import CSS as WeasyCSS
-    from weasyprint import HTML
-
-    sheets = []
-    if font is not None:
-        sheets.append(WeasyCSS(string=f'@font-face {{ font-family: "{ARCHIVE_FONT_FAMILY}"; '
-                                      f'src: url("{font.resolve().as_uri()}"); }}'))
-    return HTML(string=html, url_fetcher=_fetcher(font)).write_pdf(
-        pdf_variant="pdf/a-2b", pdf_identifier=key[:32].encode("ascii"), stylesheets=sheets,
-    )
+def _render_pair(arg: tuple[RenderJob, str]) -> str:
+    return _render_to_cache(*arg)
 
 
 def _render_to_cache(job: RenderJob, target: str) -> str:
     path = Path(target)
-    data = render_pdf(job.html, job.key, job.epoch, archive_font(path.parent.parent / "fonts"))
+    data = render_pdf(job.data, job.key, job.epoch)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".render-")
     try:
@@ -338,7 +332,10 @@ def render_all(jobs: Iterable[RenderJob], data_dir: Path, *, workers: int = WORK
             todo[job.key] = job
     if todo:
         try:
-            if len(todo) == 1 or workers <= 1:
+            # Worker processes are forked; a process that has run Typst itself (whose thread pool
+            # a fork would not carry over) renders in-process instead. Few documents are not
+            # worth the start of a pool either.
+            if len(todo) < POOL_MIN or workers <= 1 or _compiler_pid == os.getpid():
                 for job in todo.values():
                     _render_to_cache(job, str(paths[job.key]))
                     stats.rendered += 1
@@ -346,9 +343,8 @@ def render_all(jobs: Iterable[RenderJob], data_dir: Path, *, workers: int = WORK
                         advance(1)
             else:
                 with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("fork")) as pool:
-                    futures = [pool.submit(_render_to_cache, job, str(paths[job.key])) for job in todo.values()]
-                    for fut in futures:
-                        fut.result()
+                    args = [(job, str(paths[job.key])) for job in todo.values()]
+                    for _ in pool.map(_render_pair, args, chunksize=max(1, min(16, len(args) // (4 * workers)))):
                         stats.rendered += 1
                         if advance:
                             advance(1)

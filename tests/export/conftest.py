@@ -117,10 +117,10 @@ class World:
         return mid
 
     def judge(self, conn, name: str, decision: str, categories: list[str], *, screen: bool = False,
-              mask: list[str] = (), minutes: int = 200) -> None:
+              mask: list[str] = (), minutes: int = 200, hjemmel: str = HJEMMEL) -> None:
         mid = self.ids[name]
         at = T0 + timedelta(minutes=minutes)
-        screening = {"screen": screen, "mask": list(mask), "hjemmel": HJEMMEL if screen else None, "reasons": []}
+        screening = {"screen": screen, "mask": list(mask), "hjemmel": hjemmel if screen else None, "reasons": []}
         conn.execute(JUD.insert().values(
             message_id=mid, decision=decision, confidence=0.9, categories=categories, actions=[],
             screening=screening, reasons=[], policy_version="test", policy_hash="0" * 64, context_hash="",

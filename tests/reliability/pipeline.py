@@ -1,7 +1,7 @@
 """The whole job in a few calls, for the reliability tests: a fresh database with the four
 roles, import, judge, moderate, export, validate — as ``ringebu_journal/demo.py`` does it.
 
-``fast_render`` swaps the PDF/A renderer (weasyprint, ~0.3 s a document) for a fixed small PDF
+``fast_render`` swaps the PDF/A renderer (Typst, a few ms a document) for a fixed small PDF
 so that property tests can run hundreds of exports; the XML the package holds (arkivstruktur,
 journals, endringslogg, ADDML) is written and validated exactly as in production. Tests that
 need the real archive copies do not use it.
@@ -45,9 +45,9 @@ def dispose(apps: dict[str, App]) -> None:
         a.db.dispose()
 
 
-def fake_pdf(html: str, key: str, epoch: int, font=None) -> bytes:
-    """Stands in for render_pdf: a small deterministic PDF-looking file per HTML."""
-    return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest() + b"\n%%EOF\n"
+def fake_pdf(data: str, key: str, epoch: int, font=None) -> bytes:
+    """Stands in for render_pdf: a small deterministic PDF-looking file per JSON document."""
+    return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + hashlib.sha256(data.encode("utf-8", "surrogatepass")).digest() + b"\n%%EOF\n"
 
 
 @contextmanager
