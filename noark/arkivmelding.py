@@ -473,10 +473,15 @@ class PayloadError(ValueError):
 
 
 def parse_payload(data: bytes) -> etree._Element:
+    """Parse without network, DTD or entity expansion; a document with a DOCTYPE is refused
+    (no Fiks Arkiv message has one, and an unexpanded entity would reach the validator)."""
     try:
-        return etree.fromstring(data, secure_parser(FIKS_ARKIV_DIR))
+        root = etree.fromstring(data, secure_parser(FIKS_ARKIV_DIR))
     except etree.XMLSyntaxError as exc:
         raise PayloadError(f"not well-formed XML: {exc}") from None
+    if root.getroottree().docinfo.doctype:
+        raise PayloadError("has a DOCTYPE, which no Fiks Arkiv message may carry — refused unread")
+    return root
 
 
 def validate_payload(data: bytes) -> tuple[str | None, list[str]]:

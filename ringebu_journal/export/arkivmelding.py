@@ -88,6 +88,11 @@ DECISION_LABEL = {"exclude": "ikke arkivverdig (ekskludert)", "archive": "arkive
                   None: "meldingen finnes ikke lenger i fagsystemet"}
 
 
+def validate_arkivmelding(path: str | Path) -> list[str]:
+    """Every schema error of one payload file (empty when valid): the Noark library's validator."""
+    return am.validate_file(path)[1]
+
+
 # -- kill points (tests) ---------------------------------------------------------------------------
 
 _hits: dict[str, int] = {}
