@@ -268,7 +268,10 @@ class _X:
 
 
 def _root(ns: str, name: str) -> etree._Element:
-    return etree.Element(f"{{{ns}}}{name}", nsmap={None: ns, "n5mdk": MDK, "xsi": XSI})
+    nsmap = {None: ns, "n5mdk": MDK, "xsi": XSI}
+    if ns in (NS_OPPDATER, NS_DOKUMENTOBJEKT):
+        nsmap["arkivmelding"] = NS_OPPRETT        # merknad, dokumentobjekt: types of the opprett schema
+    return etree.Element(f"{{{ns}}}{name}", nsmap=nsmap)
 
 
 def _finish(root: etree._Element) -> bytes:
