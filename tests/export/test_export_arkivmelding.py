@@ -5,7 +5,6 @@ outbox whose files never change, receipts, a consistent snapshot."""
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,14 +13,13 @@ from sqlalchemy import select
 
 from noark import arkivmelding as am
 from noark.arkivmelding_outbox import Outbox, validate_outbox
-from ringebu_journal.db.tables import ArkivmeldingKey, AuditEvent, Delivery, Message, OutboxMessage
+from ringebu_journal.db.tables import ArkivmeldingKey, Message
 from ringebu_journal.export.arkivmelding import export_arkivmelding
 
-from conftest import PAGE, SECRET_NAME, T0
+from conftest import PAGE, SECRET_NAME
 
 NS = {"o": am.NS_OPPRETT, "u": am.NS_OPPDATER, "m": am.MDK, "a": am.NS_AVSKRIVNING, "d": am.NS_DOKUMENTOBJEKT}
 KEYS = ArkivmeldingKey.__table__
-OUTM = OutboxMessage.__table__
 MSG = Message.__table__
 
 
