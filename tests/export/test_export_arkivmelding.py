@@ -165,3 +165,21 @@ def test_screened_name_marked_in_arkivmelding(world, tmp_path):
     texts = [(tmp_path / "l" / f / "arkivmelding.xml").read_text() for f in res.created]
     with_name = [t for t in texts if SECRET_NAME in t]
     assert with_name and all("<erSkjermet>true</erSkjermet>" in t for t in with_name)
+
+
+def test_a_new_version_without_a_change_of_text_sends_nothing(world, tmp_path):
+    """Keyed by the message, not its version: a status change (deleted on the platform) stored as a
+    new version is no new journalpost and no update; the earlier folder stays as it was."""
+    app, w = world
+    out = tmp_path / "outbox"
+    export_arkivmelding(app, out)
+    before = tree_hashes(out)
+    with app.db.write() as conn:
+        old = dict(conn.execute(select(MSG).where(MSG.c.id == w.ids["skyss2"])).mappings().one())
+        conn.execute(MSG.update().where(MSG.c.id == old["id"]).values(is_current=False))
+        new = {k: v for k, v in old.items() if k != "id"}
+        new.update(version=2, previous_id=old["id"], is_current=True, status="deleted")
+        conn.execute(MSG.insert().values(**new))
+    res = export_arkivmelding(app, out)
+    assert res.created == res.updated == res.documents == [] and res.unchanged == 4
+    assert tree_hashes(out) == before
