@@ -64,6 +64,10 @@ TYPES = tuple(t for t, _x, _f in MESSAGE_TYPES.values())
 Checkpoint = Callable[[str], None]
 
 
+class OutboxBusy(NoarkWriteError):
+    """Another process holds the outbox's lock."""
+
+
 def _noop(_name: str) -> None:
     return None
 
@@ -136,8 +140,8 @@ class Outbox:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise NoarkWriteError(f"{self.path}: another export is writing into this outbox — "
-                                      "wait for it to finish") from None
+                raise OutboxBusy(f"{self.path}: another export is writing into this outbox — "
+                                 "wait for it to finish and run the export again") from None
             yield self
         finally:
             os.close(fd)
@@ -156,7 +160,8 @@ class Outbox:
                 try:
                     out.append(OutboxEntry.from_line(json.loads(raw)))
                 except (ValueError, KeyError, TypeError) as exc:
-                    raise PayloadError(f"{self.index_path}:{n}: not an index line ({exc})") from None
+                    raise PayloadError(f"{self.index_path}:{n}: not an index line ({exc}) — the index was changed "
+                                       "by hand; restore that line from the message folder's melding.json") from None
         return out
 
     def published_folders(self) -> dict[int, Path]:

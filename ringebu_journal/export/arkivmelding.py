@@ -49,7 +49,7 @@ from sqlalchemy import func, select
 
 from noark import stable_uuid
 from noark import arkivmelding as am
-from noark.arkivmelding_outbox import Outbox, OutboxEntry, PayloadError
+from noark.arkivmelding_outbox import Outbox, OutboxBusy, OutboxEntry, PayloadError
 from noark.errors import NoarkWriteError
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import (
@@ -60,7 +60,7 @@ from ringebu_journal.db.tables import (
     Message,
     OutboxMessage,
 )
-from ringebu_journal.errors import ProblemsFound, UsageError
+from ringebu_journal.errors import ConflictError, ProblemsFound, UsageError
 
 from .decisions import export_decisions
 from .documents import plan_documents
@@ -682,6 +682,8 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
                 bucket.append(entry.folder)
             result.export_id = _finish(app, box, snap.audit_seq, result)
             return result
+    except OutboxBusy as exc:
+        raise ConflictError(str(exc)) from None
     except NoarkWriteError as exc:
         raise ProblemsFound(f"{exc} — nothing half-written; please report this") from None
     except PayloadError as exc:

@@ -238,3 +238,30 @@ def test_validate_outbox_checks_schemas_hashes_and_lifecycle(world, tmp_path):
                        .replace(b"</system>", b"</systemet>"))
     code, text = _cli("validate", str(broken))
     assert code == 1 and "systemet" in text
+
+
+def test_bad_outbox_input_is_one_clear_line_and_changes_nothing(world, tmp_path):
+    from ringebu_journal.errors import ConflictError, ProblemsFound, UsageError
+
+    app, _ = world
+    out = tmp_path / "outbox"
+    export_arkivmelding(app, out)
+    before = (out / INDEX).read_bytes()
+    with pytest.raises(UsageError, match=f"give --out {out}"):        # a second outbox would send opprett twice
+        export_arkivmelding(app, tmp_path / "another")
+    assert not (tmp_path / "another" / INDEX).exists()
+    with Outbox(out).lock():                                            # another export is running
+        with pytest.raises(ConflictError, match="another export is writing"):
+            export_arkivmelding(app, out)
+    damaged = before.replace(b'"seq":3', b'"seq":"three"', 1)
+    (out / INDEX).write_bytes(damaged)
+    with pytest.raises(ProblemsFound, match=r"index.jsonl:3: not an index line .* melding.json"):
+        export_arkivmelding(app, out)
+    assert (out / INDEX).read_bytes() == damaged
+    code, text = _cli("validate", str(out))
+    assert code == 1 and "index.jsonl:3" in text
+    (out / INDEX).write_bytes(before)
+    file_out = tmp_path / "a-file"
+    file_out.write_text("x")
+    with pytest.raises(UsageError, match="cannot create"):
+        export_arkivmelding(app, file_out)
