@@ -7,6 +7,7 @@ import json
 import click
 
 from ringebu_journal.export.arkivmelding import export_arkivmelding
+from ringebu_journal.errors import ProblemsFound
 from ringebu_journal.export.mapping import Klassifikasjon
 from ringebu_journal.export.noark5 import InvalidPackage, export_noark5
 
@@ -102,3 +103,6 @@ def register(cli: click.Group) -> None:
                 click.echo(f"  receipt   {f}: {s} ({m})")
         for line in rec.problems:
             echo_err(f"receipt not recorded: {line}")
+        if rec.problems:
+            raise ProblemsFound(f"{len(rec.problems)} receipt(s) in the inbox could not be recorded (listed above); "
+                                "the messages were exported")

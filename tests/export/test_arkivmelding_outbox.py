@@ -265,3 +265,17 @@ def test_bad_outbox_input_is_one_clear_line_and_changes_nothing(world, tmp_path)
     file_out.write_text("x")
     with pytest.raises(UsageError, match="cannot create"):
         export_arkivmelding(app, file_out)
+
+
+def test_cli_export_arkivmelding_reports_messages_and_receipt_problems(world, tmp_path):
+    app, _ = world
+    out = tmp_path / "outbox"
+    base = ["--db", _db_url(app), "--actor", "archivist", "--data-dir", str(app.data_dir)]
+    code, text = _cli(*base, "export", "arkivmelding", "--out", str(out))
+    assert code == 0 and "4 opprett" in text and "2 avskrivning" in text and "000001-arkivmelding.opprett-" in text
+    (out / "inbox").mkdir()
+    (out / "inbox" / "000001-feil.kvittering.xml").write_text("<ikke-xml")
+    code, text = _cli(*base, "export", "arkivmelding", "--out", str(out), "--format", "json")
+    assert code == 1 and "could not be recorded" in text
+    data = json.loads(text[: text.rindex("}") + 1])
+    assert data["unchanged"] == 4 and "names no message" in data["receipt_problems"][0]
