@@ -43,13 +43,15 @@ OUTM = OutboxMessage.__table__
 def arkivmelding_status(conn) -> dict[tuple[str, str], dict[str, Any]]:
     """(platform, platform message id) → lifecycle word and receipt status of its journalpost."""
     receipts: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in conn.execute(select(OUTM.c.system_id, OUTM.c.seq, OUTM.c.folder, OUTM.c.receipt,
+    for r in conn.execute(select(OUTM.c.system_id, OUTM.c.key_kind, OUTM.c.seq, OUTM.c.folder, OUTM.c.receipt,
                                  OUTM.c.receipt_detail).order_by(OUTM.c.seq)).mappings():
         receipts[r["system_id"]].append(dict(r))
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for k in conn.execute(select(KEYS).where(KEYS.c.kind == "journalpost")).mappings():
         state = k["state"] + (f" ({k['updates']})" if k["state"] == "updated" else "")
-        msgs = receipts.get(k["system_id"], [])
+        # its own messages, and the updates of its saksmappe (a failed one concerns every journalpost in it)
+        msgs = receipts.get(k["system_id"], []) + [m for m in receipts.get(k["mappe_system_id"] or "", [])
+                                                   if m["key_kind"] == "saksmappe"]
         failed = [m for m in msgs if m["receipt"] == "failed"]
         missing = [m for m in msgs if m["receipt"] == "pending"]
         receipt = "failed" if failed else "missing" if missing else "confirmed" if msgs else None
