@@ -7,6 +7,7 @@ import json
 import click
 
 from ringebu_journal.export.arkivmelding import export_arkivmelding
+from ringebu_journal.errors import ProblemsFound
 from ringebu_journal.export.mapping import Klassifikasjon
 from ringebu_journal.export.noark5 import InvalidPackage, export_noark5
 
@@ -69,21 +70,39 @@ def register(cli: click.Group) -> None:
 
     @export_group.command("arkivmelding")
     @click.option("--out", "out", required=True, type=click.Path(file_okay=False, dir_okay=True),
-                  help="Folder for the day's arkivmeldinger (one sub-folder per journalpost).")
+                  help="The outbox folder: one numbered sub-folder per message, index.jsonl (append-only).")
+    @click.option("--inbox", "inbox", type=click.Path(file_okay=False, dir_okay=True),
+                  help="Folder of the archive system's receipts (default: OUT/inbox).")
     @click.option("--classification", "classification", type=click.Path(exists=True, dir_okay=False),
                   help="TOML file with the klassifikasjon key (categories → klasser).")
     @format_option("table", "json")
     @command_app("export arkivmelding")
-    def arkivmelding_cmd(app, out, classification, fmt) -> None:
-        """Write a Fiks Arkiv arkivmelding for each new or changed journalpost (never twice)."""
+    def arkivmelding_cmd(app, out, inbox, classification, fmt) -> None:
+        """Send to the archive system what changed: opprett once per journalpost (with its saksmappe
+        for a new case), oppdater for corrections, avskrivning, cancellation; read receipts."""
         with progress("rendering archive copies", quiet=quiet_flag()) as advance:
-            result = export_arkivmelding(app, out, klassifikasjon=_klassifikasjon(classification), advance=advance)
+            result = export_arkivmelding(app, out, klassifikasjon=_klassifikasjon(classification), advance=advance,
+                                         inbox=inbox)
+        rec = result.receipts
         if fmt == "json":
-            click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2, default=json_default))
-            return
-        click.echo(f"arkivmeldinger in {out}: {len(result.created)} new, {len(result.updated)} updates, "
-                   f"{result.unchanged} already delivered unchanged")
-        for folder in result.created:
-            click.echo(f"  new     {folder}")
-        for folder in result.updated:
-            click.echo(f"  update  {folder}")
+            click.echo(json.dumps({**result.summary, "unchanged": result.unchanged, "audit_seq": result.audit_seq,
+                                   "receipts": [{"file": f, "message": m, "status": s} for f, m, s in rec.recorded],
+                                   "receipt_problems": rec.problems},
+                                  ensure_ascii=False, indent=2, default=json_default))
+        else:
+            click.echo(f"outbox {out}: {len(result.created)} opprett, {len(result.updated)} oppdater, "
+                       f"{len(result.cancelled)} cancelled, {len(result.avskrivninger)} avskrivning, "
+                       f"{len(result.documents)} new document versions; {result.unchanged} journalposter unchanged "
+                       f"(snapshot at audit event {result.audit_seq})")
+            for label, folders in (("recovered", result.recovered), ("opprett", result.created),
+                                   ("oppdater", result.updated), ("utgår", result.cancelled),
+                                   ("avskriv", result.avskrivninger), ("dokument", result.documents)):
+                for folder in folders:
+                    click.echo(f"  {label:<9} {folder}")
+            for f, m, s in rec.recorded:
+                click.echo(f"  receipt   {f}: {s} ({m})")
+        for line in rec.problems:
+            echo_err(f"receipt not recorded: {line}")
+        if rec.problems:
+            raise ProblemsFound(f"{len(rec.problems)} receipt(s) in the inbox could not be recorded (listed above); "
+                                "the messages were exported")

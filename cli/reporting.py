@@ -210,3 +210,8 @@ def report_journal(from_: str | None, to: str | None, detail: bool, fmt: str, ou
                 fh.write(f"\n{done} journalført, {waiting} waiting"
                          + (" — see them with --detail, deliver with `ringebu-journal export noark5`" if waiting else "")
                          + "\n")
+                failed = sum(r["receipt_failed"] for r in rep.summary)
+                missing = sum(r["receipt_missing"] for r in rep.summary)
+                if failed or missing:
+                    fh.write(f"arkivmelding receipts: {failed} failed, {missing} missing — see which with --detail "
+                             "(columns arkivmelding, receipt, receipt_detail)\n")

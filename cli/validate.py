@@ -1,16 +1,38 @@
-"""`ringebu-journal validate PATH`: check a Noark 5 package (folder or .tar) without a database.
+"""`ringebu-journal validate PATH`: check a Noark 5 package, an arkivmelding outbox or one Fiks
+Arkiv message, without a database.
 
-Exit 0 when the package passes the XSDs and every Arkade control, 1 when problems were found,
-2 when PATH is missing or unreadable. The CLI owner registers ``validate`` in cli/main.py.
+* a folder with ``index.jsonl`` (an outbox of ``export arkivmelding``): every message against its
+  Fiks Arkiv V2 XSD, every file against the index's SHA-256, and the lifecycle (no second opprett
+  of a journalpost or saksmappe; every oppdater, avskrivning and dokumentobjekt refers to
+  something an earlier message created);
+* one message folder of an outbox, or one payload file (``arkivmelding.xml`` …): its XSD;
+* anything else: a Noark 5 arkivuttrekk (folder or .tar) against the official XSDs and the
+  Arkade 5 controls.
+
+Exit 0 when valid, 1 when problems were found, 2 when PATH is missing or unreadable. The CLI
+owner registers ``validate`` in cli/main.py.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from noark.arkivmelding import MESSAGE_TYPES, PayloadError, parse_payload
+from noark.arkivmelding_outbox import INDEX, MANIFEST, validate_outbox, validate_payload_file
 from noark.errors import PackageReadError
 from noark.validate import validate_package
 from ringebu_journal.errors import ProblemsFound, UsageError
+
+
+def _fiks_payload(p: Path) -> bool:
+    if not p.is_file() or p.suffix.lower() != ".xml":
+        return False
+    try:
+        return parse_payload(p.read_bytes()).tag in MESSAGE_TYPES
+    except (OSError, PayloadError):
+        return False
 
 
 @click.command("validate")
@@ -18,12 +40,30 @@ from ringebu_journal.errors import ProblemsFound, UsageError
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Report format.")
 def validate(path: str, output_format: str) -> None:
-    """Validate a Noark 5 v5.0 arkivuttrekk (folder or .tar) against the official XSDs and the
-    Arkade 5 controls, offline. Every problem is listed with its control, file and element."""
+    """Validate a Noark 5 v5.0 arkivuttrekk (folder or .tar), an arkivmelding outbox (folder with
+    index.jsonl) or one Fiks Arkiv message, offline. Every problem is listed with its place."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{path}: no such file or folder — give an arkivuttrekk, an outbox or an arkivmelding.xml")
+    fiks = None
+    if p.is_dir() and (p / INDEX).is_file():
+        fiks = validate_outbox(p)
+    elif p.is_dir() and (p / MANIFEST).is_file():
+        payloads = [f for f in sorted(p.iterdir()) if _fiks_payload(f)]
+        if not payloads:
+            raise UsageError(f"{path}: a message folder without a Fiks Arkiv payload — give the outbox folder")
+        fiks = validate_payload_file(payloads[0])
+    elif _fiks_payload(p):
+        fiks = validate_payload_file(p)
+    if fiks is not None:
+        click.echo(fiks.to_json() if output_format == "json" else fiks.to_text())
+        if not fiks.ok:
+            raise ProblemsFound(f"{len(fiks.problems)} problem(s) found in {path}")
+        return
     try:
         report = validate_package(path)
     except PackageReadError as exc:
-        raise UsageError(f"{exc} — give the folder or .tar of an arkivuttrekk") from None
+        raise UsageError(f"{exc} — give the folder or .tar of an arkivuttrekk, an outbox or an arkivmelding.xml") from None
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     if not report.ok:
         raise ProblemsFound(f"{len(report.findings)} problem(s) found in {path}")

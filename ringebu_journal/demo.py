@@ -144,13 +144,17 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
     say(f"5. Noark 5 package {exp.path} (id {exp.package_id}): " + _summary_line(sm))
     arkiv.authorize("export arkivmelding")
     am = export_arkivmelding(arkiv, out / "arkivmelding", workers=2)
-    say(f"   arkivmeldinger in {out / 'arkivmelding'}: {len(am.created)} new, {len(am.updated)} updated, "
-        f"{am.unchanged} already delivered")
+    from noark.arkivmelding_outbox import validate_outbox
+
+    box = validate_outbox(out / "arkivmelding")
+    say(f"   arkivmelding outbox {out / 'arkivmelding'}: {len(am.created)} opprett, {len(am.updated)} oppdater, "
+        f"{am.unchanged} already delivered; "
+        + ("valid (Fiks Arkiv V2 XSDs, SHA-256, lifecycle)" if box.ok else f"{len(box.problems)} problems"))
 
     from noark.validate import validate_package
 
     report = validate_package(exp.path)
-    res.package_ok = report.ok
+    res.package_ok = report.ok and box.ok
     say(f"   validation (official XSDs + Arkade controls): "
         f"{'0 errors' if report.ok else str(len(report.findings)) + ' problems'}")
 

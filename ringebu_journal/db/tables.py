@@ -196,6 +196,54 @@ class Delivery(SQLModel, table=True):
     delivered_at: datetime
 
 
+class ArkivmeldingKey(SQLModel, table=True):
+    """The lifecycle of one journalpost or saksmappe in the archive system, keyed by its stable
+    systemID (a message's, not a version's; a case's thread): created → delivered → updated (n) →
+    cancelled. See ringebu_journal/export/arkivmelding.py."""
+
+    __tablename__ = "arkivmelding_keys"
+    __table_args__ = (UniqueConstraint("kind", "system_id", name="uq_arkivmelding_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)            # journalpost | saksmappe
+    system_id: str = Field(max_length=36)
+    noekkel: str = Field(sa_column=Column(Text, nullable=False))   # referanseEksternNoekkel
+    platform: Optional[str] = Field(default=None, max_length=20)
+    platform_message_id: Optional[str] = Field(default=None, max_length=300)
+    mappe_system_id: Optional[str] = Field(default=None, max_length=36)
+    state: str = Field(max_length=20)           # created | delivered | updated | cancelled
+    updates: int = 0
+    state_hash: str = Field(max_length=64)      # what was last sent about it
+    sent: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    avskrevet: bool = False
+    first_seq: int
+    last_seq: int
+    updated_at: datetime
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message of the arkivmelding outbox (append-only, numbered 1, 2, 3 …) and the
+    receiver's receipt for it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_key", "system_id"),)
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    outbox: str = Field(sa_column=Column(Text, nullable=False))
+    folder: str = Field(max_length=200)
+    type: str = Field(max_length=40)            # arkivmelding.opprett | arkivmelding.oppdater | avskrivning.opprett | dokumentobjekt.opprett
+    key_kind: str = Field(max_length=20)        # journalpost | saksmappe | dokument
+    system_id: str = Field(max_length=36)       # the journalpost the message is about (the saksmappe for a mappe update)
+    melding_id: str = Field(max_length=36, unique=True)
+    sha256: str = Field(max_length=64)          # of the payload
+    message_id: Optional[int] = Field(default=None, foreign_key="messages.id")
+    export_id: Optional[int] = Field(default=None, foreign_key="exports.id")
+    audit_seq: Optional[int] = None             # the last audit event the export's snapshot reflected
+    created_at: datetime
+    receipt: str = Field(default="pending", max_length=20)   # pending | confirmed | failed
+    receipt_file: Optional[str] = Field(default=None, sa_column=Column(Text))
+    receipt_at: Optional[datetime] = None
+    receipt_detail: Optional[str] = Field(default=None, sa_column=Column(Text))
+
+
 class Setting(SQLModel, table=True):
     __tablename__ = "settings"
     key: str = Field(primary_key=True, max_length=100)

@@ -1,346 +1,759 @@
-"""``export arkivmelding``: one Fiks Arkiv V2 arkivmelding per new or changed journalpost.
+"""``export arkivmelding``: the conversation with the archive system through KS Fiks Arkiv.
 
-Each message goes into its own folder ``OUT/<systemID>[-oppdatering-N]/`` with ``arkivmelding.xml``
-and the files it names (the PDF/A archive copy, the attachments, the raw «Originaldata»), ready for
-the daily delivery into the archive system. Each message is validated against
-``schemas/fiks-arkiv/no.ks.fiks.arkiv.v2.arkivering.arkivmelding.opprett.xsd`` before anything is
-recorded.
+Every journalpost and every saksmappe has a stored lifecycle (``arkivmelding_keys``), keyed by
+its stable systemID — the message's (uuid5 of platform and platform id, the same for every
+version), the case's (uuid5 of platform and thread key):
 
-What was delivered is kept in ``deliveries`` (kind ``arkivmelding``) with a hash of the delivered
-state (decision, skjerming, titles, parties, documents). A journalpost already delivered in the
-same state is never sent again. A changed state (a moderator's later decision, a new screening)
-is sent again as an *update*: the project ships only the ``opprett`` schema of Fiks Arkiv V2, so
-the update is an ``arkivmelding`` with the **same systemIDs and the same referanseEksternNoekkel**
-(fagsystem ``ringebu-journal``, nøkkel = the platform id) plus a merknad of type «Oppdatering»
-naming the earlier delivery; the archive system recognises the record by its external key. See
-docs/export.md for the upstream ``arkivmelding.oppdater`` message and how to switch to it.
+    created ─(receipt confirms)→ delivered ─(a correction)→ updated (n) ─(reversed)→ cancelled
+
+* the first journalpost of a case is sent as ``arkivmelding.opprett`` **with** its saksmappe;
+  every later one references that saksmappe (``referanseForelderMappe``: systemID + external key);
+* a correction of something sent — the message edited on the platform (a new version), a
+  changed decision or skjerming, new titles — goes as ``arkivmelding.oppdater`` for the same key,
+  a new version of a document as ``dokumentobjekt.opprett``; never a second ``opprett``;
+* an inngående journalpost answered by an utgående one in the same case gets an
+  ``avskrivning.opprett`` (avskrivningsmåte BU, referanseAvskrivesAvJournalpost = the answer);
+* a journal decision reversed (exclude or archive-only) sets journalstatus «U» (Utgår) by
+  ``arkivmelding.oppdater``; the record is never deleted from the archive.
+
+The messages go into an append-only outbox (:mod:`noark.arkivmelding_outbox`): one new folder per
+message, numbered, never modified or deleted, listed in ``index.jsonl`` with SHA-256. The folder
+is published first and recorded in the database right after; a crash in between is repaired by
+the next export, which reads the outbox's index and records what the database lacks (each
+folder carries its own ``melding.json`` with everything the record needs), so every message is
+sent exactly once. Receipts dropped in the inbox folder (``OUTBOX/inbox`` unless told) are
+validated against the kvittering XSDs and recorded per message.
+
+One export reads one snapshot: the plan, the decisions, the lifecycle and the last audit sequence
+are read in a single transaction (REPEATABLE READ on PostgreSQL; SQLite's read transaction is a
+snapshot), and that sequence is recorded in the export's audit event. A decision committed after
+the snapshot goes in the next export.
+
+The domain only maps (``RecordPlan`` → :mod:`noark.arkivmelding` objects); writing and
+validating the XML is the Noark library's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import secrets
-import shutil
+import signal
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from noark import stable_uuid
-from noark.text import clean_text, format_date, format_datetime
+from noark import arkivmelding as am
+from noark.arkivmelding_outbox import Outbox, OutboxBusy, OutboxEntry, PayloadError
+from noark.errors import NoarkWriteError
 from ringebu_journal.app import App
-from ringebu_journal.db.tables import Delivery, Export
-from ringebu_journal.errors import ProblemsFound, UsageError
-from schemas import FIKS_ARKIV_DIR
+from ringebu_journal.db.tables import (
+    ArkivmeldingKey,
+    AuditEvent,
+    Delivery,
+    Export,
+    Message,
+    OutboxMessage,
+)
+from ringebu_journal.errors import ConflictError, ProblemsFound, UsageError
 
+from .decisions import export_decisions
 from .documents import plan_documents
-from .masking import ARKIVFORMAT, SKJERMET_VARIANT, tilgangskode
-from .mapping import SYSTEM, UNNTATT, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
-from .noark5 import state_hash
+from .masking import SKJERMET_VARIANT, UNNTATT, tilgangskode
+from .mapping import SYSTEM, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
 from .render import render_all
 
-NS = "https://ks-no.github.io/standarder/fiks-protokoll/fiks-arkiv/arkivmelding/opprett/v2"
-# Children of the metadatakatalog's complex types (kode, eksternNoekkel, referanseTilMappe) are
-# in the metadatakatalog namespace (its elementFormDefault is qualified).
-MDK = "https://ks-no.github.io/standarder/fiks-protokoll/fiks-arkiv/metadatakatalog/v2"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-ENTRY = "no.ks.fiks.arkiv.v2.arkivering.arkivmelding.opprett.xsd"
 FAGSYSTEM = "ringebu-journal"
+KILL_ENV = "RINGEBU_JOURNAL_KILL_AT"          # e.g. "outbox.published:2": SIGKILL at the 2nd time
 EXP = Export.__table__
 DLV = Delivery.__table__
+KEYS = ArkivmeldingKey.__table__
+OUTM = OutboxMessage.__table__
+AUD = AuditEvent.__table__
+MSG = Message.__table__
 
-# Noark 5 code values with their Fiks Arkiv short codes (Noark 5 tjenestegrensesnitt).
-JOURNALPOSTTYPE = {"Inngående dokument": "I", "Utgående dokument": "U"}
-KORRESPONDANSEPARTTYPE = {"Avsender": "EA", "Mottaker": "EM"}
+JOURNALPOSTTYPE = {"Inngående dokument": ("I", "Inngående dokument"), "Utgående dokument": ("U", "Utgående dokument")}
+PARTTYPE = {"Avsender": ("EA", "Avsender"), "Mottaker": ("EM", "Mottaker")}
 FORMAT_CODE = {"pdf": "PDF", "txt": "TXT", "jpg": "JPEG", "png": "PNG"}
 MIME = {"pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "jpg": "image/jpeg", "png": "image/png"}
-
-_schema: etree.XMLSchema | None = None
-
-
-def fiks_schema() -> etree.XMLSchema:
-    """The Fiks Arkiv V2 arkivmelding schema, compiled offline from the shipped files."""
-    global _schema
-    if _schema is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        _schema = etree.XMLSchema(etree.parse(str(FIKS_ARKIV_DIR / ENTRY), parser))
-    return _schema
+DOKUMENTTYPE = {"hoveddokument": "SOME", "original": "ORIG", "vedlegg": "BILDE"}
+# The Fiks code list has no «answered in social media»; BU is a written answer, and the
+# answering journalpost is named in referanseAvskrivesAvJournalpost.
+AVSKRIVNINGSMAATE = ("BU", "Besvart med utgående dokument i sosiale medier")
+DECISION_LABEL = {"exclude": "ikke arkivverdig (ekskludert)", "archive": "arkiveres uten journalføring",
+                  None: "meldingen finnes ikke lenger i fagsystemet"}
 
 
-def validate_arkivmelding(path: Path) -> list[str]:
-    """Every schema error of one arkivmelding.xml (empty when valid)."""
-    schema = fiks_schema()
-    doc = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
-    if schema.validate(doc):
-        return []
-    return [f"{path.name}:{e.line}: {e.message}" for e in schema.error_log]
+def validate_arkivmelding(path: str | Path) -> list[str]:
+    """Every schema error of one payload file (empty when valid): the Noark library's validator."""
+    return am.validate_file(path)[1]
 
 
-class _X:
-    """A tiny element builder that never writes an empty element."""
+# -- kill points (tests) ---------------------------------------------------------------------------
 
-    def __init__(self, parent: etree._Element, ns: str = NS):
-        self.el = parent
-        self.ns = ns
+_hits: dict[str, int] = {}
 
-    def leaf(self, name: str, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, datetime):
-            text = format_datetime(utc(value))
-        elif hasattr(value, "isoformat"):
-            text = format_date(value)
-        else:
-            text = clean_text(str(value))
-        if text.strip():
-            etree.SubElement(self.el, f"{{{self.ns}}}{name}").text = text
 
-    def sub(self, name: str, attrib: dict[str, str] | None = None, *, children_ns: str | None = None) -> "_X":
-        return _X(etree.SubElement(self.el, f"{{{self.ns}}}{name}", attrib or {}), children_ns or self.ns)
+def checkpoint(name: str) -> None:
+    """Kill this process with SIGKILL at a counted point when ``RINGEBU_JOURNAL_KILL_AT`` names it
+    (``NAME:N`` — the N-th time NAME is reached). For crash tests; never set in production."""
+    spec = os.environ.get(KILL_ENV)
+    if not spec:
+        return
+    want, _, nth = spec.partition(":")
+    if want != name:
+        return
+    _hits[name] = _hits.get(name, 0) + 1
+    if _hits[name] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
-    def kode(self, name: str, kode: str, beskrivelse: str | None = None) -> None:
-        k = self.sub(name, children_ns=MDK)
-        k.leaf("kode", kode)
-        k.leaf("beskrivelse", beskrivelse)
 
-    def noekkel(self, name: str, key: str) -> None:
-        n = self.sub(name, children_ns=MDK)
-        n.leaf("fagsystem", FAGSYSTEM)
-        n.leaf("noekkel", key)
+# -- keys and states -------------------------------------------------------------------------------
+
+
+def journalpost_noekkel(rec: RecordPlan) -> am.Noekkel:
+    return am.Noekkel(FAGSYSTEM, f"{rec.message['platform']}:{rec.message['platform_message_id']}")
+
+
+def saksmappe_noekkel(mp: MappePlan) -> am.Noekkel:
+    platform = mp.records[0].message["platform"] if mp.records else "ukjent"
+    return am.Noekkel(FAGSYSTEM, f"{platform}:{mp.system_id}")
+
+
+def part_id(system_id: str, rolle: str) -> str:
+    return stable_uuid("korrespondansepart", system_id, rolle)
+
+
+def _hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
+
+
+def journalpost_state(rec: RecordPlan) -> dict[str, Any]:
+    """What a journalpost's arkivmelding says that can change after it was sent."""
+    return {"tittel": rec.tittel, "offentligTittel": rec.offentlig_tittel, "screened": rec.screened,
+            "hjemmel": rec.screening_hjemmel if rec.screened else None,
+            "parter": [[t, n, bool(s)] for t, n, s in rec.korrespondanseparter],
+            "content": rec.message.get("content_hash")}
+
+
+def saksmappe_state(mp: MappePlan) -> dict[str, Any]:
+    return {"tittel": mp.tittel, "offentligTittel": mp.offentlig_tittel, "screened": mp.screened,
+            "hjemmel": mp.hjemmel if mp.screened else None}
+
+
+# -- the snapshot ----------------------------------------------------------------------------------
 
 
 @dataclass
-class Melding:
-    record: RecordPlan
-    mappe: MappePlan
-    state: str
-    update_of: dict[str, Any] | None      # the earlier delivery this one replaces
-    folder: str
+class Snapshot:
+    audit_seq: int
+    plan: ExportPlan
+    keys: dict[tuple[str, str], dict[str, Any]]
+    gone: dict[str, dict[str, Any]]          # journalpost systemID → the current decision of a key no longer journal
 
 
-def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]],
-                     redacted: list[tuple[str, int, str]] = ()) -> bytes:
-    """The XML of one arkivmelding. ``files``: (filename in the message, title, extension, size, sha256);
-    ``redacted``: (filename, size, sha256) of each redacted variant, in document order."""
-    rec, mp = m.record, m.mappe
+@contextmanager
+def _snapshot_conn(app: App) -> Iterator[Any]:
+    if app.db.is_sqlite:
+        with app.db.read() as conn:
+            yield conn
+        return
+    with app.db._translate():
+        with app.db.engine.connect().execution_options(isolation_level="REPEATABLE READ", ringebu_readonly=True) as conn:
+            with conn.begin():
+                yield conn
+
+
+def take_snapshot(app: App, klassifikasjon: Klassifikasjon | None,
+                  on_snapshot: Callable[[], None] | None = None) -> Snapshot:
+    with _snapshot_conn(app) as conn:
+        audit_seq = conn.execute(select(func.max(AUD.c.seq))).scalar() or 0
+        if on_snapshot is not None:
+            on_snapshot()
+        plan = build_plan(conn, Selection(), klassifikasjon)
+        keys = {(r["kind"], r["system_id"]): dict(r) for r in conn.execute(select(KEYS)).mappings()}
+        journal = {r.system_id for r in plan.records() if r.journal}
+        gone: dict[str, dict[str, Any]] = {}
+        for (kind, sid), k in keys.items():
+            if kind != "journalpost" or sid in journal or k["state"] == "cancelled":
+                continue
+            row = conn.execute(select(MSG.c.id).where(MSG.c.platform == k["platform"],
+                                                      MSG.c.platform_message_id == k["platform_message_id"],
+                                                      MSG.c.is_current.is_(True))).first()
+            if row is None:
+                gone[sid] = {"decision": None, "message_id": None, "decided_by": SYSTEM, "decided_at": None}
+                continue
+            d = export_decisions(conn, [row.id])[row.id]
+            gone[sid] = {"decision": d.decision, "message_id": row.id, "decided_by": d.decided_by,
+                         "decided_at": d.decided_at}
+    return Snapshot(audit_seq, plan, keys, gone)
+
+
+# -- what to send ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Pending:
+    type: str
+    key_kind: str
+    key: str
+    keys: dict[str, Any]
+    meta: dict[str, Any]
+    build: Callable[[], tuple[bytes, list[tuple[str, bytes | Path]], dict[str, Any]]]   # payload, files, meta
+
+
+def _skjerming(screened: bool, hjemmel: str | None) -> am.Skjerming | None:
+    """tilgangsrestriksjon follows the hjemmel (``masking.tilgangskode``: «26» for § 26 alone, else «13»)."""
+    return am.Skjerming(hjemmel, (tilgangskode(hjemmel), UNNTATT)) if screened and hjemmel else None
+
+
+def _parter(rec: RecordPlan) -> list[am.Korrespondansepart]:
+    return [am.Korrespondansepart(part_id(rec.system_id, typ), PARTTYPE.get(typ, (typ, typ)), navn, bool(skjermet))
+            for typ, navn, skjermet in rec.korrespondanseparter]
+
+
+def _saksmappe(mp: MappePlan, rec: RecordPlan) -> am.Saksmappe:
+    return am.Saksmappe(
+        system_id=mp.system_id, tittel=mp.tittel, offentlig_tittel=mp.offentlig_tittel, noekkel=saksmappe_noekkel(mp),
+        opprettet=mp.opprettet, opprettet_av=SYSTEM, saksdato=rec.journaldato,
+        administrativ_enhet=mp.administrativ_enhet, saksansvarlig=rec.decision.decided_by,
+        skjerming=_skjerming(mp.screened, mp.hjemmel), klassifikasjonssystem="EMNE",
+        klasse_id=mp.klasse.klasseID, klasse_tittel=mp.klasse.tittel)
+
+
+def _doc_files(rec: RecordPlan, rendered: dict[str, Path]) -> list[tuple[Any, str, str, bytes | Path]]:
+    """(doc, dokumentbeskrivelse systemID, file name, source) of each document of ``rec``."""
+    out = []
+    for n, doc in enumerate(rec.documents, start=1):
+        ext = doc.sti.rsplit(".", 1)[-1]
+        src: bytes | Path = rendered[doc.render_key] if doc.render_key else (doc.source or (doc.data or b""))
+        out.append((doc, stable_uuid("dokumentbeskrivelse", rec.system_id, doc.role, doc.sti), f"{n:02d}-{doc.role}.{ext}", src))
+    return out
+
+
+def _sha_size(src: bytes | Path) -> tuple[str, int]:
+    data = src.read_bytes() if isinstance(src, Path) else src
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def _objekt(rec: RecordPlan, doc, dok_sid: str, fname: str, src: bytes | Path, versjon: int) -> am.Dokumentobjekt:
+    ext = doc.sti.rsplit(".", 1)[-1]
+    sha, size = _sha_size(src)
+    return am.Dokumentobjekt(
+        system_id=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.sti, str(versjon)) if versjon > 1
+        else stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.sti),
+        filnavn=fname, format=(FORMAT_CODE.get(ext, ext.upper()), doc.puid), format_detaljer=doc.puid,
+        mime=MIME.get(ext), sjekksum=sha, filstoerrelse=size, versjonsnummer=versjon)
+
+
+def _journalpost(rec: RecordPlan, mp: MappePlan, rendered: dict[str, Path]) -> tuple[am.Journalpost, list, dict]:
     msg = rec.message
-    root = etree.Element(f"{{{NS}}}arkivmelding", nsmap={None: NS, "n5mdk": MDK, "xsi": XSI})
-    x = _X(root)
-    x.leaf("system", SYSTEM)
-    x.leaf("antallFiler", len(files))
-    mappe = x.sub("mappe", {f"{{{XSI}}}type": "saksmappe"})
-    mappe.sub("systemID").el.text = mp.system_id
-    mappe.leaf("tittel", mp.tittel)
-    mappe.leaf("offentligTittel", mp.offentlig_tittel)
-    mappe.leaf("opprettetDato", mp.opprettet)
-    mappe.leaf("opprettetAv", SYSTEM)
-    if mp.screened:
-        s = mappe.sub("skjerming")
-        s.kode("tilgangsrestriksjon", tilgangskode(mp.hjemmel), UNNTATT)
-        s.leaf("skjermingshjemmel", mp.hjemmel)
-    k = mappe.sub("klassifikasjon")
-    k.leaf("klassifikasjonssystemID", "EMNE")
-    k.leaf("klasseID", mp.klasse.klasseID)
-    k.leaf("tittel", mp.klasse.tittel)
-    thread_key = mp.mappeID if mp.thread_id is None else f"{msg['platform']}:{mp.system_id}"
-    mappe.noekkel("referanseEksternNoekkel", thread_key)
-    mappe.leaf("saksdato", rec.journaldato)
-    mappe.sub("administrativEnhet", children_ns=MDK).leaf("navn", mp.administrativ_enhet)
-    mappe.sub("saksansvarlig", children_ns=MDK).leaf("navn", rec.decision.decided_by)
+    files = []
+    docs: dict[str, dict[str, Any]] = {}
+    dokumenter = []
+    for n, (doc, dok_sid, fname, src) in enumerate(_doc_files(rec, rendered), start=1):
+        obj = _objekt(rec, doc, dok_sid, fname, src, 1)
+        varianter = []
+        if doc.redacted_render_key:
+            # the redacted variant (variantformat O) beside the full one, as in the Noark 5 package
+            ext = doc.sti.rsplit(".", 1)[-1]
+            rname, rsrc = f"{n:02d}-{doc.role}-skjermet.{ext}", rendered[doc.redacted_render_key]
+            rsha, rsize = _sha_size(rsrc)
+            varianter.append(am.Dokumentobjekt(
+                system_id=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.redacted_sti or rname),
+                filnavn=rname, format=(FORMAT_CODE.get(ext, ext.upper()), doc.puid), format_detaljer=doc.puid,
+                mime=MIME.get(ext), sjekksum=rsha, filstoerrelse=rsize, variantformat=("O", SKJERMET_VARIANT)))
+            files.append((rname, rsrc))
+        dokumenter.append(am.Dokument(
+            system_id=dok_sid, tittel=doc.tittel, dokumenttype=(DOKUMENTTYPE.get(doc.role, "BILDE"), doc.dokumenttype),
+            hoveddokument=doc.role == "hoveddokument", nummer=n, objekt=obj, tilknyttet=rec.arkivert, tilknyttet_av=SYSTEM,
+            skjerming=_skjerming(True, rec.screening_hjemmel) if doc.skjerming_dokument else None, varianter=varianter))
+        files.append((fname, src))
+        docs[dok_sid] = {"role": doc.role, "sti": doc.sti, "versjon": 1, "sha256": obj.sjekksum}
+    innkommende = rec.journalposttype == "Inngående dokument"
+    jp = am.Journalpost(
+        system_id=rec.system_id, tittel=rec.tittel, offentlig_tittel=rec.offentlig_tittel,
+        noekkel=journalpost_noekkel(rec), forelder=am.Referanse(mp.system_id, saksmappe_noekkel(mp)),
+        journalposttype=JOURNALPOSTTYPE[rec.journalposttype], opprettet=rec.opprettet, opprettet_av=SYSTEM,
+        arkivert=rec.arkivert, arkivert_av=rec.decision.decided_by, journaldato=rec.journaldato,
+        dokumentets_dato=utc(msg["created_at"]).date(),
+        mottatt=utc(msg["created_at"]) if innkommende else None, sendt=None if innkommende else utc(msg["created_at"]),
+        skjerming=_skjerming(rec.screened, rec.screening_hjemmel),
+        offentlighetsvurdert=rec.journaldato if rec.screened else None,
+        dokumenter=dokumenter, parter=_parter(rec),
+        merknader=[am.Merknad(f"Vedlegg ikke overført ({u['media_type'] or 'ukjent type'}): {u['reason']}",
+                              rec.arkivert, SYSTEM) for u in rec.unsupported])
+    return jp, files, docs
 
-    reg = x.sub("registrering", {f"{{{XSI}}}type": "journalpost"})
-    reg.sub("systemID").el.text = rec.system_id
-    reg.leaf("opprettetDato", rec.opprettet)
-    reg.leaf("opprettetAv", SYSTEM)
-    reg.leaf("arkivertDato", rec.arkivert)
-    reg.leaf("arkivertAv", rec.decision.decided_by)
-    parent = reg.sub("referanseForelderMappe", children_ns=MDK)
-    parent.sub("systemID").el.text = mp.system_id
-    parent.noekkel("referanseEksternNoekkel", thread_key)
-    if rec.screened:
-        s = reg.sub("skjerming")
-        s.kode("tilgangsrestriksjon", tilgangskode(rec.screening_hjemmel), UNNTATT)
-        s.leaf("skjermingshjemmel", rec.screening_hjemmel)
-    variants = iter(redacted)
-    for n, (doc, (fname, title, ext, size, sha)) in enumerate(zip(rec.documents, files), start=1):
-        d = reg.sub("dokumentbeskrivelse")
-        d.sub("systemID").el.text = stable_uuid("dokumentbeskrivelse", rec.system_id, doc.role, doc.sti)
-        d.kode("dokumenttype", "SOME" if doc.role == "hoveddokument" else "ORIG" if doc.role == "original" else "BILDE",
-               doc.dokumenttype)
-        d.kode("dokumentstatus", "F", "Dokumentet er ferdigstilt")
-        d.leaf("tittel", title)
-        d.kode("tilknyttetRegistreringSom", "H" if doc.role == "hoveddokument" else "V",
-               "Hoveddokument" if doc.role == "hoveddokument" else "Vedlegg")
-        d.leaf("dokumentnummer", n)
-        d.leaf("tilknyttetDato", rec.arkivert)
-        d.leaf("tilknyttetAv", SYSTEM)
-        if doc.skjerming_dokument:
-            s = d.sub("skjerming")
-            s.kode("tilgangsrestriksjon", tilgangskode(rec.screening_hjemmel), UNNTATT)
-            s.leaf("skjermingshjemmel", rec.screening_hjemmel)
-        objekter = [(doc.sti, ("A", ARKIVFORMAT), fname, size, sha)]
-        if doc.redacted_sti:
-            rname, rsize, rsha = next(variants)
-            objekter.append((doc.redacted_sti, ("O", SKJERMET_VARIANT), rname, rsize, rsha))
-        for sti, variant, oname, osize, osha in objekter:
-            o = d.sub("dokumentobjekt")
-            o.sub("systemID").el.text = stable_uuid("dokumentobjekt", rec.system_id, doc.role, sti)
-            o.leaf("versjonsnummer", 1)
-            o.kode("variantformat", *variant)
-            o.kode("format", FORMAT_CODE.get(ext, ext.upper()), doc.puid)
-            o.leaf("formatDetaljer", doc.puid)
-            o.leaf("mimeType", MIME.get(ext))
-            o.leaf("filnavn", oname)
-            o.leaf("referanseDokumentfil", oname)
-            o.leaf("sjekksum", osha)
-            o.leaf("sjekksumAlgoritme", "SHA-256")
-            o.leaf("filstoerrelse", osize)
-    reg.leaf("tittel", rec.tittel)
-    reg.leaf("offentligTittel", rec.offentlig_tittel)
-    if m.update_of is not None:
-        mk = reg.sub("merknad")
-        mk.leaf("merknadstekst", f"Oppdatering: erstatter levering {m.update_of['system_id']} fra "
-                                 f"{format_datetime(utc(m.update_of['delivered_at']))} (tilstand {m.update_of['state_hash'][:12]}); "
-                                 f"ny vurdering: {'skjermet' if rec.screened else 'ikke skjermet'}")
-        mk.kode("merknadstype", "OPPD", "Oppdatering")
-        mk.leaf("merknadsdato", rec.arkivert)
-        mk.leaf("merknadRegistrertAv", rec.decision.decided_by)
-    for typ, navn, skjermet in rec.korrespondanseparter:
-        kp = reg.sub("korrespondansepart")
-        kp.kode("korrespondanseparttype", KORRESPONDANSEPARTTYPE.get(typ, typ), typ)
-        kp.leaf("korrespondansepartNavn", navn)
-        if skjermet:
-            kp.leaf("erSkjermet", "true")
-    reg.noekkel("referanseEksternNoekkel", f"{msg['platform']}:{msg['platform_message_id']}")
-    reg.kode("journalposttype", JOURNALPOSTTYPE[rec.journalposttype], rec.journalposttype)
-    reg.kode("journalstatus", "J", "Journalført")
-    reg.leaf("journaldato", rec.journaldato)
-    reg.leaf("dokumentetsDato", utc(msg["created_at"]).date())
-    if rec.journalposttype == "Inngående dokument":
-        reg.leaf("mottattDato", msg["created_at"])
-    else:
-        reg.leaf("sendtDato", msg["created_at"])
-    if rec.screened:
-        reg.leaf("offentlighetsvurdertDato", rec.journaldato)
-    reg.leaf("antallVedlegg", max(0, len(files) - 1))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+def _change_text(before: dict[str, Any], after: dict[str, Any], version: int | None) -> str:
+    parts = []
+    if before.get("content") != after.get("content"):
+        parts.append(f"meldingen er endret på plattformen (versjon {version})" if version else "meldingen er endret")
+    if before.get("screened") != after.get("screened"):
+        parts.append("skjermet etter ny vurdering" if after.get("screened") else "skjerming opphevet etter ny vurdering")
+    elif before.get("hjemmel") != after.get("hjemmel"):
+        parts.append("ny skjermingshjemmel")
+    if before.get("tittel") != after.get("tittel") or before.get("offentligTittel") != after.get("offentligTittel"):
+        parts.append("ny tittel")
+    if before.get("parter") != after.get("parter"):
+        parts.append("korrespondansepart endret")
+    return "Oppdatering: " + ("; ".join(parts) if parts else "ny vurdering")
+
+
+def decide(snap: Snapshot, paths: dict[str, Path]) -> tuple[list[Pending], list[RecordPlan], int]:
+    """The messages to send for ``snap``, in order; the records whose documents must be
+    rendered; how many journalposts are unchanged. ``paths`` (render key → PDF) is filled by
+    the caller after rendering, before the messages are built."""
+    pend: list[Pending] = []
+    to_render: list[RecordPlan] = []
+    unchanged = 0
+    created_mapper: set[str] = set()
+    created_jp: set[str] = set()
+
+    def rendered() -> dict[str, Path]:
+        return paths
+
+    for mp in snap.plan.mapper:
+        journal = [r for r in mp.records if r.journal]
+        if not journal:
+            continue
+        mkey = snap.keys.get(("saksmappe", mp.system_id))
+        mstate = saksmappe_state(mp)
+        if mkey is not None and mkey["state_hash"] != _hash(mstate):
+            before = (mkey["sent"] or {}).get("state", {})
+            first = journal[0]
+            endring = am.SaksmappeEndring(
+                ref=am.Referanse(mp.system_id, saksmappe_noekkel(mp)), tittel=mp.tittel,
+                offentlig_tittel=mp.offentlig_tittel, skjerming=_skjerming(mp.screened, mp.hjemmel),
+                merknad=am.Merknad(_change_text(before, mstate, None), max(r.arkivert for r in journal),
+                                   first.decision.decided_by))
+            pend.append(Pending(am.OPPDATER, "saksmappe", mp.system_id,
+                                {"saksmappe": mp.system_id, "noekkel": saksmappe_noekkel(mp).noekkel},
+                                {"kind": "saksmappe", "state_hash": _hash(mstate), "state": mstate},
+                                lambda e=endring: (am.oppdater_saksmappe(e), [], {})))
+        for rec in journal:
+            key = snap.keys.get(("journalpost", rec.system_id))
+            state = journalpost_state(rec)
+            shash = _hash(state)
+            base_keys = {"journalpost": rec.system_id, "noekkel": journalpost_noekkel(rec).noekkel,
+                         "saksmappe": mp.system_id}
+            common = {"message_id": rec.message["id"], "platform": rec.message["platform"],
+                      "platform_message_id": rec.message["platform_message_id"]}
+            if key is None:
+                to_render.append(rec)
+                with_mappe = mkey is None and mp.system_id not in created_mapper
+                created_mapper.add(mp.system_id)
+                created_jp.add(rec.system_id)
+
+                def build_opprett(rec=rec, mp=mp, with_mappe=with_mappe):
+                    jp, files, docs = _journalpost(rec, mp, rendered())
+                    return am.opprett(SYSTEM, jp, _saksmappe(mp, rec) if with_mappe else None), files, {"docs": docs}
+
+                meta = {**common, "kind": "journalpost", "state_hash": shash, "state": state,
+                        "mappe_created": with_mappe, "mappe_noekkel": saksmappe_noekkel(mp).noekkel,
+                        "mappe_state_hash": _hash(mstate), "mappe_state": mstate}
+                pend.append(Pending(am.OPPRETT, "journalpost", rec.system_id,
+                                    {**base_keys, "saksmappe_created": with_mappe}, meta, build_opprett))
+                continue
+            before = (key["sent"] or {}).get("state", {})
+            content_changed = before.get("content") != state["content"]
+            reinstate = key["state"] == "cancelled"
+            if key["state_hash"] == shash and not reinstate:
+                unchanged += 1
+                continue
+            text = _change_text(before, state, rec.message.get("version"))
+            if reinstate:
+                text = "Journalposten gjeninnføres: vurderingen er igjen «journalføres». " + text
+            endring = am.JournalpostEndring(
+                ref=am.Referanse(rec.system_id, journalpost_noekkel(rec)), tittel=rec.tittel,
+                offentlig_tittel=rec.offentlig_tittel, skjerming=_skjerming(rec.screened, rec.screening_hjemmel),
+                parter=_parter(rec), merknad=am.Merknad(text, rec.arkivert, rec.decision.decided_by),
+                offentlighetsvurdert=rec.journaldato if rec.screened else None)
+            pend.append(Pending(am.OPPDATER, "journalpost", rec.system_id, base_keys,
+                                {**common, "kind": "journalpost", "state_hash": shash, "state": state,
+                                 "reinstate": reinstate},
+                                lambda e=endring: (am.oppdater_journalpost(e), [], {})))
+            if content_changed:
+                to_render.append(rec)
+                sent_docs = (key["sent"] or {}).get("documents", {})
+                for role in ("hoveddokument", "original"):
+                    pend.append(_dokumentobjekt_pending(rec, role, sent_docs, rendered, common))
+        # avskrivning: an inngående journalpost answered by an utgående one of the same case
+        by_pid = {r.message["platform_message_id"]: r for r in journal}
+        for rec in journal:
+            if rec.journalposttype != "Utgående dokument":
+                continue
+            parent = by_pid.get(rec.message.get("parent_platform_id") or "")
+            if parent is None:
+                earlier = [r for r in journal if r.journalposttype == "Inngående dokument"
+                           and utc(r.message["created_at"]) <= utc(rec.message["created_at"])]
+                parent = earlier[-1] if earlier and rec.message.get("conversation_id") else None
+            if parent is None or parent.journalposttype != "Inngående dokument":
+                continue
+            pkey = snap.keys.get(("journalpost", parent.system_id))
+            if pkey is not None and (pkey["avskrevet"] or pkey["state"] == "cancelled"):
+                continue
+            if pkey is None and parent.system_id not in created_jp:
+                continue
+            if any(p.type == am.AVSKRIVNING and p.key == parent.system_id for p in pend):
+                continue
+            xml = am.avskrivning_opprett(
+                am.Referanse(parent.system_id, journalpost_noekkel(parent)), part_id(parent.system_id, "Avsender"),
+                dato=rec.journaldato, av=rec.decision.decided_by, maate=AVSKRIVNINGSMAATE,
+                avskrives_av=am.Referanse(rec.system_id, journalpost_noekkel(rec)))
+            pend.append(Pending(am.AVSKRIVNING, "journalpost", parent.system_id,
+                                {"journalpost": parent.system_id, "avskrives_av": rec.system_id,
+                                 "noekkel": journalpost_noekkel(parent).noekkel},
+                                {"kind": "avskrivning", "message_id": parent.message["id"]},
+                                lambda xml=xml: (xml, [], {})))
+    for sid, g in sorted(snap.gone.items()):
+        if g["decision"] not in ("exclude", "archive", None):
+            continue                       # still to review: wait for the decision
+        key = snap.keys[("journalpost", sid)]
+        ref = am.Referanse(sid, am.Noekkel(FAGSYSTEM, key["noekkel"]))
+        state = dict((key["sent"] or {}).get("state", {}))
+        when = utc(g["decided_at"]) if g["decided_at"] else utc(key["updated_at"])
+        endring = am.JournalpostEndring(
+            ref=ref, tittel=state.get("tittel") or "Journalpost", offentlig_tittel=state.get("offentligTittel"),
+            skjerming=_skjerming(bool(state.get("screened")), state.get("hjemmel")),
+            parter=[am.Korrespondansepart(part_id(sid, t), PARTTYPE.get(t, (t, t)), n, bool(s))
+                    for t, n, s in state.get("parter", [])],
+            merknad=am.Merknad(f"Journalposten utgår: vurderingen er endret til «{DECISION_LABEL[g['decision']]}»",
+                               when, g["decided_by"]),
+            journalstatus=am.UTGAAR, offentlighetsvurdert=None)
+        pend.append(Pending(am.OPPDATER, "journalpost", sid,
+                            {"journalpost": sid, "noekkel": key["noekkel"], "saksmappe": key["mappe_system_id"]},
+                            {"kind": "journalpost", "cancel": True, "message_id": g["message_id"],
+                             "decision": g["decision"]},
+                            lambda e=endring: (am.oppdater_journalpost(e), [], {})))
+    return pend, to_render, unchanged
+
+
+def _dokumentobjekt_pending(rec: RecordPlan, role: str, sent_docs: dict[str, Any], rendered, common) -> Pending:
+    def build():
+        for doc, dok_sid, fname, src in _doc_files(rec, rendered()):
+            if doc.role != role:
+                continue
+            versjon = int(sent_docs.get(dok_sid, {}).get("versjon", 1)) + 1
+            ext = doc.sti.rsplit(".", 1)[-1]
+            name = f"{role}-v{versjon}.{ext}"
+            obj = _objekt(rec, doc, dok_sid, name, src, versjon)
+            return (am.dokumentobjekt_opprett(am.Referanse(dok_sid), obj), [(name, src)],
+                    {"versjon": versjon, "sha256": obj.sjekksum, "dokument": dok_sid})
+        raise NoarkWriteError(f"journalpost {rec.system_id} has no {role}")
+
+    dok_sid = next((sid for sid, d in sent_docs.items() if d.get("role") == role), None)
+    return Pending(am.DOKUMENTOBJEKT, "dokument", rec.system_id,
+                   {"journalpost": rec.system_id, "dokument": dok_sid, "role": role},
+                   {**common, "kind": "dokument", "role": role}, build)
+
+
+# -- recording ------------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def apply_entry(conn, outbox: Path, entry: OutboxEntry) -> None:
+    """Record one published message and its lifecycle step. The same for a message just written
+    and for one found in the outbox after a crash: everything comes from its index line."""
+    now = _now()
+    m = entry.meta
+    k = entry.keys
+    sid = k.get("journalpost") or k.get("saksmappe")
+    conn.execute(OUTM.insert().values(
+        seq=entry.seq, outbox=str(outbox), folder=entry.folder, type=entry.type,
+        key_kind=m.get("kind", "journalpost"), system_id=sid, melding_id=entry.melding_id,
+        sha256=entry.files[0]["sha256"], message_id=m.get("message_id"), audit_seq=m.get("audit_seq"),
+        created_at=now, receipt="pending"))
+
+    def key_row(kind: str, system_id: str) -> dict[str, Any] | None:
+        r = conn.execute(select(KEYS).where(KEYS.c.kind == kind, KEYS.c.system_id == system_id)).mappings().first()
+        return dict(r) if r else None
+
+    if entry.type == am.OPPRETT:
+        if k.get("saksmappe_created"):
+            conn.execute(KEYS.insert().values(
+                kind="saksmappe", system_id=k["saksmappe"], noekkel=m["mappe_noekkel"], platform=m.get("platform"),
+                state="created", updates=0, state_hash=m["mappe_state_hash"], sent={"state": m["mappe_state"]},
+                avskrevet=False, first_seq=entry.seq, last_seq=entry.seq, updated_at=now))
+        conn.execute(KEYS.insert().values(
+            kind="journalpost", system_id=k["journalpost"], noekkel=k["noekkel"], platform=m.get("platform"),
+            platform_message_id=m.get("platform_message_id"), mappe_system_id=k.get("saksmappe"), state="created",
+            updates=0, state_hash=m["state_hash"], sent={"state": m["state"], "documents": m.get("docs", {})},
+            avskrevet=False, first_seq=entry.seq, last_seq=entry.seq, updated_at=now))
+    elif entry.type == am.OPPDATER:
+        kind = m.get("kind", "journalpost")
+        row = key_row(kind, sid)
+        if row is None:
+            raise ProblemsFound(f"outbox message {entry.folder} updates {kind} {sid}, which this database never "
+                                "created — the outbox belongs to another database; give its own --out")
+        sent = dict(row["sent"] or {})
+        values: dict[str, Any] = {"updates": row["updates"] + 1, "last_seq": entry.seq, "updated_at": now}
+        if m.get("cancel"):
+            values["state"] = "cancelled"
+        else:
+            values.update(state="updated", state_hash=m["state_hash"])
+            sent["state"] = m["state"]
+        values["sent"] = sent
+        conn.execute(KEYS.update().where(KEYS.c.id == row["id"]).values(**values))
+    elif entry.type == am.AVSKRIVNING:
+        row = key_row("journalpost", sid)
+        if row is not None:
+            conn.execute(KEYS.update().where(KEYS.c.id == row["id"]).values(avskrevet=True, last_seq=entry.seq,
+                                                                           updated_at=now))
+    elif entry.type == am.DOKUMENTOBJEKT:
+        row = key_row("journalpost", sid)
+        if row is not None:
+            sent = dict(row["sent"] or {})
+            docs = dict(sent.get("documents") or {})
+            dok = k.get("dokument")
+            if dok:
+                d = dict(docs.get(dok, {"role": k.get("role")}))
+                d["versjon"] = int(m.get("versjon") or d.get("versjon", 1) + 1)
+                d["sha256"] = m.get("sha256")
+                docs[dok] = d
+            sent["documents"] = docs
+            conn.execute(KEYS.update().where(KEYS.c.id == row["id"]).values(sent=sent, last_seq=entry.seq,
+                                                                           updated_at=now))
+
+
+def adopt_outbox(app: App, box: Outbox) -> list[OutboxEntry]:
+    """Record the outbox's messages the database lacks (published, then the process died)."""
+    with app.db.read() as conn:
+        known = {r.seq for r in conn.execute(select(OUTM.c.seq))}
+    missing = [e for e in box.entries() if e.seq not in known]
+    for e in missing:
+        with app.db.write() as conn:
+            apply_entry(conn, box.path, e)
+    return missing
+
+
+# -- receipts ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceiptResult:
+    recorded: list[tuple[str, str, str]] = field(default_factory=list)    # (file, folder, confirmed|failed)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_receipts(app: App, box: Outbox, inbox: Path | None = None) -> ReceiptResult:
+    """Read the receipts in ``inbox`` (default ``OUTBOX/inbox``) not read before.
+
+    A receipt's file name begins with the message's folder name or its melding_id, then a dot:
+    ``000001-arkivmelding.opprett-<systemID>.kvittering.xml``. A kvittering or feilmelding XML is
+    validated against its XSD; an empty ``<folder>.kvittering`` confirms a message type whose
+    kvittering has no payload (oppdater, avskrivning). A receipt that is not valid is reported,
+    not recorded."""
+    res = ReceiptResult()
+    inbox = Path(inbox) if inbox is not None else box.path / "inbox"
+    if not inbox.is_dir():
+        return res
+    with app.db.read() as conn:
+        rows = [dict(r) for r in conn.execute(select(OUTM)).mappings()]
+    seen = {r["receipt_file"] for r in rows if r["receipt_file"]}
+    by_prefix = {}
+    for r in rows:
+        by_prefix[r["folder"]] = r
+        by_prefix[r["melding_id"]] = r
+    updates = []
+    for f in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
+        if f.name in seen:
+            continue
+        target = next((r for pfx, r in by_prefix.items() if f.name.startswith(pfx + ".")), None)
+        if target is None:
+            res.problems.append(f"{f}: names no message of the outbox — a receipt is named "
+                                "<message folder>.kvittering.xml (or <melding_id>.…)")
+            continue
+        data = f.read_bytes()
+        if not data.strip():
+            if target["type"] in (am.OPPDATER, am.AVSKRIVNING) and ".kvittering" in f.name:
+                updates.append((f, target, "confirmed", "kvittering (uten innhold)"))
+            else:
+                res.problems.append(f"{f}: empty, but a {target['type']} receipt carries a kvittering XML")
+            continue
+        try:
+            r = am.read_receipt(data)
+        except PayloadError as exc:
+            res.problems.append(f"{f}: {exc} — ask the receiver for a valid receipt")
+            continue
+        ok, detail = r.ok, r.detail
+        if ok and r.kind == "kvittering" and r.system_ids and target["type"] == am.OPPRETT \
+                and target["system_id"] not in r.system_ids:
+            ok, detail = False, f"the kvittering names {', '.join(r.system_ids)}, the message sent {target['system_id']}"
+        updates.append((f, target, "confirmed" if ok else "failed", detail))
+    if updates:
+        now = _now()
+        with app.db.write() as conn:
+            for f, target, status, detail in updates:
+                conn.execute(OUTM.update().where(OUTM.c.seq == target["seq"]).values(
+                    receipt=status, receipt_file=f.name, receipt_at=now, receipt_detail=detail[:2000]))
+                if status == "confirmed" and target["type"] == am.OPPRETT:
+                    conn.execute(KEYS.update().where(KEYS.c.first_seq == target["seq"], KEYS.c.state == "created")
+                                 .values(state="delivered", updated_at=now))
+                res.recorded.append((f.name, target["folder"], status))
+            app.audit(conn, "export.kvittering", "outbox", str(box.path),
+                      after={"receipts": [{"file": a, "message": b, "status": c} for a, b, c in res.recorded]})
+    return res
+
+
+# -- the export ------------------------------------------------------------------------------------
 
 
 @dataclass
 class ArkivmeldingResult:
     export_id: int | None
-    created: list[str] = field(default_factory=list)      # folders of new journalposter
-    updated: list[str] = field(default_factory=list)      # folders of updates
+    created: list[str] = field(default_factory=list)      # folders: arkivmelding.opprett
+    updated: list[str] = field(default_factory=list)      # folders: arkivmelding.oppdater (not cancellations)
+    cancelled: list[str] = field(default_factory=list)    # folders: oppdater with journalstatus «Utgår»
+    avskrivninger: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)    # folders: dokumentobjekt.opprett
+    recovered: list[str] = field(default_factory=list)    # published by an interrupted export, recorded now
     unchanged: int = 0
+    audit_seq: int = 0
+    receipts: ReceiptResult = field(default_factory=ReceiptResult)
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _latest_deliveries(conn, ids: list[int]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    for i in range(0, len(ids), 900):
-        rows = conn.execute(select(DLV).where(DLV.c.kind == "arkivmelding", DLV.c.message_id.in_(ids[i:i + 900]))
-                            .order_by(DLV.c.id)).mappings()
-        for r in rows:
-            out[r["message_id"]] = dict(r)     # the last one wins
-    return out
+def _database_id(app: App) -> str:
+    with app.db.read() as conn:
+        row = conn.execute(select(AUD.c.hash).where(AUD.c.seq == 1)).first()
+    return row.hash if row else "empty"
+
+
+def _claim_outbox(app: App, box: Outbox) -> None:
+    """An outbox is one continuous sequence of one database: refuse another folder or database."""
+    with app.db.read() as conn:
+        last = conn.execute(select(OUTM.c.outbox).order_by(OUTM.c.seq.desc()).limit(1)).first()
+    if last is not None and Path(last.outbox) != box.path:
+        raise UsageError(f"the arkivmelding outbox of this database is {last.outbox} — give --out {last.outbox} "
+                         "(an outbox is one numbered sequence; a second one would send opprett twice)")
+    marker = box.path / "outbox.json"
+    dbid = _database_id(app)
+    if marker.is_file():
+        try:
+            owner = json.loads(marker.read_text(encoding="utf-8")).get("database")
+        except (OSError, ValueError):
+            raise UsageError(f"{marker}: not readable JSON — restore it from the backup of the outbox") from None
+        if owner != dbid:
+            raise UsageError(f"{box.path} is the outbox of another database — give this database's own outbox or a new folder")
+        return
+    if box.index_path.is_file() or box.published_folders():
+        raise UsageError(f"{box.path} holds messages but no outbox.json — give an empty folder or the database's own outbox")
+    box.path.mkdir(parents=True, exist_ok=True)
+    tmp = box.path / ".outbox.json.tmp"
+    tmp.write_text(json.dumps({"database": dbid, "fagsystem": FAGSYSTEM}) + "\n", encoding="utf-8")
+    os.replace(tmp, marker)
 
 
 def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifikasjon | None = None,
-                        advance: Callable[[int], None] | None = None, workers: int = 2) -> ArkivmeldingResult:
-    """Write an arkivmelding for each journalpost not yet delivered in its current state."""
-    out = Path(out).absolute()
+                        advance: Callable[[int], None] | None = None, workers: int = 2,
+                        inbox: str | Path | None = None,
+                        on_snapshot: Callable[[], None] | None = None) -> ArkivmeldingResult:
+    """Send what changed since the last export into the outbox ``out``; read the receipts first.
+
+    ``on_snapshot`` is called inside the snapshot transaction, right after the audit sequence
+    was read (tests use it to commit a decision concurrently)."""
+    box = Outbox(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            box.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create {box.path}: {exc.strerror} — give a writable --out folder") from None
+        _claim_outbox(app, box)
+        with box.lock():
+            result = ArkivmeldingResult(export_id=None)
+            box.recover()
+            result.recovered = [e.folder for e in adopt_outbox(app, box)]
+            result.receipts = read_receipts(app, box, Path(inbox) if inbox else None)
+            snap = take_snapshot(app, klassifikasjon, on_snapshot)
+            result.audit_seq = snap.audit_seq
+            paths: dict[str, Path] = {}
+            pend, to_render, result.unchanged = decide(snap, paths)
+            paths.update(_render(app, snap.plan, to_render, workers, advance))
+            for p in pend:
+                payload, files, extra = p.build()
+                meta = {**p.meta, **extra, "audit_seq": snap.audit_seq}
+                keys = dict(p.keys)
+                if extra.get("dokument"):
+                    keys["dokument"] = extra["dokument"]
+                entry = box.append(p.type, p.key, payload, files, keys=keys, meta=meta, checkpoint=checkpoint)
+                with app.db.write() as conn:
+                    apply_entry(conn, box.path, entry)
+                checkpoint("outbox.recorded")
+                bucket = {am.OPPRETT: result.created, am.AVSKRIVNING: result.avskrivninger,
+                          am.DOKUMENTOBJEKT: result.documents}.get(p.type)
+                if bucket is None:
+                    bucket = result.cancelled if p.meta.get("cancel") else result.updated
+                bucket.append(entry.folder)
+            result.export_id = _finish(app, box, snap.audit_seq, result)
+            return result
+    except OutboxBusy as exc:
+        raise ConflictError(str(exc)) from None
+    except NoarkWriteError as exc:
+        raise ProblemsFound(f"{exc} — nothing half-written; please report this") from None
+    except PayloadError as exc:
+        raise ProblemsFound(f"{exc}") from None
     except OSError as exc:
-        raise UsageError(f"cannot create {out}: {exc.strerror} — give a writable --out folder") from None
-    with app.db.read() as conn:
-        plan = build_plan(conn, Selection(), klassifikasjon)
-        journal = [(r, mp) for mp in plan.mapper for r in mp.records if r.journal]
-        delivered = _latest_deliveries(conn, [r.message["id"] for r, _ in journal])
-        # also an earlier version's delivery counts for the message
-        counts: dict[int, int] = {}
-        for r in conn.execute(select(DLV.c.message_id).where(DLV.c.kind == "arkivmelding")):
-            counts[r.message_id] = counts.get(r.message_id, 0) + 1
-    sub = ExportPlan(mapper=[MappePlan(**{**mp.__dict__, "records": [r for r in mp.records if r.journal]})
-                             for mp in plan.mapper if any(r.journal for r in mp.records)],
+        raise ProblemsFound(f"cannot write into {box.path}: {exc.strerror or exc} — free space or fix the folder; "
+                            "run the export again (what was published stays, nothing is sent twice)") from None
+
+
+def _render(app: App, plan: ExportPlan, records: list[RecordPlan], workers: int,
+            advance: Callable[[int], None] | None) -> dict[str, Path]:
+    if not records:
+        return {}
+    wanted = {id(r) for r in records}
+    sub = ExportPlan(mapper=[MappePlan(**{**mp.__dict__, "records": [r for r in mp.records if id(r) in wanted]})
+                             for mp in plan.mapper if any(id(r) in wanted for r in mp.records)],
                      threads=plan.threads, captures=plan.captures, attachments=plan.attachments,
                      period_start=None, period_end=None, skipped=plan.skipped, klassifikasjon=plan.klassifikasjon,
                      excluded_ids=plan.excluded_ids, context_decisions=plan.context_decisions)
     jobs = plan_documents(sub, app.data_dir)
     rendered, _ = render_all(jobs, app.data_dir, workers=workers, advance=advance)
-    meldinger: list[Melding] = []
-    result = ArkivmeldingResult(export_id=None)
-    for rec, mp in ((r, m) for m in sub.mapper for r in m.records):
-        state = state_hash(rec)
-        prev = delivered.get(rec.message["id"])
-        if prev is not None and prev["state_hash"] == state:
-            result.unchanged += 1
-            continue
-        n = counts.get(rec.message["id"], 0)
-        folder = rec.system_id if prev is None else f"{rec.system_id}-oppdatering-{n}"
-        meldinger.append(Melding(rec, mp, state, prev, folder))
-    written: list[tuple[Melding, Path]] = []
-    try:
-        for m in meldinger:
-            final = out / m.folder
-            if final.exists():
-                shutil.rmtree(final)          # an earlier run that was never recorded
-            partial = out / f".{m.folder}.partial-{os.getpid()}-{secrets.token_hex(3)}"
-            partial.mkdir()
-            files = []
-            redacted = []
-            for n, doc in enumerate(m.record.documents, start=1):
-                ext = doc.sti.rsplit(".", 1)[-1]
-                fname = f"{n:02d}-{doc.role}.{ext}"
-                src = rendered[doc.render_key] if doc.render_key else doc.source
-                if src is not None:
-                    shutil.copyfile(src, partial / fname)
-                else:
-                    (partial / fname).write_bytes(doc.data or b"")
-                data_path = partial / fname
-                sha = hashlib.sha256(data_path.read_bytes()).hexdigest()
-                files.append((fname, doc.tittel, ext, data_path.stat().st_size, sha))
-                if doc.redacted_render_key:
-                    rname = f"{n:02d}-{doc.role}-skjermet.{ext}"
-                    shutil.copyfile(rendered[doc.redacted_render_key], partial / rname)
-                    rdata = (partial / rname).read_bytes()
-                    redacted.append((rname, len(rdata), hashlib.sha256(rdata).hexdigest()))
-            (partial / "arkivmelding.xml").write_bytes(arkivmelding_xml(m, files, redacted))
-            errors = validate_arkivmelding(partial / "arkivmelding.xml")
-            if errors:
-                shutil.rmtree(partial, ignore_errors=True)
-                raise ProblemsFound(f"arkivmelding for {m.record.system_id} is not valid against the Fiks Arkiv schema: "
-                                    f"{errors[0]} — please report this (nothing was recorded)")
-            written.append((m, partial))
-        if not written:
-            result.summary = {"created": 0, "updated": 0, "unchanged": result.unchanged}
-            return result
-        now = datetime.now(timezone.utc)
-        batch_id = stable_uuid("arkivmelding", *sorted(f"{m.record.system_id}:{m.state}" for m, _ in written))
-        summary = {"created": sum(1 for m, _ in written if m.update_of is None),
-                   "updated": sum(1 for m, _ in written if m.update_of is not None),
-                   "unchanged": result.unchanged, "folders": [m.folder for m, _ in written]}
-        with app.db.write() as conn:
-            export_id = conn.execute(EXP.insert().values(kind="arkivmelding", package_id=batch_id, path=str(out),
-                                                         summary=summary, actor=app.actor, created_at=now)).inserted_primary_key[0]
-            conn.execute(DLV.insert(), [{"message_id": m.record.message["id"], "kind": "arkivmelding", "export_id": export_id,
-                                         "system_id": m.record.system_id, "state_hash": m.state, "delivered_at": now}
-                                        for m, _ in written])
-            app.audit(conn, "export.arkivmelding", "export", batch_id, after={**summary, "export_id": export_id})
-            for m, partial in written:
-                os.replace(partial, out / m.folder)
-        result.export_id = export_id
-        result.created = [m.folder for m, _ in written if m.update_of is None]
-        result.updated = [m.folder for m, _ in written if m.update_of is not None]
-        result.summary = summary
-        return result
-    except OSError as exc:
-        raise ProblemsFound(f"cannot write into {out}: {exc.strerror or exc} — free space or fix the folder; "
-                            "nothing was recorded, run the export again") from None
-    finally:
-        for p in out.glob(f".*.partial-{os.getpid()}-*"):
-            shutil.rmtree(p, ignore_errors=True)
+    return rendered
+
+
+def _finish(app: App, box: Outbox, audit_seq: int, result: ArkivmeldingResult) -> int | None:
+    """One ``exports`` row and one ``export.arkivmelding`` audit event for every message not yet
+    covered by one (this run's and any an interrupted run published)."""
+    now = _now()
+    with app.db.write() as conn:
+        rows = [dict(r) for r in conn.execute(select(OUTM).where(OUTM.c.export_id.is_(None)).order_by(OUTM.c.seq)).mappings()]
+        if not rows:
+            return None
+        by_type: dict[str, int] = {}
+        for r in rows:
+            by_type[r["type"]] = by_type.get(r["type"], 0) + 1
+        summary = {"outbox": str(box.path), "messages": len(rows), "by_type": by_type,
+                   "first_seq": rows[0]["seq"], "last_seq": rows[-1]["seq"], "audit_seq": audit_seq,
+                   "created": len(result.created), "updated": len(result.updated), "cancelled": len(result.cancelled),
+                   "avskrivninger": len(result.avskrivninger), "documents": len(result.documents),
+                   "recovered": len(result.recovered), "unchanged": result.unchanged,
+                   "folders": [r["folder"] for r in rows]}
+        batch_id = stable_uuid("arkivmelding", str(box.path), str(rows[0]["seq"]), str(rows[-1]["seq"]))
+        export_id = conn.execute(EXP.insert().values(kind="arkivmelding", package_id=batch_id, path=str(box.path),
+                                                     summary=summary, actor=app.actor, created_at=now)).inserted_primary_key[0]
+        conn.execute(OUTM.update().where(OUTM.c.export_id.is_(None)).values(export_id=export_id))
+        keys = {(r["kind"], r["system_id"]): dict(r) for r in conn.execute(select(KEYS)).mappings()}
+        dl = []
+        for r in rows:
+            if r["type"] in (am.OPPRETT, am.OPPDATER) and r["key_kind"] == "journalpost" and r["message_id"] \
+                    and keys.get(("journalpost", r["system_id"]), {}).get("state") != "cancelled":
+                dl.append({"message_id": r["message_id"], "kind": "arkivmelding", "export_id": export_id,
+                           "system_id": r["system_id"], "state_hash": keys[("journalpost", r["system_id"])]["state_hash"],
+                           "delivered_at": now})
+        if dl:
+            conn.execute(DLV.insert(), dl)
+        app.audit(conn, "export.arkivmelding", "export", batch_id,
+                  after={k: v for k, v in summary.items() if k != "folders"} | {"export_id": export_id})
+    result.summary = summary
+    return export_id

@@ -40,4 +40,4 @@ def test_journal_report_cli(world, world_url):
     rows = json.loads(out)
     assert {r["state"] for r in rows} == {"journalført", "waiting"}
     code, out, _ = run_cli(world_url, "revisor", "report", "journal", "--format", "csv")
-    assert out.splitlines()[0] == "account,category,journalfort,waiting,oldest_waiting_days"
+    assert out.splitlines()[0] == "account,category,journalfort,waiting,oldest_waiting_days,receipt_failed,receipt_missing"
