@@ -4,7 +4,8 @@
 * Vedlegg: each attachment whose bytes are stored and are JPEG or PNG, as they are (fmt/42–44,
   fmt/12–13, identified from the bytes, not from the declared media type). Anything else is not
   an accepted archive format here; it is listed in the export summary and noted as a merknad.
-* Vedlegg «Originaldata»: the raw platform payload as UTF-8 text (x-fmt/111).
+* Vedlegg «Originaldata»: the raw platform payload as UTF-8 JSON (``.json``, fmt/817); the PDF/A
+  records a ``konvertering`` from it (``noark5.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .mapping import DocPlan, ExportPlan, RecordPlan, utc
-from .render import PDF_PUID, TEXT_PUID, RenderJob, render_key, thread_html
+from .render import PDF_PUID, RenderJob, render_key, thread_html
+
+JSON_PUID = "fmt/817"      # JSON Data Interchange Format, accepted by Arkivverket from 2022-03-01
 
 
 def identify_image(head: bytes) -> tuple[str, str] | None:
@@ -88,7 +91,7 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> RenderJ
                             sti=f"vedlegg/{sha[:2]}/{sha}.{ext}", puid=puid, source=path))
     raw = m.get("raw") or ""
     docs.append(DocPlan(role="original", tittel="Originaldata", dokumenttype="Originaldata",
-                        sti=f"{folder}/{rec.system_id}-originaldata.txt", puid=TEXT_PUID,
+                        sti=f"{folder}/{rec.system_id}-originaldata.json", puid=JSON_PUID,
                         data=raw.encode("utf-8", "replace")))
     rec.documents = docs
     return RenderJob(key=key, html=html, epoch=int(created.timestamp()))

@@ -20,7 +20,7 @@ def test_new_journalposts_then_nothing_then_update(world, tmp_path):
         xml = out / folder / "arkivmelding.xml"
         assert validate_arkivmelding(xml) == []
         files = [p.name for p in (out / folder).iterdir()]
-        assert any(n.endswith(".pdf") for n in files) and any(n.endswith("original.txt") for n in files)
+        assert any(n.endswith(".pdf") for n in files) and any(n.endswith("original.json") for n in files)
     screened = [f for f in first.created if "<n5mdk:kode>13</n5mdk:kode>" in (out / f / "arkivmelding.xml").read_text()]
     assert screened and all("erSkjermet" in (out / f / "arkivmelding.xml").read_text() for f in screened)
 

@@ -46,7 +46,7 @@ def test_package_is_valid_and_complete(world, tmp_path):
     assert "<journalstatus>Arkivert</journalstatus>" in xml and "<saksstatus>Avsluttet</saksstatus>" in xml
     assert f"<skjermingshjemmel>{HJEMMEL}</skjermingshjemmel>" in xml
     assert "<formatDetaljer>fmt/477</formatDetaljer>" in xml and "<format>pdf</format>" in xml
-    assert "<formatDetaljer>x-fmt/111</formatDetaljer>" in xml and "<tittel>Originaldata</tittel>" in xml
+    assert "<formatDetaljer>fmt/817</formatDetaljer>" in xml and "<tittel>Originaldata</tittel>" in xml
     assert "<format>jpg</format>" in xml and "<format>png</format>" in xml
     log = (res.path / "endringslogg.xml").read_text("utf-8")
     assert log.count("<endring>") >= 1
