@@ -198,7 +198,7 @@ def _sentences(text: str) -> list[str]:
         for m in re.finditer(r"[.!?]+(?=\s+[«\"(]?[A-ZÆØÅ])", line):
             before = line[start:m.start()].rsplit(None, 1)
             word = before[-1].lower() if before else ""
-            if m.group() == "." and (word in _ABBREV or word.isdigit() or len(word) == 1):
+            if m.group() == "." and (word in _ABBREV or (len(word) == 1 and not word.isdigit())):
                 continue
             out.append(line[start:m.end()])
             start = m.end()
