@@ -129,7 +129,8 @@ class World:
         ))
         registry.register(conn, [mid], at=at, actor="arkivar")
         self.app.audit(conn, "judgment.add", "message", mid, after={"decision": decision, "screen": screen,
-                                                                    "categories": categories})
+                                                                    "categories": categories, "policy_version": "test",
+                                                                    "policy_hash": "0" * 64})
 
     def decide(self, conn, name: str, kind: str, decision: str | None, *, screen: bool | None = None,
                minutes: int = 300, actor: str = "moderator") -> None:
