@@ -152,15 +152,20 @@ def register(conn: Connection, message_ids: Iterable[int], *, at: datetime, acto
     return [_assign_one(conn, r, at, actor) for r in rows]
 
 
-def assign_missing(conn: Connection, actor: str = "ringebu-journal") -> list[Assigned]:
+def assign_missing(conn: Connection, actor: str = "ringebu-journal",
+                   message_ids: Iterable[int] | None = None) -> list[Assigned]:
     """Number the current messages that are journal but were stored without :func:`register`.
 
     Deterministic: ordered by the effective decision's time (not before the import), then creation
     time, platform and platform id; each gets the Oslo day of that decision time as journaldato.
+    ``message_ids`` limits the search to those messages (the exporter's safety net).
     """
     from .moderation import effective_decisions
 
-    ids = [int(r[0]) for r in conn.execute(select(MSG.c.id).where(MSG.c.is_current.is_(True)).order_by(MSG.c.id))]
+    if message_ids is None:
+        ids = [int(r[0]) for r in conn.execute(select(MSG.c.id).where(MSG.c.is_current.is_(True)).order_by(MSG.c.id))]
+    else:
+        ids = sorted(set(int(i) for i in message_ids))
     todo: list[tuple[datetime, dict]] = []
     for i in range(0, len(ids), _CHUNK):
         part = ids[i:i + _CHUNK]

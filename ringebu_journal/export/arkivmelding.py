@@ -54,9 +54,10 @@ DLV = Delivery.__table__
 
 # Noark 5 code values with their Fiks Arkiv short codes (Noark 5 tjenestegrensesnitt).
 JOURNALPOSTTYPE = {"Inngående dokument": "I", "Utgående dokument": "U"}
-KORRESPONDANSEPARTTYPE = {"Avsender": "EA", "Mottaker": "EM"}
-FORMAT_CODE = {"pdf": "PDF", "txt": "TXT", "jpg": "JPEG", "png": "PNG"}
-MIME = {"pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "jpg": "image/jpeg", "png": "image/png"}
+KORRESPONDANSEPARTTYPE = {"Avsender": "EA", "Mottaker": "EM", "Intern avsender": "IA"}
+FORMAT_CODE = {"pdf": "PDF", "txt": "TXT", "json": "JSON", "jpg": "JPEG", "png": "PNG"}
+MIME = {"pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "json": "application/json",
+        "jpg": "image/jpeg", "png": "image/png"}
 
 _schema: etree.XMLSchema | None = None
 
@@ -145,9 +146,9 @@ def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]]) ->
     k.leaf("tittel", mp.klasse.tittel)
     thread_key = mp.mappeID if mp.thread_id is None else f"{msg['platform']}:{mp.system_id}"
     mappe.noekkel("referanseEksternNoekkel", thread_key)
-    mappe.leaf("saksdato", rec.journaldato)
+    mappe.leaf("saksdato", mp.saksdato or rec.journaldato)
     mappe.sub("administrativEnhet", children_ns=MDK).leaf("navn", mp.administrativ_enhet)
-    mappe.sub("saksansvarlig", children_ns=MDK).leaf("navn", rec.decision.decided_by)
+    mappe.sub("saksansvarlig", children_ns=MDK).leaf("navn", mp.saksansvarlig or rec.decision.decided_by)
 
     reg = x.sub("registrering", {f"{{{XSI}}}type": "journalpost"})
     reg.sub("systemID").el.text = rec.system_id
@@ -204,9 +205,12 @@ def arkivmelding_xml(m: Melding, files: list[tuple[str, str, str, int, str]]) ->
             kp.leaf("erSkjermet", "true")
     reg.noekkel("referanseEksternNoekkel", f"{msg['platform']}:{msg['platform_message_id']}")
     reg.kode("journalposttype", JOURNALPOSTTYPE[rec.journalposttype], rec.journalposttype)
-    reg.kode("journalstatus", "J", "Journalført")
+    if rec.journalstatus == "Utgår":
+        reg.kode("journalstatus", "U", "Utgår")
+    else:
+        reg.kode("journalstatus", "J", "Journalført")
     reg.leaf("journaldato", rec.journaldato)
-    reg.leaf("dokumentetsDato", utc(msg["created_at"]).date())
+    reg.leaf("dokumentetsDato", rec.dokumentets_dato)
     if rec.journalposttype == "Inngående dokument":
         reg.leaf("mottattDato", msg["created_at"])
     else:

@@ -377,6 +377,7 @@ class ExportPlan:
     skipped: dict[str, int]
     klassifikasjon: Klassifikasjon
     excluded_ids: set[int] = field(default_factory=set)   # context messages left out of renderings
+    unnumbered: list[int] = field(default_factory=list)   # journal now, but stored without the registry
 
     def records(self) -> Iterator[RecordPlan]:
         for m in self.mapper:
@@ -473,11 +474,14 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
     registry = numbers(conn)
     skipped = {"exclude": 0, "review": 0, "not_judged": 0}
 
+    unnumbered: list[int] = []
     selected: list[dict[str, Any]] = []
     for r in light:
         if not _in_selection(r, sel):
             continue
         d = decisions[r["id"]].decision
+        if d == "journal" and (r["platform"], r["platform_message_id"]) not in registry:
+            unnumbered.append(r["id"])
         if d in ("journal", "archive") or (r["platform"], r["platform_message_id"]) in registry:
             selected.append(r)
         elif d in ("exclude", "review"):
@@ -550,6 +554,7 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
         period_start=start, period_end=end,
         skipped=skipped, klassifikasjon=klassifikasjon,
         excluded_ids={r["id"] for r in context_rows if decisions[r["id"]].decision == "exclude"},
+        unnumbered=unnumbered,
     )
 
 

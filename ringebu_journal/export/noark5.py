@@ -54,6 +54,7 @@ from noark.validate import validate_package
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
 from ringebu_journal.errors import ProblemsFound, UsageError
+from ringebu_journal import registry
 from ringebu_journal.registry import oslo_day
 
 from .decisions import DEFAULT_HJEMMEL
@@ -521,6 +522,14 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
     sel = Selection(date_from, date_to, account)
     with app.db.read() as conn:
         plan = build_plan(conn, sel, klassifikasjon)
+    if plan.unnumbered:
+        # journal decisions stored around the registry (written by other tools): numbered now, by
+        # their decision time, exactly as migration 0002_numbers does; a no-op in normal work
+        with app.db.write() as conn:
+            registry.assign_missing(conn, actor=SYSTEM, message_ids=plan.unnumbered)
+    with app.db.read() as conn:
+        if plan.unnumbered:
+            plan = build_plan(conn, sel, klassifikasjon)
         if not plan.mapper:
             raise UsageError(
                 "nothing to export in the selection (" + ", ".join(f"{k}: {v}" for k, v in plan.skipped.items())
@@ -594,6 +603,8 @@ def state_hash(rec: RecordPlan) -> str:
         "korrespondanseparter": rec.korrespondanseparter, "content": rec.message.get("content_hash"),
         "documents": [(d.role, d.sti, d.render_key) for d in rec.documents],
     }
+    if rec.journal and rec.journalstatus != ARKIVERT:
+        body["journalstatus"] = rec.journalstatus     # a reversal is delivered again
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
 
 

@@ -277,3 +277,18 @@ def test_parties_and_public_posts(world, make_app, tmp_path):
     assert vsm.findtext(f"{rj}korrespondansepart/{rj}plattform") == "facebook"
     assert vsm.findtext(f"{rj}korrespondansepart/{rj}brukerID") == "u-Per Hansen"
     assert validate_package(pkg).ok
+
+
+def test_journal_decision_stored_around_the_registry_is_numbered_once(world, tmp_path):
+    """A judgment written straight into the table (another tool) gets its number at the next export,
+    by its decision time, and keeps it."""
+    app, w = world
+    with app.db.write() as conn:
+        conn.execute(JUD.insert().values(
+            message_id=w.ids["dm1"], decision="journal", confidence=0.9, categories=["tjenestesporsmal"], actions=[],
+            screening={}, reasons=[], policy_version="annet", policy_hash="1" * 64, context_hash="",
+            judged_at=T0 + timedelta(minutes=400), actor="annet verktøy"))
+    first = _journalposts(export_noark5(app, tmp_path / "en").path)
+    dm1 = record_system_id("messenger", f"{PAGE}_dm1")
+    assert first[dm1]["journaldato"] == "2026-03-02" and first[dm1]["journalstatus"] == "Arkivert"
+    assert _journalposts(export_noark5(app, tmp_path / "to").path) == first
