@@ -419,7 +419,8 @@ def _store_one(app: App, conn: Connection, t: _Target, kind: str, decision: str 
     did = int(conn.execute(DEC.insert().values(**row)).inserted_primary_key[0])
     after = _combine(t.message_id, j, dict(row, id=did), new_lock)
     # a message that becomes journal through this decision gets its numbers in this transaction
-    registry.register(conn, [t.message_id], at=row["decided_at"], actor=app.actor)
+    registry.register(conn, [t.message_id], at=row["decided_at"], actor=app.actor,
+                      effective={t.message_id: after.decision})
     app.audit(conn, f"decision.{kind}", "message", t.message_id, before=before.summary(), after=after.summary(),
               reason=reason)
     return Outcome(t.ref, t.message_id, True, kind, decision_id=did, lock_version=new_lock,

@@ -131,17 +131,20 @@ def _assign_one(conn: Connection, row: dict, at: datetime, actor: str) -> Assign
     return Assigned(row["id"], saksaar, sakssekvens, day.year, jseq, jpnr, day, new_case)
 
 
-def register(conn: Connection, message_ids: Iterable[int], *, at: datetime, actor: str) -> list[Assigned]:
+def register(conn: Connection, message_ids: Iterable[int], *, at: datetime, actor: str,
+             effective: dict[int, str | None] | None = None) -> list[Assigned]:
     """Number every message of ``message_ids`` whose effective decision is now journal and that has
     no number yet. Call it inside the write transaction that stored the decision, with the
-    decision's time ``at`` and the actor who made it."""
+    decision's time ``at`` and the actor who made it. ``effective`` (message id → effective
+    decision) spares the lookup when the caller has just computed it."""
     from .moderation import effective_decisions
 
     ids = list(dict.fromkeys(int(i) for i in message_ids))
     if not ids:
         return []
-    eff = effective_decisions(conn, ids)
-    journal = [i for i in ids if eff[i].decision == "journal"]
+    if effective is None:
+        effective = {i: e.decision for i, e in effective_decisions(conn, ids).items()}
+    journal = [i for i in ids if effective.get(i) == "journal"]
     if not journal:
         return []
     _lock(conn)
