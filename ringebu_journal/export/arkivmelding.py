@@ -38,7 +38,7 @@ from ringebu_journal.errors import ProblemsFound, UsageError
 from schemas import FIKS_ARKIV_DIR
 
 from .documents import plan_documents
-from .mapping import SYSTEM, UNNTATT, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
+from .mapping import SYSTEM, UNNTATT, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, numbered_plan, utc
 from .noark5 import state_hash
 from .render import render_all
 
@@ -248,8 +248,8 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {out}: {exc.strerror} — give a writable --out folder") from None
+    plan = numbered_plan(app.db, Selection(), klassifikasjon)
     with app.db.read() as conn:
-        plan = build_plan(conn, Selection(), klassifikasjon)
         journal = [(r, mp) for mp in plan.mapper for r in mp.records if r.journal]
         delivered = _latest_deliveries(conn, [r.message["id"] for r, _ in journal])
         # also an earlier version's delivery counts for the message

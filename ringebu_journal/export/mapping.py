@@ -558,6 +558,22 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
     )
 
 
+def numbered_plan(db, sel: Selection, klassifikasjon: Klassifikasjon | None = None) -> ExportPlan:
+    """:func:`build_plan`, after numbering journal decisions that were stored around the registry
+    (written into the tables by another tool) — by their decision time, as migration 0002_numbers
+    does. A no-op in normal work: the judge and the moderators number in their own transaction."""
+    from ringebu_journal.registry import assign_missing
+
+    with db.read() as conn:
+        plan = build_plan(conn, sel, klassifikasjon)
+    if not plan.unnumbered:
+        return plan
+    with db.write() as conn:
+        assign_missing(conn, actor=SYSTEM, message_ids=plan.unnumbered)
+    with db.read() as conn:
+        return build_plan(conn, sel, klassifikasjon)
+
+
 def _period(sel: Selection, selected: list[dict[str, Any]], mapper: list[MappePlan]) -> tuple[date | None, date | None]:
     """The arkivdel period: the selected messages' days (Oslo; ``--from/--to`` when given), widened
     to every journaldato and saksdato in the package — a message is journalført after it is

@@ -54,7 +54,6 @@ from noark.validate import validate_package
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
 from ringebu_journal.errors import ProblemsFound, UsageError
-from ringebu_journal import registry
 from ringebu_journal.registry import oslo_day
 
 from .decisions import DEFAULT_HJEMMEL
@@ -71,7 +70,7 @@ from .mapping import (
     MappePlan,
     RecordPlan,
     Selection,
-    build_plan,
+    numbered_plan,
     record_system_id,
     utc,
 )
@@ -520,16 +519,8 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
         raise _disk_error(exc, parent) from None
     clean_leftovers(parent, final.name)
     sel = Selection(date_from, date_to, account)
+    plan = numbered_plan(app.db, sel, klassifikasjon)
     with app.db.read() as conn:
-        plan = build_plan(conn, sel, klassifikasjon)
-    if plan.unnumbered:
-        # journal decisions stored around the registry (written by other tools): numbered now, by
-        # their decision time, exactly as migration 0002_numbers does; a no-op in normal work
-        with app.db.write() as conn:
-            registry.assign_missing(conn, actor=SYSTEM, message_ids=plan.unnumbered)
-    with app.db.read() as conn:
-        if plan.unnumbered:
-            plan = build_plan(conn, sel, klassifikasjon)
         if not plan.mapper:
             raise UsageError(
                 "nothing to export in the selection (" + ", ".join(f"{k}: {v}" for k, v in plan.skipped.items())
