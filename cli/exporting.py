@@ -32,8 +32,8 @@ def register(cli: click.Group) -> None:
     @export_group.command("noark5")
     @click.option("--out", "out", required=True, type=click.Path(file_okay=True, dir_okay=True),
                   help="The package folder to create (must not exist or be empty).")
-    @click.option("--from", "date_from", metavar="DATE", help="First day (YYYY-MM-DD) of messages to include.")
-    @click.option("--to", "date_to", metavar="DATE", help="Last day (YYYY-MM-DD) of messages to include.")
+    @click.option("--from", "date_from", metavar="DATE", help="First day (YYYY-MM-DD, Europe/Oslo) of messages to include.")
+    @click.option("--to", "date_to", metavar="DATE", help="Last day (YYYY-MM-DD, Europe/Oslo) of messages to include.")
     @click.option("--account", metavar="ID", help="Only this account's (page's) platform id.")
     @click.option("--tar", is_flag=True, help="Publish one OUT.tar instead of a folder.")
     @click.option("--classification", "classification", type=click.Path(exists=True, dir_okay=False),

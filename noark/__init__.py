@@ -15,6 +15,7 @@ from noark.models import (
     Arkivdel,
     Arkivnotat,
     Arkivskaper,
+    Avskrivning,
     Dokumentbeskrivelse,
     Dokumentfil,
     Dokumentobjekt,
@@ -27,11 +28,13 @@ from noark.models import (
     Korrespondansepart,
     Mappe,
     Merknad,
+    MetadataElement,
     Part,
     Registrering,
     Saksmappe,
     Skjerming,
     UtfoertKassasjon,
+    VirksomhetsspesifikkeMetadata,
 )
 from noark.package import PackageBuilder, PackageResult
 from noark.schemas import copy_schemas

@@ -135,6 +135,32 @@ class Korrespondansepart(NoarkModel):
     skjermetNavn: bool = False
 
 
+class Avskrivning(NoarkModel):
+    """How an incoming journalpost was closed (M617–M619, M215); journalpost only."""
+
+    avskrivningsdato: date
+    avskrevetAv: Tekst
+    avskrivningsmaate: Tekst
+    referanseAvskrivesAvJournalpost: Optional[SystemID] = None
+
+
+class MetadataElement(NoarkModel):
+    """One element of :class:`VirksomhetsspesifikkeMetadata`: text, or child elements."""
+
+    navn: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]
+    tekst: ValgfriTekst = None
+    barn: list["MetadataElement"] = []
+
+
+class VirksomhetsspesifikkeMetadata(NoarkModel):
+    """The organisation's own metadata (xs:anyType in the XSD): elements in one namespace of the
+    caller's, which the caller documents. Elements without text and children are left out."""
+
+    namespace: Tekst
+    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]
+    elementer: Annotated[list[MetadataElement], Field(min_length=1)]
+
+
 class Konvertering(NoarkModel):
     konvertertDato: datetime
     konvertertAv: Tekst
@@ -235,6 +261,7 @@ class Registrering(NoarkModel):
     forfatter: list[Tekst] = []
     dokumentmedium: ValgfriTekst = None
     oppbevaringssted: list[Tekst] = []
+    virksomhetsspesifikkeMetadata: Optional[VirksomhetsspesifikkeMetadata] = None
     merknad: list[Merknad] = []
     korrespondansepart: list[Korrespondansepart] = []
 
@@ -262,6 +289,7 @@ class Journalpost(Registrering):
     offentlighetsvurdertDato: Optional[date] = None
     antallVedlegg: Optional[int] = None
     journalenhet: ValgfriTekst = None
+    avskrivning: list[Avskrivning] = []
 
 
 class Mappe(NoarkModel):
@@ -388,5 +416,6 @@ class Endring(NoarkModel):
         return value
 
 
+MetadataElement.model_rebuild()
 Mappe.model_rebuild()
 Saksmappe.model_rebuild()

@@ -35,6 +35,7 @@ from noark.namespaces import (
     XSI_TYPE,
 )
 from noark.schemas import load_schema, official_schema_path, secure_parser
+from noark.analyses import analyse
 from noark.source import PackageSource, open_source
 
 CHUNK = 64 * 1024
@@ -68,6 +69,7 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     statistics: dict = field(default_factory=dict)
+    analyses: dict = field(default_factory=dict)      # Arkade's analyses a depot reads (noark.analyses)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +85,10 @@ class ValidationReport:
         lines = [f"Package: {self.path}"]
         for key, value in self.statistics.items():
             lines.append(f"  {key}: {value}")
+        if self.analyses:
+            lines.append("Arkade analyses (what a depot reads):")
+            for key, value in self.analyses.items():
+                lines.append(f"  {key}: {value}")
         for note in self.notes:
             lines.append(f"note: {note}")
         if self.ok:
@@ -100,6 +106,7 @@ class ValidationReport:
                 "findings": [asdict(f) for f in self.findings],
                 "notes": self.notes,
                 "statistics": self.statistics,
+                "analyses": self.analyses,
             },
             ensure_ascii=False,
             indent=2,
@@ -564,6 +571,7 @@ def validate_package(path: Path | str, *, progress: Optional[Callable[[str], Non
     index = _Index()
     try:
         _validate(source, report, index, progress or (lambda _msg: None))
+        report.analyses = analyse(source)
     finally:
         index.close()
         source.close()

@@ -116,6 +116,12 @@ _KONVERTERING = [
     ("konverteringsverktoey", False, None),
     ("konverteringskommentar", False, None),
 ]
+_AVSKRIVNING = [
+    ("avskrivningsdato", True, "date"),
+    ("avskrevetAv", True, None),
+    ("avskrivningsmaate", True, None),
+    ("referanseAvskrivesAvJournalpost", False, None),
+]
 _ARKIVSKAPER = [("arkivskaperID", True, None), ("arkivskaperNavn", True, None), ("beskrivelse", False, None)]
 
 _SUB = {
@@ -127,7 +133,9 @@ _SUB = {
     "korrespondansepart": _KORRESPONDANSEPART,
     "konvertering": _KONVERTERING,
     "arkivskaper": _ARKIVSKAPER,
+    "avskrivning": _AVSKRIVNING,
 }
+VSM = "vsm"  # kind: virksomhetsspesifikkeMetadata, elements in the caller's namespace
 SUB = "sub"  # kind: a complex child written from _SUB[element]
 
 _ARKIV = [
@@ -233,6 +241,7 @@ _REGISTRERING_TAIL = [
     ("forfatter", False, None),
     ("dokumentmedium", False, None),
     ("oppbevaringssted", False, None),
+    ("virksomhetsspesifikkeMetadata", False, VSM),
     ("merknad", False, SUB),
     ("korrespondansepart", False, SUB),
 ]
@@ -250,6 +259,7 @@ _JOURNALPOST = [
     ("offentlighetsvurdertDato", False, "date"),
     ("antallVedlegg", False, None),
     ("journalenhet", False, None),
+    ("avskrivning", False, SUB),
 ]
 _ARKIVNOTAT = [
     ("dokumentetsDato", False, "date"),
@@ -514,6 +524,9 @@ class ArkivstrukturWriter:
             if kind == SUB:
                 self._complex(name, value)
                 continue
+            if kind == VSM:
+                self._virksomhetsspesifikke(value)
+                continue
             if name == "systemID":
                 self.statistikk.system_ids += 1
             for item in value if value.__class__ is list else (value,):
@@ -524,6 +537,26 @@ class ArkivstrukturWriter:
                     continue
                 with element(TAG[name]):
                     write(text)
+
+    def _virksomhetsspesifikke(self, vsm) -> None:
+        ns = "{%s}" % vsm.namespace
+
+        def emit(el) -> None:
+            text = clean_text(el.tekst) if el.tekst else ""
+            if not el.barn and not text.strip():
+                return
+            with self._xf.element(ns + el.navn):
+                if el.barn:
+                    for child in el.barn:
+                        emit(child)
+                else:
+                    self._xf.write(text)
+
+        if not any(e.barn or (e.tekst or "").strip() for e in vsm.elementer):
+            return
+        with self._xf.element(TAG["virksomhetsspesifikkeMetadata"], nsmap={vsm.prefix: vsm.namespace}):
+            for el in vsm.elementer:
+                emit(el)
 
     def _complex(self, name: str, value) -> None:
         if name == "skjerming":

@@ -4,7 +4,9 @@ Streams the current version of each message in batches, gives the judge the thre
 (the message it answers and the thread's first post, or the previous message in a private
 conversation), stores one ``judgments`` row per message and writes one ``judgment.add`` audit
 event each, in the same transaction. A judgment is never overwritten: judging again with a
-changed policy, or after the thread context changed, adds a new judgment.
+changed policy, or after the thread context changed, adds a new judgment. A message whose
+effective decision becomes journal through a judgment gets its numbers from the registry
+(``registry.register``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
-from . import audit
+from . import audit, registry
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
@@ -197,6 +199,8 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                 summary.by_decision[res.decision.value] = summary.by_decision.get(res.decision.value, 0) + 1
             if inserts:
                 conn.execute(JUD.insert(), inserts)
+                # messages that became journal get their numbers in this same transaction
+                registry.register(conn, [r["message_id"] for r in inserts], at=now, actor=app.actor)
                 audit.append_many(conn, events)
                 summary.judged += len(inserts)
         if advance:

@@ -16,6 +16,10 @@ Zero rows means somebody else decided first (or the message was edited): the tra
 rolled back, nothing of ours is stored, and the moderator is told who decided what, when and why.
 The row lock the UPDATE takes (PostgreSQL) or the write lock of ``BEGIN IMMEDIATE`` (SQLite)
 serialises the competitors, so exactly one of two simultaneous decisions wins.
+
+A decision that makes the message journal gives it its saks- and journal numbers
+(``registry.register``) in the same transaction; a decision that reverses journal never takes a
+number back.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from . import messages as msgs
+from . import registry
 from .app import App
 from .db.tables import Judgment, Message, MessageAction, ModeratorDecision
 from .errors import ConflictError, UsageError
@@ -413,6 +418,9 @@ def _store_one(app: App, conn: Connection, t: _Target, kind: str, decision: str 
            "judgment_id": judgment_id, "lock_version": new_lock, "actor": app.actor, "decided_at": _utcnow()}
     did = int(conn.execute(DEC.insert().values(**row)).inserted_primary_key[0])
     after = _combine(t.message_id, j, dict(row, id=did), new_lock)
+    # a message that becomes journal through this decision gets its numbers in this transaction
+    registry.register(conn, [t.message_id], at=row["decided_at"], actor=app.actor,
+                      effective={t.message_id: after.decision})
     app.audit(conn, f"decision.{kind}", "message", t.message_id, before=before.summary(), after=after.summary(),
               reason=reason)
     return Outcome(t.ref, t.message_id, True, kind, decision_id=did, lock_version=new_lock,

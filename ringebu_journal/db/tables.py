@@ -273,3 +273,44 @@ class AuditEvent(SQLModel, table=True):
     reason: Optional[str] = Field(default=None, sa_column=Column(Text))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class CaseNumber(SQLModel, table=True):
+    """The registry of saksmapper: one row per case, numbered once (see ringebu_journal/registry.py)."""
+
+    __tablename__ = "case_numbers"
+    __table_args__ = (
+        UniqueConstraint("case_key", name="uq_case_key"),
+        UniqueConstraint("saksaar", "sakssekvensnummer", name="uq_case_number"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_key: str = Field(max_length=400)       # thread:<platform>:<thread_key> | message:<platform>:<id>
+    platform: str = Field(max_length=20)
+    thread_id: Optional[int] = Field(default=None, foreign_key="threads.id")
+    saksaar: int
+    sakssekvensnummer: int
+    saksdato: date                              # Europe/Oslo day the case was opened
+    assigned_at: datetime
+    assigned_by: str = Field(max_length=200)
+
+
+class JournalNumber(SQLModel, table=True):
+    """The registry of journalposter: one row per message that ever became journal, never changed."""
+
+    __tablename__ = "journal_numbers"
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_message_id", name="uq_journal_message"),
+        UniqueConstraint("journalaar", "journalsekvensnummer", name="uq_journal_number"),
+        UniqueConstraint("case_id", "journalpostnummer", name="uq_journalpost_in_case"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    platform_message_id: str = Field(max_length=300)
+    message_id: int = Field(foreign_key="messages.id")          # the version that was journalført
+    case_id: int = Field(foreign_key="case_numbers.id", index=True)
+    journalaar: int
+    journalsekvensnummer: int
+    journalpostnummer: int
+    journaldato: date                           # Europe/Oslo day of the decision that made it journal
+    assigned_at: datetime                       # that decision's time (UTC)
+    assigned_by: str = Field(max_length=200)

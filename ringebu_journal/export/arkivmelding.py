@@ -65,7 +65,7 @@ from ringebu_journal.errors import ConflictError, ProblemsFound, UsageError
 from .decisions import export_decisions
 from .documents import plan_documents
 from .masking import SKJERMET_VARIANT, UNNTATT, tilgangskode
-from .mapping import SYSTEM, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
+from .mapping import SYSTEM, UTGAAR, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
 from .render import render_all
 
 FAGSYSTEM = "ringebu-journal"
@@ -78,9 +78,10 @@ AUD = AuditEvent.__table__
 MSG = Message.__table__
 
 JOURNALPOSTTYPE = {"Inngående dokument": ("I", "Inngående dokument"), "Utgående dokument": ("U", "Utgående dokument")}
-PARTTYPE = {"Avsender": ("EA", "Avsender"), "Mottaker": ("EM", "Mottaker")}
-FORMAT_CODE = {"pdf": "PDF", "txt": "TXT", "jpg": "JPEG", "png": "PNG"}
-MIME = {"pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "jpg": "image/jpeg", "png": "image/png"}
+PARTTYPE = {"Avsender": ("EA", "Avsender"), "Mottaker": ("EM", "Mottaker"), "Intern avsender": ("IA", "Intern avsender")}
+FORMAT_CODE = {"pdf": "PDF", "txt": "TXT", "json": "JSON", "jpg": "JPEG", "png": "PNG"}
+MIME = {"pdf": "application/pdf", "txt": "text/plain; charset=utf-8", "json": "application/json",
+        "jpg": "image/jpeg", "png": "image/png"}
 DOKUMENTTYPE = {"hoveddokument": "SOME", "original": "ORIG", "vedlegg": "BILDE"}
 # The Fiks code list has no «answered in social media»; BU is a written answer, and the
 # answering journalpost is named in referanseAvskrivesAvJournalpost.
@@ -171,13 +172,34 @@ def _snapshot_conn(app: App) -> Iterator[Any]:
 
 def take_snapshot(app: App, klassifikasjon: Klassifikasjon | None,
                   on_snapshot: Callable[[], None] | None = None) -> Snapshot:
+    """One snapshot of decisions, numbers and keys. Journal decisions stored around the number
+    registry (written into the tables by another tool) are numbered first, as
+    ``mapping.numbered_plan`` does, and the snapshot is taken again."""
+    snap = _take_snapshot(app, klassifikasjon, on_snapshot)
+    if snap.plan.unnumbered:
+        from ringebu_journal.registry import assign_missing
+
+        with app.db.write() as conn:
+            assign_missing(conn, actor=SYSTEM, message_ids=snap.plan.unnumbered)
+        snap = _take_snapshot(app, klassifikasjon, None)
+    return snap
+
+
+def live(rec: RecordPlan) -> bool:
+    """A journalpost the archive system should hold: journal now (a reversed one keeps its number
+    with journalstatus «Utgår» and is sent as a cancellation of its key)."""
+    return rec.journal and rec.journalstatus != UTGAAR
+
+
+def _take_snapshot(app: App, klassifikasjon: Klassifikasjon | None,
+                   on_snapshot: Callable[[], None] | None) -> Snapshot:
     with _snapshot_conn(app) as conn:
         audit_seq = conn.execute(select(func.max(AUD.c.seq))).scalar() or 0
         if on_snapshot is not None:
             on_snapshot()
         plan = build_plan(conn, Selection(), klassifikasjon)
         keys = {(r["kind"], r["system_id"]): dict(r) for r in conn.execute(select(KEYS)).mappings()}
-        journal = {r.system_id for r in plan.records() if r.journal}
+        journal = {r.system_id for r in plan.records() if live(r)}
         gone: dict[str, dict[str, Any]] = {}
         for (kind, sid), k in keys.items():
             if kind != "journalpost" or sid in journal or k["state"] == "cancelled":
@@ -220,8 +242,8 @@ def _parter(rec: RecordPlan) -> list[am.Korrespondansepart]:
 def _saksmappe(mp: MappePlan, rec: RecordPlan) -> am.Saksmappe:
     return am.Saksmappe(
         system_id=mp.system_id, tittel=mp.tittel, offentlig_tittel=mp.offentlig_tittel, noekkel=saksmappe_noekkel(mp),
-        opprettet=mp.opprettet, opprettet_av=SYSTEM, saksdato=rec.journaldato,
-        administrativ_enhet=mp.administrativ_enhet, saksansvarlig=rec.decision.decided_by,
+        opprettet=mp.opprettet, opprettet_av=SYSTEM, saksdato=mp.saksdato or rec.journaldato,
+        administrativ_enhet=mp.administrativ_enhet, saksansvarlig=mp.saksansvarlig or rec.decision.decided_by,
         skjerming=_skjerming(mp.screened, mp.hjemmel), klassifikasjonssystem="EMNE",
         klasse_id=mp.klasse.klasseID, klasse_tittel=mp.klasse.tittel)
 
@@ -281,7 +303,7 @@ def _journalpost(rec: RecordPlan, mp: MappePlan, rendered: dict[str, Path]) -> t
         noekkel=journalpost_noekkel(rec), forelder=am.Referanse(mp.system_id, saksmappe_noekkel(mp)),
         journalposttype=JOURNALPOSTTYPE[rec.journalposttype], opprettet=rec.opprettet, opprettet_av=SYSTEM,
         arkivert=rec.arkivert, arkivert_av=rec.decision.decided_by, journaldato=rec.journaldato,
-        dokumentets_dato=utc(msg["created_at"]).date(),
+        dokumentets_dato=rec.dokumentets_dato,
         mottatt=utc(msg["created_at"]) if innkommende else None, sendt=None if innkommende else utc(msg["created_at"]),
         skjerming=_skjerming(rec.screened, rec.screening_hjemmel),
         offentlighetsvurdert=rec.journaldato if rec.screened else None,
@@ -320,7 +342,7 @@ def decide(snap: Snapshot, paths: dict[str, Path]) -> tuple[list[Pending], list[
         return paths
 
     for mp in snap.plan.mapper:
-        journal = [r for r in mp.records if r.journal]
+        journal = [r for r in mp.records if live(r)]
         if not journal:
             continue
         mkey = snap.keys.get(("saksmappe", mp.system_id))

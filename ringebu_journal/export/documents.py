@@ -11,8 +11,9 @@
 * Vedlegg: each attachment whose bytes are stored and are JPEG or PNG, as they are (fmt/42–44,
   fmt/12–13, identified from the bytes, not from the declared media type). Anything else is not
   an accepted archive format here; it is listed in the export summary and noted as a merknad.
-* Vedlegg «Originaldata»: the raw platform payload as UTF-8 text (x-fmt/111); of a screened
-  message it is screened as a whole (the payload is kept verbatim, so nothing can be masked in it).
+* Vedlegg «Originaldata»: the raw platform payload as UTF-8 JSON (``.json``, fmt/817); the PDF/A
+  records a ``konvertering`` from it (``noark5.py``). Of a screened message it is screened as a
+  whole (the payload is kept verbatim, so nothing can be masked in it).
 
 Invariant: no PDF of a registrering without skjerming holds a screened text or an identity number.
 """
@@ -30,7 +31,9 @@ from .masking import (
     screening_of,
 )
 from .mapping import DocPlan, ExportPlan, RecordPlan, utc
-from .render import PDF_PUID, TEXT_PUID, RenderJob, Shown, render_key, thread_document
+from .render import PDF_PUID, RenderJob, Shown, render_key, thread_document
+
+JSON_PUID = "fmt/817"      # JSON Data Interchange Format, accepted by Arkivverket from 2022-03-01
 
 
 def identify_image(head: bytes) -> tuple[str, str] | None:
@@ -174,7 +177,7 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[Re
                             sti=f"vedlegg/{sha[:2]}/{sha}.{ext}", puid=puid, source=path))
     raw = m.get("raw") or ""
     docs.append(DocPlan(role="original", tittel="Originaldata", dokumenttype="Originaldata",
-                        sti=f"{folder}/{rec.system_id}-originaldata.txt", puid=TEXT_PUID,
+                        sti=f"{folder}/{rec.system_id}-originaldata.json", puid=JSON_PUID,
                         data=raw.encode("utf-8", "replace"),
                         skjerming_dokument=SKJERMING_HELE if rec.screened else None))
     rec.documents = docs

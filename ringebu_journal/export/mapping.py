@@ -1,16 +1,21 @@
 """From stored conversations to Noark 5: what becomes what.
 
-* a thread with a message to be journalført → one **saksmappe** in the klasse of its first case
-  category; each such message → a **journalpost** («Inngående dokument» from a citizen,
-  «Utgående dokument» from the municipality) with a korrespondansepart; the thread's messages that
-  are only to be archived go into the same saksmappe as plain **registreringer**;
+* a thread with a numbered journalpost (``ringebu_journal.registry``) → one **saksmappe** with the
+  registry's saksår/sakssekvensnummer, in the klasse of its first case category; each numbered
+  message → a **journalpost** («Inngående dokument» from a citizen, «Utgående dokument» from the
+  municipality) with the registry's numbers and journaldato; one whose decision is no longer
+  journal keeps its number and gets journalstatus «Utgår» (documents only while it is still
+  archived); the thread's messages that are only to be archived go into the same saksmappe as
+  plain **registreringer**;
 * a thread with only archive messages → **registreringer** in a **mappe per account and month**;
-* excluded, unjudged and still-to-review messages are not exported.
+* excluded, unjudged and still-to-review messages without a number are not exported.
 
-Everything the XML holds is derived from the data, never from the clock: systemIDs are uuid5 of
-platform ids, journal and case numbers are ranks over every journal-worthy message in the
-database, and every date is a stored time (imported_at, the decision time, created_at). Exporting
-the same data twice therefore gives the same arkivstruktur.xml, byte for byte.
+Everything the XML holds is derived from stored data, never from the clock: systemIDs are uuid5
+of platform ids; numbers, journaldato, saksdato and the dates of journalposts and saksmapper come
+from the registry, which never changes a row, so a moderator's later decision moves none of them.
+Dates a person reads (dokumentetsDato, journaldato, saksdato, the date in titles, ``--from/--to``)
+are Europe/Oslo days; timestamps are UTC. Exporting the same data twice gives the same
+arkivstruktur.xml, byte for byte.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from noark import stable_uuid
-from ringebu_journal.db.tables import Account, Attachment, Capture, Message, Thread
+from ringebu_journal.db.tables import Account, Attachment, Capture, Message, MessageAction, Thread
 from ringebu_journal.errors import InputError, UsageError
+from ringebu_journal.registry import Number, numbers, oslo_day
 
 from .decisions import ExportDecision, export_decisions
 from .masking import Screening, public_title, screen_identity_numbers, screening_of, without_identity_numbers
@@ -37,12 +43,21 @@ THR = Thread.__table__
 CAP = Capture.__table__
 ATT = Attachment.__table__
 ACC = Account.__table__
+ACT = MessageAction.__table__
 
 SYSTEM = "ringebu-journal"
 ANONYM = "Anonym / ukjent"
 INNGAAENDE = "Inngående dokument"
 UTGAAENDE = "Utgående dokument"
 UNNTATT = "Unntatt offentlighet"
+INTERN_AVSENDER = "Intern avsender"
+ARKIVERT = "Arkivert"
+UTGAAR = "Utgår"
+#: recorded actions that close an incoming journalpost → avskrivningsmåte (Noark M619)
+AVSKRIVNING = {"referred_post": "Tatt til etterretning", "replied": "Besvart med brev"}
+#: the namespace of ringebu-journal's virksomhetsspesifikkeMetadata (documented in docs/export.md)
+VSM_NS = "https://ringebu.kommune.no/ringebu-journal/noark5/virksomhetsspesifikke/1"
+VSM_PREFIX = "rj"
 
 PLATFORM_LABEL = {
     "facebook": "Facebook", "messenger": "Messenger", "instagram": "Instagram", "x": "X",
@@ -158,26 +173,77 @@ class Klassifikasjon:
 
 # -- titles ----------------------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WS = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+")
 TITLE_MAX = 70
+# words after which a full stop does not end a sentence (Norwegian abbreviations)
+_ABBREV = {"f", "nr", "ca", "kl", "jf", "jfr", "dvs", "evt", "bl.a", "m.m", "mv", "osv", "pga", "iflg", "tlf",
+           "st", "ref", "vedr", "mht", "ang", "gnr", "bnr", "pkt", "s", "d", "e.l", "f.eks", "el", "o.l"}
+_GREETING = re.compile(r"^(?:hei(?:sann|\s+igjen)?|hallo|god\s+(?:morgen|dag|kveld)|heisann|morn)"
+                       r"(?:\s+(?:alle|dere|kommune|[A-ZÆØÅ][\wæøåÆØÅ-]*))?\s*[,!.:;]+\s*|^(?:hei|hallo)\s+",
+                       re.IGNORECASE)
+# spans a title is never cut inside: dates, times, parentheses and quotations
+_PROTECTED = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}\b"
+    r"|\b\d{1,2}\.?\s(?:jan|feb|mar|apr|mai|jun|jul|aug|sep|okt|nov|des)[a-zæøå]*\.?(?:\s\d{4})?"
+    r"|\bkl\.?\s?\d{1,2}[.:]\d{2}|\([^()]*\)|«[^«»]*»|\"[^\"]*\"", re.IGNORECASE)
+_MIN_WORDS = 3
+
+
+def _sentences(text: str) -> list[str]:
+    """Split at a full stop, ! or ? followed by a capital letter, unless it ends an abbreviation
+    or a number (so «f. 12.03.1980» and «kl. 10» stay whole), and at line breaks."""
+    out: list[str] = []
+    for line in re.split(r"\n+", text):
+        start = 0
+        for m in re.finditer(r"[.!?]+(?=\s+[«\"(]?[A-ZÆØÅ])", line):
+            before = line[start:m.start()].rsplit(None, 1)
+            word = before[-1].lower() if before else ""
+            if m.group() == "." and (word in _ABBREV or (len(word) == 1 and not word.isdigit())):
+                continue
+            out.append(line[start:m.end()])
+            start = m.end()
+        out.append(line[start:])
+    return [x.strip() for x in out if x.strip()]
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary at most ``limit`` characters long, never inside a date, a
+    time, a parenthesis or a quotation."""
+    if len(text) <= limit:
+        return text
+    cut = limit
+    for m in _PROTECTED.finditer(text):
+        if m.start() < cut < m.end():
+            cut = m.start()
+    head = text[:cut]
+    if cut < len(text) and not text[cut].isspace():
+        head = head.rsplit(" ", 1)[0] if " " in head else ""
+    head = head.rstrip(",;:–-( ")
+    return (head or text[:limit].rsplit(" ", 1)[0]) + "…"
 
 
 def summary_of(text: str, limit: int = TITLE_MAX) -> str:
-    """The first sentence of ``text``, without links, cut at a word boundary."""
+    """A short summary of ``text`` for a title: without links and greetings, whole sentences
+    until it says something (at least three words), cut at a word boundary. Empty when the text
+    says nothing of its own («Samme her», «Takk!»)."""
     text = _URL.sub("", text or "").strip()
-    first = _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
-    first = _WS.sub(" ", first).strip().rstrip(".!?:;, ")
-    if len(first) > limit:
-        cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:– -")
-        first = (cut or first[:limit]) + "…"
-    return first
+    text = _GREETING.sub("", text, count=1).strip()
+    parts: list[str] = []
+    for sentence in _sentences(text):
+        parts.append(sentence)
+        if len(" ".join(parts).split()) >= _MIN_WORDS + 2:
+            break
+    summary = _WS.sub(" ", " ".join(parts)).strip().rstrip(".!?:;, ")
+    if len(summary.split()) < _MIN_WORDS:
+        return ""
+    summary = _cut(summary, limit)
+    return summary[:1].upper() + summary[1:]
 
 
 def channel_label(platform: str, kind: str, when: datetime) -> str:
-    """E.g. «Facebook-kommentar 2026-03-02»."""
-    return f"{PLATFORM_LABEL.get(platform, platform.capitalize())}-{KIND_LABEL.get(kind, kind)} {when.date().isoformat()}"
+    """E.g. «Facebook-kommentar 2026-03-02» (the Europe/Oslo day)."""
+    return f"{PLATFORM_LABEL.get(platform, platform.capitalize())}-{KIND_LABEL.get(kind, kind)} {oslo_day(when).isoformat()}"
 
 
 def category_label(categories: Iterable[str]) -> str:
@@ -185,6 +251,29 @@ def category_label(categories: Iterable[str]) -> str:
         if c in CATEGORY_LABEL:
             return CATEGORY_LABEL[c]
     return "Henvendelse"
+
+
+def matter_of(m: dict[str, Any], categories: Iterable[str]) -> str:
+    """The kind of matter a records manager names a journalpost by."""
+    label = category_label(categories)
+    if not m.get("author_is_municipality"):
+        return label
+    if m.get("parent_platform_id") or m.get("conversation_id"):
+        return "Svar" if label == "Henvendelse" else f"Svar på {label[:1].lower() + label[1:]}"
+    return "Kunngjøring fra kommunen" if label == "Henvendelse" else label
+
+
+def record_title(m: dict[str, Any], categories: Iterable[str], case_summary: str = "") -> str:
+    """«Klage: Jeg klager på avslaget om skoleskyss for datteren min – Facebook-kommentar 2026-03-02».
+    A message that says nothing of its own is named by its matter and, in a case, the case."""
+    label = channel_label(m["platform"], m["kind"], utc(m["created_at"]))
+    matter = matter_of(m, categories)
+    summary = summary_of(without_identity_numbers(m["text"]))
+    if summary:
+        return f"{matter}: {summary} – {label}"
+    if case_summary:
+        return f"{matter}: innspill i saken «{case_summary}» – {label}"
+    return f"{matter} – {label}"
 
 
 # -- the plan ------------------------------------------------------------------------------------
@@ -226,13 +315,21 @@ class RecordPlan:
     journalpostnummer: int | None = None
     screening_hjemmel: str | None = None   # the ground the record is screened on (its own, or its case's)
     masks_names: bool = False              # offl. § 13: the parties' names are screened
+    journalstatus: str = ARKIVERT
+    number: Number | None = None                  # the registry's row (journalposts)
     korrespondanseparter: list[tuple[str, str, bool]] = field(default_factory=list)
+    parter: list[dict[str, Any]] = field(default_factory=list)   # platform, handle, id per korrespondansepart
+    avskrivning: list[dict[str, Any]] = field(default_factory=list)
     documents: list[DocPlan] = field(default_factory=list)
     unsupported: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def journaldato(self) -> date:
-        return self.arkivert.date()
+        return self.number.journaldato if self.number else oslo_day(self.arkivert)
+
+    @property
+    def dokumentets_dato(self) -> date:
+        return oslo_day(self.message["created_at"])
 
 
 @dataclass
@@ -250,13 +347,22 @@ class MappePlan:
     sakssekvensnummer: int | None = None
     administrativ_enhet: str = "Ringebu kommune"
     thread_id: int | None = None
+    saksdato: date | None = None
+    saksansvarlig: str | None = None
+    saksstatus: str = "Avsluttet"
+    case_opened: datetime | None = None          # saksmappe: the registry's time the case was opened
+    case_closed: datetime | None = None          # saksmappe: its last journalpost's registry time
 
     @property
     def opprettet(self) -> datetime:
+        if self.case_opened is not None:
+            return self.case_opened
         return min(r.opprettet for r in self.records)
 
     @property
     def avsluttet(self) -> datetime:
+        if self.case_closed is not None:
+            return self.case_closed
         return max(r.arkivert for r in self.records)
 
 
@@ -272,6 +378,7 @@ class ExportPlan:
     klassifikasjon: Klassifikasjon
     excluded_ids: set[int] = field(default_factory=set)   # context messages left out of renderings
     context_decisions: dict[int, ExportDecision] = field(default_factory=dict)   # every thread message's
+    unnumbered: list[int] = field(default_factory=list)   # journal now, but stored without the registry
 
     def records(self) -> Iterator[RecordPlan]:
         for m in self.mapper:
@@ -313,7 +420,7 @@ def _light_rows(conn: Connection) -> list[dict[str, Any]]:
 
 
 def _in_selection(row: dict[str, Any], sel: Selection) -> bool:
-    day = utc(row["created_at"]).date()
+    day = oslo_day(row["created_at"])
     if sel.date_from and day < sel.date_from:
         return False
     if sel.date_to and day > sel.date_to:
@@ -323,10 +430,10 @@ def _in_selection(row: dict[str, Any], sel: Selection) -> bool:
     return True
 
 
-def _arkivert(row: dict[str, Any], d: ExportDecision) -> datetime:
+def _arkivert(row: dict[str, Any], number: Number | None) -> datetime:
+    """A journalpost is archived when it was numbered; any other registrering when it was stored."""
     imported = utc(row["imported_at"])
-    decided = utc(d.decided_at) if d.decided_at else imported
-    return max(imported, decided)
+    return max(imported, number.assigned_at) if number else imported
 
 
 def _fetch(conn: Connection, table, column, ids: Iterable[Any]) -> list[dict[str, Any]]:
@@ -337,39 +444,46 @@ def _fetch(conn: Connection, table, column, ids: Iterable[Any]) -> list[dict[str
     return out
 
 
+def _thread_key(r: dict[str, Any]) -> Any:
+    return r["thread_id"] if r["thread_id"] is not None else ("solo", r["id"])
+
+
+def _actions(conn: Connection, rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The recorded actions of the given messages (every version), by (platform, platform id)."""
+    rows = list(rows)
+    key_of = {r["id"]: (r["platform"], r["platform_message_id"]) for r in rows}
+    pmids = sorted({k[1] for k in key_of.values()})
+    for i in range(0, len(pmids), 900):
+        for v in conn.execute(select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id)
+                              .where(MSG.c.platform_message_id.in_(pmids[i:i + 900]))):
+            key_of.setdefault(v.id, (v.platform, v.platform_message_id))
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for a in _fetch(conn, ACT, ACT.c.message_id, list(key_of)):
+        out.setdefault(key_of[a["message_id"]], []).append(a)
+    for lst in out.values():
+        lst.sort(key=lambda a: (utc(a["recorded_at"]), a["id"]))
+    return out
+
+
 def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon | None = None) -> ExportPlan:
-    """Decide what the selection becomes. Numbers are ranks over the whole database, so an
-    export of one month gives the same saks- and journal numbers as an export of the year."""
+    """Decide what the selection becomes. Numbers and their dates come from the registry, so an
+    export of one month shows the same saks- and journal numbers as an export of the year, and an
+    export after a moderator's change shows the same numbers and dates as the one before it."""
     klassifikasjon = klassifikasjon or Klassifikasjon.default()
     light = _light_rows(conn)
     decisions = export_decisions(conn, [r["id"] for r in light])
+    registry = numbers(conn)
     skipped = {"exclude": 0, "review": 0, "not_judged": 0}
 
-    # Journal numbers: rank every journal-worthy message of the database within its year.
-    journal_rows = [r for r in light if decisions[r["id"]].decision == "journal"]
-    journal_rows.sort(key=lambda r: (_arkivert(r, decisions[r["id"]]), utc(r["created_at"]), r["platform"], r["platform_message_id"]))
-    journal_no: dict[int, tuple[int, int]] = {}
-    per_year: dict[int, int] = {}
-    first_journal_of_thread: dict[Any, tuple] = {}
-    for r in journal_rows:
-        year = _arkivert(r, decisions[r["id"]]).year
-        per_year[year] = per_year.get(year, 0) + 1
-        journal_no[r["id"]] = (year, per_year[year])
-        tkey = r["thread_id"] if r["thread_id"] is not None else ("solo", r["id"])
-        first_journal_of_thread.setdefault(tkey, (year, per_year[year]))
-    # Case numbers: threads ranked by their first journalpost within its year.
-    sak_no: dict[Any, tuple[int, int]] = {}
-    per_year = {}
-    for tid, (year, seq) in sorted(first_journal_of_thread.items(), key=lambda kv: kv[1]):
-        per_year[year] = per_year.get(year, 0) + 1
-        sak_no[tid] = (year, per_year[year])
-
+    unnumbered: list[int] = []
     selected: list[dict[str, Any]] = []
     for r in light:
         if not _in_selection(r, sel):
             continue
         d = decisions[r["id"]].decision
-        if d in ("journal", "archive"):
+        if d == "journal" and (r["platform"], r["platform_message_id"]) not in registry:
+            unnumbered.append(r["id"])
+        if d in ("journal", "archive") or (r["platform"], r["platform_message_id"]) in registry:
             selected.append(r)
         elif d in ("exclude", "review"):
             skipped[d] += 1
@@ -402,23 +516,27 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
     for lst in attachments.values():
         lst.sort(key=lambda a: a["id"])
     units = {a["platform_id"]: a for a in conn.execute(select(ACC)).mappings()}
+    actions = _actions(conn, by_id.values())
+    case_journalposts: dict[int, list[Number]] = {}
+    for n in registry.values():
+        case_journalposts.setdefault(n.case_id, []).append(n)
 
     mapper: list[MappePlan] = []
     sel_by_thread: dict[Any, list[dict[str, Any]]] = {}
     for r in selected:
-        sel_by_thread.setdefault(r["thread_id"] if r["thread_id"] is not None else ("solo", r["id"]), []).append(by_id[r["id"]])
+        sel_by_thread.setdefault(_thread_key(r), []).append(by_id[r["id"]])
 
     archive_months: dict[tuple[str, str, str], list[RecordPlan]] = {}
     for key, rows in sel_by_thread.items():
         rows.sort(key=lambda m: (utc(m["created_at"]), m["platform_message_id"]))
         context = threads.get(key, rows) if not isinstance(key, tuple) else rows
-        has_journal = any(decisions[m["id"]].decision == "journal" for m in rows)
-        if has_journal:
-            mapper.append(_saksmappe(key, rows, context, decisions, journal_no, sak_no, threads_meta, units, klassifikasjon))
+        if any((m["platform"], m["platform_message_id"]) in registry for m in rows):
+            mapper.append(_saksmappe(key, rows, context, decisions, registry, case_journalposts, threads_meta, units,
+                                     klassifikasjon, actions))
         else:
             for m in rows:
-                rec = _record(m, context, decisions[m["id"]], journal=False, thread_screening=None)
-                month = utc(m["created_at"]).strftime("%Y-%m")
+                rec = _record(m, context, decisions[m["id"]], None, thread_screening=None, units=units)
+                month = oslo_day(m["created_at"]).strftime("%Y-%m")
                 archive_months.setdefault((m["platform"], m["account_platform_id"] or "ukjent", month), []).append(rec)
     for (platform, account, month), recs in sorted(archive_months.items()):
         recs.sort(key=lambda r: (utc(r.message["created_at"]), r.message["platform_message_id"]))
@@ -434,19 +552,57 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
             records=recs,
         ))
     mapper.sort(key=lambda m: (m.klasse.klasseID, m.saksaar or 0, m.sakssekvensnummer or 0, m.mappeID))
-    days = [utc(r["created_at"]).date() for r in selected]
+    start, end = _period(sel, selected, mapper)
     return ExportPlan(
         mapper=mapper, threads=threads, captures=captures, attachments=attachments,
-        period_start=sel.date_from or (min(days) if days else None),
-        period_end=sel.date_to or (max(days) if days else None),
+        period_start=start, period_end=end,
         skipped=skipped, klassifikasjon=klassifikasjon,
         excluded_ids={r["id"] for r in context_rows if decisions[r["id"]].decision == "exclude"},
         context_decisions={i: decisions[i] for i in by_id},
+        unnumbered=unnumbered,
     )
 
 
-def _saksmappe(key, rows, context, decisions, journal_no, sak_no, threads_meta, units, klassifikasjon) -> MappePlan:
-    journal_msgs = [m for m in rows if decisions[m["id"]].decision == "journal"]
+def numbered_plan(db, sel: Selection, klassifikasjon: Klassifikasjon | None = None) -> ExportPlan:
+    """:func:`build_plan`, after numbering journal decisions that were stored around the registry
+    (written into the tables by another tool) — by their decision time, as migration 0003_numbers
+    does. A no-op in normal work: the judge and the moderators number in their own transaction."""
+    from ringebu_journal.registry import assign_missing
+
+    with db.read() as conn:
+        plan = build_plan(conn, sel, klassifikasjon)
+    if not plan.unnumbered:
+        return plan
+    with db.write() as conn:
+        assign_missing(conn, actor=SYSTEM, message_ids=plan.unnumbered)
+    with db.read() as conn:
+        return build_plan(conn, sel, klassifikasjon)
+
+
+def _period(sel: Selection, selected: list[dict[str, Any]], mapper: list[MappePlan]) -> tuple[date | None, date | None]:
+    """The arkivdel period: the selected messages' days (Oslo; ``--from/--to`` when given), widened
+    to every journaldato and saksdato in the package — a message is journalført after it is
+    written, and a case may have been opened before the selection — so no journalpost or saksmappe
+    falls outside its arkivdel."""
+    days = [oslo_day(r["created_at"]) for r in selected]
+    start = sel.date_from or (min(days) if days else None)
+    end = sel.date_to or (max(days) if days else None)
+    dated = [r.journaldato for m in mapper for r in m.records if r.journal]
+    dated += [m.saksdato for m in mapper if m.saksdato is not None]
+    if dated:
+        start = min([start] + dated) if start else min(dated)
+        end = max([end] + dated) if end else max(dated)
+    return start, end
+
+
+def _case_subject(first: dict[str, Any], categories: list[str], screened: bool, mask: list[str]) -> str:
+    """The case's summary: what the first citizen (else the first) journalpost of the case says."""
+    return summary_of(without_identity_numbers(first["text"]), 60)
+
+
+def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threads_meta, units, klassifikasjon,
+               actions) -> MappePlan:
+    numbered = [m for m in rows if (m["platform"], m["platform_message_id"]) in registry]
     # A citizen whose message is screened under offl. § 13 keeps the name screened in every
     # journalpost of the case that has the person as its party (the reply names the person it
     # answers). Offl. § 26 femte ledd (the number only) screens no name.
@@ -456,74 +612,137 @@ def _saksmappe(key, rows, context, decisions, journal_no, sak_no, threads_meta, 
         if scr is not None and scr.masks_names and not c["author_is_municipality"] and (c.get("author_name") or "").strip():
             people.setdefault(c["author_name"].strip(), scr.hjemmel)
     names = list(people)
-    first = journal_msgs[0]
+    case_id = registry[(numbered[0]["platform"], numbered[0]["platform_message_id"])].case_id
+    case_numbers = sorted(case_journalposts[case_id], key=lambda n: n.journalpostnummer)
+    case = case_numbers[0]
+    by_key = {(m["platform"], m["platform_message_id"]): m for m in context}
+    by_key.update({(m["platform"], m["platform_message_id"]): m for m in rows})
+    in_case = [by_key[(n.platform, n.platform_message_id)] for n in case_numbers
+               if (n.platform, n.platform_message_id) in by_key]
+    first = next((m for m in in_case if not m["author_is_municipality"]), in_case[0] if in_case else numbered[0])
+    d_first = decisions.get(first["id"]) or decisions[numbered[0]["id"]]
+    categories = [c for m in in_case for c in (decisions[m["id"]].categories if m["id"] in decisions else ())]
+    categories = [c for c in d_first.categories] + categories
+    matter = category_label(categories)
+    subject = _case_subject(first, categories, False, list(d_first.mask))
     records: list[RecordPlan] = []
-    number = 0
     for m in rows:
         d = decisions[m["id"]]
-        party = _recipient(m, context) if m["author_is_municipality"] else _author(m)
-        by_name = Screening(True, people[party]) if party in people else None
-        rec = _record(m, context, d, journal=d.decision == "journal", thread_screening=by_name, names=names)
-        if rec.journal:
-            number += 1
-            rec.journalaar, rec.journalsekvensnummer = journal_no[m["id"]]
-            rec.journalpostnummer = number
-        records.append(rec)
+        number = registry.get((m["platform"], m["platform_message_id"]))
+        party_row = _recipient(m, context) if m["author_is_municipality"] else m
+        pname = ((party_row or {}).get("author_name") or "").strip()
+        by_name = Screening(True, people[pname]) if pname in people else None
+        records.append(_record(m, context, d, number, thread_screening=by_name, names=names, units=units,
+                               case_summary=subject))
+    _avskriv(records, actions)
     # The case is screened when a journalpost in it screens names (offl. § 13): its title may
     # name the person; the number of § 26 never reaches a title.
     name_posts = [r for r in records if r.journal and r.screened and r.masks_names]
     thread_screened = bool(name_posts)
     tid = key if not isinstance(key, tuple) else None
-    thread_key = threads_meta[tid]["thread_key"] if tid in threads_meta else first["platform_message_id"]
-    saksaar, sakssekvens = sak_no[key]
     hjemmel = name_posts[0].screening_hjemmel if name_posts else None
     acc = units.get(first["account_platform_id"] or "")
-    categories = [c for m in journal_msgs for c in decisions[m["id"]].categories]
     klasse = klassifikasjon.for_categories(categories)
     label = channel_label(first["platform"], first["kind"], utc(first["created_at"]))
-    summary = summary_of(without_identity_numbers(first["text"]))
-    tittel = f"{summary} – {label}" if summary else label
+    tittel = f"{matter} – {subject}" if subject else f"{matter} – {label}"
     spans = tuple(sp for m in rows for sp in decisions[m["id"]].mask)
     offentlig: str | None = public_title(tittel, Screening(thread_screened, hjemmel, spans), names)
     if offentlig == tittel and not thread_screened:
         offentlig = None
+    journal = [r for r in records if r.journal]
     return MappePlan(
-        kind="saksmappe", system_id=saksmappe_system_id(first["platform"], thread_key),
-        mappeID=f"{saksaar}/{sakssekvens}", tittel=tittel, offentlig_tittel=offentlig, klasse=klasse,
-        records=records, screened=thread_screened, hjemmel=hjemmel, saksaar=saksaar,
-        sakssekvensnummer=sakssekvens,
+        kind="saksmappe", system_id=saksmappe_system_id(first["platform"], case.case_key.split(":", 2)[2]),
+        mappeID=f"{case.saksaar}/{case.sakssekvensnummer}", tittel=tittel, offentlig_tittel=offentlig, klasse=klasse,
+        records=records, screened=thread_screened, hjemmel=hjemmel, saksaar=case.saksaar,
+        sakssekvensnummer=case.sakssekvensnummer,
         administrativ_enhet=(acc["unit"] if acc and acc["unit"] else "Ringebu kommune"),
-        thread_id=tid,
+        thread_id=tid, saksdato=case.saksdato,
+        saksansvarlig=min(case_numbers, key=lambda n: n.journalpostnummer).assigned_by,
+        saksstatus=UTGAAR if journal and all(r.journalstatus == UTGAAR for r in journal) else "Avsluttet",
+        case_opened=case.case_assigned_at, case_closed=max(n.assigned_at for n in case_numbers),
     )
 
 
-def _author(m: dict[str, Any]) -> str:
+def _avskriv(records: list[RecordPlan], actions: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+    """Avskrivning of incoming journalposts the page closed: a recorded ``referred_post`` or
+    ``replied`` on the message itself, or on the municipality's answer to it (whose journalpost,
+    when there is one, is referanseAvskrivesAvJournalpost)."""
+    for rec in records:
+        m = rec.message
+        if not rec.journal or rec.journalstatus != ARKIVERT or m["author_is_municipality"]:
+            continue
+        found: list[tuple[Any, dict[str, Any], RecordPlan | None]] = []
+        for a in actions.get((m["platform"], m["platform_message_id"]), []):
+            if a["action"] in AVSKRIVNING:
+                found.append((utc(a["recorded_at"]), a, None))
+        for other in records:
+            o = other.message
+            if o["author_is_municipality"] and o.get("parent_platform_id") == m["platform_message_id"]:
+                for a in actions.get((o["platform"], o["platform_message_id"]), []):
+                    if a["action"] in AVSKRIVNING:
+                        found.append((utc(a["recorded_at"]), a, other if other.journal else None))
+        if not found:
+            continue
+        at, a, answer = min(found, key=lambda f: (f[0], f[1]["id"]))
+        rec.avskrivning = [{
+            "avskrivningsdato": oslo_day(at), "avskrevetAv": a["actor"], "avskrivningsmaate": AVSKRIVNING[a["action"]],
+            "referanseAvskrivesAvJournalpost": answer.system_id if answer is not None and answer.journalstatus == ARKIVERT else None,
+        }]
+
+
+def _handle(m: dict[str, Any]) -> str | None:
+    extra = m.get("extra") if isinstance(m.get("extra"), dict) else {}
+    for k in ("username", "handle", "screen_name"):
+        v = extra.get(k)
+        if isinstance(v, str) and v.strip():
+            return v.strip().lstrip("@")
+    if m["platform"] == "instagram" and (m.get("author_name") or "").strip():
+        return m["author_name"].strip().lstrip("@")      # Instagram gives the username, never a name
+    return None
+
+
+def party(m: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The korrespondansepart's name and what identifies the person on the platform.
+
+    The name is the person's name when the platform gave one; otherwise the platform's handle or
+    id, said as such («Instagram-bruker @kari_n», «X-bruker 1234567»); «Anonym / ukjent» only when
+    nothing is known."""
+    handle = _handle(m)
     name = (m.get("author_name") or "").strip()
-    return name or ANONYM
+    pid = (m.get("author_id") or "").strip() or None
+    label = PLATFORM_LABEL.get(m["platform"], m["platform"].capitalize())
+    if name and (handle is None or name.lstrip("@") != handle):
+        shown = name
+    elif handle:
+        shown = f"{label}-bruker @{handle}"
+    elif pid:
+        shown = f"{label}-bruker {pid}"
+    else:
+        shown = ANONYM
+    return shown, {"plattform": m["platform"], "brukernavn": handle, "brukerID": pid}
 
 
-def _recipient(m: dict[str, Any], context: list[dict[str, Any]]) -> str:
+def _recipient(m: dict[str, Any], context: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Whom a municipality reply answers: the parent's author, else the thread's first citizen."""
     by_pid = {c["platform_message_id"]: c for c in context}
     parent = by_pid.get(m.get("parent_platform_id") or "")
     if parent is not None and not parent["author_is_municipality"]:
-        return _author(parent)
+        return parent
     for c in context:
         if not c["author_is_municipality"] and c["created_at"] <= m["created_at"]:
-            return _author(c)
-    return ANONYM
+            return c
+    return None
 
 
-def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision, *, journal: bool,
-            thread_screening: Screening | None, names: list[str] | None = None) -> RecordPlan:
-    created = utc(m["created_at"])
-    label = channel_label(m["platform"], m["kind"], created)
+def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision, number: Number | None, *,
+            thread_screening: Screening | None, units: dict[str, Any], names: list[str] | None = None,
+            case_summary: str = "") -> RecordPlan:
+    journal = number is not None
     own = screening_of(d)
     if not own.screen and journal and thread_screening is not None:
         own = Screening(True, thread_screening.hjemmel, own.spans)    # names screened for the case
     screened = own.screen
-    summary = summary_of(without_identity_numbers(m["text"]))
-    tittel = f"{summary} – {label}" if summary else label
+    tittel = record_title(m, d.categories, case_summary)
     people = list(names or [])
     if own.masks_names and not m["author_is_municipality"]:
         people.append(m.get("author_name") or "")
@@ -533,14 +752,34 @@ def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision,
     rec = RecordPlan(
         message=m, decision=d, system_id=record_system_id(m["platform"], m["platform_message_id"]),
         journal=journal, tittel=tittel, offentlig_tittel=offentlig, screened=screened,
-        opprettet=utc(m["imported_at"]), arkivert=_arkivert(m, d),
+        opprettet=utc(m["imported_at"]), arkivert=_arkivert(m, number),
         screening_hjemmel=own.hjemmel if screened else None, masks_names=own.masks_names,
     )
-    if journal:
+    if number is not None:
+        rec.number = number
+        rec.journalaar, rec.journalsekvensnummer = number.journalaar, number.journalsekvensnummer
+        rec.journalpostnummer = number.journalpostnummer
+        rec.journalstatus = ARKIVERT if d.decision == "journal" else UTGAAR
         if m["author_is_municipality"]:
             rec.journalposttype = UTGAAENDE
-            rec.korrespondanseparter = [("Mottaker", _recipient(m, context), own.masks_names)]
+            answered = _recipient(m, context) if (m.get("parent_platform_id") or m.get("conversation_id")) else None
+            if answered is not None:
+                name, meta = party(answered)
+                rec.korrespondanseparter = [("Mottaker", name, own.masks_names)]
+                rec.parter = [dict(meta, korrespondanseparttype="Mottaker")]
+            elif m.get("parent_platform_id") or m.get("conversation_id"):
+                rec.korrespondanseparter = [("Mottaker", ANONYM, own.masks_names)]
+                rec.parter = [{"korrespondanseparttype": "Mottaker", "plattform": m["platform"]}]
+            else:
+                # the municipality's own public post has no recipient: its sender is the unit
+                acc = units.get(m.get("account_platform_id") or "")
+                unit = (acc["unit"] if acc and acc["unit"] else None) or (acc["name"] if acc and acc["name"] else None)
+                rec.korrespondanseparter = [(INTERN_AVSENDER, unit or "Ringebu kommune", False)]
+                rec.parter = [{"korrespondanseparttype": INTERN_AVSENDER, "plattform": m["platform"],
+                               "brukerID": m.get("author_id")}]
         else:
             rec.journalposttype = INNGAAENDE
-            rec.korrespondanseparter = [("Avsender", _author(m), own.masks_names)]
+            name, meta = party(m)
+            rec.korrespondanseparter = [("Avsender", name, own.masks_names)]
+            rec.parter = [dict(meta, korrespondanseparttype="Avsender")]
     return rec

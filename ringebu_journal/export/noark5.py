@@ -22,12 +22,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from noark import (
     Arkiv,
     Arkivdel,
     Arkivskaper,
+    Avskrivning,
     Dokumentbeskrivelse,
     Dokumentfil,
     Dokumentobjekt,
@@ -35,32 +36,41 @@ from noark import (
     Journalpost,
     Klasse,
     Klassifikasjonssystem,
+    Konvertering,
     Korrespondansepart,
     Mappe,
     Merknad,
+    MetadataElement,
     NoarkWriteError,
     PackageBuilder,
     Registrering,
     Saksmappe,
     Skjerming,
     Uttrekksinfo,
+    VirksomhetsspesifikkeMetadata,
     stable_uuid,
 )
 from noark.validate import validate_package
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
 from ringebu_journal.errors import ProblemsFound, UsageError
+from ringebu_journal.registry import oslo_day
 
-from .documents import plan_documents
+from .decisions import DEFAULT_HJEMMEL
+from .documents import JSON_PUID, plan_documents
 from .mapping import (
+    ARKIVERT,
     SYSTEM,
     UNNTATT,
+    UTGAAR,
+    VSM_NS,
+    VSM_PREFIX,
     ExportPlan,
     Klassifikasjon,
     MappePlan,
     RecordPlan,
     Selection,
-    build_plan,
+    numbered_plan,
     record_system_id,
     utc,
 )
@@ -77,9 +87,19 @@ DEC = ModeratorDecision.__table__
 ARKIVSKAPER_ID = "3439"            # kommunenummer of Ringebu (Innlandet, from 2024)
 ARKIVSKAPER_NAVN = "Ringebu kommune"
 DECISION_ACTIONS = ("judgment.add", "decision.flag", "decision.confirm", "decision.unflag")
-DECISION_TEXT = {"journal": "journalføres", "archive": "arkiveres uten journalføring",
-                 "exclude": "avgrenses", "review": "til vurdering"}
-REFERANSE_METADATA = "journalføringsvurdering og skjerming"
+#: what endringslogg calls the judge's engine (it is rule based: the regelsett is its model)
+JUDGE_MODEL = "ringebu-journal regelmotor"
+#: the tool that renders the PDF/A from the original data, for ``konvertering``
+CONVERTER = "Typst"
+
+
+def converter_version() -> str:
+    import importlib.metadata
+
+    try:
+        return f"{CONVERTER} {importlib.metadata.version('typst')}"
+    except importlib.metadata.PackageNotFoundError:
+        return CONVERTER
 
 
 class InvalidPackage(ProblemsFound):
@@ -105,8 +125,22 @@ def _skjerming(hjemmel: str | None, metadata: list[str], dokument: str | None = 
                      skjermingMetadata=metadata, skjermingDokument=dokument)
 
 
+def _konvertering(rec: RecordPlan, doc, has_original: bool) -> list[Konvertering]:
+    """The rendered PDF/A is a conversion of the original data (the JSON beside it): Noark's
+    konvertering on its dokumentobjekt, dated when the record was archived (the rendering is
+    deterministic, so every export produces the same file from the same data)."""
+    if not doc.render_key or not has_original:
+        return []
+    return [Konvertering(
+        konvertertDato=rec.arkivert, konvertertAv=SYSTEM, konvertertFraFormat=JSON_PUID, konvertertTilFormat=doc.puid,
+        konverteringsverktoey=converter_version(),
+        konverteringskommentar="Meldingen i tråden gjengitt som PDF/A-2b fra originaldataene (JSON) i vedlegget «Originaldata»",
+    )]
+
+
 def _dokumentbeskrivelser(rec: RecordPlan, rendered: dict[str, Path]) -> list[Dokumentbeskrivelse]:
     out = []
+    has_original = any(d.role == "original" and d.puid == JSON_PUID for d in rec.documents)
     for n, doc in enumerate(rec.documents, start=1):
         if doc.render_key:
             fil = Dokumentfil(sti=doc.sti, kilde=rendered[doc.render_key], puid=doc.puid)
@@ -117,6 +151,7 @@ def _dokumentbeskrivelser(rec: RecordPlan, rendered: dict[str, Path]) -> list[Do
         objekter = [Dokumentobjekt(
             systemID=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.sti),
             opprettetDato=rec.opprettet, opprettetAv=SYSTEM, fil=fil, variantformat=ARKIVFORMAT,
+            konvertering=_konvertering(rec, doc, has_original),
         )]
         if doc.redacted_render_key and doc.redacted_sti:
             objekter.append(Dokumentobjekt(
@@ -131,7 +166,7 @@ def _dokumentbeskrivelser(rec: RecordPlan, rendered: dict[str, Path]) -> list[Do
         out.append(Dokumentbeskrivelse(
             systemID=stable_uuid("dokumentbeskrivelse", rec.system_id, doc.role, doc.sti),
             dokumenttype=doc.dokumenttype, tittel=doc.tittel,
-            beskrivelse="Rådata fra plattformen, UTF-8-tekst" if doc.role == "original" else None,
+            beskrivelse="Rådata fra plattformen, JSON (UTF-8)" if doc.role == "original" else None,
             opprettetDato=rec.opprettet, opprettetAv=SYSTEM,
             tilknyttetRegistreringSom="Hoveddokument" if doc.role == "hoveddokument" else "Vedlegg",
             dokumentnummer=n, tilknyttetDato=rec.arkivert, tilknyttetAv=SYSTEM,
@@ -140,15 +175,33 @@ def _dokumentbeskrivelser(rec: RecordPlan, rendered: dict[str, Path]) -> list[Do
     return out
 
 
+def _virksomhetsspesifikke(rec: RecordPlan) -> VirksomhetsspesifikkeMetadata | None:
+    """Who the korrespondansepart is on the platform (see docs/export.md, namespace VSM_NS)."""
+    parts = []
+    for p in rec.parter:
+        fields = [MetadataElement(navn=k, tekst=str(p[k])) for k in
+                  ("korrespondanseparttype", "plattform", "brukernavn", "brukerID") if p.get(k)]
+        if fields:
+            parts.append(MetadataElement(navn="korrespondansepart", barn=fields))
+    if not parts:
+        return None
+    return VirksomhetsspesifikkeMetadata(namespace=VSM_NS, prefix=VSM_PREFIX, elementer=parts)
+
+
 def registrering_model(rec: RecordPlan, mappe: MappePlan, rendered: dict[str, Path]) -> Registrering:
     m = rec.message
     merknader = [Merknad(merknadstekst=f"Vedlegg ikke med i uttrekket ({u['media_type'] or 'ukjent type'}, "
                                        f"sha256 {u['sha256'] or 'ukjent'}): {u['reason']}",
                          merknadstype="Vedlegg", merknadsdato=rec.arkivert, merknadRegistrertAv=SYSTEM)
                  for u in rec.unsupported]
+    if rec.journal and rec.journalstatus == UTGAAR:
+        merknader.append(Merknad(
+            merknadstekst="Journalposten utgår: meldingen er senere vurdert som ikke journalføringspliktig "
+                          "(se endringsloggen); nummeret er beholdt" + ("" if rec.documents else ", dokumentene er ikke med"),
+            merknadstype="Utgår", merknadsdato=rec.arkivert, merknadRegistrertAv=SYSTEM))
     common: dict[str, Any] = dict(
         systemID=rec.system_id, opprettetDato=rec.opprettet, opprettetAv=SYSTEM,
-        arkivertDato=rec.arkivert, arkivertAv=rec.decision.decided_by,
+        arkivertDato=rec.arkivert, arkivertAv=rec.number.assigned_by if rec.number else SYSTEM,
         dokumentbeskrivelse=_dokumentbeskrivelser(rec, rendered),
         tittel=rec.tittel, offentligTittel=rec.offentlig_tittel, merknad=merknader,
     )
@@ -160,20 +213,22 @@ def registrering_model(rec: RecordPlan, mappe: MappePlan, rendered: dict[str, Pa
     if rec.screened:
         # offl. § 26 femte ledd screens the number only: the title's words, not the party's name
         metadata = ["Skjerming tittel registrering - utvalgte ord"]
-        if rec.masks_names:
+        if rec.masks_names and kp_type in ("Avsender", "Mottaker"):
             metadata.append("Skjerming navn avsender" if kp_type == "Avsender" else "Skjerming navn mottaker")
         common["skjerming"] = _skjerming(rec.screening_hjemmel or mappe.hjemmel, metadata)
     created = utc(m["created_at"])
     return Journalpost(
         korrespondansepart=[Korrespondansepart(korrespondanseparttype=t, korrespondansepartNavn=n, skjermetNavn=s)
                             for t, n, s in rec.korrespondanseparter],
+        virksomhetsspesifikkeMetadata=_virksomhetsspesifikke(rec),
         journalaar=rec.journalaar, journalsekvensnummer=rec.journalsekvensnummer,
         journalpostnummer=rec.journalpostnummer, journalposttype=rec.journalposttype,
-        journalstatus="Arkivert", journaldato=rec.journaldato, dokumentetsDato=created.date(),
+        journalstatus=rec.journalstatus, journaldato=rec.journaldato, dokumentetsDato=rec.dokumentets_dato,
         mottattDato=created if kp_type == "Avsender" else None,
-        sendtDato=created if kp_type == "Mottaker" else None,
+        sendtDato=created if kp_type != "Avsender" else None,
         offentlighetsvurdertDato=rec.journaldato if rec.screened else None,
         antallVedlegg=sum(1 for d in rec.documents if d.role != "hoveddokument"),
+        avskrivning=[Avskrivning(**a) for a in rec.avskrivning],
         **common,
     )
 
@@ -189,43 +244,43 @@ def mappe_model(mp: MappePlan, rendered: dict[str, Path]) -> Mappe:
         return Mappe(**common)
     if mp.screened:
         common["skjerming"] = _skjerming(mp.hjemmel, ["Skjerming tittel mappe - utvalgte ord"])
-    journal = [r for r in mp.records if r.journal]
     return Saksmappe(
         saksaar=mp.saksaar, sakssekvensnummer=mp.sakssekvensnummer,
-        saksdato=min(r.journaldato for r in journal), administrativEnhet=mp.administrativ_enhet,
-        saksansvarlig=journal[0].decision.decided_by, saksstatus="Avsluttet", **common,
+        saksdato=mp.saksdato, administrativEnhet=mp.administrativ_enhet,
+        saksansvarlig=mp.saksansvarlig or SYSTEM, saksstatus=mp.saksstatus, **common,
     )
 
 
 # -- endringslogg ------------------------------------------------------------------------------
 
 
-def _state(decision: str | None, screen: Any) -> str:
-    return DECISION_TEXT.get(decision or "", decision or "ikke vurdert") + (", skjermet" if screen else "")
+def _skjerming_text(screen: bool, hjemmel: str | None) -> str:
+    return f"{UNNTATT}, {hjemmel or DEFAULT_HJEMMEL}" if screen else "Ikke skjermet"
+
+
+def judge_actor(policy_version: str | None, policy_hash: str | None, actor: str | None) -> str:
+    """How endringslogg names a change the judge made: the rules and the engine, and who ran it."""
+    rules = f"regelsett {policy_version or 'ukjent'}" + (f" (sha256 {policy_hash[:12]})" if policy_hash else "")
+    return f"Dommeren, {rules}, modell {JUDGE_MODEL} {_package_version()}" + (f"; kjørt av {actor}" if actor else "")
 
 
 def _parse_at(at: str) -> datetime:
     return datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
-def endringer(conn, plan: ExportPlan) -> list[Endring]:
-    """One endring per decision change on an exported record, from the audit trail.
+def _package_version() -> str:
+    import importlib.metadata
 
-    Each judgment.add / decision.flag / decision.confirm / decision.unflag event is replayed per
-    message (all its versions) so that tidligereVerdi is the effective state before the event.
-    When the audit trail holds none for the exported records (data loaded without the judge or
-    moderation commands), the decision rows themselves are replayed the same way.
-    """
-    keys = {(r.message["platform"], r.message["platform_message_id"]) for r in plan.records()}
-    pmids = sorted({k[1] for k in keys})
-    version_of: dict[int, str] = {}
-    for i in range(0, len(pmids), 900):
-        for row in conn.execute(select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id)
-                                .where(MSG.c.platform_message_id.in_(pmids[i:i + 900]))):
-            if (row.platform, row.platform_message_id) in keys:
-                version_of[row.id] = record_system_id(row.platform, row.platform_message_id)
-    ids = sorted(version_of)
-    events: list[tuple[Any, str, str, int, dict[str, Any]]] = []   # (order, action, actor, message id, after)
+    try:
+        return importlib.metadata.version("ringebu-journal")
+    except importlib.metadata.PackageNotFoundError:
+        return "ukjent versjon"
+
+
+def _events(conn, ids: list[int]) -> list[tuple[Any, str, str, int, dict[str, Any]]]:
+    """(order, action, endretAv, message id, after) for every decision event on the given ids: from
+    the audit trail, else (data stored without it) from the judgment and decision rows."""
+    events: list[tuple[Any, str, str, int, dict[str, Any]]] = []
     for i in range(0, len(ids), 900):
         for ev in conn.execute(select(AUD.c.seq, AUD.c.at, AUD.c.action, AUD.c.actor, AUD.c.object_id, AUD.c.after)
                                .where(AUD.c.object_type == "message", AUD.c.action.in_(DECISION_ACTIONS),
@@ -234,26 +289,57 @@ def endringer(conn, plan: ExportPlan) -> list[Endring]:
                 after = json.loads(ev.after) or {}
             except ValueError:
                 after = {}
-            events.append(((ev.seq,), ev.action, ev.actor, int(ev.object_id), {**after, "_at": _parse_at(ev.at)}))
-    if not events:
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
-            for j in conn.execute(select(JUD).where(JUD.c.message_id.in_(part))).mappings():
-                scr = j["screening"] if isinstance(j["screening"], dict) else {}
-                events.append(((utc(j["judged_at"]), 0, j["id"]), "judgment.add", j["actor"], j["message_id"],
-                               {"decision": j["decision"], "screen": bool(scr.get("screen")), "_at": utc(j["judged_at"])}))
-            for d in conn.execute(select(DEC).where(DEC.c.message_id.in_(part))).mappings():
-                events.append(((utc(d["decided_at"]), 1, d["id"]), f"decision.{d['kind']}", d["actor"], d["message_id"],
-                               {"decision": d["decision"], "screen": d["screen"], "_at": utc(d["decided_at"])}))
+            who = (judge_actor(after.get("policy_version"), after.get("policy_hash"), ev.actor)
+                   if ev.action == "judgment.add" else ev.actor)
+            events.append(((ev.seq,), ev.action, who, int(ev.object_id), {**after, "_at": _parse_at(ev.at)}))
+    if events:
+        return events
+    for i in range(0, len(ids), 900):
+        part = ids[i:i + 900]
+        for j in conn.execute(select(JUD).where(JUD.c.message_id.in_(part))).mappings():
+            scr = j["screening"] if isinstance(j["screening"], dict) else {}
+            events.append(((utc(j["judged_at"]), 0, j["id"]), "judgment.add",
+                           judge_actor(j["policy_version"], j["policy_hash"], j["actor"]), j["message_id"],
+                           {"decision": j["decision"], "screen": bool(scr.get("screen")), "_at": utc(j["judged_at"])}))
+        for d in conn.execute(select(DEC).where(DEC.c.message_id.in_(part))).mappings():
+            events.append(((utc(d["decided_at"]), 1, d["id"]), f"decision.{d['kind']}", d["actor"], d["message_id"],
+                           {"decision": d["decision"], "screen": d["screen"], "_at": utc(d["decided_at"])}))
+    return events
+
+
+def endringer(conn, plan: ExportPlan) -> list[Endring]:
+    """The changes the package shows, one endring per element changed (referanseMetadata is the
+    element's name), from the decisions replayed per message (all its versions):
+
+    * ``journalstatus`` of a journalpost: «NULL» → «Arkivert» when it was journalført (by the
+      judge or a moderator), «Arkivert» → «Utgår» when that was reversed, and back;
+    * ``skjerming`` of any exported registrering: «Ikke skjermet» ↔ «Unntatt offentlighet, hjemmel».
+
+    endretAv is the moderator, or the judge with its regelsett and model. Numbers never change, so
+    no endring names them. A package in which nothing changed still logs each journalpost's
+    journalføring, so endringslogg.xml is never empty (the XSD needs one endring).
+    """
+    records = {r.system_id: r for r in plan.records()}
+    keys = {(r.message["platform"], r.message["platform_message_id"]) for r in records.values()}
+    pmids = sorted({k[1] for k in keys})
+    version_of: dict[int, str] = {}
+    for i in range(0, len(pmids), 900):
+        for row in conn.execute(select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id)
+                                .where(MSG.c.platform_message_id.in_(pmids[i:i + 900]))):
+            if (row.platform, row.platform_message_id) in keys:
+                version_of[row.id] = record_system_id(row.platform, row.platform_message_id)
+    events = _events(conn, sorted(version_of))
     events.sort(key=lambda e: e[0])
     judge: dict[str, tuple] = {}
     moderator: dict[str, tuple | None] = {}
     effective: dict[str, tuple] = {}
+    status: dict[str, str] = {}
     out: list[Endring] = []
     for _, action, actor, mid, after in events:
         sid = version_of.get(mid)
         if sid is None:
             continue
+        rec = records[sid]
         before = effective.get(sid)
         if action == "judgment.add":
             judge[sid] = (after.get("decision"), bool(after.get("screen")))
@@ -264,14 +350,45 @@ def endringer(conn, plan: ExportPlan) -> list[Endring]:
             moderator[sid] = (after.get("decision") or base[0],
                               base[1] if after.get("screen") is None else bool(after.get("screen")))
         now = moderator.get(sid) or judge.get(sid)
-        if now is None or (now == before and action == "judgment.add"):
+        if now is None or now == before:
             continue
         effective[sid] = now
-        out.append(Endring(
-            referanseArkivenhet=sid, referanseMetadata=REFERANSE_METADATA, endretDato=after["_at"], endretAv=actor,
-            tidligereVerdi=_state(*before) if before else None, nyVerdi=_state(*now),
-        ))
+        at = after["_at"]
+        if rec.number is not None:
+            new_status = ARKIVERT if now[0] == "journal" else (UTGAAR if sid in status else None)
+            if new_status and new_status != status.get(sid):
+                out.append(Endring(referanseArkivenhet=sid, referanseMetadata="journalstatus", endretDato=at,
+                                   endretAv=actor, tidligereVerdi=status.get(sid), nyVerdi=new_status))
+                status[sid] = new_status
+        if before is not None and before[1] != now[1]:
+            hjemmel = rec.decision.hjemmel
+            out.append(Endring(referanseArkivenhet=sid, referanseMetadata="skjerming", endretDato=at, endretAv=actor,
+                               tidligereVerdi=_skjerming_text(before[1], hjemmel), nyVerdi=_skjerming_text(now[1], hjemmel)))
+    for sid, rec in records.items():
+        if rec.number is not None and sid not in status:
+            # journalført without a decision event we can see (numbered by migration): the registry's time
+            out.append(Endring(referanseArkivenhet=sid, referanseMetadata="journalstatus",
+                               endretDato=rec.number.assigned_at, endretAv=rec.number.assigned_by,
+                               tidligereVerdi=None, nyVerdi=rec.journalstatus))
+    if not out and records:
+        first = min(records.values(), key=lambda r: (r.arkivert, r.system_id))
+        out.append(Endring(referanseArkivenhet=first.system_id, referanseMetadata="arkivertDato",
+                           endretDato=first.arkivert, endretAv=SYSTEM, tidligereVerdi=None,
+                           nyVerdi=first.arkivert.isoformat()))
+    out.sort(key=lambda e: (e.endretDato, e.referanseArkivenhet, e.referanseMetadata))
     return out
+
+
+def policies(conn, plan: ExportPlan) -> list[tuple[str, str]]:
+    """The judge's regelsett (version, sha256) behind the exported records' latest judgments."""
+    ids = sorted({r.message["id"] for r in plan.records()})
+    found: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), 900):
+        part = ids[i:i + 900]
+        latest = (select(func.max(JUD.c.id)).where(JUD.c.message_id.in_(part)).group_by(JUD.c.message_id))
+        for r in conn.execute(select(JUD.c.policy_version, JUD.c.policy_hash).where(JUD.c.id.in_(latest))):
+            found.add((r.policy_version, r.policy_hash))
+    return sorted(found)
 
 
 # -- the export --------------------------------------------------------------------------------
@@ -322,13 +439,13 @@ def _disk_error(exc: OSError, where: Path) -> ProblemsFound:
 
 
 def _write_package(folder: Path, plan: ExportPlan, rendered: dict[str, Path], endringsliste: list[Endring],
-                   sel: Selection):
+                   sel: Selection, regelsett: list[tuple[str, str]] = ()):
     first, last = plan.first_time, plan.last_time
     arkiv_id = stable_uuid("arkiv", ARKIVSKAPER_ID, "sosiale medier")
     arkivdel_id = stable_uuid("arkivdel", arkiv_id, str(sel.date_from), str(sel.date_to), sel.account or "")
     ks_id = stable_uuid("klassifikasjonssystem", arkivdel_id)
-    start = plan.period_start or first.date()
-    slutt = plan.period_end or last.date()
+    start = plan.period_start or oslo_day(first)
+    slutt = plan.period_end or oslo_day(last)
     uttrekk = Uttrekksinfo(
         arkivskapere=[ARKIVSKAPER_NAVN], systemnavn=SYSTEM,
         arkivnavn=f"{ARKIVSKAPER_NAVN} – sosiale medier", periodeStart=start, periodeSlutt=slutt,
@@ -339,6 +456,7 @@ def _write_package(folder: Path, plan: ExportPlan, rendered: dict[str, Path], en
                       arkivskaper=[Arkivskaper(arkivskaperID=ARKIVSKAPER_ID, arkivskaperNavn=ARKIVSKAPER_NAVN)])
         arkivdel = Arkivdel(systemID=arkivdel_id, tittel=f"Sosiale medier {start.isoformat()}–{slutt.isoformat()}"
                             + (f", konto {sel.account}" if sel.account else ""),
+                            beskrivelse=_arkivdel_beskrivelse(sel, regelsett),
                             opprettetDato=first, opprettetAv=SYSTEM, avsluttetDato=last, avsluttetAv=SYSTEM,
                             arkivperiodeStartDato=start, arkivperiodeSluttDato=slutt)
         ks = Klassifikasjonssystem(systemID=ks_id, klassifikasjonstype="Emnebasert, ett nivå",
@@ -358,6 +476,19 @@ def _write_package(folder: Path, plan: ExportPlan, rendered: dict[str, Path], en
     return pkg.result
 
 
+def _arkivdel_beskrivelse(sel: Selection, regelsett: Iterable[tuple[str, str]]) -> str:
+    """What the arkivdel holds and by which rules it was judged (the policy versions)."""
+    if sel.date_from or sel.date_to:
+        what = (f"Meldinger skrevet {sel.date_from.isoformat() if sel.date_from else 'fra starten'} til "
+                f"{sel.date_to.isoformat() if sel.date_to else 'i dag'} (dager i Europe/Oslo)")
+    else:
+        what = "Alle meldinger"
+    rules = "; ".join(f"{v} (sha256 {h})" for v, h in regelsett)
+    return (f"{what}; perioden dekker også journaldato og saksdato for journalpostene og sakene i uttrekket. "
+            f"Journalføringsvurdering: {JUDGE_MODEL} {_package_version()}"
+            + (f", regelsett {rules}" if rules else "") + ".")
+
+
 def _tar(folder: Path, target: Path, arcname: str) -> None:
     with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as tf:
         for path in sorted(folder.rglob("*")):
@@ -371,6 +502,16 @@ def _tar(folder: Path, target: Path, arcname: str) -> None:
                     tf.addfile(info, fh)
             else:
                 tf.addfile(info)
+
+
+def _without_withdrawn(plan: ExportPlan, jobs: list) -> list:
+    """A journalpost that utgår and is no longer archived (excluded, or back to review) keeps its
+    number and metadata but carries no documents; drop the renderings only it needed."""
+    for rec in plan.records():
+        if rec.journal and rec.journalstatus == UTGAAR and rec.decision.decision != "archive":
+            rec.documents = []
+    keys = {k for rec in plan.records() for d in rec.documents for k in (d.render_key, d.redacted_render_key) if k}
+    return [j for j in jobs if j.key in keys]
 
 
 def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, date_to: date | None = None,
@@ -391,19 +532,20 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
         raise _disk_error(exc, parent) from None
     clean_leftovers(parent, final.name)
     sel = Selection(date_from, date_to, account)
+    plan = numbered_plan(app.db, sel, klassifikasjon)
     with app.db.read() as conn:
-        plan = build_plan(conn, sel, klassifikasjon)
         if not plan.mapper:
             raise UsageError(
                 "nothing to export in the selection (" + ", ".join(f"{k}: {v}" for k, v in plan.skipped.items())
                 + ") — judge and review the messages first, or widen --from/--to/--account")
         endringsliste = endringer(conn, plan)
-    jobs = plan_documents(plan, app.data_dir)
+        regelsett = policies(conn, plan)
+    jobs = _without_withdrawn(plan, plan_documents(plan, app.data_dir))
     rendered, rstats = render_all(jobs, app.data_dir, workers=workers, advance=advance)
     partial = parent / f".{final.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         try:
-            result = _write_package(partial, plan, rendered, endringsliste, sel)
+            result = _write_package(partial, plan, rendered, endringsliste, sel, regelsett)
         except NoarkWriteError as exc:
             raise ProblemsFound(f"the package cannot be written as valid Noark 5: {exc} — please report this") from None
         except OSError as exc:
@@ -465,6 +607,8 @@ def state_hash(rec: RecordPlan) -> str:
         "korrespondanseparter": rec.korrespondanseparter, "content": rec.message.get("content_hash"),
         "documents": [(d.role, d.sti, d.render_key) for d in rec.documents],
     }
+    if rec.journal and rec.journalstatus != ARKIVERT:
+        body["journalstatus"] = rec.journalstatus     # a reversal is delivered again
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
 
 

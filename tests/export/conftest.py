@@ -8,8 +8,8 @@ Three Facebook threads and one Messenger conversation on Ringebu kommune's page:
 * a public discussion under the municipality's own post (archive), with spam (exclude);
 * a Messenger question about opening hours (archive) and one message still to review.
 
-Judgments and moderator decisions are written with their audit events, as the judge and the
-moderation commands do.
+Judgments and moderator decisions are written with their audit events and numbered by the
+registry in the same transaction, as the judge and the moderation commands do.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from ringebu_journal import registry
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import (
     Account,
@@ -126,8 +127,10 @@ class World:
             screening=screening, reasons=[], policy_version="test", policy_hash="0" * 64, context_hash="",
             judged_at=at, actor="arkivar",
         ))
+        registry.register(conn, [mid], at=at, actor="arkivar")
         self.app.audit(conn, "judgment.add", "message", mid, after={"decision": decision, "screen": screen,
-                                                                    "categories": categories})
+                                                                    "categories": categories, "policy_version": "test",
+                                                                    "policy_hash": "0" * 64})
 
     def decide(self, conn, name: str, kind: str, decision: str | None, *, screen: bool | None = None,
                minutes: int = 300, actor: str = "moderator") -> None:
@@ -136,6 +139,7 @@ class World:
             message_id=mid, kind=kind, decision=decision, screen=screen, reason="test",
             lock_version=1, actor=actor, decided_at=T0 + timedelta(minutes=minutes),
         ))
+        registry.register(conn, [mid], at=T0 + timedelta(minutes=minutes), actor=actor)
         self.app.audit(conn, f"decision.{kind}", "message", mid, after={"decision": decision, "screen": screen})
 
 

@@ -3,6 +3,8 @@ atomicity (injected failure, full disk, kill -9 of a real process) and PDF/A-2b 
 
 from __future__ import annotations
 
+import re
+
 import errno
 import json
 import os
@@ -45,7 +47,7 @@ def test_package_is_valid_and_complete(world, tmp_path):
     assert "<journalstatus>Arkivert</journalstatus>" in xml and "<saksstatus>Avsluttet</saksstatus>" in xml
     assert f"<skjermingshjemmel>{HJEMMEL}</skjermingshjemmel>" in xml
     assert "<formatDetaljer>fmt/477</formatDetaljer>" in xml and "<format>pdf</format>" in xml
-    assert "<formatDetaljer>x-fmt/111</formatDetaljer>" in xml and "<tittel>Originaldata</tittel>" in xml
+    assert "<formatDetaljer>fmt/817</formatDetaljer>" in xml and "<tittel>Originaldata</tittel>" in xml
     assert "<format>jpg</format>" in xml and "<format>png</format>" in xml
     log = (res.path / "endringslogg.xml").read_text("utf-8")
     assert log.count("<endring>") >= 1
@@ -67,7 +69,7 @@ def test_public_journal_hides_screened_text_and_names(world, tmp_path):
     for secret in (SECRET_NAME, SECRET_TEXT, SECRET_CHILD, "barnevernet", "naboen", "Nordby"):
         assert secret not in public
     # offentligTittel masks the screened words, not the whole title (M025), and says why
-    assert "<offentligTittel>Jeg er bekymret: ****** må se til gutten til ******" in public
+    assert re.search(r"<offentligTittel>[^<:]*: Jeg er bekymret: \*{6} må se til gutten til \*{6}", public)
     assert f"<skjermingshjemmel>{HJEMMEL}</skjermingshjemmel>" in public
     loepende = (res.path / "loependeJournal.xml").read_text("utf-8")
     assert SECRET_NAME in loepende                        # the internal journal is whole
