@@ -7,7 +7,9 @@ It shows nothing of the decision, so a moderator's later change does not change 
 Rendering is deterministic: the PDF's dates come from the message, its /ID from the content hash
 and the embedded font subsets' timestamps from ``SOURCE_DATE_EPOCH``; the same HTML always gives
 the same bytes. Files are cached under ``<data_dir>/render-cache/`` by the SHA-256 of the HTML,
-and the missing ones are rendered on two processes. Nothing is fetched: the url_fetcher refuses
+and the missing ones are rendered on two processes. Ctrl-C reaches the workers too (the terminal
+signals the whole process group): they ignore it and the export process ends them, so an
+interrupted export leaves neither a worker nor a traceback, only the files already cached. Nothing is fetched: the url_fetcher refuses
 everything but ``data:`` URIs; fonts come from the system (DejaVu).
 """
 
@@ -17,8 +19,8 @@ import hashlib
 import html as htmlmod
 import os
 import re
+import signal
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -309,6 +311,15 @@ def _render_to_cache(job: RenderJob, target: str) -> str:
     return target
 
 
+def _render_pair(pair: tuple[RenderJob, str]) -> str:
+    return _render_to_cache(*pair)
+
+
+def _worker_ignores_interrupt() -> None:
+    # The export process decides what an interruption means; a worker only renders.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class RenderStats:
     documents: int = 0
@@ -345,13 +356,20 @@ def render_all(jobs: Iterable[RenderJob], data_dir: Path, *, workers: int = WORK
                     if advance:
                         advance(1)
             else:
-                with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("fork")) as pool:
-                    futures = [pool.submit(_render_to_cache, job, str(paths[job.key])) for job in todo.values()]
-                    for fut in futures:
-                        fut.result()
+                pool = get_context("fork").Pool(processes=min(workers, len(todo)),
+                                                initializer=_worker_ignores_interrupt)
+                try:
+                    pairs = [(job, str(paths[job.key])) for job in todo.values()]
+                    for _done in pool.imap_unordered(_render_pair, pairs):
                         stats.rendered += 1
                         if advance:
                             advance(1)
+                    pool.close()
+                except BaseException:
+                    pool.terminate()        # interrupted or failed: end the workers now, mid-document
+                    raise
+                finally:
+                    pool.join()
         except OSError as exc:
             raise ProblemsFound(f"rendering the archive copies failed: {exc.strerror or exc} "
                                 f"(cache {Path(data_dir) / CACHE_DIR}) — free disk space or fix permissions and export again") from None
