@@ -91,8 +91,9 @@ def _print_queue(items: list[dict[str, Any]], fh: Any) -> None:
             echo(f"    categories: {', '.join(it['categories']) or '-'}   actions: "
                  f"{', '.join(it['actions']) or '-'}")
         if it["duties"]:
-            echo(f"    to do: {', '.join(it['duties'])} — record it when done: `ringebu-journal record-action "
-                 f"{it['id']} --{queries.DUTY_RECORD[it['duties'][0]]}`")
+            flags = list(dict.fromkeys(queries.DUTY_RECORD[d] for d in it["duties"]))
+            how = " · ".join(f"`ringebu-journal record-action {it['id']} --{f}`" for f in flags)
+            echo(f"    to do: {', '.join(it['duties'])} — when done, record it: {how}")
         if it["decided_by"] and it["why"].startswith(queries.WHY_EDITED):
             echo(f"    decided by {it['decided_by']} before the message was edited (now v{it['version']}); "
                  "`confirm` keeps that decision, `flag` changes it")
