@@ -27,8 +27,8 @@ from .app import App
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
 from .moderation import _combine, _rows_by_id, effective_decision, moderation_status, reason_line
-from .reports.compliance import Threads, open_duties
-from .reports.data import Period, load_messages
+from .reports.compliance import Threads, may_have_duties, open_duties
+from .reports.data import load_for_duties
 
 MSG = Message.__table__
 JUD = Judgment.__table__
@@ -50,6 +50,9 @@ WHY_DUTY = "to do"
 #: the record-action flag that marks a duty done
 DUTY_RECORD = {"reply": "replied", "thank": "replied", "remove": "hidden --note TEXT", "refer_post": "referred-post",
                "refer_political": "referred-political"}
+
+
+_WINDOW = 2000
 
 
 def snippet(text: str | None, n: int = SNIPPET) -> str:
@@ -105,7 +108,8 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         lj = _group_latest(JUD, cur, MSG.alias("vj")).subquery("lj")
         ld = _group_latest(DEC, cur, MSG.alias("vd")).subquery("ld")
         stmt = (
-            select(cur, lj.c.latest.label("jid"), ld.c.latest.label("did"))
+            select(*[c for c in cur.c if c.key not in ("raw", "extra")], lj.c.latest.label("jid"),
+                   ld.c.latest.label("did"))
             .select_from(cur.outerjoin(lj, lj.c.cid == cur.c.id).outerjoin(ld, ld.c.cid == cur.c.id))
             .where(cur.c.is_current.is_(True), or_(lj.c.latest.isnot(None), ld.c.latest.isnot(None)))
             .order_by(cur.c.created_at, cur.c.id)
@@ -117,30 +121,36 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         if f.until:
             stmt = stmt.where(cur.c.created_at < _midnight(f.until + timedelta(days=1)))
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
-        jrows = _rows_by_id(conn, JUD, [r["jid"] for r in rows if r["jid"]])
-        drows = _rows_by_id(conn, DEC, [r["did"] for r in rows if r["did"]])
-        decided_on = sorted({d["message_id"] for d in drows.values()})
-        decided_versions = {i: v for i, v in conn.execute(
-            select(MSG.c.id, MSG.c.version).where(MSG.c.id.in_(decided_on)))} if decided_on else {}
-        duties = _open_duties(conn, f)
         items: list[dict[str, Any]] = []
-        for r in rows:
-            j = jrows.get(r["jid"])
-            d = drows.get(r["did"])
-            eff = _combine(r["id"], j, d, r["lock_version"])
-            todo = duties.get(r["id"], [])
-            why = _why(eff, r, d, decided_versions) or (f"{WHY_DUTY}: {', '.join(todo)}" if todo else None)
-            if why is None or not _matches(f, eff, j, todo):
-                continue
-            items.append(_queue_item(conn, r, eff, j, why, todo))
-            if f.limit and len(items) >= f.limit:
-                break
+        # in windows of the oldest first, so that --limit reads only as far as it needs
+        for start in range(0, len(rows), _WINDOW):
+            window = rows[start:start + _WINDOW]
+            jrows = _rows_by_id(conn, JUD, [r["jid"] for r in window if r["jid"]])
+            drows = _rows_by_id(conn, DEC, [r["did"] for r in window if r["did"]])
+            decided_on = sorted({d["message_id"] for d in drows.values()})
+            decided_versions = {i: v for i, v in conn.execute(
+                select(MSG.c.id, MSG.c.version).where(MSG.c.id.in_(decided_on)))} if decided_on else {}
+            latest = {r["id"]: jrows[r["jid"]] for r in window if r["jid"] in jrows}
+            duties = _open_duties(conn, {mid: j for mid, j in latest.items()
+                                         if may_have_duties(j.get("categories") or [], j.get("actions") or [])})
+            for r in window:
+                j = jrows.get(r["jid"])
+                d = drows.get(r["did"])
+                eff = _combine(r["id"], j, d, r["lock_version"])
+                todo = duties.get(r["id"], [])
+                why = _why(eff, r, d, decided_versions) or (f"{WHY_DUTY}: {', '.join(todo)}" if todo else None)
+                if why is None or not _matches(f, eff, j, todo):
+                    continue
+                items.append(_queue_item(conn, r, eff, j, why, todo))
+                if f.limit and len(items) >= f.limit:
+                    return items
     return items
 
 
-def _open_duties(conn: Connection, f: QueueFilter) -> dict[int, list[str]]:
-    """Current message id → its open duties, for the messages written in the queue's period."""
-    msgs = load_messages(conn, Period.of(f.since, f.until))
+def _open_duties(conn: Connection, latest: dict[int, dict[str, Any]]) -> dict[int, list[str]]:
+    """Current message id → its open duties, for the current messages in ``latest`` (id → its
+    latest judgment)."""
+    msgs = load_for_duties(conn, latest, judgments=latest)
     threads = Threads(msgs)
     out: dict[int, list[str]] = {}
     for m in msgs:

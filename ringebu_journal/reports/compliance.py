@@ -242,6 +242,14 @@ def _is_removed(m: Msg) -> bool:
 
 #: the guideline's duties towards a message, named like the judge's actions
 DUTIES = ("reply", "thank", "remove", "refer_post", "refer_political")
+#: the judge's categories that bring a duty (with the actions in DUTIES); see open_duties
+DUTY_CATEGORIES = frozenset({"virus", "ros", "politisk", *REPLY_CATEGORIES})
+
+
+def may_have_duties(categories: Iterable[str], actions: Iterable[str]) -> bool:
+    """Whether a judgment with these categories and actions can bring any duty (a cheap first
+    sieve; :func:`open_duties` decides)."""
+    return bool(DUTY_CATEGORIES.intersection(categories) or set(DUTIES).intersection(actions))
 
 
 def reply_duty(m: Msg) -> str | None:
