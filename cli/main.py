@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="ringebu-journal", standalone_mode=False)
     except RingebuError as exc:
-        _quiet_stdout_on_broken_pipe()
+        _finish_stdout()
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
     except click.NoSuchOption as exc:
@@ -204,6 +204,7 @@ _RESUME = {
 
 
 def _interrupted() -> None:
+    _finish_stdout()
     command = current_command() or ""
     word = command.split(" ", 1)[0]
     hint = _RESUME.get(word) or _RESUME.get("flag" if word in ("confirm", "unflag") else "") or (
