@@ -7,7 +7,7 @@ import click
 from ringebu_journal import app as appmod
 from ringebu_journal.roles import ROLES
 
-from .common import Options, command_app, emit_rows, format_option
+from .common import Options, command_app, emit_rows, listing_options, open_output
 
 
 def register(cli: click.Group) -> None:
@@ -64,9 +64,10 @@ def users_deactivate(name: str, reason: str, app: appmod.App) -> None:
 
 
 @users.command("list")
-@format_option("table", "json", "csv")
+@listing_options()
 @command_app("users list")
-def users_list(fmt: str, app: appmod.App) -> None:
+def users_list(fmt: str, out: str | None, app: appmod.App) -> None:
     """List users and roles."""
     rows = appmod.list_users(app)
-    emit_rows(rows, ["name", "role", "active", "created_at", "created_by"], fmt)
+    with open_output(out) as fh:
+        emit_rows(rows, ["name", "role", "active", "created_at", "created_by"], fmt, out=fh)

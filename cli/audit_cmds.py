@@ -11,7 +11,7 @@ from ringebu_journal import audit_query
 from ringebu_journal.app import App
 from ringebu_journal.errors import ProblemsFound, UsageError
 
-from .common import command_app, emit_rows, format_option, parse_date
+from .common import check_exclusive, command_app, emit_rows, is_stdout, listing_options, open_output, parse_date
 
 
 def register(cli: click.Group) -> None:
@@ -48,11 +48,12 @@ def _parse_when(value: str | None, option: str, end: bool = False) -> datetime |
 @click.option("--since", metavar="DATE", help="From this date or time (UTC).")
 @click.option("--until", metavar="DATE", help="Up to and including this date (UTC).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many events.")
-@format_option("table", "json", "jsonl", "csv")
+@listing_options()
 @command_app("audit log")
 def audit_log(obj, actor_name, moderator, action, message_ref, decisions_only, export_id, since, until,
-              limit, fmt, app: App) -> None:
+              limit, fmt, out, app: App) -> None:
     """List audit events, oldest first."""
+    check_exclusive(actor=actor_name, moderator=moderator)
     f = audit_query.AuditFilter(actor=actor_name, action=action, limit=limit,
                                 since=_parse_when(since, "--since"),
                                 until=_parse_when(until, "--until", end=True),
@@ -68,7 +69,9 @@ def audit_log(obj, actor_name, moderator, action, message_ref, decisions_only, e
 
         f.message_ids = resolve_all_versions(app, message_ref)
     rows = [audit_query.readable(e) for e in audit_query.query(app, f)]
-    emit_rows(rows, ["seq", "at", "actor", "role", "action", "object_type", "object_id", "reason", "after"], fmt)
+    with open_output(out) as fh:
+        emit_rows(rows, ["seq", "at", "actor", "role", "action", "object_type", "object_id", "reason", "after"], fmt,
+                  out=fh)
 
 
 @audit.command("verify")
@@ -89,9 +92,15 @@ def audit_verify(file_path: str | None, head: str | None, app: App) -> None:
 
 
 @audit.command("export")
-@click.option("--out", "out_path", required=True, type=click.Path(), help="File to write (JSON Lines).")
+@click.option("--out", "out_path", required=True, type=click.Path(),
+              help="File to write (JSON Lines); '-' writes to standard output.")
 @command_app("audit export")
 def audit_export(out_path: str, app: App) -> None:
     """Write the whole trail as JSON Lines with its hash chain."""
+    if is_stdout(out_path):
+        with open_output("-") as fh:
+            res = audit_query.export_trail(app, out_path, stream=fh)
+        click.echo(f"wrote {res['events']} events to standard output (last hash {res['last_hash']})", err=True)
+        return
     res = audit_query.export_trail(app, out_path)
     click.echo(f"wrote {res['events']} events to {res['path']} (last hash {res['last_hash']})")

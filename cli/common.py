@@ -13,7 +13,8 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
 import click
 
@@ -37,6 +38,14 @@ class Options:
         return self._app
 
 
+_CURRENT: dict[str, str] = {}
+
+
+def current_command() -> str | None:
+    """The role-table name of the command running now (for the line an interruption prints)."""
+    return _CURRENT.get("command")
+
+
 def command_app(command: str) -> Callable:
     """Decorator: open the app, check the role table for `command`, pass `app=`."""
 
@@ -44,6 +53,7 @@ def command_app(command: str) -> Callable:
         @click.pass_context
         @functools.wraps(fn)
         def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+            _CURRENT["command"] = command
             opts: Options = ctx.find_object(Options)
             app = opts.app()
             app.authorize(command)
@@ -61,7 +71,47 @@ def quiet_flag(ctx: click.Context | None = None) -> bool:
     return bool(opts and opts.quiet)
 
 
+# -- options that exclude each other ---------------------------------------------------------
+
+
+def exclusive_flags(dest: str, flags: Sequence[tuple[str, Any, str]], *, default: Any = None) -> Callable:
+    """Flags of which at most one may be given; the command receives ``dest=`` the chosen value.
+
+    ``flags`` are (option, value, help). Two different ones on one command line are a usage error
+    (exit 2) naming both, never "the last one wins": in a legal record a contradictory command
+    must not store either meaning.
+    """
+    def pname(opt: str) -> str:
+        return f"_{dest}__{opt.lstrip('-').replace('-', '_')}"
+
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = [(opt, value) for opt, value, _ in flags if kwargs.pop(pname(opt), False)]
+            if len(given) > 1:
+                raise UsageError(f"{' and '.join(o for o, _ in given)} cannot be used together — choose one")
+            kwargs[dest] = given[0][1] if given else default
+            return fn(*args, **kwargs)
+
+        for opt, _value, help_ in reversed(flags):
+            wrapper = click.option(opt, pname(opt), is_flag=True, default=False, help=help_)(wrapper)
+        return wrapper
+
+    return deco
+
+
+def check_exclusive(**given: Any) -> None:
+    """Options taking values that exclude each other: at most one of them may be set."""
+    named = [name for name, value in given.items() if value is not None and value is not False]
+    if len(named) > 1:
+        raise UsageError(f"{' and '.join('--' + n.replace('_', '-') for n in named)} cannot be used together "
+                         "— choose one")
+
+
 # -- output -------------------------------------------------------------------------------
+
+#: the formats every listing command offers (some add one of their own, e.g. html)
+LIST_FORMATS = ("table", "json", "jsonl", "csv")
 
 
 def format_option(*choices: str, default: str = "table") -> Callable:
@@ -69,6 +119,49 @@ def format_option(*choices: str, default: str = "table") -> Callable:
         "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
         help="Output format.",
     )
+
+
+def listing_options(*extra: str) -> Callable:
+    """The options every listing command shares: ``--format table|json|jsonl|csv`` and ``--out``."""
+    fmt = format_option(*LIST_FORMATS, *extra)
+    out = click.option("--out", "out", metavar="FILE",
+                       help="Write to this file instead of standard output ('-' is standard output); "
+                            "the file appears whole or not at all.")
+
+    def deco(fn: Callable) -> Callable:
+        return fmt(out(fn))
+
+    return deco
+
+
+def is_stdout(out: str | None) -> bool:
+    return out is None or out == "-"
+
+
+@contextmanager
+def open_output(out: str | None) -> Iterator[TextIO]:
+    """Standard output for no ``--out`` or ``-``; else the file, written beside it and renamed
+    into place at the end (an interrupted command leaves the old file, or none, never half a one)."""
+    if is_stdout(out):
+        yield sys.stdout
+        return
+    path = Path(out)  # type: ignore[arg-type]
+    if path.is_dir():
+        raise UsageError(f"--out {out} is a folder — give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {out}: folder {path.parent} does not exist — create it or choose another file")
+    tmp = path.with_name(path.name + ".part")
+    try:
+        fh = open(tmp, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write ({exc.strerror}) — choose another file") from None
+    try:
+        with fh:
+            yield fh
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _plain(v: Any) -> Any:

@@ -8,7 +8,8 @@ from ringebu_journal import judging
 from ringebu_journal.app import App
 from ringebu_journal.errors import ProblemsFound
 
-from .common import command_app, emit_rows, format_option, progress, quiet_flag
+from .common import (command_app, emit_rows, exclusive_flags, format_option, listing_options, open_output, progress,
+                     quiet_flag)
 
 
 def register(cli: click.Group) -> None:
@@ -18,10 +19,11 @@ def register(cli: click.Group) -> None:
 
 
 @click.command()
-@click.option("--pending", "mode", flag_value="pending", default=True,
-              help="Judge messages that have no judgment yet (default).")
-@click.option("--all", "mode", flag_value="all",
-              help="Judge every message again; a new judgment is added where the policy or the thread context changed.")
+@exclusive_flags("mode", [
+    ("--pending", "pending", "Judge messages that have no judgment yet (default)."),
+    ("--all", "all", "Judge every message again; a new judgment is added where the policy or the thread context "
+                     "changed."),
+], default="pending")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
               help="A policy file (TOML) instead of the one shipped with the program.")
 @command_app("judge")
@@ -33,26 +35,37 @@ def judge(mode: str, policy_path: str | None, app: App) -> None:
     click.echo(summary.line())
 
 
+JUDGMENT_TABLE = ["message_id", "platform", "platform_message_id", "decision", "screen", "source", "judge_decision",
+                  "confidence", "categories", "actions", "reasons"]
+JUDGMENT_COLUMNS = ["message_id", "platform", "platform_message_id", "message_version", "decision", "screen",
+                    "source", "decided_by", "judgment_id", "judge_decision", "judge_screen", "confidence",
+                    "categories", "actions", "screening", "reasons", "policy_version", "policy_hash", "judged_at",
+                    "judged_by"]
+
+
 @click.command()
-@click.option("--decision", type=click.Choice(["journal", "archive", "exclude", "review"]), help="Only this decision.")
+@click.option("--decision", type=click.Choice(["journal", "archive", "exclude", "review"]),
+              help="Only messages whose decision (the moderator's, else the judge's) is this.")
 @click.option("--history", is_flag=True, help="Every judgment, not only the latest per message.")
-@format_option("table", "jsonl", "json", "csv", default="table")
+@listing_options()
 @command_app("judgments")
-def judgments(decision: str | None, history: bool, fmt: str, app: App) -> None:
-    """List judgments with their reasons (latest per message unless --history)."""
+def judgments(decision: str | None, history: bool, fmt: str, out: str | None, app: App) -> None:
+    """List judgments: the decision that counts, the judge's proposal beside it, and the reasons.
+
+    `decision` is the effective decision (a moderator's flag or confirm, else the judge's);
+    `source` says which; `judge_decision` is the judge's own proposal. `message_id` is the
+    internal id that `show`, `flag` and `confirm` take. Latest judgment per message unless --history.
+    """
     rows = judging.iter_judgments(app, latest_only=not history, decision=decision)
-    if fmt == "jsonl":
-        emit_rows(rows, [], "jsonl")  # streams
-        return
-    rows = list(rows)
-    if fmt == "table":
-        for r in rows:
-            r["reasons"] = " | ".join(r["reasons"])
-            r["screen"] = (r["screening"] or {}).get("screen")
-    emit_rows(rows, ["platform", "platform_message_id", "decision", "confidence", "categories", "actions",
-                     "screen", "reasons"] if fmt == "table" else
-              ["platform", "platform_message_id", "message_id", "judgment_id", "decision", "confidence",
-               "categories", "actions", "screening", "reasons", "policy_version", "policy_hash", "judged_at"], fmt)
+    with open_output(out) as fh:
+        if fmt == "jsonl":
+            emit_rows(rows, [], "jsonl", out=fh)  # streams
+            return
+        rows = list(rows)
+        if fmt == "table":
+            for r in rows:
+                r["reasons"] = " | ".join(r["reasons"])
+        emit_rows(rows, JUDGMENT_TABLE if fmt == "table" else JUDGMENT_COLUMNS, fmt, out=fh)
 
 
 @click.command()

@@ -1,8 +1,11 @@
 """`ringebu-journal`: the command line.
 
 Global options come first (`ringebu-journal --db URL --actor NAME COMMAND …`) and each has an
-environment variable. Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 permission
-refused, 4 internal error.
+environment variable; one given after the command is named as such, never "did you mean" another.
+Exit codes: 0 ok, 1 problems found, 2 bad input or usage, 3 permission refused, 4 internal
+error, 130 interrupted (Ctrl-C: one line saying what was kept and how to resume, no traceback).
+A reader that closes the pipe early (`… | head -1`) ends the command quietly with the status it
+would have had.
 """
 
 from __future__ import annotations
@@ -15,16 +18,62 @@ from typing import Any
 import click
 
 from ringebu_journal import __version__
-from ringebu_journal.errors import EXIT_INTERNAL, EXIT_PROBLEMS, EXIT_USAGE, RingebuError
+from ringebu_journal.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, RingebuError
 
 from . import admin, audit_cmds
-from .common import Options
+from .common import Options, current_command
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: the options of `ringebu-journal` itself, which go before the command
+GLOBAL_OPTIONS = {"--db": "URL", "--actor": "NAME", "--data-dir": "DIR", "--quiet": "", "-q": "",
+                  "--version": ""}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, prog_name="ringebu-journal")
+
+def version_lines() -> list[str]:
+    """What `--version` prints: the program, the judge's policy, the database schema, the model."""
+    from ringebu_journal.db.migrate import head_revision
+    from ringebu_journal.judge import load_policy
+
+    policy = load_policy()
+    model = getattr(policy, "model", None)
+    return [
+        f"ringebu-journal {__version__}",
+        f"policy {policy.version} (sha256 {policy.sha256})",
+        f"database schema {head_revision()} (alembic head)",
+        f"model {model}" if model else "model none: the judge applies the policy's rules only",
+    ]
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    for line in version_lines():
+        click.echo(line)
+    ctx.exit(0)
+
+
+class _OutputClosed(Exception):
+    """Standard output's reader went away; raised past click, which would turn it into exit 1."""
+
+
+class _Group(click.Group):
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # --help and --version print while the command line is parsed
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            raise _OutputClosed() from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _OutputClosed() from None
+
+
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the program's version, its judge policy (version and hash), database schema and model.")
 @click.option("--db", envvar="RINGEBU_JOURNAL_DB", metavar="URL",
               help="Database: a file path or sqlite:///FILE (default ./ringebu-journal.db), or "
                    "postgresql+psycopg://USER@HOST/DB. Env: RINGEBU_JOURNAL_DB.")
@@ -71,21 +120,30 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="ringebu-journal", standalone_mode=False)
     except RingebuError as exc:
+        _finish_stdout()
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
+    except click.NoSuchOption as exc:
+        if exc.option_name in GLOBAL_OPTIONS and exc.ctx is not None and exc.ctx.parent is not None:
+            click.echo(f"error: {_global_option_line(exc.option_name, exc.ctx)}", err=True)
+            sys.exit(EXIT_USAGE)
+        exc.show()
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
     except click.exceptions.Exit as exc:
+        _finish_stdout()
         sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(EXIT_PROBLEMS)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt) or isinstance(exc.__context__, KeyboardInterrupt):
+            _interrupted()
+        click.echo("error: no input (end of file) where an answer was expected — run the command again", err=True)
+        sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
-        click.echo("interrupted: nothing half-written was kept; run the command again to resume", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.stderr.close()
+        _interrupted()
+    except (BrokenPipeError, _OutputClosed):
+        _quiet_stdout_on_broken_pipe()
         sys.exit(0)
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback for users
         if debug:
@@ -97,7 +155,62 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(EXIT_INTERNAL)
     code = rv if isinstance(rv, int) else 0
+    _finish_stdout()
     sys.exit(code)
+
+
+def _quiet_stdout_on_broken_pipe() -> None:
+    """The reader of standard output went away (`… | head -1`): nothing more can reach it, and
+    Python must not complain when it flushes at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a file (e.g. captured by a test): nothing is flushed at exit
+
+
+def _finish_stdout() -> None:
+    """Flush standard output now, so that a closed pipe is seen here and not at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout_on_broken_pipe()
+    except (OSError, ValueError):
+        pass
+
+
+def _global_option_line(name: str, ctx: click.Context) -> str:
+    metavar = GLOBAL_OPTIONS[name]
+    opt = f"{name} {metavar}" if metavar else name
+    path = ctx.command_path.split(" ", 1)
+    rest = path[1] if len(path) > 1 else ""
+    return (f"{name} is an option of ringebu-journal itself, not of `{rest}` — put it before the command: "
+            f"ringebu-journal {opt} {rest} … (or set its environment variable)")
+
+
+#: what an interrupted command kept, and how to go on (by the command's role-table name)
+_RESUME = {
+    "import": "the chunks imported so far are kept and the batch stays open — run the same command again to "
+              "resume where it stopped",
+    "harvest": "the responses fetched so far are kept in the dump file — run the same command again; "
+               "import the dump with `ringebu-journal import facebook-dump FILE`",
+    "judge": "the judgments stored so far are kept — run `ringebu-journal judge` again to judge the rest",
+    "export": "no package or arkivmelding was published (nothing half-written is kept); archive copies "
+              "rendered so far stay in the render cache — run the same command again",
+    "flag": "decisions already reported as stored are kept, the others were not stored — check with "
+            "`ringebu-journal show MESSAGE` and run the command again for the rest",
+}
+
+
+def _interrupted() -> None:
+    _finish_stdout()
+    command = current_command() or ""
+    word = command.split(" ", 1)[0]
+    hint = _RESUME.get(word) or _RESUME.get("flag" if word in ("confirm", "unflag") else "") or (
+        "nothing half-written was kept — run the same command again")
+    click.echo(f"interrupted{' (' + command + ')' if command else ''}: {hint}", err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _one_line(exc: Any) -> str:

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
-from contextlib import contextmanager
 from dataclasses import fields
-from pathlib import Path
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, Callable
 
 import click
 
 from ringebu_journal import accounts as accmod
 from ringebu_journal.app import App
-from ringebu_journal.errors import UsageError
 from ringebu_journal.reports import compliance as compmod
 from ringebu_journal.reports.html import render_html
 from ringebu_journal.reports.journal import DETAIL_COLUMNS, SUMMARY_COLUMNS, build_journal_report
 from ringebu_journal.reports.settings import SETTINGS, ComplianceSettings
 
-from .common import command_app, emit_rows, emit_table, format_option, json_default, parse_date
+from .common import command_app, emit_rows, emit_table, is_stdout, json_default, listing_options, open_output, parse_date
 
 
 def register(cli: click.Group) -> None:
@@ -61,13 +57,14 @@ def accounts_add(platform: str, account_id: str, name: str, unit: str, notified_
 
 
 @accounts.command("list")
-@format_option("table", "json", "csv")
+@listing_options()
 @command_app("accounts list")
-def accounts_list(fmt: str, app: App) -> None:
+def accounts_list(fmt: str, out: str | None, app: App) -> None:
     """List the municipality's profiles: unit, rådmann notified, closed until."""
     rows = accmod.list_accounts(app)
-    emit_rows(rows, ["platform", "platform_id", "name", "unit", "registered", "rådmann_notified", "status",
-                     "closed_notice"], fmt)
+    with open_output(out) as fh:
+        emit_rows(rows, ["platform", "platform_id", "name", "unit", "registered", "rådmann_notified", "status",
+                         "closed_notice"], fmt, out=fh)
     if fmt == "table":
         missing = [r for r in rows if not r["registered"]]
         for r in missing:
@@ -108,30 +105,6 @@ def report() -> None:
     """Reports: the guideline's duties (compliance) and what was journalført (journal)."""
 
 
-@contextmanager
-def _output(out: str | None) -> Iterator[TextIO]:
-    if not out:
-        yield sys.stdout
-        return
-    path = Path(out)
-    if path.is_dir():
-        raise UsageError(f"--out {out} is a folder — give a file name")
-    if not path.parent.is_dir():
-        raise UsageError(f"--out {out}: folder {path.parent} does not exist — create it or choose another file")
-    tmp = path.with_name(path.name + ".part")
-    try:
-        fh = open(tmp, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write ({exc.strerror}) — choose another file") from None
-    try:
-        with fh:
-            yield fh
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _settings_options(fn: Callable) -> Callable:
     types = {"float": float, "int": int, "str": str}
     annotations = {f.name: f.type for f in fields(ComplianceSettings)}
@@ -160,8 +133,7 @@ def _finding_row(f: compmod.Finding) -> dict[str, Any]:
 @click.option("--from", "from_", metavar="DATE", help="First day of the messages to check (YYYY-MM-DD, UTC).")
 @click.option("--to", metavar="DATE", help="Last day of the messages to check (YYYY-MM-DD, UTC, inclusive).")
 @click.option("--account", metavar="ID", help="Only this account (platform id or platform:id).")
-@format_option("table", "json", "csv", "html")
-@click.option("--out", metavar="FILE", help="Write to this file instead of standard output.")
+@listing_options("html")
 @_settings_options
 @command_app("report compliance")
 def report_compliance(from_: str | None, to: str | None, account: str | None, fmt: str, out: str | None,
@@ -169,11 +141,13 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
     """Check the guideline's duties per account; each finding names its messages."""
     rep = compmod.build_report(app, from_date=parse_date(from_, "--from"), to_date=parse_date(to, "--to"),
                                account=account, settings=ComplianceSettings(**settings))
-    with _output(out) as fh:
+    with open_output(out) as fh:
         if fmt == "html":
             fh.write(render_html(rep))
         elif fmt == "json":
             fh.write(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2, default=json_default) + "\n")
+        elif fmt == "jsonl":
+            emit_rows([f.as_dict() for f in rep.findings], CSV_COLUMNS, "jsonl", out=fh)
         elif fmt == "csv":
             emit_rows([_finding_row(f) for f in rep.findings], CSV_COLUMNS, "csv", out=fh)
         else:
@@ -184,7 +158,7 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
                     fh.write("\n")
                     emit_table([_finding_row(f) for f in a.findings], FINDING_COLUMNS,
                                title=f"{a.label} — {len(a.findings)} findings", out=fh)
-    if out:
+    if not is_stdout(out):
         n = len(rep.findings)
         click.echo(f"wrote {out}: {len(rep.accounts)} accounts, {n} findings", err=True)
 
@@ -193,13 +167,12 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
 @click.option("--from", "from_", metavar="DATE", help="First day of the messages (YYYY-MM-DD, UTC).")
 @click.option("--to", metavar="DATE", help="Last day of the messages (YYYY-MM-DD, UTC, inclusive).")
 @click.option("--detail", is_flag=True, help="One row per message instead of counts per account and category.")
-@format_option("table", "json", "csv")
-@click.option("--out", metavar="FILE", help="Write to this file instead of standard output.")
+@listing_options()
 @command_app("report journal")
 def report_journal(from_: str | None, to: str | None, detail: bool, fmt: str, out: str | None, app: App) -> None:
     """What was journalført (delivered to the archive) and what is waiting, per account and category."""
     rep = build_journal_report(app, from_date=parse_date(from_, "--from"), to_date=parse_date(to, "--to"))
-    with _output(out) as fh:
+    with open_output(out) as fh:
         if detail:
             emit_rows(rep.messages, DETAIL_COLUMNS, fmt, out=fh)
         else:

@@ -11,7 +11,8 @@ from ringebu_journal import moderation, queries
 from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError
 
-from .common import command_app, echo_err, format_option, json_default, parse_date, read_id_file
+from .common import (command_app, echo_err, emit_rows, exclusive_flags, format_option, json_default,
+                     listing_options, open_output, parse_date, read_id_file)
 
 
 def register(cli: click.Group) -> None:
@@ -32,52 +33,73 @@ def _dump(obj: Any) -> None:
 # -- queue -------------------------------------------------------------------------------------------
 
 
+QUEUE_COLUMNS = ["id", "ref", "lock_version", "created_at", "kind", "author", "why", "decision", "screen",
+                 "judge_decision", "duties", "categories", "actions", "text"]
+
+
 @click.command()
 @click.option("--decision", type=click.Choice(["journal", "archive", "exclude", "review"]),
               help="Only items whose current decision (or proposal) is this.")
 @click.option("--category", metavar="NAME", help="Only items the judge put in this category (e.g. klage, soknad).")
 @click.option("--action", "action_name", metavar="ACTION",
-              help="Only items for which the judge proposes this action (reply, thank, refer_post, "
-                   "refer_political, remove).")
+              help="Only items with this duty still to do (reply, thank, remove, refer_post, refer_political).")
 @click.option("--account", metavar="ACCOUNT", help="Only messages on this account (its platform id or name).")
 @click.option("--since", metavar="DATE", help="Only messages written on or after this date (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Only messages written on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many items.")
-@format_option("table", "json")
+@listing_options()
 @command_app("queue")
-def queue(decision, category, action_name, account, since, until, limit, fmt, app: App) -> None:
-    """What needs a person, oldest first.
+def queue(decision, category, action_name, account, since, until, limit, fmt, out, app: App) -> None:
+    """The moderators' to-do list, oldest first: decisions and duties.
 
-    The judge's review decisions, journal and skjerming proposals nobody has confirmed, and
-    messages edited after a moderator decided them. Each item shows the lock version to pass as
+    Decisions: the judge's review decisions, journal and skjerming proposals nobody has confirmed,
+    and messages edited after a moderator decided them. Duties: what the guideline asks of the
+    municipality and nobody has done yet (reply, thank, remove, refer_post, refer_political) —
+    record them with `record-action`. Each item shows the lock version to pass as
     --expect-version to flag, confirm or unflag.
     """
     f = queries.QueueFilter(decision=decision, category=category, action=action_name, account=account,
                             since=parse_date(since, "--since"), until=parse_date(until, "--until"), limit=limit)
     items = queries.queue(app, f)
-    if fmt == "json":
-        _dump(items)
-        return
+    with open_output(out) as fh:
+        if fmt != "table":
+            emit_rows(items, QUEUE_COLUMNS, fmt, out=fh)
+            return
+        _print_queue(items, fh)
+
+
+def _print_queue(items: list[dict[str, Any]], fh: Any) -> None:
+    def echo(line: str) -> None:
+        fh.write(line + "\n")
+
     if not items:
-        click.echo("the queue is empty: nothing needs a person")
+        echo("the queue is empty: nothing needs a person")
         return
     for it in items:
         scr = " +skjerming" if it["screen"] else ""
         who = f"{it['author']}{' (kommunen)' if it['author_is_municipality'] else ''}"
-        click.echo(f"#{it['id']}  {it['ref']}  lock {it['lock_version']}  {_t(it['created_at'])}  "
-                   f"{it['kind']} by {who}  → {it['decision']}{scr}  [{it['why']}]")
+        judge = ""
+        if it["source"] == "moderator" and it["judge_decision"] and it["judge_decision"] != it["decision"]:
+            judge = f" (judge now proposes {it['judge_decision']})"
+        echo(f"#{it['id']}  {it['ref']}  lock {it['lock_version']}  {_t(it['created_at'])}  "
+             f"{it['kind']} by {who}  → {it['decision']}{scr}{judge}  [{it['why']}]")
         for c in it["context"]:
             label = "post" if c["role"] == "post" else "answers"
-            click.echo(f"    {label}: {c['author'] or '?'}: «{queries.snippet(c['text'], 90)}»")
-        click.echo(f"    text: «{queries.snippet(it['text'])}»")
+            echo(f"    {label}: {c['author'] or '?'}: «{queries.snippet(c['text'], 90)}»")
+        echo(f"    text: «{queries.snippet(it['text'])}»")
         if it["categories"] or it["actions"]:
-            click.echo(f"    categories: {', '.join(it['categories']) or '-'}   actions: "
-                       f"{', '.join(it['actions']) or '-'}")
-        if it["decided_by"]:
-            click.echo(f"    decided by {it['decided_by']} before the message was edited (now v{it['version']})")
+            echo(f"    categories: {', '.join(it['categories']) or '-'}   actions: "
+                 f"{', '.join(it['actions']) or '-'}")
+        if it["duties"]:
+            flags = list(dict.fromkeys(queries.DUTY_RECORD[d] for d in it["duties"]))
+            how = " · ".join(f"`ringebu-journal record-action {it['id']} --{f}`" for f in flags)
+            echo(f"    to do: {', '.join(it['duties'])} — when done, record it: {how}")
+        if it["decided_by"] and it["why"].startswith(queries.WHY_EDITED):
+            echo(f"    decided by {it['decided_by']} before the message was edited (now v{it['version']}); "
+                 "`confirm` keeps that decision, `flag` changes it")
         for line in it["reasons"]:
-            click.echo(f"    - {line}")
-    click.echo(f"{len(items)} item(s); decide with `ringebu-journal flag|confirm MESSAGE --expect-version N`")
+            echo(f"    - {line}")
+    echo(f"{len(items)} item(s); decide with `ringebu-journal flag|confirm MESSAGE --expect-version N`")
 
 
 # -- show --------------------------------------------------------------------------------------------
@@ -207,12 +229,12 @@ _expect = click.option("--expect-version", type=click.IntRange(min=0), metavar="
 
 @click.command()
 @_messages_arg
-@click.option("--journal", "decision", flag_value="journal", help="Journalfør: a case document.")
-@click.option("--archive", "decision", flag_value="archive", help="Arkiver, not journalført.")
-@click.option("--exclude", "decision", flag_value="exclude", help="Avgrens: not a record.")
+@exclusive_flags("decision", [("--journal", "journal", "Journalfør: a case document."),
+                              ("--archive", "archive", "Arkiver, not journalført."),
+                              ("--exclude", "exclude", "Avgrens: not a record.")])
 @click.option("--reason", metavar="TEXT", help="Why (required; kept in the audit trail).")
-@click.option("--screen/--no-screen", default=None,
-              help="Skjerm in the public journal, or not. Default: as the judge proposes.")
+@exclusive_flags("screen", [("--screen", True, "Skjerm in the public journal."),
+                            ("--no-screen", False, "Do not skjerm. Default (neither): as the judge proposes.")])
 @_expect
 @_from_file
 @command_app("flag")
@@ -233,7 +255,11 @@ def flag(messages, decision, reason, screen, expect_version, from_file, app: App
 @_from_file
 @command_app("confirm")
 def confirm(messages, reason, expect_version, from_file, app: App) -> None:
-    """Accept the judge's latest proposal as it stands (decision and skjerming)."""
+    """Confirm the decision as the queue shows it (decision and skjerming).
+
+    That is the judge's proposal when no moderator has decided; after a moderator's decision (for
+    instance on a message edited since), it is that decision — never a proposal you were not shown.
+    """
     _report(moderation.confirm(app, _refs(messages, from_file), reason=reason, expect_version=expect_version))
 
 
@@ -255,13 +281,13 @@ def unflag(messages, reason, expect_version, from_file, app: App) -> None:
 
 @click.command("record-action")
 @click.argument("message")
-@click.option("--hidden", "action", flag_value="hidden", help="The comment was hidden on the platform.")
-@click.option("--deleted", "action", flag_value="deleted", help="The comment was deleted on the platform.")
-@click.option("--replied", "action", flag_value="replied", help="The municipality replied.")
-@click.option("--referred-post", "action", flag_value="referred-post",
-              help="The sender was referred to ordinary post for case handling.")
-@click.option("--referred-political", "action", flag_value="referred-political",
-              help="The sender was referred to the political level.")
+@exclusive_flags("action", [
+    ("--hidden", "hidden", "The comment was hidden on the platform."),
+    ("--deleted", "deleted", "The comment was deleted on the platform."),
+    ("--replied", "replied", "The municipality replied (or thanked)."),
+    ("--referred-post", "referred-post", "The sender was referred to ordinary post for case handling."),
+    ("--referred-political", "referred-political", "The sender was referred to the political level."),
+])
 @click.option("--note", metavar="TEXT", help="Why, or what was done (required for --hidden and --deleted).")
 @command_app("record-action")
 def record_action(message, action, note, app: App) -> None:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 
 from sqlalchemy import and_, or_, select
 
@@ -75,25 +75,43 @@ def readable(ev: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def export_trail(app: App, out_path: str) -> dict[str, Any]:
-    """Write the whole trail as JSON Lines (atomic: a temporary file renamed at the end)."""
+def export_trail(app: App, out_path: str, *, stream: TextIO | None = None) -> dict[str, Any]:
+    """Write the whole trail as JSON Lines (atomic: a temporary file renamed at the end).
+
+    With ``stream`` (``--out -``: standard output) the lines go there instead of a file.
+    """
+    if stream is not None:
+        n, last_hash = _write_trail(app, stream)
+        with app.db.write() as conn:
+            app.audit(conn, "audit.export", "file", "-", after={"events": n, "last_hash": last_hash})
+        return {"events": n, "last_hash": last_hash, "path": "-"}
     path = Path(out_path)
     if path.is_dir():
         raise UsageError(f"{out_path} is a folder — give a file name for the trail, e.g. {out_path}/audit.jsonl")
     if not path.parent.exists():
         raise UsageError(f"{out_path}: folder {path.parent} does not exist — create it first")
     tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            n, last_hash = _write_trail(app, fh)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    with app.db.write() as conn:
+        app.audit(conn, "audit.export", "file", str(path), after={"events": n, "last_hash": last_hash})
+    return {"events": n, "last_hash": last_hash, "path": str(path)}
+
+
+def _write_trail(app: App, fh: TextIO) -> tuple[int, str]:
     n = 0
     last_hash = audit.GENESIS
-    with app.db.read() as conn, open(tmp, "w", encoding="utf-8") as fh:
+    with app.db.read() as conn:
         for ev in audit.iter_events(conn):
             fh.write(audit.export_line(ev) + "\n")
             n += 1
             last_hash = ev["hash"]
-    tmp.replace(path)
-    with app.db.write() as conn:
-        app.audit(conn, "audit.export", "file", str(path), after={"events": n, "last_hash": last_hash})
-    return {"events": n, "last_hash": last_hash, "path": str(path)}
+    return n, last_hash
 
 
 def verify_file(path: str, head: str | None = None) -> audit.VerifyResult:

@@ -5,7 +5,9 @@ went wrong, where (file, line, entry) and what to do. The CLI turns them into th
 the exit code below; nothing else is shown to the user (no tracebacks).
 
 Exit codes: 0 ok · 1 the command ran and found problems · 2 bad input or usage ·
-3 permission refused · 4 internal error (a bug: please report it).
+3 permission refused · 4 internal error (a bug: please report it) · 130 interrupted (Ctrl-C,
+SIGINT: what finished is kept, nothing half-written is, and running the same command again
+resumes).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_PERMISSION = 3
 EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130     # 128 + SIGINT, the shells' convention
 
 
 class RingebuError(Exception):

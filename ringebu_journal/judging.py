@@ -226,23 +226,41 @@ def count_current(app: App) -> int:
 
 
 def iter_judgments(app: App, *, latest_only: bool = True, decision: str | None = None) -> Iterator[dict[str, Any]]:
-    """Judgments with their message's platform ids, for `ringebu-journal judgments`."""
+    """Judgments with their message's ids and the decision that counts, for `ringebu-journal judgments`.
+
+    ``decision`` is the effective decision (``moderation.effective_decisions``: the moderator's,
+    else the judge's) — what the exporter and the queue use; ``judge_decision`` is this judgment's
+    own proposal beside it. The ``decision`` filter is on the effective decision.
+    """
+    from .moderation import effective_decisions
+
     stmt = (select(JUD, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version.label("message_version"))
             .join(MSG, MSG.c.id == JUD.c.message_id))
     if latest_only:
         sub = select(func.max(JUD.c.id)).group_by(JUD.c.message_id)
         stmt = stmt.where(JUD.c.id.in_(sub), MSG.c.is_current.is_(True))
-    if decision:
-        stmt = stmt.where(JUD.c.decision == decision)
     with app.db.read() as conn:
-        for r in conn.execute(stmt.order_by(JUD.c.id)).mappings():
-            d = dict(r)
-            yield {
-                "platform": d["platform"], "platform_message_id": d["platform_message_id"],
-                "message_id": d["message_id"], "message_version": d["message_version"],
-                "judgment_id": d["id"], "decision": d["decision"], "confidence": d["confidence"],
-                "categories": d["categories"], "actions": d["actions"], "screening": d["screening"],
-                "reasons": [x.get("line") or x.get("rule") for x in d["reasons"]],
-                "policy_version": d["policy_version"], "policy_hash": d["policy_hash"],
-                "judged_at": d["judged_at"], "judged_by": d["actor"],
-            }
+        result = conn.execute(stmt.order_by(JUD.c.id)).mappings()
+        while True:
+            part = [dict(r) for r in result.fetchmany(500)]
+            if not part:
+                break
+            effective = effective_decisions(conn, [d["message_id"] for d in part])
+            for d in part:
+                eff = effective[d["message_id"]]
+                if decision and eff.decision != decision:
+                    continue
+                yield {
+                    "message_id": d["message_id"],
+                    "platform": d["platform"], "platform_message_id": d["platform_message_id"],
+                    "message_version": d["message_version"],
+                    "decision": eff.decision, "screen": eff.screen, "source": eff.source,
+                    "decided_by": eff.decided_by if eff.source == "moderator" else None,
+                    "judgment_id": d["id"], "judge_decision": d["decision"],
+                    "judge_screen": bool((d["screening"] or {}).get("screen")),
+                    "confidence": d["confidence"],
+                    "categories": d["categories"], "actions": d["actions"], "screening": d["screening"],
+                    "reasons": [x.get("line") or x.get("rule") for x in d["reasons"]],
+                    "policy_version": d["policy_version"], "policy_hash": d["policy_hash"],
+                    "judged_at": d["judged_at"], "judged_by": d["actor"],
+                }

@@ -1,9 +1,15 @@
 """Moderators' decisions: flag, confirm, unflag, recorded actions, and the effective decision.
 
-The rule everything else follows (the exporter included): **the effective decision on a message
-is its latest moderator decision, unless that is an unflag; otherwise its latest judgment.**
+The rule everything else follows (the exporter, the queue, `judgments` and the reports included):
+**the effective decision on a message is its latest moderator decision, unless that is an unflag;
+otherwise its latest judgment.** It is computed in one place, :func:`_combine`.
 Decisions are about the message, not one version of it: a decision made on version 1 still
 holds for version 2 (the queue shows such messages again, so a person looks at the new text).
+
+``confirm`` confirms the effective decision — what the queue and `show` put in front of the
+moderator — never anything else: the judge's proposal when no moderator has decided, the
+moderator decision in effect when one has (e.g. after the message was edited and the judge
+proposed something new). If what counts changed between reading and writing, it is a conflict.
 
 Concurrency is optimistic. Every decision bumps ``messages.lock_version`` of the message's
 current version row, and is stored only if that number is still the one the moderator's view was
@@ -224,9 +230,12 @@ def _combine(mid: int, j: dict[str, Any] | None, d: dict[str, Any] | None,
     hjemmel = _hjemmel_of(j["screening"]) if j else None
     if d is not None and d["kind"] != "unflag":
         screen = d["screen"] if d["screen"] is not None else judge_screen
-        if d["kind"] == "confirm":
+        if d["kind"] == "confirm" and d["judgment_id"] is not None:
             reason = d["reason"] or f"confirmed the judge's proposal (judgment {d['judgment_id']})"
             jid = d["judgment_id"]
+        elif d["kind"] == "confirm":
+            reason = d["reason"] or "confirmed the moderator decision in effect"
+            jid = j["id"] if j else None
         else:
             reason = d["reason"]
             jid = j["id"] if j else None
@@ -267,7 +276,8 @@ class _Target:
     ref: str
     message_id: int
     seen: int                  # the lock_version the decision is based on
-    judgment_id: int | None    # confirm: the judgment the moderator accepts
+    judgment_id: int | None    # confirm: the judgment the moderator accepts (when the judge's view counts)
+    effective: EffectiveDecision | None = None   # confirm: what the moderator was shown as counting
 
 
 def _describe_latest(conn: Connection, message_id: int) -> str:
@@ -283,8 +293,10 @@ def _describe_latest(conn: Connection, message_id: int) -> str:
     if d["kind"] == "flag":
         scr = "" if d["screen"] is None else (" with skjerming" if d["screen"] else " without skjerming")
         what = f"{d['actor']} flagged it {d['decision']}{scr}"
-    elif d["kind"] == "confirm":
+    elif d["kind"] == "confirm" and d["judgment_id"] is not None:
         what = f"{d['actor']} confirmed the judge's {d['decision']} (judgment {d['judgment_id']})"
+    elif d["kind"] == "confirm":
+        what = f"{d['actor']} confirmed the moderator decision {d['decision']}"
     else:
         what = f"{d['actor']} unflagged it"
     what += f" at {_when(d['decided_at'])}"
@@ -335,13 +347,13 @@ def _targets(app: App, refs: Sequence[str], expect_version: int | None, kind: st
         for r, mid in resolved:
             eff = effs[mid]
             now_lock = locks[mid]
-            t = _Target(r, mid, expect_version if expect_version is not None else now_lock, latest_js.get(mid))
+            t = _Target(r, mid, expect_version if expect_version is not None else now_lock, latest_js.get(mid), eff)
             if expect_version is not None and (expect_version != now_lock or _ref_is_old_version(conn, r, mid)):
                 # the moderator's view is stale: report it, whatever the message's state is now
                 out.append((t, _conflict_line(conn, t, now_lock)))
                 continue
             if kind == "confirm":
-                _check_confirmable(conn, t)
+                _check_confirmable(t, eff)
             if kind == "unflag" and eff.source != "moderator":
                 raise UsageError(f"message {mid} ({r}) has no moderator decision to undo — it already follows "
                                  f"the judge ({eff.line()})")
@@ -349,12 +361,11 @@ def _targets(app: App, refs: Sequence[str], expect_version: int | None, kind: st
     return out
 
 
-def _check_confirmable(conn: Connection, t: _Target) -> None:
-    if t.judgment_id is None:
+def _check_confirmable(t: _Target, eff: EffectiveDecision) -> None:
+    if eff.source is None:
         raise UsageError(f"message {t.message_id} ({t.ref}) has no judgment to confirm — run "
                          "`ringebu-journal judge` first, or decide it with `ringebu-journal flag`")
-    proposed = _judgment(conn, t.judgment_id)["decision"]
-    if proposed == Decision.review.value:
+    if eff.decision == Decision.review.value:
         raise UsageError(f"message {t.message_id} ({t.ref}): the judge could not decide (review), so there is "
                          "nothing to confirm — decide it with `ringebu-journal flag --journal|--archive|--exclude "
                          "--reason TEXT`")
@@ -404,13 +415,22 @@ def _store_one(app: App, conn: Connection, t: _Target, kind: str, decision: str 
     before = _combine(t.message_id, j, d, t.seen)
     judgment_id = None
     if kind == "confirm":
-        if j is None or j["id"] != t.judgment_id:
+        seen = t.effective
+        if before.source == "judge" and (j is None or j["id"] != t.judgment_id):
             raise _Lost(
                 f"conflict on message {t.message_id} ({t.ref}): the judge made a new judgment "
                 f"({j['id'] if j else '?'}, proposes {j['decision'] if j else '?'}) after you looked at judgment "
                 f"{t.judgment_id}. Nothing of yours was stored — check `ringebu-journal show {t.message_id}` "
                 "and confirm or flag again")
-        decision, screen, judgment_id = j["decision"], _screen_of(j["screening"]), j["id"]
+        if seen is not None and (before.source, before.decision, before.screen, before.decision_id) != (
+                seen.source, seen.decision, seen.screen, seen.decision_id):
+            raise _Lost(
+                f"conflict on message {t.message_id} ({t.ref}): what counts changed since you looked "
+                f"(you saw {seen.line()}, now {before.line()}). Nothing of yours was stored — check "
+                f"`ringebu-journal show {t.message_id}` and confirm or flag again")
+        # confirm what the moderator was shown: the effective decision, not the latest proposal
+        decision, screen = before.decision, before.screen
+        judgment_id = j["id"] if before.source == "judge" and j is not None else None
     if kind == "unflag" and before.source != "moderator":
         raise _Lost()
     new_lock = t.seen + 1
@@ -448,7 +468,8 @@ def flag(app: App, refs: Sequence[str], decision: str, reason: str, *, screen: b
 
 def confirm(app: App, refs: Sequence[str], *, reason: str | None = None,
             expect_version: int | None = None) -> list[Outcome]:
-    """Accept the latest judgment's proposal as it stands (decision and screening)."""
+    """Confirm the effective decision as it stands (decision and screening): the judge's latest
+    proposal when no moderator has decided, else the moderator decision in effect."""
     reason = reason.strip() if reason and reason.strip() else None
     return _decide(app, _targets(app, refs, expect_version, "confirm"), "confirm", reason=reason)
 

@@ -1,8 +1,12 @@
 """What moderators and auditors read: the review queue and one message's whole story.
 
-``queue`` lists what needs a person, oldest first: the judge's ``review`` decisions, journal and
-skjerming proposals nobody has confirmed yet, and messages edited (a new version imported) after
-a moderator decided them. ``show`` gives one message with its thread, every version, its
+``queue`` is the moderators' to-do list, oldest first. Decisions: the judge's ``review``
+decisions, journal and skjerming proposals nobody has confirmed yet, and messages edited (a new
+version imported) after a moderator decided them. Duties: every message with a duty the guideline
+puts on the municipality that is not done yet (reply, thank, remove, refer_post, refer_political),
+as ``reports.compliance.open_duties`` defines it — the same definition the compliance report's
+findings use, so a finding there is always work in the queue. The decision shown is the effective
+one (``moderation._combine``), the judge's latest proposal beside it. ``show`` gives one message with its thread, every version, its
 attachments, every judgment, every moderator decision and recorded action, and every audit event
 about any of its versions.
 """
@@ -23,6 +27,8 @@ from .app import App
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
 from .moderation import _combine, _rows_by_id, effective_decision, moderation_status, reason_line
+from .reports.compliance import Threads, may_have_duties, open_duties
+from .reports.data import load_for_duties
 
 MSG = Message.__table__
 JUD = Judgment.__table__
@@ -39,6 +45,14 @@ WHY_REVIEW = "review"
 WHY_JOURNAL = "journal not confirmed"
 WHY_SCREEN = "skjerming not confirmed"
 WHY_EDITED = "edited after decision"
+WHY_DUTY = "to do"
+
+#: the record-action flag that marks a duty done
+DUTY_RECORD = {"reply": "replied", "thank": "replied", "remove": "hidden --note TEXT", "refer_post": "referred-post",
+               "refer_political": "referred-political"}
+
+
+_WINDOW = 2000
 
 
 def snippet(text: str | None, n: int = SNIPPET) -> str:
@@ -83,8 +97,10 @@ def _midnight(d: date) -> datetime:
 
 
 def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
-    """The review queue, oldest message first."""
+    """The moderators' to-do list (decisions and open duties), oldest message first."""
     f = f or QueueFilter()
+    if f.action and f.action.replace("-", "_") not in DUTY_RECORD:
+        raise UsageError(f"--action {f.action!r} is not a duty — use one of: {', '.join(DUTY_RECORD)}")
     if f.since and f.until and f.since > f.until:
         raise UsageError(f"--since {f.since} is after --until {f.until} — swap them")
     with app.db.read() as conn:
@@ -92,7 +108,8 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         lj = _group_latest(JUD, cur, MSG.alias("vj")).subquery("lj")
         ld = _group_latest(DEC, cur, MSG.alias("vd")).subquery("ld")
         stmt = (
-            select(cur, lj.c.latest.label("jid"), ld.c.latest.label("did"))
+            select(*[c for c in cur.c if c.key not in ("raw", "extra")], lj.c.latest.label("jid"),
+                   ld.c.latest.label("did"))
             .select_from(cur.outerjoin(lj, lj.c.cid == cur.c.id).outerjoin(ld, ld.c.cid == cur.c.id))
             .where(cur.c.is_current.is_(True), or_(lj.c.latest.isnot(None), ld.c.latest.isnot(None)))
             .order_by(cur.c.created_at, cur.c.id)
@@ -104,23 +121,44 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         if f.until:
             stmt = stmt.where(cur.c.created_at < _midnight(f.until + timedelta(days=1)))
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
-        jrows = _rows_by_id(conn, JUD, [r["jid"] for r in rows if r["jid"]])
-        drows = _rows_by_id(conn, DEC, [r["did"] for r in rows if r["did"]])
-        decided_on = sorted({d["message_id"] for d in drows.values()})
-        decided_versions = {i: v for i, v in conn.execute(
-            select(MSG.c.id, MSG.c.version).where(MSG.c.id.in_(decided_on)))} if decided_on else {}
         items: list[dict[str, Any]] = []
-        for r in rows:
-            j = jrows.get(r["jid"])
-            d = drows.get(r["did"])
-            eff = _combine(r["id"], j, d, r["lock_version"])
-            why = _why(eff, r, d, decided_versions)
-            if why is None or not _matches(f, eff, j):
-                continue
-            items.append(_queue_item(conn, r, eff, j, why))
-            if f.limit and len(items) >= f.limit:
-                break
+        # in windows of the oldest first, so that --limit reads only as far as it needs
+        for start in range(0, len(rows), _WINDOW):
+            window = rows[start:start + _WINDOW]
+            jrows = _rows_by_id(conn, JUD, [r["jid"] for r in window if r["jid"]])
+            drows = _rows_by_id(conn, DEC, [r["did"] for r in window if r["did"]])
+            decided_on = sorted({d["message_id"] for d in drows.values()})
+            decided_versions = {i: v for i, v in conn.execute(
+                select(MSG.c.id, MSG.c.version).where(MSG.c.id.in_(decided_on)))} if decided_on else {}
+            latest = {r["id"]: jrows[r["jid"]] for r in window if r["jid"] in jrows}
+            duties = _open_duties(conn, {mid: j for mid, j in latest.items()
+                                         if may_have_duties(j.get("categories") or [], j.get("actions") or [])})
+            for r in window:
+                j = jrows.get(r["jid"])
+                d = drows.get(r["did"])
+                eff = _combine(r["id"], j, d, r["lock_version"])
+                todo = duties.get(r["id"], [])
+                why = _why(eff, r, d, decided_versions) or (f"{WHY_DUTY}: {', '.join(todo)}" if todo else None)
+                if why is None or not _matches(f, eff, j, todo):
+                    continue
+                items.append(_queue_item(conn, r, eff, j, why, todo))
+                if f.limit and len(items) >= f.limit:
+                    return items
     return items
+
+
+def _open_duties(conn: Connection, latest: dict[int, dict[str, Any]]) -> dict[int, list[str]]:
+    """Current message id → its open duties, for the current messages in ``latest`` (id → its
+    latest judgment)."""
+    msgs = load_for_duties(conn, latest, judgments=latest)
+    threads = Threads(msgs)
+    out: dict[int, list[str]] = {}
+    for m in msgs:
+        if m.in_period:
+            todo = open_duties(m, threads)
+            if todo:
+                out[m.id] = todo
+    return out
 
 
 def _why(eff, row: dict[str, Any], d: dict[str, Any] | None, decided_versions: dict[int, int]) -> str | None:
@@ -138,25 +176,27 @@ def _why(eff, row: dict[str, Any], d: dict[str, Any] | None, decided_versions: d
     return None
 
 
-def _matches(f: QueueFilter, eff, j: dict[str, Any] | None) -> bool:
+def _matches(f: QueueFilter, eff, j: dict[str, Any] | None, todo: list[str]) -> bool:
     if f.decision and eff.decision != f.decision:
         return False
     if f.category and f.category not in ((j or {}).get("categories") or []):
         return False
-    if f.action and f.action.replace("-", "_") not in ((j or {}).get("actions") or []):
+    if f.action and f.action.replace("-", "_") not in todo:
         return False
     return True
 
 
-def _queue_item(conn: Connection, r: dict[str, Any], eff, j: dict[str, Any] | None, why: str) -> dict[str, Any]:
+def _queue_item(conn: Connection, r: dict[str, Any], eff, j: dict[str, Any] | None, why: str,
+                todo: list[str]) -> dict[str, Any]:
     return {
         "id": r["id"], "ref": _ref(r), "lock_version": r["lock_version"], "version": r["version"],
         "created_at": r["created_at"], "platform": r["platform"], "kind": r["kind"],
         "account": r["account_platform_id"], "author": r["author_name"] or r["author_id"],
         "author_is_municipality": r["author_is_municipality"], "text": r["text"],
-        "why": why, "decision": eff.decision, "screen": eff.screen, "source": eff.source,
+        "why": why, "duties": list(todo), "decision": eff.decision, "screen": eff.screen, "source": eff.source,
         "decided_by": eff.decided_by if eff.source == "moderator" else None,
-        "judgment_id": j["id"] if j else None,
+        "judgment_id": j["id"] if j else None, "judge_decision": j["decision"] if j else None,
+        "judge_screen": bool(((j or {}).get("screening") or {}).get("screen")),
         "confidence": j["confidence"] if j else None,
         "categories": (j or {}).get("categories") or [], "actions": (j or {}).get("actions") or [],
         "hjemmel": ((j or {}).get("screening") or {}).get("hjemmel"),

@@ -29,9 +29,9 @@ import hashlib
 import json
 import os
 import re
+import signal
 import tempfile
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -303,6 +303,12 @@ def _render_to_cache(job: RenderJob, target: str) -> str:
     return target
 
 
+def _worker_ignores_interrupt() -> None:
+    # Ctrl-C reaches the workers too (the terminal signals the whole process group): the export
+    # process decides what an interruption means and ends them; a worker only renders.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class RenderStats:
     documents: int = 0
@@ -342,12 +348,21 @@ def render_all(jobs: Iterable[RenderJob], data_dir: Path, *, workers: int = WORK
                     if advance:
                         advance(1)
             else:
-                with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("fork")) as pool:
+                pool = get_context("fork").Pool(processes=min(workers, len(todo)),
+                                                initializer=_worker_ignores_interrupt)
+                try:
                     args = [(job, str(paths[job.key])) for job in todo.values()]
-                    for _ in pool.map(_render_pair, args, chunksize=max(1, min(16, len(args) // (4 * workers)))):
+                    chunk = max(1, min(16, len(args) // (4 * workers)))
+                    for _done in pool.imap_unordered(_render_pair, args, chunksize=chunk):
                         stats.rendered += 1
                         if advance:
                             advance(1)
+                    pool.close()
+                except BaseException:
+                    pool.terminate()        # interrupted or failed: end the workers now, mid-document
+                    raise
+                finally:
+                    pool.join()
         except OSError as exc:
             raise ProblemsFound(f"rendering the archive copies failed: {exc.strerror or exc} "
                                 f"(cache {Path(data_dir) / CACHE_DIR}) — free disk space or fix permissions and export again") from None

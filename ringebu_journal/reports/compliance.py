@@ -238,6 +238,64 @@ def _is_removed(m: Msg) -> bool:
     return _removed_at(m)[0] is not None
 
 
+# -- open duties -----------------------------------------------------------------------------
+
+#: the guideline's duties towards a message, named like the judge's actions
+DUTIES = ("reply", "thank", "remove", "refer_post", "refer_political")
+#: the judge's categories that bring a duty (with the actions in DUTIES); see open_duties
+DUTY_CATEGORIES = frozenset({"virus", "ros", "politisk", *REPLY_CATEGORIES})
+
+
+def may_have_duties(categories: Iterable[str], actions: Iterable[str]) -> bool:
+    """Whether a judgment with these categories and actions can bring any duty (a cheap first
+    sieve; :func:`open_duties` decides)."""
+    return bool(DUTY_CATEGORIES.intersection(categories) or set(DUTIES).intersection(actions))
+
+
+def reply_duty(m: Msg) -> str | None:
+    """The finding type an unanswered ``m`` makes, when the guideline says to answer it."""
+    cats = m.categories
+    for cat, type_ in (("faktafeil", "unanswered_factual_error"), ("tjenestesporsmal", "unanswered_service_question"),
+                       ("kritikk", "unanswered_negative")):
+        if cat in cats:
+            return type_
+    if "reply" in m.proposed_actions:
+        return "unanswered_service_question"
+    return None
+
+
+def open_duties(m: Msg, threads: Threads) -> list[str]:
+    """What the guideline asks the municipality to do about ``m`` that nobody has done yet.
+
+    The one definition of an open duty: the compliance findings below add a time limit to it
+    (a duty open longer than the reply or virus hours is a finding), and the moderators' queue
+    lists every open duty as work to do. A duty is done by a recorded action (record-action) or
+    by what the platform shows: a reply from the municipality in the thread, a reply that refers
+    to the post address or the political level, the message hidden or deleted.
+    """
+    out: list[str] = []
+    removed = _is_removed(m)
+    if removed:
+        return out
+    if "virus" in m.categories or "remove" in m.proposed_actions:
+        out.append("remove")
+    if m.municipal:
+        return out
+    answered = threads.first_reply_at(m) is not None
+    if reply_duty(m) and not answered:
+        out.append("reply")
+    if ("ros" in m.categories or "thank" in m.proposed_actions) and not answered:
+        out.append("thank")
+    if "refer_post" in m.proposed_actions and not (m.recorded("referred_post") or any(
+            detect.refers_to_post(r.text) for r in threads.municipal_replies(m))):
+        out.append("refer_post")
+    if ("refer_political" in m.proposed_actions or "politisk" in m.categories) and not (
+            m.recorded("referred_political") or any(
+                detect.refers_to_political(r.text) for r in threads.municipal_replies(m))):
+        out.append("refer_political")
+    return out
+
+
 # -- the checks ----------------------------------------------------------------------------
 
 
@@ -260,22 +318,14 @@ class _Checker:
 
     # Replies, thanks, referrals --------------------------------------------------------------
 
-    def reply_duty(self, m: Msg) -> str | None:
-        cats = m.categories
-        for cat, type_ in (("faktafeil", "unanswered_factual_error"), ("tjenestesporsmal", "unanswered_service_question"),
-                           ("kritikk", "unanswered_negative")):
-            if cat in cats:
-                return type_
-        if "reply" in m.proposed_actions:
-            return "unanswered_service_question"
-        return None
-
     def check_citizen(self, m: Msg, stats: dict[str, Any], reply_hours: list[float]) -> list[Finding]:
         out: list[Finding] = []
         removed = _is_removed(m)
         age = self.as_of - m.created_at
         first = self.threads.first_reply_at(m)
-        duty = self.reply_duty(m)
+        duty = reply_duty(m)
+        todo = open_duties(m, self.threads)
+        overdue = age > self.due
         if duty and not removed:
             stats["needs_reply"] += 1
             if first is not None:
@@ -288,34 +338,27 @@ class _Checker:
                     out.append(self.finding("late_reply", m, f"answered after {_fmt_hours(_hours(took))} "
                                             f"(limit {self.settings.reply_hours:g} h)", m.account,
                                             reply_hours=_hours(took), needed=duty))
-            elif age > self.due:
+            elif overdue:
                 stats["unanswered"] += 1
                 out.append(self.finding(duty, m, f"no reply from the municipality after {_fmt_hours(_hours(age))} "
                                         f"(limit {self.settings.reply_hours:g} h)", m.account,
                                         waiting_hours=_hours(age)))
             else:
                 stats["reply_pending"] += 1
-        if ("ros" in m.categories or "thank" in m.proposed_actions) and not removed:
-            if first is None and age > self.due:
-                out.append(self.finding("praise_not_thanked", m, "no thanks from the municipality", m.account))
+        if "thank" in todo and overdue:
+            out.append(self.finding("praise_not_thanked", m, "no thanks from the municipality", m.account))
         if "virus" in m.categories:
             out.extend(self.check_virus(m))
-        if "refer_post" in m.proposed_actions and not removed:
-            referred = m.recorded("referred_post") or [
-                r.created_at for r in self.threads.municipal_replies(m) if detect.refers_to_post(r.text)]
-            if not referred and age > self.due:
-                out.append(self.finding(
-                    "case_not_referred", m,
-                    "needs case handling ({}) and was not referred to the post address".format(
-                        ", ".join(c for c in m.categories if c not in REPLY_CATEGORIES) or "refer_post"),
-                    m.account, waiting_hours=_hours(age)))
-        if ("refer_political" in m.proposed_actions or "politisk" in m.categories) and not removed:
-            referred = m.recorded("referred_political") or [
-                r.created_at for r in self.threads.municipal_replies(m) if detect.refers_to_political(r.text)]
-            if not referred and age > self.due:
-                out.append(self.finding("political_not_referred", m,
-                                        "political message not referred to the political level", m.account,
-                                        waiting_hours=_hours(age)))
+        if "refer_post" in todo and overdue:
+            out.append(self.finding(
+                "case_not_referred", m,
+                "needs case handling ({}) and was not referred to the post address".format(
+                    ", ".join(c for c in m.categories if c not in REPLY_CATEGORIES) or "refer_post"),
+                m.account, waiting_hours=_hours(age)))
+        if "refer_political" in todo and overdue:
+            out.append(self.finding("political_not_referred", m,
+                                    "political message not referred to the political level", m.account,
+                                    waiting_hours=_hours(age)))
         return out
 
     def check_virus(self, m: Msg) -> list[Finding]:

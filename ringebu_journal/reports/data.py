@@ -97,6 +97,23 @@ def load_accounts(conn: Connection) -> dict[str, dict[str, Any]]:
     return {f"{r.platform}:{r.platform_id}": dict(r._mapping) for r in rows}
 
 
+_COLS = [MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.kind,
+         MSG.c.parent_platform_id, MSG.c.conversation_id, MSG.c.account_platform_id,
+         MSG.c.author_is_municipality, MSG.c.author_name, MSG.c.text, MSG.c.created_at, MSG.c.permalink,
+         MSG.c.status, MSG.c.extra]
+
+
+def _msg(r: Any, in_period: bool) -> Msg:
+    key = account_key(r.platform, r.account_platform_id) if r.account_platform_id else UNKNOWN_ACCOUNT
+    return Msg(
+        id=r.id, platform=r.platform, platform_message_id=r.platform_message_id, thread_id=r.thread_id,
+        kind=r.kind, parent_platform_id=r.parent_platform_id, conversation_id=r.conversation_id,
+        account=key, account_platform_id=r.account_platform_id, municipal=bool(r.author_is_municipality),
+        author_name=r.author_name, text=r.text or "", created_at=r.created_at, permalink=r.permalink,
+        status=r.status, extra=getattr(r, "extra", None) or {}, in_period=in_period, version_ids=[r.id],
+    )
+
+
 def load_messages(conn: Connection, period: Period, accounts: set[str] | None = None) -> list[Msg]:
     """Current messages written in the period, and every current message of their threads
     (the municipality's replies may come after the period), with everything the reports need.
@@ -113,33 +130,60 @@ def load_messages(conn: Connection, period: Period, accounts: set[str] | None = 
         cond.append(MSG.c.account_platform_id.in_(pids))
     in_period = select(MSG.c.id).where(and_(*cond))
     threads = select(MSG.c.thread_id).where(and_(*cond), MSG.c.thread_id.is_not(None)).distinct()
-    cols = [MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.kind,
-            MSG.c.parent_platform_id, MSG.c.conversation_id, MSG.c.account_platform_id,
-            MSG.c.author_is_municipality, MSG.c.author_name, MSG.c.text, MSG.c.created_at, MSG.c.permalink,
-            MSG.c.status, MSG.c.extra]
     period_ids = {r[0] for r in conn.execute(in_period)}
     rows = conn.execute(
-        select(*cols).where(MSG.c.is_current.is_(True), or_(MSG.c.id.in_(in_period), MSG.c.thread_id.in_(threads)))
+        select(*_COLS).where(MSG.c.is_current.is_(True), or_(MSG.c.id.in_(in_period), MSG.c.thread_id.in_(threads)))
         .order_by(MSG.c.created_at, MSG.c.id)
     ).all()
     msgs: dict[int, Msg] = {}
     for r in rows:
-        key = account_key(r.platform, r.account_platform_id) if r.account_platform_id else UNKNOWN_ACCOUNT
-        if accounts is not None and key not in accounts:
+        m = _msg(r, r.id in period_ids)
+        if accounts is not None and m.account not in accounts:
             continue
-        msgs[r.id] = Msg(
-            id=r.id, platform=r.platform, platform_message_id=r.platform_message_id, thread_id=r.thread_id,
-            kind=r.kind, parent_platform_id=r.parent_platform_id, conversation_id=r.conversation_id,
-            account=key, account_platform_id=r.account_platform_id, municipal=bool(r.author_is_municipality),
-            author_name=r.author_name, text=r.text or "", created_at=r.created_at, permalink=r.permalink,
-            status=r.status, extra=r.extra or {}, in_period=r.id in period_ids, version_ids=[r.id],
-        )
+        msgs[r.id] = m
     _attach_versions(conn, msgs)
     _attach_judgments(conn, msgs)
     _attach_actions(conn, msgs)
     _attach_deliveries(conn, msgs)
     _attach_attachments(conn, msgs)
     return list(msgs.values())
+
+
+def load_for_duties(conn: Connection, ids: Iterable[int],
+                    judgments: dict[int, dict[str, Any]] | None = None) -> list[Msg]:
+    """The current messages ``ids`` (marked in period) with what their duties depend on — the
+    latest judgment's categories and actions, recorded actions, removals seen by later captures —
+    and the municipality's current messages in their threads (the replies that meet a duty).
+
+    A lighter :func:`load_messages` for the moderators' queue: no effective decisions,
+    deliveries, attachments or ``extra``, and of the threads only the municipality's messages.
+    ``judgments`` (message id → latest judgment row, as the caller already read them) saves
+    reading them again.
+    """
+    cols = [c for c in _COLS if c.key != "extra"]
+    wanted = sorted(set(int(i) for i in ids))
+    msgs: dict[int, Msg] = {}
+    thread_ids: set[int] = set()
+    for part in _parts(wanted):
+        for r in conn.execute(select(*cols).where(MSG.c.id.in_(part), MSG.c.is_current.is_(True))):
+            msgs[r.id] = _msg(r, True)
+            if r.thread_id is not None:
+                thread_ids.add(r.thread_id)
+    for part in _parts(sorted(thread_ids)):
+        for r in conn.execute(select(*cols).where(MSG.c.thread_id.in_(part), MSG.c.is_current.is_(True),
+                                                   MSG.c.author_is_municipality.is_(True))):
+            if r.id not in msgs:
+                msgs[r.id] = _msg(r, False)
+    _attach_versions(conn, msgs)
+    if judgments is None:
+        _attach_judgments(conn, msgs, decisions=False)
+    else:
+        for m in msgs.values():
+            j = judgments.get(m.id)
+            m.judgment = None if j is None else {k: j.get(k) for k in ("id", "decision", "categories", "actions",
+                                                                      "screening")}
+    _attach_actions(conn, msgs)
+    return sorted(msgs.values(), key=lambda m: (m.created_at, m.id))
 
 
 def _attach_versions(conn: Connection, msgs: dict[int, Msg]) -> None:
@@ -168,9 +212,9 @@ def _owners(msgs: dict[int, Msg]) -> dict[int, Msg]:
     return {vid: m for m in msgs.values() for vid in m.version_ids}
 
 
-def _attach_judgments(conn: Connection, msgs: dict[int, Msg]) -> None:
-    """The latest judgment's categories and actions (over all versions), and the effective
-    decision and screening as moderation defines them."""
+def _attach_judgments(conn: Connection, msgs: dict[int, Msg], *, decisions: bool = True) -> None:
+    """The latest judgment's categories and actions (over all versions), and (``decisions``) the
+    effective decision and screening as moderation defines them."""
     owner = _owners(msgs)
     latest: dict[int, tuple[int, dict[str, Any]]] = {}
     for part in _parts(sorted(owner)):
@@ -180,7 +224,7 @@ def _attach_judgments(conn: Connection, msgs: dict[int, Msg]) -> None:
             if m.id not in latest or r.id > latest[m.id][0]:
                 latest[m.id] = (r.id, {"id": r.id, "decision": r.decision, "categories": r.categories or [],
                                        "actions": r.actions or [], "screening": r.screening or {}})
-    effective = moderation.effective_decisions(conn, list(msgs))
+    effective = moderation.effective_decisions(conn, list(msgs)) if decisions else {}
     for m in msgs.values():
         m.judgment = latest.get(m.id, (None, None))[1]
         eff = effective.get(m.id)

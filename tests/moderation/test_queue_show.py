@@ -22,18 +22,23 @@ def keys_of(items, ids):
 def test_queue_lists_what_needs_a_person_oldest_first(seeded):
     app, ids = seeded.moderator, seeded.ids
     items = queries.queue(app)
-    # review, unconfirmed journal and skjerming proposals; not archive / exclude proposals
-    assert keys_of(items, ids) == ["klage", "politisk", "ppt", "oppsigelse", "insta"]
+    # review, unconfirmed journal and skjerming proposals, and open duties (the chatter's praise is
+    # not thanked yet); not archive / exclude proposals whose duties are done
+    assert keys_of(items, ids) == ["klage", "politisk", "ppt", "prat", "oppsigelse", "insta"]
     why = {k: i["why"] for k, i in zip(keys_of(items, ids), items)}
     assert why == {"klage": "journal not confirmed", "politisk": "review", "ppt": "journal not confirmed",
-                   "oppsigelse": "journal not confirmed", "insta": "journal not confirmed"}
+                   "prat": "to do: thank", "oppsigelse": "journal not confirmed", "insta": "journal not confirmed"}
+    duties = {k: i["duties"] for k, i in zip(keys_of(items, ids), items)}
+    # the complaint was answered with a referral to the post address: nothing left to do for it
+    assert duties == {"klage": [], "politisk": ["reply", "refer_political"], "ppt": ["refer_post"],
+                      "prat": ["thank"], "oppsigelse": ["refer_post"], "insta": ["reply"]}
     politisk = items[1]
     assert politisk["lock_version"] == 0 and politisk["ref"] == "facebook:871234567890123_100_203"
     assert [c["role"] for c in politisk["context"]] == ["post", "answers"]
     assert politisk["context"][0]["text"].startswith("Fra 1. april endres tømmedagene")
     assert politisk["context"][1]["author"] == "Kari Haugen"
     assert politisk["reasons"][0] == "politisk «kommunestyret»: a question to the political level → refer_political"
-    oppsigelse = items[3]
+    oppsigelse = items[4]
     assert [c["role"] for c in oppsigelse["context"]] == ["answers"]
     assert oppsigelse["context"][0]["text"].startswith("Hei Ingrid! Biblioteket")
 
@@ -43,7 +48,8 @@ def test_decided_items_leave_the_queue_and_come_back_when_edited(seeded):
     moderation.confirm(app, [str(ids["klage"])])
     moderation.flag(app, [str(ids["politisk"])], "archive", "Del av den offentlige debatten")
     moderation.flag(app, [str(ids["insta"])], "journal", "Klage på brøyting")
-    assert keys_of(queries.queue(app), ids) == ["ppt", "oppsigelse"]
+    # decided, but duties are still open: politisk (reply, refer_political) and insta (reply) stay
+    assert keys_of(queries.queue(app), ids) == ["politisk", "ppt", "prat", "oppsigelse", "insta"]
     # an unflag puts the judge's proposal back in the queue
     moderation.unflag(app, [str(ids["politisk"])], "Vurderes på nytt")
     assert "politisk" in keys_of(queries.queue(app), ids)
@@ -61,11 +67,13 @@ def test_queue_filters(seeded):
     assert q(decision="review") == ["politisk"]
     assert q(category="klage") == ["klage", "insta"]
     assert q(action="refer_political") == ["politisk"]
-    assert q(action="refer-post") == ["klage", "ppt", "oppsigelse"]
-    assert q(account="Ringebu kommune") == ["klage", "politisk", "ppt", "oppsigelse"]
+    # --action is a duty still to do: the complaint was already referred to the post address
+    assert q(action="refer-post") == ["ppt", "oppsigelse"]
+    assert q(action="reply") == ["politisk", "insta"]
+    assert q(account="Ringebu kommune") == ["klage", "politisk", "ppt", "prat", "oppsigelse"]
     assert q(account="ringebukommune") == ["insta"]
     assert q(since=date(2026, 3, 3)) == []
-    assert q(until=date(2026, 3, 2)) == ["klage", "politisk", "ppt", "oppsigelse", "insta"]
+    assert q(until=date(2026, 3, 2)) == ["klage", "politisk", "ppt", "prat", "oppsigelse", "insta"]
     assert q(decision="journal", limit=2) == ["klage", "ppt"]
     with pytest.raises(UsageError, match="swap"):
         queries.queue(app, queries.QueueFilter(since=date(2026, 3, 5), until=date(2026, 3, 1)))
@@ -79,7 +87,7 @@ def test_queue_cli_table_and_json(seeded):
     assert "[review]" in out and "post: Ringebu kommune: «Fra 1. april" in out
     assert "answers: Kari Haugen: «Jeg klager herved" in out
     assert "    - politisk «kommunestyret»: a question to the political level → refer_political" in out
-    assert "5 item(s)" in out
+    assert "6 item(s)" in out
     code, out, err = run_cli(url, "kari", "queue", "--format", "json", "--category", "oppsigelse")
     data = json.loads(out)
     assert [d["id"] for d in data] == [ids["oppsigelse"]] and data[0]["lock_version"] == 0
