@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
 from .db.tables import AuditEvent
@@ -201,8 +201,6 @@ def append(
 def stored_columns_if_outdated(conn: Connection) -> set[str] | None:
     """The audit table's columns when the database has a schema older than this program's
     (None when it is current): before an upgrade, events can be written only with those."""
-    from sqlalchemy import inspect
-
     names = {c["name"] for c in inspect(conn).get_columns(AUDIT.name)}
     return None if names >= set(AUDIT.c.keys()) else names
 
