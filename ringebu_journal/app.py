@@ -82,11 +82,14 @@ class App:
             return
         who = f"{self.actor} ({self.role})" if self.role else f"{self.actor} (not a registered user)"
         with self.db.write() as conn:
+            # `init` is authorised before upgrading: on an older schema the refusal is written
+            # with the audit columns that schema has (the upgrade completes the row later).
+            stored = None if check_schema else audit.stored_columns_if_outdated(conn)
             audit.append(
                 conn, actor=self.actor, role=self.role or "none", action="command.refused",
                 object_type="command", object_id=command,
                 after={"command": command, "allowed_roles": roles.roles_for(command)},
-                reason="role not permitted",
+                reason="role not permitted", columns=stored,
             )
         if self.role is None:
             hint = f"ask an admin to run `ringebu-journal users add {self.actor} --role ROLE`"

@@ -15,6 +15,31 @@ The recipe (anyone can check an exported trail with it, see README "Verify the t
 
 ``prev_hash`` of the first event is 64 zeros; ``seq`` runs 1, 2, 3 … without gaps.
 
+Each event stores the hashed bytes themselves (``canonical``, the UTF-8 of the recipe's
+``canonical``) next to the columns people query and read (actor, action, object, before,
+after, reason, at …). Invariants, checked by :func:`verify` on every event:
+
+* ``hash == sha256(prev_hash + canonical)``: the stored record is the one that was chained;
+* the columns say exactly what ``canonical`` says: the record rebuilt from the columns equals
+  the stored bytes. Editing a column alone, or the stored bytes alone, is therefore caught.
+
+Rebuilding the record from the columns has a fast path: keys in sorted order are fixed, the
+text fields are JSON-quoted by the same encoder ``json.dumps(ensure_ascii=False)`` uses, and
+``before``/``after`` are spliced in as stored, because :func:`append` stores them in canonical
+form (re-encoding them gives the same text). Splicing raw JSON could be ambiguous: if an
+after-value holds a nested ``{"at": …, "before": …}``, the columns after/at/before could be
+cut at other places and still concatenate to the same bytes (a forged ``at`` on a genuine
+record). The fast path is therefore taken only when ``,"at":`` occurs once in the record:
+the quoted fields are self-delimiting (an unescaped ``"`` never occurs inside them), so the
+record's head pins ``after``'s start, its tail pins ``before``'s end, and the single
+``,"at":`` pins the cut between them. Otherwise — older events whose before/after text is
+equivalent but not canonical, such nested values, or a tampered row — the record is rebuilt
+exactly as the recipe does, with ``json.loads``; a row fails only if that also differs. The
+one thing the fast path lets through that the recipe would not is a record chained *with*
+non-canonical before/after text — which only someone rewriting the chain from that event on
+can produce, and such a rewrite is caught by the noted head (``--head``), as any rewrite of
+the chain's end is.
+
 Appends are serialised so that concurrent writers never fork the chain: on PostgreSQL with a
 transaction-scoped advisory lock, on SQLite by the ``BEGIN IMMEDIATE`` write lock that every
 write transaction holds (see ``db/engine.py``). The event is written in the same transaction
@@ -25,11 +50,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring as _quote  # the quoting json.dumps(ensure_ascii=False) uses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
 from .db.tables import AuditEvent
@@ -41,6 +67,14 @@ _PG_LOCK_KEY = 0x524A4155
 AUDIT = AuditEvent.__table__
 
 FIELDS = ("seq", "at", "actor", "role", "action", "object_type", "object_id", "before", "after", "reason")
+# The columns people query and read (everything but the stored record bytes).
+SHOWN = tuple(c for c in AUDIT.c if c.name != "canonical")
+# Rows fetched by verify, in this order.
+_VERIFY_SQL = ('SELECT seq, at, actor, role, action, object_type, object_id, "before", "after", reason, '
+               "canonical, prev_hash, hash FROM audit_events ORDER BY seq")
+# The recipe's canonical JSON with its keys in sorted order; before/after are spliced in as stored.
+_RECORD = ('{"action":%s,"actor":%s,"after":%s,"at":%s,"before":%s,"object_id":%s,'
+           '"object_type":%s,"reason":%s,"role":%s,"seq":%d}')
 
 
 def canonical_json(value: Any) -> str:
@@ -69,7 +103,8 @@ def now_text() -> str:
     return format_time(datetime.now(timezone.utc))
 
 
-def event_hash(prev_hash: str, ev: dict[str, Any]) -> str:
+def record_bytes(ev: dict[str, Any]) -> bytes:
+    """The record that is hashed, rebuilt from an event's columns exactly as the recipe does."""
     body = {
         "seq": ev["seq"],
         "at": ev["at"],
@@ -82,7 +117,43 @@ def event_hash(prev_hash: str, ev: dict[str, Any]) -> str:
         "after": json.loads(ev["after"]),
         "reason": ev["reason"],
     }
-    return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
+    return canonical_json(body).encode("utf-8")
+
+
+def _fast_record(seq: Any, at: Any, actor: Any, role: Any, action: Any, object_type: Any, object_id: Any,
+                 before: Any, after: Any, reason: Any) -> bytes | None:
+    """The record rebuilt without decoding before/after (equal to :func:`record_bytes` whenever
+    before/after are stored in canonical form); None when a column has a type the recipe would
+    encode differently."""
+    try:
+        if type(seq) is not int or type(before) is not str or type(after) is not str:
+            return None
+        return (_RECORD % (_quote(action), _quote(actor), after, _quote(at), before, _quote(object_id),
+                           _quote(object_type), "null" if reason is None else _quote(reason), _quote(role),
+                           seq)).encode("utf-8")
+    except (TypeError, UnicodeEncodeError):
+        return None
+
+
+def event_hash(prev_hash: str, ev: dict[str, Any]) -> str:
+    """The hash of an event rebuilt from its columns (the recipe)."""
+    return hashlib.sha256(prev_hash.encode("ascii") + record_bytes(ev)).hexdigest()
+
+
+def _seal(prev: str, ev: dict[str, Any]) -> None:
+    """Give a new event its record bytes, prev_hash and hash.
+
+    before/after are stored in the form the recipe re-encodes them to, so that the verifier's
+    fast path reproduces the record (a value such as a dict with integer keys is canonical only
+    after one round trip).
+    """
+    rec = record_bytes(ev)
+    if _fast_record(*(ev[f] for f in FIELDS)) != rec:
+        ev["before"] = canonical_json(json.loads(ev["before"]))
+        ev["after"] = canonical_json(json.loads(ev["after"]))
+    ev["canonical"] = rec
+    ev["prev_hash"] = prev
+    ev["hash"] = hashlib.sha256(prev.encode("ascii") + rec).hexdigest()
 
 
 def append(
@@ -96,8 +167,13 @@ def append(
     before: Any = None,
     after: Any = None,
     reason: str | None = None,
+    columns: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Append one event inside the caller's write transaction and return it."""
+    """Append one event inside the caller's write transaction and return it.
+
+    ``columns``: write only these columns (for a table of an older schema, see
+    :func:`stored_columns_if_outdated`); None writes them all.
+    """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     last = conn.execute(
@@ -116,10 +192,17 @@ def append(
         "after": canonical_json(after),
         "reason": reason,
     }
-    ev["prev_hash"] = prev
-    ev["hash"] = event_hash(prev, ev)
-    conn.execute(AUDIT.insert().values(**ev))
+    _seal(prev, ev)
+    row = ev if columns is None else {k: v for k, v in ev.items() if k in columns}
+    conn.execute(AUDIT.insert().values(**row))
     return ev
+
+
+def stored_columns_if_outdated(conn: Connection) -> set[str] | None:
+    """The audit table's columns when the database has a schema older than this program's
+    (None when it is current): before an upgrade, events can be written only with those."""
+    names = {c["name"] for c in inspect(conn).get_columns(AUDIT.name)}
+    return None if names >= set(AUDIT.c.keys()) else names
 
 
 def append_many(conn: Connection, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -145,8 +228,8 @@ def append_many(conn: Connection, events: list[dict[str, Any]]) -> list[dict[str
             "before": canonical_json(e.get("before")), "after": canonical_json(e.get("after")),
             "reason": e.get("reason"),
         }
-        ev["prev_hash"] = prev
-        ev["hash"] = prev = event_hash(prev, ev)
+        _seal(prev, ev)
+        prev = ev["hash"]
         rows.append(ev)
         seq += 1
     conn.execute(AUDIT.insert(), rows)
@@ -221,10 +304,117 @@ def iter_events(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]
         last = rows[-1]["seq"]
 
 
-def verify(conn: Connection, head: str | None = None) -> VerifyResult:
-    # seq is the primary key: ordering by it is the chain order. Deletions show as gaps,
-    # reorderings (swapped contents) as hash or prev_hash mismatches.
-    return verify_events(iter_events(conn), head=head)
+def verify(conn: Connection, head: str | None = None, batch: int = 5000) -> VerifyResult:
+    """Verify the trail in the database: the chain over the stored record bytes, and every
+    event's columns against its record (see the module docstring).
+
+    seq is the primary key: ordering by it is the chain order. Deletions show as gaps,
+    reorderings (swapped contents) as hash or prev_hash mismatches. Rows are read with the
+    driver's own cursor in batches of ``batch`` (a server-side cursor on PostgreSQL), so
+    memory stays flat for millions of events and one query sees one consistent snapshot.
+    """
+    return verify_rows(_stored_batches(conn, batch), head=head)
+
+
+def _stored_batches(conn: Connection, batch: int) -> Iterator[list[tuple]]:
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        cur = raw.cursor(name="ringebu_audit_verify")
+        cur.itersize = batch
+    else:
+        cur = raw.cursor()
+    try:
+        cur.execute(_VERIFY_SQL)
+        while rows := cur.fetchmany(batch):
+            yield rows
+    finally:
+        cur.close()
+
+
+def verify_rows(batches: Iterable[Iterable[tuple]], head: str | None = None) -> VerifyResult:
+    """Verify stored rows ``(seq, at, actor, role, action, object_type, object_id, before,
+    after, reason, canonical, prev_hash, hash)``, given in batches in seq order; the first
+    broken one is named.
+
+    Besides what :func:`verify_events` reports, an event is "modified" when its stored record
+    bytes do not match its hash, or when its columns do not say what those bytes say.
+    """
+    sha256 = hashlib.sha256
+    fast = _fast_record
+    prev = GENESIS
+    prev_b = prev.encode("ascii")
+    expected_seq = 1
+    want = head.lower() if head is not None else None
+    for rows in batches:
+        for row in rows:
+            seq, at, actor, role, action, object_type, object_id, before, after, reason, canon, ph, h = row
+            if seq != expected_seq:
+                kind = "missing (deleted)" if seq > expected_seq else "out of order or inserted"
+                return VerifyResult(False, expected_seq - 1, f"expected event {expected_seq}, found {seq}: {kind}", seq)
+            if ph != prev:
+                return VerifyResult(
+                    False, expected_seq - 1,
+                    "its prev_hash does not match the previous event: an event before it was "
+                    "deleted, inserted or reordered", seq,
+                )
+            try:
+                sealed = sha256(prev_b + canon).hexdigest() == h
+            except TypeError:  # no record bytes at all, or text where bytes belong
+                sealed = False
+            if not sealed:
+                return VerifyResult(False, expected_seq - 1,
+                                    "its stored record does not match its hash: the event was modified", seq)
+            if (fast(seq, at, actor, role, action, object_type, object_id, before, after, reason) != canon
+                    or canon.count(b',"at":') != 1):
+                differ = _differing_columns(row)
+                if differ:
+                    return VerifyResult(False, expected_seq - 1,
+                                        f"its columns ({', '.join(differ)}) do not say what its hashed record "
+                                        "says: the event was modified", seq)
+            prev = h
+            prev_b = h.encode("ascii")
+            expected_seq += 1
+            if want is not None and h == want:
+                want = None
+    if want is not None:
+        return VerifyResult(False, expected_seq - 1, f"the known head {want[:16]}… is not in the chain: "
+                            "events after it were deleted (the trail was truncated)", expected_seq)
+    return VerifyResult(True, expected_seq - 1, head=prev)
+
+
+def _differing_columns(row: tuple) -> list[str]:
+    """The columns of a stored row that disagree with its record bytes (empty: they agree).
+
+    The slow path of the column check: the record is rebuilt exactly as the recipe does; only
+    if that differs are the record's fields decoded to name the columns that changed.
+    """
+    ev = dict(zip(FIELDS, row[:10]))
+    canon = row[10]
+    try:
+        if record_bytes(ev) == canon:
+            return []
+    except (TypeError, ValueError):
+        pass
+    try:
+        stored = json.loads(canon)
+    except (TypeError, ValueError):
+        return ["canonical"]
+    if not isinstance(stored, dict):
+        return ["canonical"]
+    differ = []
+    for f in FIELDS:
+        value = ev[f]
+        if f in ("before", "after"):
+            try:
+                value = json.loads(value)
+            except (TypeError, ValueError):
+                differ.append(f)
+                continue
+        if f not in stored or canonical_json(stored[f]) != canonical_json(value):
+            differ.append(f)
+    if set(stored) - set(FIELDS):
+        differ.append("canonical")
+    return differ or ["canonical"]
 
 
 def export_line(ev: dict[str, Any]) -> str:

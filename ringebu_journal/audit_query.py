@@ -59,7 +59,7 @@ def query(app: App, f: AuditFilter) -> Iterator[dict[str, Any]]:
     if f.export_id:
         conds.append(and_(AUDIT.c.object_type == "export",
                           or_(AUDIT.c.object_id == f.export_id, AUDIT.c.object_id.like(f.export_id + "%"))))
-    stmt = select(AUDIT).where(*conds).order_by(AUDIT.c.seq)
+    stmt = select(*audit.SHOWN).where(*conds).order_by(AUDIT.c.seq)
     if f.limit:
         stmt = stmt.limit(f.limit)
     with app.db.read() as conn:

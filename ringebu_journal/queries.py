@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from . import messages as msgs
 from .app import App
+from .audit import SHOWN as AUDIT_SHOWN
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
 from .moderation import _combine, _rows_by_id, effective_decision, moderation_status, reason_line
@@ -301,7 +302,7 @@ def show(app: App, ref: str) -> dict[str, Any]:
         actions = [dict(a) for a in conn.execute(
             select(ACT).where(ACT.c.message_id.in_(ids)).order_by(ACT.c.id)).mappings()]
         events = [dict(e) for e in conn.execute(
-            select(AUDIT).where(AUDIT.c.object_type == "message", AUDIT.c.object_id.in_([str(i) for i in ids]))
+            select(*AUDIT_SHOWN).where(AUDIT.c.object_type == "message", AUDIT.c.object_id.in_([str(i) for i in ids]))
             .order_by(AUDIT.c.seq)).mappings()]
         for e in events:
             e["before"] = json.loads(e["before"])

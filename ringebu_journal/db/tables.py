@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -271,6 +271,9 @@ class AuditEvent(SQLModel, table=True):
     before: str = Field(sa_column=Column(Text, nullable=False))   # canonical JSON text
     after: str = Field(sa_column=Column(Text, nullable=False))    # canonical JSON text
     reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    # the UTF-8 bytes that are hashed (the recipe's canonical JSON of the fields above);
+    # verify checks the chain over these and the columns above against them
+    canonical: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 

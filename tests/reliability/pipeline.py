@@ -106,13 +106,13 @@ def _plain(v: Any) -> Any:
 
 # Columns that differ between two correct runs of the same inputs: row ids (autoincrement, and
 # the foreign keys that carry them), wall-clock times, and the audit chain (its `at` is the
-# wall clock, so every hash differs; the audit table is compared by its actions instead).
+# wall clock, so every hash and hashed record differs; the audit table is compared by its actions instead).
 VOLATILE: dict[str, set[str]] = {
     "*": {"id", "imported_at", "created_at_db", "judged_at", "decided_at", "delivered_at", "updated_at",
           "first_seen_at", "last_seen_at", "started_at", "finished_at", "stored_at", "batch_id",
           "message_id", "capture_id", "thread_id", "previous_id", "judgment_id", "export_id", "account_id",
           "first_batch_id", "last_batch_id"},
-    "audit_events": {"seq", "at", "prev_hash", "hash", "before", "after", "object_id"},
+    "audit_events": {"seq", "at", "prev_hash", "hash", "canonical", "before", "after", "object_id"},
 }
 
 

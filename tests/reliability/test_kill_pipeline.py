@@ -5,7 +5,8 @@ Both runs start from byte-identical copies of one SQLite database (a synthetic G
 of 1,200 comments imported once), so row ids are the same in both and are compared too. The
 canonical dump (pipeline.table_dump) leaves out only wall-clock columns: judgments.judged_at,
 exports.created_at, deliveries.delivered_at and the export's path and summary (its folder name
-and timing), and from audit_events the time `at` and the two hashes that cover it; everything
+and timing), and from audit_events the time `at`, the two hashes and the hashed record bytes
+that cover it; everything
 else — every judgment, decision, delivery, audit event's actor/action/object/before/after — is
 compared. The package is compared byte for byte, file by file. `audit verify` passes after
 every kill. The import is killed in tests/importers/test_kill.py (five kill points, same
@@ -38,7 +39,7 @@ WALL_CLOCK = {
     "judgments": {"judged_at"},
     "exports": {"created_at", "path", "summary"},
     "deliveries": {"delivered_at"},
-    "audit_events": {"at", "prev_hash", "hash", "after"},
+    "audit_events": {"at", "prev_hash", "hash", "after", "canonical"},  # canonical holds at and after
 }
 
 
@@ -231,8 +232,8 @@ def test_kill_9_during_audit_appends_keeps_whole_transactions(tmp_path):
                    timeout=300)
     a, b = App.open(f"sqlite:///{ref}", actor="x"), App.open(url, actor="x")
     try:
-        assert table_dump(b, ignore={"*": set(), "audit_events": {"at", "prev_hash", "hash"}}) == \
-            table_dump(a, ignore={"*": set(), "audit_events": {"at", "prev_hash", "hash"}})
+        assert table_dump(b, ignore={"*": set(), "audit_events": {"at", "prev_hash", "hash", "canonical"}}) == \
+            table_dump(a, ignore={"*": set(), "audit_events": {"at", "prev_hash", "hash", "canonical"}})
     finally:
         a.db.dispose()
         b.db.dispose()

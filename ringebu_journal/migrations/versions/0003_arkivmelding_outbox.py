@@ -1,7 +1,7 @@
 """Arkivmelding lifecycle and outbox: arkivmelding_keys, outbox_messages.
 
-Revision ID: 0002_arkivmelding_outbox
-Revises: 0001
+Revision ID: 0003_arkivmelding_outbox
+Revises: 0002_audit_canonical
 """
 
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0002_arkivmelding_outbox'
-down_revision = '0001'
+revision = '0003_arkivmelding_outbox'
+down_revision = '0002_audit_canonical'
 branch_labels = None
 depends_on = None
 
