@@ -63,10 +63,11 @@ def judgments(decision: str | None, history: bool, fmt: str, app: App) -> None:
 def evaluate(labelled: str, policy_path: str | None, fmt: str, check: bool) -> None:
     """Judge a labelled JSON Lines file and print recall, precision, review rate and the misjudged cases."""
     from ringebu_journal.judge import Judge, load_policy
-    from ringebu_journal.judge.evaluate import evaluate_file, format_report
+    from ringebu_journal.judge.evaluate import evaluate_file, format_report, target_failures
 
     judge_ = Judge(load_policy(policy_path))
     report = evaluate_file(labelled, judge_)
     click.echo(format_report(report, fmt))
-    if check and not getattr(report, "meets_targets", True):
-        raise ProblemsFound(f"{labelled}: the judge misses a quality target (see above)")
+    missed = target_failures(report)
+    if check and missed:
+        raise ProblemsFound(f"{labelled}: the judge misses {len(missed)} quality target(s): {'; '.join(missed)}")

@@ -105,3 +105,26 @@ def test_channel_blindness_on_every_labelled_case(judge):
             continue
         report = evaluate_file(path, judge)
         assert report.channel_consistency.value == 1.0
+
+
+def _run_cli(args: list[str]):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_evaluate_check_fails_when_a_target_is_missed(tmp_path):
+    """`evaluate --check` exits 1 naming the missed target, 0 when every target holds."""
+    good = write_lines(tmp_path, [json.dumps(CASE)])
+    p = _run_cli(["evaluate", str(good), "--check"])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "targets: all met" in p.stdout
+    # a journal case the judge cannot catch: plain chatter labelled journal
+    missed = tmp_path / "missed.jsonl"
+    missed.write_text(json.dumps({**CASE, "text": "Fint vær på Fåvang i dag."}) + "\n", encoding="utf-8")
+    p = _run_cli(["evaluate", str(missed), "--check"])
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "journal_recall = 0.000" in p.stderr and "Traceback" not in p.stderr
+    # without --check the same report is only printed
+    assert _run_cli(["evaluate", str(missed)]).returncode == 0
