@@ -15,6 +15,8 @@ def register(cli: click.Group) -> None:
     cli.add_command(judge)
     cli.add_command(judgments)
     cli.add_command(evaluate)
+    cli.add_command(train)
+    cli.add_command(model)
 
 
 @click.command()
@@ -52,22 +54,112 @@ def judgments(decision: str | None, history: bool, fmt: str, app: App) -> None:
     emit_rows(rows, ["platform", "platform_message_id", "decision", "confidence", "categories", "actions",
                      "screen", "reasons"] if fmt == "table" else
               ["platform", "platform_message_id", "message_id", "judgment_id", "decision", "confidence",
-               "categories", "actions", "screening", "reasons", "policy_version", "policy_hash", "judged_at"], fmt)
+               "categories", "actions", "screening", "reasons", "policy_version", "policy_hash", "model_hash",
+               "judged_at"], fmt)
 
 
 @click.command()
 @click.argument("labelled", type=click.Path(dir_okay=False))
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="A policy file (TOML) to evaluate.")
 @format_option("text", "json", default="text")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False),
+              help="A model file (JSON, from `train`) instead of the policy's own.")
+@click.option("--rules-only", is_flag=True, help="Judge with the policy's rules alone, without the model.")
 @click.option("--check", is_flag=True, help="Exit 1 when a quality target is missed.")
-def evaluate(labelled: str, policy_path: str | None, fmt: str, check: bool) -> None:
+def evaluate(labelled: str, policy_path: str | None, model_path: str | None, rules_only: bool, fmt: str,
+             check: bool) -> None:
     """Judge a labelled JSON Lines file and print recall, precision, review rate and the misjudged cases."""
     from ringebu_journal.judge import Judge, load_policy
     from ringebu_journal.judge.evaluate import evaluate_file, format_report, target_failures
+    from ringebu_journal.judge.model import load_model
 
-    judge_ = Judge(load_policy(policy_path))
+    policy = load_policy(policy_path)
+    if rules_only:
+        judge_ = Judge(policy, model=None)
+    elif model_path:
+        judge_ = Judge(policy, model=load_model(model_path))
+    else:
+        judge_ = Judge(policy)
     report = evaluate_file(labelled, judge_)
     click.echo(format_report(report, fmt))
     missed = target_failures(report)
     if check and missed:
         raise ProblemsFound(f"{labelled}: the judge misses {len(missed)} quality target(s): {'; '.join(missed)}")
+
+
+@click.command()
+@click.argument("labelled", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--shipped", is_flag=True, help="Also train on the labelled files shipped with the program "
+              "(the default model's training corpora).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the model file (JSON).")
+def train(labelled: tuple[str, ...], shipped: bool, out: str) -> None:
+    """Train the judge's text model on labelled JSON Lines files, deterministically.
+
+    The same files give the same model file byte for byte. `--shipped` alone rebuilds the
+    shipped default model."""
+    from ringebu_journal.errors import UsageError
+    from ringebu_journal.judge.model import parse_model
+    from ringebu_journal.judge.training import shipped_corpora, train as train_model, write_model
+
+    paths = list(labelled) + ([str(p) for p in shipped_corpora()] if shipped else [])
+    if not paths:
+        raise UsageError("train: name labelled JSON Lines files, or give --shipped")
+    data = train_model(paths)
+    write_model(data, out)
+    m = parse_model(data, out)
+    langs = ", ".join(f"{k} {v}" for k, v in sorted(m.languages.items(), key=lambda kv: -kv[1]))
+    click.echo(f"trained on {m.cases} citizen messages from {len(m.trained_on)} file(s); "
+               f"{len(m.vocabulary)} features; languages: {langs or 'none found'}")
+    click.echo(f"wrote {out} (SHA-256 {m.sha256})")
+
+
+@click.group()
+def model() -> None:
+    """The judge's learned model: store, put in use, undo."""
+
+
+@model.command("list")
+@format_option("table", "json", "csv", default="table")
+@command_app("model list")
+def model_list(fmt: str, app: App) -> None:
+    """Stored models; the one in use is marked."""
+    from ringebu_journal import judge_models
+    emit_rows(judge_models.list_models(app), ["sha256", "version", "in_use", "trained_on", "created_at", "created_by"], fmt)
+
+
+@model.command("add")
+@click.argument("path", type=click.Path(dir_okay=False))
+@command_app("model add")
+def model_add(path: str, app: App) -> None:
+    """Store a model file (it is checked, not yet used)."""
+    from ringebu_journal import judge_models
+    from ringebu_journal.judge.model import model_bytes
+    where, data = model_bytes(path)
+    row = judge_models.store_model(app, data, where)
+    click.echo(f"stored model {row['sha256']} ({row['cases']} training cases); "
+               f"put it in use with `ringebu-journal model use {row['sha256'][:12]}`")
+
+
+@model.command("use")
+@click.argument("ref", required=False)
+@click.option("--default", "to_default", is_flag=True, help="Back to the policy's own model.")
+@click.option("--reason", help="Why (kept in the audit trail).")
+@command_app("model use")
+def model_use(ref: str | None, to_default: bool, reason: str | None, app: App) -> None:
+    """Put a stored model in use (audited; `model undo` reverts). Judge again with `judge --all`."""
+    from ringebu_journal import judge_models
+    from ringebu_journal.errors import UsageError
+    if bool(ref) == to_default:
+        raise UsageError("model use: give a stored model's SHA-256 (prefix) or --default")
+    before, after = judge_models.use_model(app, None if to_default else ref, reason)
+    click.echo(f"model in use: {after or 'the policy default'} (was {before or 'the policy default'})")
+
+
+@model.command("undo")
+@click.option("--reason", help="Why (kept in the audit trail).")
+@command_app("model undo")
+def model_undo(reason: str | None, app: App) -> None:
+    """Put back the model the last `model use` replaced (audited)."""
+    from ringebu_journal import judge_models
+    before, after = judge_models.undo(app, reason)
+    click.echo(f"model in use: {after or 'the policy default'} (was {before or 'the policy default'})")

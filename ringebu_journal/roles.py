@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "import facebook-export": frozenset({"archivist"}),
     "import jsonl": frozenset({"archivist"}),
     "judge": frozenset({"archivist"}),
+    "model add": frozenset({"archivist", "admin"}),
+    "model use": frozenset({"archivist", "admin"}),
+    "model undo": frozenset({"archivist", "admin"}),
     "export noark5": frozenset({"archivist"}),
     "export arkivmelding": frozenset({"archivist"}),
     # moderators
@@ -40,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "record-action": frozenset({"moderator"}),
     # reading
     "judgments": frozenset({"archivist", "moderator", "auditor"}),
+    "model list": _READERS,
     "queue": frozenset({"moderator", "auditor", "archivist"}),
     "show": frozenset({"moderator", "auditor", "archivist"}),
     "report compliance": frozenset({"auditor", "archivist", "moderator", "admin"}),
@@ -50,6 +54,7 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "audit export": frozenset({"auditor", "admin"}),
     # no database involved
     "evaluate": OPEN,
+    "train": OPEN,
     "validate": OPEN,
     "demo": OPEN,
 }

@@ -13,13 +13,16 @@ import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
 from .detectors import DETECTORS, Hit
 from .fastscan import RuleIndex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
+
+if TYPE_CHECKING:
+    from .model import Score, TextModel
 
 Relation = Literal["parent", "root", "sibling"]
 
@@ -151,12 +154,43 @@ def _combine_unless(conds: list[tuple[Condition, re.Pattern]]) -> tuple[tuple[Co
     return tuple(out)
 
 
-class Judge:
-    """Judge messages with one policy; build it once and reuse it (everything is compiled here)."""
+_DEFAULT_MODEL = object()
 
-    def __init__(self, policy: Policy | None = None, own_domain: str = "ringebu.kommune.no"):
+
+def feature_text(feature: str) -> str:
+    """A model feature as a moderator reads it."""
+    if feature.startswith(("w:", "b:")):
+        return feature[2:]
+    if feature.startswith("x:"):
+        return {"x:m": "svar til kommunen", "x:c": "svar til en innbygger"}.get(feature, "svarer på: " + feature[2:])
+    if feature == "u:link":
+        return "lenke"
+    if feature.startswith("p:"):
+        return feature[2:]
+    return feature.replace(" ", "_")
+
+
+class Judge:
+    """Judge messages with one policy and its learned model; build it once and reuse it (everything
+    is compiled and loaded here).
+
+    ``model``: a ``TextModel``; by default the policy's (``[model] file``, or the shipped model),
+    None for the rules alone."""
+
+    def __init__(self, policy: Policy | None = None, own_domain: str = "ringebu.kommune.no",
+                 model: "TextModel | None | object" = _DEFAULT_MODEL):
         self.policy = policy or load_policy()
         self.own_domain = own_domain
+        ms = self.policy.model
+        if model is _DEFAULT_MODEL:
+            if ms["enabled"]:
+                from .model import load_model
+                model = load_model(ms["file"] or None)
+            else:
+                model = None
+        self.model: TextModel | None = model  # type: ignore[assignment]
+        self._ms = ms
+        self.model_hash = self.model.sha256 if self.model is not None else ""
         conds = {cid: (c, re.compile("|".join(f"(?:{p})" for p in c.patterns)))
                  for cid, c in self.policy.conditions.items()}
         self._citizen: list[_Compiled] = []
@@ -355,12 +389,13 @@ class Judge:
         return _built(ScreeningProposal, screen=True, mask=mask, hjemmel="; ".join(hjemmel), reasons=reasons)
 
     def _result(self, decision: Decision, confidence: float, categories: list[str], actions: set[str],
-                screening: ScreeningProposal, reasons: list[Reason]) -> JudgmentResult:
+                screening: ScreeningProposal, reasons: list[Reason], language: str | None = None) -> JudgmentResult:
         return _built(
             JudgmentResult,
             decision=decision, confidence=round(max(0.0, min(1.0, confidence)), 2), categories=categories,
             actions=[a for a in _ACTION_ORDER if a.value in actions], screening=screening, reasons=reasons,
-            policy_version=self.policy.version, policy_hash=self.policy.sha256,
+            policy_version=self.policy.version, policy_hash=self.policy.sha256, model_hash=self.model_hash,
+            language=language,
         )
 
     def _outgoing(self, fired: list[_Fired]) -> JudgmentResult:
@@ -417,6 +452,11 @@ class Judge:
         else:
             decision = Decision.exclude
             confidence = 0.8
+        language = None
+        if self.model is not None:
+            decision, confidence, case, spam, language = self._combine(
+                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons)
+            virus = virus or spam
         if case:
             actions.add(_REFER_POST)
             actions.discard(_REPLY)
@@ -430,4 +470,83 @@ class Judge:
         if exposure:
             actions.discard(_THANK)
         return self._result(decision, confidence, categories, actions,
-                            self._screening(hjemmel, mask, sreasons), reasons)
+                            self._screening(hjemmel, mask, sreasons), reasons, language)
+
+    # ----------------------------------------------------------------------------------------
+    def _combine(self, msg: _Message, decision: Decision, confidence: float, case: bool, virus: bool,
+                 actions: set[str], hjemmel: list[str], sreasons: list[str], reasons: list[Reason]):
+        """The rules' decision weighed against the model's (see docs/judge.md, "Rules and model").
+
+        Agreement decides automatically; disagreement, or a model without enough data for the
+        message's language, sends the message to review. The model adds screening and actions
+        the rules missed, never takes away what a rule found."""
+        ms = self._ms
+        ctx = [(normalise(i.text), i.author_is_municipality) for i in msg.context]
+        score = self.model.score(msg.norm, ctx)
+        p = score.probs["journal"]
+        rule_decision = decision
+        note = ""
+        spam = False
+        if not virus:
+            if decision == Decision.journal:
+                if p < ms["doubt_below"]:
+                    decision, confidence, note = Decision.review, 0.5, "reglene journalfører, modellen er uenig"
+            elif decision == Decision.review:
+                if p >= ms["confirm_at"]:
+                    decision, confidence, note = Decision.journal, 0.7, "reglene er i tvil, modellen ser en sak"
+                elif p < ms["dismiss_below"]:
+                    decision, confidence, case = Decision.archive, 0.6, False
+                    note = "reglene er i tvil, modellen ser ingen sak"
+            elif p >= ms["case_review_at"]:
+                decision, confidence, case = Decision.review, 0.5, True
+                note = "reglene ser ingen sak, modellen gjør det"
+            if score.probs["remove"] >= ms["remove_at"] and _REMOVE not in actions:
+                actions.add(_REMOVE)
+                reasons.append(self._model_reason(score, "remove", "tiltak remove"))
+                if decision in (Decision.archive, Decision.exclude):
+                    decision, confidence, case, spam = Decision.exclude, 0.7, False, True
+                elif decision == Decision.journal:
+                    decision, confidence = Decision.review, 0.5
+        if not hjemmel and score.probs["screen"] >= ms["screen_at"]:
+            hjemmel.append(self.policy.default_hjemmel)
+            reason = self._model_reason(score, "screen", "skjerming")
+            reasons.append(reason)
+            sreasons.append(f"{reason.rule}: {reason.description}")
+        for label in (_REPLY, _THANK, _REFER_POLITICAL):
+            if label not in actions and score.probs[label] >= ms[f"{label}_at"]:
+                actions.add(label)
+                reasons.append(self._model_reason(score, label, f"tiltak {label}"))
+        language = None
+        if (not virus and not spam and score.words >= 3 and score.known_words < ms["unknown_known_words"]
+                and self._addressed(msg)):
+            from .language import detect_language
+            language = detect_language(msg.orig)
+            seen = self.model.languages.get(language, 0) if language else 0
+            if language and seen < ms["unknown_min_cases"] and decision != Decision.review:
+                decision, confidence, case = Decision.review, 0.5, True
+                reasons.append(_built(
+                    Reason, rule="modell.ukjent_sprak", matched=language,
+                    description=(f"Skrevet til kommunen på et språk modellen har lite data for "
+                                 f"({seen} treningsmeldinger): en person vurderer"),
+                    effect="til vurdering"))
+        # the strongest features where a moderator may look: a case, a review, or a changed decision
+        explain = decision in (Decision.journal, Decision.review) or decision != rule_decision
+        top = ", ".join(f"«{feature_text(f)}»" for f in score.top("journal", 3, positive=p >= 0.5)) if explain else ""
+        reasons.append(_built(
+            Reason, rule="modell.sak", matched="",
+            description=(f"Modellen: sannsynlighet for sak {p:.2f}"
+                         + (f"; sterkeste trekk {top}" if top else "") + (f" ({note})" if note else "")),
+            effect=(f"{rule_decision.value} → {decision.value}" if decision != rule_decision else "")))
+        return decision, confidence, case, spam, language
+
+    def _model_reason(self, score: "Score", label: str, effect: str) -> Reason:
+        top = ", ".join(f"«{feature_text(f)}»" for f in score.top(label, 3))
+        return _built(Reason, rule=f"modell.{label}", matched="",
+                      description=f"Modellen: sannsynlighet {score.probs[label]:.2f}" + (f"; sterkeste trekk {top}" if top else ""),
+                      effect=effect)
+
+    @staticmethod
+    def _addressed(msg: _Message) -> bool:
+        """Sent to the municipality: a message that answers nobody (a direct message or a comment
+        on its post) or answers the municipality."""
+        return not msg.context or msg.context[0].author_is_municipality

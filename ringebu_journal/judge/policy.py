@@ -40,6 +40,23 @@ APPLIES = frozenset({"citizen", "municipality", "all"})
 ACTIONS = frozenset(a.value for a in Action)
 
 _POLICY_KEYS = {"version", "name", "description", "default_hjemmel"}
+#: The [model] table: how the learned model and the rules are combined (probabilities 0–1).
+MODEL_DEFAULTS: dict[str, float | bool | str] = {
+    "enabled": True,
+    "file": "",                   # a model file; empty: the one shipped with the program
+    "review_budget": 0.20,        # the share of (non-hard) messages that may go to review
+    "doubt_below": 0.2,           # the rules journal, the model below this: review
+    "case_review_at": 0.75,       # the rules see no case, the model at or above this: review
+    "confirm_at": 0.9,            # the rules only send to review, the model at or above this: journal
+    "dismiss_below": 0.1,         # the rules only send to review, the model below this: archive
+    "screen_at": 0.6,
+    "reply_at": 0.6,
+    "thank_at": 0.6,
+    "refer_political_at": 0.6,
+    "remove_at": 0.7,
+    "unknown_min_cases": 30,      # training messages in a language below which it is unknown ground
+    "unknown_known_words": 0.5,   # share of known words below which the language is looked up
+}
 _THRESHOLD_KEYS = {"journal", "review", "confident"}
 _CONDITION_KEYS = {"id", "description", "scope", "patterns", "author"}
 _RULE_KEYS = {"id", "description", "patterns", "detector", "unless", "requires", "applies_to",
@@ -107,6 +124,7 @@ class Policy:
     rules: tuple[Rule, ...]
     description: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    model: dict = field(default_factory=lambda: dict(MODEL_DEFAULTS), compare=False)
 
 
 def _line_index(text: str) -> tuple[dict[int, int], dict[int, int]]:
@@ -169,10 +187,10 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
     def fail(place: str | None, reason: str, hint: str | None = None):
         raise InputError(where, place, reason, hint)
 
-    unknown = set(raw) - {"policy", "thresholds", "condition", "rule"}
+    unknown = set(raw) - {"policy", "thresholds", "condition", "rule", "model"}
     if unknown:
         fail(None, f"unknown table(s): {', '.join(sorted(unknown))}",
-             "a policy has [policy], [thresholds], [[condition]] and [[rule]]")
+             "a policy has [policy], [thresholds], [model], [[condition]] and [[rule]]")
     meta = raw.get("policy")
     if not isinstance(meta, dict) or not isinstance(meta.get("version"), str) or not meta["version"]:
         fail(None, "missing [policy] version", 'add [policy] with version = "…"')
@@ -189,6 +207,24 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
         th[k] = float(v)
     if not th["review"] <= th["journal"]:
         fail(None, "[thresholds] review must not be above journal")
+
+    model = dict(MODEL_DEFAULTS)
+    given = raw.get("model", {})
+    if not isinstance(given, dict):
+        fail(None, "[model] must be a table")
+    if bad := set(given) - set(MODEL_DEFAULTS):
+        fail(None, f"unknown key(s) in [model]: {', '.join(sorted(bad))}",
+             f"allowed: {', '.join(sorted(MODEL_DEFAULTS))}")
+    for k, v in given.items():
+        want = MODEL_DEFAULTS[k]
+        if isinstance(want, bool) or isinstance(want, str):
+            if type(v) is not type(want):
+                fail(None, f"[model] {k} must be {'true or false' if isinstance(want, bool) else 'text'}")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            fail(None, f"[model] {k} must be a number")
+        elif k != "unknown_min_cases" and not 0.0 <= float(v) <= 1.0:
+            fail(None, f"[model] {k} must be between 0 and 1")
+        model[k] = v
 
     conditions: dict[str, Condition] = {}
     for i, c in enumerate(raw.get("condition", [])):
@@ -280,6 +316,7 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
         path=where, thresholds=th,
         default_hjemmel=str(meta.get("default_hjemmel", "Offl. § 13 jf. fvl. § 13 første ledd nr. 1")),
         conditions=conditions, rules=tuple(rules), description=str(meta.get("description", "")), raw=raw,
+        model=model,
     )
 
 
