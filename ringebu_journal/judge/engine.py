@@ -453,15 +453,19 @@ class Judge:
             decision = Decision.exclude
             confidence = 0.8
         language = None
+        model_says: set[str] = set()
         if self.model is not None:
-            decision, confidence, case, spam, language = self._combine(
+            decision, confidence, case, spam, language, model_says = self._combine(
                 msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons)
             virus = virus or spam
         if case:
             actions.add(_REFER_POST)
-            actions.discard(_REPLY)
+            # a case is handled at the post address, not here; a question in it the model
+            # recognises still gets a reply (where to send it, what happens next)
+            if _REPLY not in model_says:
+                actions.discard(_REPLY)
             actions.discard(_THANK)
-        if _REFER_POLITICAL in actions:
+        if _REFER_POLITICAL in actions and _REPLY not in model_says:
             actions.discard(_REPLY)
         if virus:
             actions.discard(_REPLY)
@@ -512,10 +516,13 @@ class Judge:
             reason = self._model_reason(score, "screen", "skjerming")
             reasons.append(reason)
             sreasons.append(f"{reason.rule}: {reason.description}")
+        model_says = set()
         for label in (_REPLY, _THANK, _REFER_POLITICAL):
-            if label not in actions and score.probs[label] >= ms[f"{label}_at"]:
-                actions.add(label)
-                reasons.append(self._model_reason(score, label, f"tiltak {label}"))
+            if score.probs[label] >= ms[f"{label}_at"]:
+                model_says.add(label)
+                if label not in actions:
+                    actions.add(label)
+                    reasons.append(self._model_reason(score, label, f"tiltak {label}"))
         language = None
         if (not virus and not spam and score.words >= 3 and score.known_words < ms["unknown_known_words"]
                 and self._addressed(msg)):
@@ -537,7 +544,7 @@ class Judge:
             description=(f"Modellen: sannsynlighet for sak {p:.2f}"
                          + (f"; sterkeste trekk {top}" if top else "") + (f" ({note})" if note else "")),
             effect=(f"{rule_decision.value} → {decision.value}" if decision != rule_decision else "")))
-        return decision, confidence, case, spam, language
+        return decision, confidence, case, spam, language, model_says
 
     def _model_reason(self, score: "Score", label: str, effect: str) -> Reason:
         top = ", ".join(f"«{feature_text(f)}»" for f in score.top(label, 3))

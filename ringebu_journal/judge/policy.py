@@ -49,11 +49,11 @@ MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "case_review_at": 0.75,       # the rules see no case, the model at or above this: review
     "confirm_at": 0.9,            # the rules only send to review, the model at or above this: journal
     "dismiss_below": 0.1,         # the rules only send to review, the model below this: archive
-    "screen_at": 0.6,
-    "reply_at": 0.6,
-    "thank_at": 0.6,
-    "refer_political_at": 0.6,
-    "remove_at": 0.7,
+    "screen_at": 0.5,
+    "reply_at": 0.5,
+    "thank_at": 0.5,
+    "refer_political_at": 0.5,
+    "remove_at": 0.5,
     "unknown_min_cases": 30,      # training messages in a language below which it is unknown ground
     "unknown_known_words": 0.5,   # share of known words below which the language is looked up
 }
