@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal, Sequence
 
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
-from .detectors import DETECTORS, Hit
+from .detectors import DETECTORS, Hit, find_lure_links, find_suspicious_links
 from .fastscan import RuleIndex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
 
@@ -130,10 +130,10 @@ class _Message:
         e = ends[j] if j < len(ends) else len(self.norm)
         return s, e
 
-    def detect(self, name: str, own_domain: str) -> list[Hit]:
+    def detect(self, name: str, own_domain: str, detectors=DETECTORS) -> list[Hit]:
         hits = self._det.get(name)
         if hits is None:
-            hits = self._det[name] = DETECTORS[name](self.norm, self.orig, own_domain)
+            hits = self._det[name] = detectors[name](self.norm, self.orig, own_domain)
         return hits
 
 
@@ -190,6 +190,12 @@ class Judge:
                 model = None
         self.model: TextModel | None = model  # type: ignore[assignment]
         self._ms = ms
+        lures = self.policy.lures
+        self._detectors = {
+            **DETECTORS,
+            "lenke_mistenkelig": lambda n, o, d: find_suspicious_links(n, o, d, lures),
+            "lenke_lokketekst": lambda n, o, d: find_lure_links(n, o, d, lures),
+        }
         self.model_hash = self.model.sha256 if self.model is not None else ""
         conds = {cid: (c, re.compile("|".join(f"(?:{p})" for p in c.patterns)))
                  for cid, c in self.policy.conditions.items()}
@@ -267,7 +273,7 @@ class Judge:
         candidates = set(open_alts)
         candidates |= static
         for pos, name in detector_rules:
-            if pos >= first_deferred or msg.detect(name, domain):
+            if pos >= first_deferred or msg.detect(name, domain, self._detectors):
                 candidates.add(pos)
         if msg.context:
             candidates |= with_context
@@ -290,7 +296,7 @@ class Judge:
                         hit = _Fired(r, m.group(0))
                         break
             if hit is None and r.detector is not None:
-                for h in msg.detect(r.detector, domain):
+                for h in msg.detect(r.detector, domain, self._detectors):
                     i = norm.find(h.matched) if h.matched else 0
                     i = max(i, 0)
                     if self._conditions_ok(c, msg, i, i + len(h.matched)):

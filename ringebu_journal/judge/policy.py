@@ -18,7 +18,7 @@ from pathlib import Path
 from ringebu_journal.errors import InputError
 from ringebu_journal.models import Action
 
-from .detectors import DETECTORS
+from .detectors import DETECTORS, LureLists
 
 DEFAULT_POLICY = "default_policy.toml"
 
@@ -125,6 +125,7 @@ class Policy:
     description: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     model: dict = field(default_factory=lambda: dict(MODEL_DEFAULTS), compare=False)
+    lures: LureLists | None = field(default=None, compare=False)
 
 
 def _line_index(text: str) -> tuple[dict[int, int], dict[int, int]]:
@@ -187,10 +188,11 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
     def fail(place: str | None, reason: str, hint: str | None = None):
         raise InputError(where, place, reason, hint)
 
-    unknown = set(raw) - {"policy", "thresholds", "condition", "rule", "model"}
+    unknown = set(raw) - {"policy", "thresholds", "condition", "rule", "model", "lures"}
     if unknown:
         fail(None, f"unknown table(s): {', '.join(sorted(unknown))}",
-             "a policy has [policy], [thresholds], [model], [[condition]] and [[rule]]")
+             "a policy has [policy], [thresholds], [model], [lures], [[condition]] and [[rule]]")
+    lures = _lures(raw.get("lures"), fail)
     meta = raw.get("policy")
     if not isinstance(meta, dict) or not isinstance(meta.get("version"), str) or not meta["version"]:
         fail(None, "missing [policy] version", 'add [policy] with version = "…"')
@@ -316,8 +318,35 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
         path=where, thresholds=th,
         default_hjemmel=str(meta.get("default_hjemmel", "Offl. § 13 jf. fvl. § 13 første ledd nr. 1")),
         conditions=conditions, rules=tuple(rules), description=str(meta.get("description", "")), raw=raw,
-        model=model,
+        model=model, lures=lures,
     )
+
+
+_LURE_LISTS = ("short_brands", "trusted", "shorteners", "free_hosting", "suspicious_tlds", "own_lure_tokens",
+               "host_lure_words")
+
+
+def _lures(table, fail) -> LureLists:
+    """The [lures] table: brands and domain lists the link detectors use."""
+    if table is None:          # no lists: links are judged by their form alone (IP, punycode, path)
+        table = {}
+    if not isinstance(table, dict):
+        fail(None, "[lures] must be a table")
+    if bad := set(table) - set(_LURE_LISTS) - {"brands"}:
+        fail(None, f"unknown key(s) in [lures]: {', '.join(sorted(bad))}",
+             f"allowed: brands, {', '.join(_LURE_LISTS)}")
+    brands = table.get("brands", {})
+    if not isinstance(brands, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(d, str) for d in v) for k, v in brands.items()):
+        fail(None, "[lures] brands must map each brand to a list of its real domains",
+             'for example brands = { posten = ["posten.no", "bring.no"] }')
+    lists = {}
+    for key in _LURE_LISTS:
+        v = table.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            fail(None, f"[lures] {key} must be a list of strings")
+        lists[key] = frozenset(x.lower() for x in v)
+    return LureLists(brands={k.lower(): tuple(d.lower() for d in v) for k, v in brands.items()}, **lists)
 
 
 def _desc(obj: dict, place: str, fail) -> str:
