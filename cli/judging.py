@@ -17,6 +17,9 @@ def register(cli: click.Group) -> None:
     cli.add_command(evaluate)
     cli.add_command(train)
     cli.add_command(model)
+    cli.add_command(labels)
+    cli.add_command(retrain)
+    cli.add_command(rules)
 
 
 @click.command()
@@ -163,3 +166,85 @@ def model_undo(reason: str | None, app: App) -> None:
     from ringebu_journal import judge_models
     before, after = judge_models.undo(app, reason)
     click.echo(f"model in use: {after or 'the policy default'} (was {before or 'the policy default'})")
+
+
+@click.group()
+def labels() -> None:
+    """Moderators' decisions as labelled cases."""
+
+
+@labels.command("export")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The JSON Lines file to write.")
+@command_app("labels export")
+def labels_export(out: str, app: App) -> None:
+    """Write every message a moderator flagged or confirmed as a labelled case (internal: it holds
+    unscreened text)."""
+    from ringebu_journal import learning
+    n = learning.export_labels(app, out)
+    click.echo(f"wrote {n} labelled cases to {out}")
+
+
+@click.command()
+@click.argument("labelled", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--no-shipped", is_flag=True, help="Do not train on the shipped corpora.")
+@click.option("--held-out", "held_out", multiple=True, type=click.Path(dir_okay=False),
+              help="More labelled cases to compare the models on (never trained on).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the new model file.")
+@command_app("retrain")
+def retrain(labelled: tuple[str, ...], no_shipped: bool, held_out: tuple[str, ...], out: str, app: App) -> None:
+    """Train a new model with the moderators' decisions and compare it with the model in use on
+    held-out cases. The new model is stored, not used: `model use` puts it in use (audited)."""
+    from pathlib import Path
+
+    from ringebu_journal import judge_models, learning
+    from ringebu_journal.judge.training import write_model
+
+    r = learning.retrain(app, labelled, shipped=not no_shipped, extra_held_out=held_out,
+                         workdir=Path(out).resolve().parent / (Path(out).name + ".work"))
+    write_model(r.new_bytes, out)
+    judge_models.store_model(app, r.new_bytes, out)
+    click.echo(f"trained with {r.train_cases} moderator cases; compared on {r.held_out_cases} held-out cases:")
+    click.echo(r.table())
+    click.echo(f"stored the new model {r.new_hash}; put it in use with `ringebu-journal model use {r.new_hash[:12]}`")
+
+
+@click.group()
+def rules() -> None:
+    """Policy rules proposed from moderators' repeated overrides."""
+
+
+@rules.command("propose")
+@click.option("--min", "min_count", type=click.IntRange(1), default=3, show_default=True,
+              help="How many overrides a phrase needs.")
+@format_option("table", "json", "csv", default="table")
+@command_app("rules propose")
+def rules_propose(min_count: int, fmt: str, app: App) -> None:
+    """Phrases moderators keep moving into the journal (or out of it)."""
+    from ringebu_journal import learning
+    rows = [{"phrase": p.phrase, "direction": p.direction, "count": p.count, "pattern": p.pattern(),
+             "example": p.examples[0][:120]} for p in learning.propose_rules(app, min_count)]
+    emit_rows(rows, ["phrase", "direction", "count", "pattern", "example"], fmt)
+
+
+@rules.command("accept")
+@click.argument("phrase")
+@click.option("--direction", type=click.Choice(["journal", "archive"]), required=True)
+@click.option("--policy", "policy_file", required=True, type=click.Path(dir_okay=False),
+              help="The municipality's policy file the rule is added to.")
+@command_app("rules accept")
+def rules_accept(phrase: str, direction: str, policy_file: str, app: App) -> None:
+    """Add a proposed rule to a policy file (audited); judge with `judge --all --policy FILE`."""
+    from ringebu_journal import learning
+    rid = learning.accept_rule(app, phrase, direction, policy_file)
+    click.echo(f"added rule {rid} to {policy_file}")
+
+
+@rules.command("reject")
+@click.argument("phrase")
+@click.option("--direction", type=click.Choice(["journal", "archive"]), required=True)
+@command_app("rules reject")
+def rules_reject(phrase: str, direction: str, app: App) -> None:
+    """Turn a proposal down; it is not proposed again (audited)."""
+    from ringebu_journal import learning
+    learning.reject_rule(app, phrase, direction)
+    click.echo(f"rejected {phrase!r} ({direction})")

@@ -34,6 +34,11 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "model add": frozenset({"archivist", "admin"}),
     "model use": frozenset({"archivist", "admin"}),
     "model undo": frozenset({"archivist", "admin"}),
+    "labels export": frozenset({"archivist", "admin"}),
+    "retrain": frozenset({"archivist", "admin"}),
+    "rules propose": frozenset({"archivist", "admin", "moderator"}),
+    "rules accept": frozenset({"archivist", "admin"}),
+    "rules reject": frozenset({"archivist", "admin"}),
     "export noark5": frozenset({"archivist"}),
     "export arkivmelding": frozenset({"archivist"}),
     # moderators
