@@ -128,3 +128,20 @@ def test_evaluate_check_fails_when_a_target_is_missed(tmp_path):
     assert "journal_recall = 0.000" in p.stderr and "Traceback" not in p.stderr
     # without --check the same report is only printed
     assert _run_cli(["evaluate", str(missed)]).returncode == 0
+
+
+def test_review_load_target_is_the_policys_review_budget(tmp_path):
+    from ringebu_journal.judge import Judge, load_policy
+    from ringebu_journal.judge.policy import policy_text
+    _, data = policy_text()
+    strict = tmp_path / "strict.toml"
+    strict.write_text(data.decode("utf-8").replace("[thresholds]", "[model]\nreview_budget = 0.0\n\n[thresholds]", 1),
+                      encoding="utf-8")
+    # a non-hard case the judge sends to review: the own matter in a municipal field
+    case = {**CASE, "text": "Avlastningen for gutten vår er kuttet fra neste måned."}
+    path = write_lines(tmp_path, [json.dumps(case)])
+    lenient = evaluate_file(path, Judge(load_policy()))
+    report = evaluate_file(path, Judge(load_policy(strict)))
+    assert report.decisions["review"] == 1 and report.review_budget == 0.0
+    assert any(f.startswith("review_load") for f in target_failures(report))
+    assert lenient.review_budget == 0.2
