@@ -9,6 +9,7 @@ changed policy, or after the thread context changed, adds a new judgment.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -103,23 +104,34 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
             .order_by(MSG.c.thread_id, MSG.c.created_at, MSG.c.id)
         ):
             convo.setdefault(m.thread_id, []).append((m.created_at, m.id, m.text, m.author_is_municipality))
+    # Each group sorted once; the message just before a row is found by bisection, so a thread of
+    # n messages costs n log n, not n² (every reply used to scan and sort all its siblings).
+    for group in siblings.values():
+        group.sort(key=lambda c: (c[0], c[1]))
+    sibling_keys = {k: [(c[0], c[1]) for c in g] for k, g in siblings.items()}
+    convo_keys = {k: [(c[0], c[1]) for c in g] for k, g in convo.items()}
+
+    def just_before(group: list, keys: list, row: dict[str, Any]):
+        i = bisect.bisect_left(keys, (row["created_at"], row["id"]))
+        return group[i - 1] if i else None
+
     out: dict[int, list[ContextItem]] = {}
     for r in rows:
         items: list[ContextItem] = []
         if r["conversation_id"]:
-            earlier = [c for c in convo.get(r["thread_id"], []) if (c[0], c[1]) < (r["created_at"], r["id"])]
-            if earlier:
-                _, _, t, muni = earlier[-1]
+            prev = just_before(convo.get(r["thread_id"], []), convo_keys.get(r["thread_id"], []), r)
+            if prev:
+                _, _, t, muni = prev
                 items.append(ContextItem(text=t, author_is_municipality=muni, relation="parent"))
         else:
             parent = by_pid.get((r["platform"], r["parent_platform_id"])) if r["parent_platform_id"] else None
             if parent:
                 items.append(ContextItem(text=parent[0], author_is_municipality=parent[1], relation="parent"))
             if r["parent_platform_id"]:
-                earlier = sorted(c for c in siblings.get((r["platform"], r["parent_platform_id"]), [])
-                                 if (c[0], c[1]) < (r["created_at"], r["id"]))
-                if earlier:
-                    _, _, t, muni = earlier[-1]
+                key = (r["platform"], r["parent_platform_id"])
+                prev = just_before(siblings.get(key, []), sibling_keys.get(key, []), r)
+                if prev:
+                    _, _, t, muni = prev
                     items.append(ContextItem(text=t, author_is_municipality=muni, relation="sibling"))
             root_id = r["post_platform_id"]
             if root_id and root_id not in (r["parent_platform_id"], r["platform_message_id"]):

@@ -190,6 +190,7 @@ class Judge:
                 model = None
         self.model: TextModel | None = model  # type: ignore[assignment]
         self._ms = ms
+        self._parent_cache: dict[tuple[str, str], bool] = {}
         lures = self.policy.lures
         self._detectors = {
             **DETECTORS,
@@ -351,11 +352,22 @@ class Judge:
             if c.rule.context_case:
                 if item.author_is_municipality:
                     continue
-                parent = self.judge(item.text, own_domain=domain)
-                if parent.decision != Decision.journal:
+                if not self._parent_is_case(item.text, domain):
                     continue
             return True
         return False
+
+    def _parent_is_case(self, text: str, domain: str) -> bool:
+        """Whether a citizen's message in the thread is a case; remembered per text, because every
+        reply under it asks again (a long thread would otherwise judge its comments over and over)."""
+        key = (text, domain)
+        hit = self._parent_cache.get(key)
+        if hit is None:
+            hit = self.judge(text, own_domain=domain).decision == Decision.journal
+            if len(self._parent_cache) >= 4096:
+                self._parent_cache.clear()
+            self._parent_cache[key] = hit
+        return hit
 
     # ----------------------------------------------------------------------------------------
     def _collect(self, fired: list[_Fired]):

@@ -193,10 +193,24 @@ class TextModel:
         self.cases = int(data.get("cases", 0))
         self._known_words = frozenset(f[2:] for f in self.vocabulary if f.startswith("w:"))
         self._vocabset = frozenset(f for f in self.vocabulary if ":" in f)
-        grams = [(gram_hash(f), i) for i, f in enumerate(self.vocabulary) if ":" not in f]
-        grams.sort()
-        self._gram_hashes = np.asarray([h for h, _ in grams], dtype=np.uint64)
-        self._gram_ids = np.asarray([i for _, i in grams], dtype=np.int64)
+        hashes, ids = [], []
+        for k in _CHAR_N:                 # all n-grams of one length hashed at once
+            sel = [i for i, f in enumerate(self.vocabulary) if ":" not in f and len(f) == k]
+            if not sel:
+                continue
+            codes = np.frombuffer("".join(self.vocabulary[i] for i in sel).encode("utf-32-le"),
+                                  dtype=np.uint32).astype(np.uint64).reshape(-1, k)
+            h = np.zeros(len(sel), dtype=np.uint64)
+            for j in range(k):
+                h = h * np.uint64(_M) + codes[:, j]
+            hashes.append(h * np.uint64(_M) + np.uint64(k))
+            ids.append(np.asarray(sel, dtype=np.int64))
+        if hashes:
+            h, i = np.concatenate(hashes), np.concatenate(ids)
+            order = np.argsort(h, kind="stable")
+            self._gram_hashes, self._gram_ids = h[order], i[order]
+        else:
+            self._gram_hashes, self._gram_ids = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
 
     def ids(self, word_feats: set[str], joined: str) -> np.ndarray:
         """The sorted vocabulary ids of a message's features (word features by name, character
