@@ -472,6 +472,9 @@ class Judge:
             confidence = 0.8
         language = None
         model_says: set[str] = set()
+        # the guideline's "refer, do not answer" for what the rules know to be political; a
+        # political side the model sees does not take the reply away
+        political = _REFER_POLITICAL in actions
         if self.model is not None:
             decision, confidence, case, spam, language, model_says = self._combine(
                 msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons)
@@ -483,7 +486,7 @@ class Judge:
             if _REPLY not in model_says:
                 actions.discard(_REPLY)
             actions.discard(_THANK)
-        if _REFER_POLITICAL in actions and _REPLY not in model_says:
+        if political:
             actions.discard(_REPLY)
         if virus:
             actions.discard(_REPLY)
@@ -509,7 +512,25 @@ class Judge:
         rule_decision = decision
         note = ""
         spam = False
-        if not virus:
+        # Unknown ground: most words unknown to the model, sent to the municipality, in a language
+        # the model has little data for. The model's view counts for nothing there; a person
+        # looks unless the rules found it to be spam.
+        language = None
+        unknown = False
+        if (score.words >= 3 and score.known_words < ms["unknown_known_words"] and self._addressed(msg)):
+            from .language import detect_language
+            language = detect_language(msg.orig)
+            seen = self.model.languages.get(language, 0) if language else 0
+            unknown = bool(language) and seen < ms["unknown_min_cases"]
+            if unknown and not virus:
+                if decision != Decision.review:
+                    decision, confidence, case = Decision.review, 0.5, True
+                reasons.append(_built(
+                    Reason, rule="modell.ukjent_sprak", matched=language,
+                    description=(f"Skrevet til kommunen på et språk modellen har lite data for "
+                                 f"({seen} treningsmeldinger): en person vurderer"),
+                    effect="til vurdering"))
+        if not virus and not unknown:
             if decision == Decision.journal:
                 if p < ms["doubt_below"]:
                     decision, confidence, note = Decision.review, 0.5, "reglene journalfører, modellen er uenig"
@@ -529,31 +550,19 @@ class Judge:
                     decision, confidence, case, spam = Decision.exclude, 0.7, False, True
                 elif decision == Decision.journal:
                     decision, confidence = Decision.review, 0.5
-        if not hjemmel and score.probs["screen"] >= ms["screen_at"]:
-            hjemmel.append(self.policy.default_hjemmel)
-            reason = self._model_reason(score, "screen", "skjerming")
-            reasons.append(reason)
-            sreasons.append(f"{reason.rule}: {reason.description}")
         model_says = set()
-        for label in (_REPLY, _THANK, _REFER_POLITICAL):
-            if score.probs[label] >= ms[f"{label}_at"]:
-                model_says.add(label)
-                if label not in actions:
-                    actions.add(label)
-                    reasons.append(self._model_reason(score, label, f"tiltak {label}"))
-        language = None
-        if (not virus and not spam and score.words >= 3 and score.known_words < ms["unknown_known_words"]
-                and self._addressed(msg)):
-            from .language import detect_language
-            language = detect_language(msg.orig)
-            seen = self.model.languages.get(language, 0) if language else 0
-            if language and seen < ms["unknown_min_cases"] and decision != Decision.review:
-                decision, confidence, case = Decision.review, 0.5, True
-                reasons.append(_built(
-                    Reason, rule="modell.ukjent_sprak", matched=language,
-                    description=(f"Skrevet til kommunen på et språk modellen har lite data for "
-                                 f"({seen} treningsmeldinger): en person vurderer"),
-                    effect="til vurdering"))
+        if not unknown:
+            if not hjemmel and score.probs["screen"] >= ms["screen_at"]:
+                hjemmel.append(self.policy.default_hjemmel)
+                reason = self._model_reason(score, "screen", "skjerming")
+                reasons.append(reason)
+                sreasons.append(f"{reason.rule}: {reason.description}")
+            for label in (_REPLY, _THANK, _REFER_POLITICAL):
+                if score.probs[label] >= ms[f"{label}_at"]:
+                    model_says.add(label)
+                    if label not in actions:
+                        actions.add(label)
+                        reasons.append(self._model_reason(score, label, f"tiltak {label}"))
         # the strongest features where a moderator may look: a case, a review, or a changed decision
         explain = decision in (Decision.journal, Decision.review) or decision != rule_decision
         top = ", ".join(f"«{feature_text(f)}»" for f in score.top("journal", 3, positive=p >= 0.5)) if explain else ""
