@@ -574,7 +574,8 @@ class Judge:
         return decision, confidence, case, spam, language, model_says
 
     def _model_reason(self, score: "Score", label: str, effect: str) -> Reason:
-        top = ", ".join(f"«{feature_text(f)}»" for f in score.top(label, 3))
+        # the strongest words where they decide something a moderator checks (screening, removal)
+        top = ", ".join(f"«{feature_text(f)}»" for f in score.top(label, 3)) if label in ("screen", _REMOVE) else ""
         return _built(Reason, rule=f"modell.{label}", matched="",
                       description=f"Modellen: sannsynlighet {score.probs[label]:.2f}" + (f"; sterkeste trekk {top}" if top else ""),
                       effect=effect)

@@ -147,27 +147,29 @@ class Score:
             return []
         model = self._model
         col = self._rows[:, model.labels.index(label)]
-        order = np.argsort(-np.abs(col), kind="stable")[:n]
-        return [(model.vocabulary[self._idx[i]], round(float(col[i]) * self._scale, 4)) for i in order]
+        strength = np.abs(col)
+        if len(col) > n:
+            part = np.argpartition(-strength, n - 1)[:n]
+            order = part[np.argsort(-strength[part], kind="stable")]
+        else:
+            order = np.argsort(-strength, kind="stable")
+        scale = self._scale
+        vocab, idx = model.vocabulary, self._idx
+        return [(vocab[idx[i]], float(col[i]) * scale) for i in order.tolist()]
 
     def top(self, label: str, n: int = 3, positive: bool = True) -> list[str]:
         """The message's words (or word pairs, or context features) that pushed the label's score
         up (or down) most: the strongest features, character n-grams credited to the words they
         occur in."""
-        owners: dict[str, list[str]] = {}
-        for w in dict.fromkeys(self._alpha):
-            padded = f" {w} "
-            for k in _CHAR_N:
-                for i in range(len(padded) - k + 1):
-                    owners.setdefault(padded[i:i + k], []).append(w)
+        padded = [f" {w} " for w in dict.fromkeys(self._alpha)]
         credit: dict[str, float] = {}
-        for f, c in self.contributions(label, 40):
+        for f, c in self.contributions(label, 16):
             if f.startswith(("w:", "b:")):
                 keys = [f[2:]]
             elif ":" in f:
                 keys = [f]
             else:
-                keys = owners.get(f, [])
+                keys = [w[1:-1] for w in padded if f in w]
             for key in keys:
                 credit[key] = credit.get(key, 0.0) + c / len(keys)
         ranked = sorted(credit.items(), key=lambda kv: (-kv[1] if positive else kv[1], kv[0]))
