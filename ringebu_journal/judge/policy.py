@@ -46,14 +46,14 @@ MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "file": "",                   # a model file; empty: the one shipped with the program
     "review_budget": 0.20,        # the share of (non-hard) messages that may go to review
     "doubt_below": 0.2,           # the rules journal, the model below this: review
-    "case_review_at": 0.55,       # the rules see no case, the model at or above this: review
+    "case_review_at": 0.45,       # the rules see no case, the model at or above this: review
     "confirm_at": 0.9,            # the rules only send to review, the model at or above this: journal
     "dismiss_below": 0.0,         # the rules only send to review, the model below this: archive (0: never)
-    "screen_at": 0.4,
-    "reply_at": 0.4,
+    "screen_at": 0.35,
+    "reply_at": 0.35,
     "thank_at": 0.5,
-    "refer_political_at": 0.4,
-    "remove_at": 0.5,
+    "refer_political_at": 0.35,
+    "remove_at": 0.45,
     "unknown_min_cases": 30,      # training messages in a language below which it is unknown ground
     "unknown_known_words": 0.5,   # share of known words below which the language is looked up
 }
