@@ -36,12 +36,20 @@ def version_lines() -> list[str]:
     from ringebu_journal.judge import load_policy
 
     policy = load_policy()
-    model = getattr(policy, "model", None)
+    settings = getattr(policy, "model", None) or {}
+    if settings.get("enabled"):
+        from ringebu_journal.judge.model import load_model
+
+        model = load_model(settings.get("file") or None)
+        model_line = (f"model sha256 {model.sha256} (the policy's default; a database may have another in use: "
+                      "`model list`)")
+    else:
+        model_line = "model none: the judge applies the policy's rules only"
     return [
         f"ringebu-journal {__version__}",
         f"policy {policy.version} (sha256 {policy.sha256})",
         f"database schema {head_revision()} (alembic head)",
-        f"model {model}" if model else "model none: the judge applies the policy's rules only",
+        model_line,
     ]
 
 

@@ -11,6 +11,7 @@ effective decision becomes journal through a judgment gets its numbers from the 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -39,17 +40,26 @@ class JudgeSummary:
     by_decision: dict[str, int] = field(default_factory=dict)
     policy_version: str = ""
     policy_hash: str = ""
+    model_hash: str = ""
 
     def line(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.by_decision.items()))
+        model = f"; model {self.model_hash[:12]}" if self.model_hash else "; no model"
         return (f"judged {self.judged} messages ({parts or 'none'}); {self.unchanged} unchanged since their "
-                f"last judgment; policy {self.policy_version} ({self.policy_hash[:12]})")
+                f"last judgment; policy {self.policy_version} ({self.policy_hash[:12]}){model}")
 
 
 def make_judge(app: App, policy_path: str | Path | None = None) -> Judge:
+    """The judge with the policy and the model in use: the model staff put in use
+    (``model use``), else the policy's own (``[model] file`` or the shipped one)."""
+    from .judge_models import active_model
+
     policy = load_policy(policy_path)
     domain = app.settings.get("own_domain", "ringebu.kommune.no")
-    return Judge(policy, own_domain=domain)
+    model = active_model(app) if policy.model["enabled"] else None
+    if model is None:
+        return Judge(policy, own_domain=domain)
+    return Judge(policy, own_domain=domain, model=model)
 
 
 def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[ContextItem]]:
@@ -96,23 +106,34 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
             .order_by(MSG.c.thread_id, MSG.c.created_at, MSG.c.id)
         ):
             convo.setdefault(m.thread_id, []).append((m.created_at, m.id, m.text, m.author_is_municipality))
+    # Each group sorted once; the message just before a row is found by bisection, so a thread of
+    # n messages costs n log n, not n² (every reply used to scan and sort all its siblings).
+    for group in siblings.values():
+        group.sort(key=lambda c: (c[0], c[1]))
+    sibling_keys = {k: [(c[0], c[1]) for c in g] for k, g in siblings.items()}
+    convo_keys = {k: [(c[0], c[1]) for c in g] for k, g in convo.items()}
+
+    def just_before(group: list, keys: list, row: dict[str, Any]):
+        i = bisect.bisect_left(keys, (row["created_at"], row["id"]))
+        return group[i - 1] if i else None
+
     out: dict[int, list[ContextItem]] = {}
     for r in rows:
         items: list[ContextItem] = []
         if r["conversation_id"]:
-            earlier = [c for c in convo.get(r["thread_id"], []) if (c[0], c[1]) < (r["created_at"], r["id"])]
-            if earlier:
-                _, _, t, muni = earlier[-1]
+            prev = just_before(convo.get(r["thread_id"], []), convo_keys.get(r["thread_id"], []), r)
+            if prev:
+                _, _, t, muni = prev
                 items.append(ContextItem(text=t, author_is_municipality=muni, relation="parent"))
         else:
             parent = by_pid.get((r["platform"], r["parent_platform_id"])) if r["parent_platform_id"] else None
             if parent:
                 items.append(ContextItem(text=parent[0], author_is_municipality=parent[1], relation="parent"))
             if r["parent_platform_id"]:
-                earlier = sorted(c for c in siblings.get((r["platform"], r["parent_platform_id"]), [])
-                                 if (c[0], c[1]) < (r["created_at"], r["id"]))
-                if earlier:
-                    _, _, t, muni = earlier[-1]
+                key = (r["platform"], r["parent_platform_id"])
+                prev = just_before(siblings.get(key, []), sibling_keys.get(key, []), r)
+                if prev:
+                    _, _, t, muni = prev
                     items.append(ContextItem(text=t, author_is_municipality=muni, relation="sibling"))
             root_id = r["post_platform_id"]
             if root_id and root_id not in (r["parent_platform_id"], r["platform_message_id"]):
@@ -139,13 +160,13 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
     """Judge the current version of stored messages.
 
     ``everything=False`` (``--pending``): messages without any judgment.
-    ``everything=True`` (``--all``): every message; a new judgment is stored where the policy
-    or the thread context differ from its latest judgment (same inputs give the same result,
+    ``everything=True`` (``--all``): every message; a new judgment is stored where the policy,
+    the model or the thread context differ from its latest judgment (same inputs give the same result,
     so nothing identical is stored twice).
     """
     judge = make_judge(app, policy_path)
     policy = judge.policy
-    summary = JudgeSummary(policy_version=policy.version, policy_hash=policy.sha256)
+    summary = JudgeSummary(policy_version=policy.version, policy_hash=policy.sha256, model_hash=judge.model_hash)
     last_id = 0
     cols = [MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.text,
             MSG.c.author_is_municipality, MSG.c.parent_platform_id, MSG.c.post_platform_id,
@@ -173,7 +194,8 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                 items = ctx.get(r["id"], [])
                 chash = context_hash(r["text"], r["author_is_municipality"], items)
                 prev = latest.get(r["id"])
-                if prev is not None and prev["policy_hash"] == policy.sha256 and prev["context_hash"] == chash:
+                if (prev is not None and prev["policy_hash"] == policy.sha256 and prev["context_hash"] == chash
+                        and prev["model_hash"] == judge.model_hash):
                     summary.unchanged += 1
                     continue
                 res = judge.judge(r["text"], author_is_municipality=r["author_is_municipality"], context=items)
@@ -183,6 +205,7 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                     "screening": res.screening.model_dump(mode="json"),
                     "reasons": [dict(x.model_dump(mode="json"), line=x.line()) for x in res.reasons],
                     "policy_version": policy.version, "policy_hash": policy.sha256,
+                    "model_hash": judge.model_hash,
                     "context_hash": chash, "judged_at": now, "actor": app.actor,
                 }
                 inserts.append(row)
@@ -193,7 +216,7 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                     "after": {"decision": res.decision.value, "confidence": res.confidence,
                               "categories": list(res.categories), "actions": [a.value for a in res.actions],
                               "screen": res.screening.screen, "policy_version": policy.version,
-                              "policy_hash": policy.sha256},
+                              "policy_hash": policy.sha256, "model_hash": judge.model_hash},
                     "reason": "; ".join(x.rule for x in res.reasons)[:1000] or None,
                 })
                 summary.by_decision[res.decision.value] = summary.by_decision.get(res.decision.value, 0) + 1
@@ -214,7 +237,7 @@ def _latest_judgments(conn: Connection, ids: list[int]) -> dict[int, dict[str, A
     sub = (select(JUD.c.message_id, func.max(JUD.c.id).label("jid"))
            .where(JUD.c.message_id.in_(ids)).group_by(JUD.c.message_id).subquery())
     rows = conn.execute(
-        select(JUD.c.message_id, JUD.c.decision, JUD.c.policy_hash, JUD.c.context_hash)
+        select(JUD.c.message_id, JUD.c.decision, JUD.c.policy_hash, JUD.c.context_hash, JUD.c.model_hash)
         .join(sub, and_(JUD.c.id == sub.c.jid))
     ).mappings()
     return {r["message_id"]: dict(r) for r in rows}
@@ -262,5 +285,5 @@ def iter_judgments(app: App, *, latest_only: bool = True, decision: str | None =
                     "categories": d["categories"], "actions": d["actions"], "screening": d["screening"],
                     "reasons": [x.get("line") or x.get("rule") for x in d["reasons"]],
                     "policy_version": d["policy_version"], "policy_hash": d["policy_hash"],
-                    "judged_at": d["judged_at"], "judged_by": d["actor"],
+                    "model_hash": d["model_hash"], "judged_at": d["judged_at"], "judged_by": d["actor"],
                 }

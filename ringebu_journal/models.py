@@ -190,6 +190,8 @@ class JudgmentResult(BaseModel):
     reasons: list[Reason] = Field(default_factory=list)
     policy_version: str = ""
     policy_hash: str = ""
+    model_hash: str = ""          # SHA-256 of the learned model's file; empty when judged by rules alone
+    language: str | None = None   # ISO 639-1 code, where the judge looked it up
 
 
 class ModeratorDecisionIn(StrictInput):

@@ -31,6 +31,14 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "import facebook-export": frozenset({"archivist"}),
     "import jsonl": frozenset({"archivist"}),
     "judge": frozenset({"archivist"}),
+    "model add": frozenset({"archivist", "admin"}),
+    "model use": frozenset({"archivist", "admin"}),
+    "model undo": frozenset({"archivist", "admin"}),
+    "labels export": frozenset({"archivist", "admin"}),
+    "retrain": frozenset({"archivist", "admin"}),
+    "rules propose": frozenset({"archivist", "admin", "moderator"}),
+    "rules accept": frozenset({"archivist", "admin"}),
+    "rules reject": frozenset({"archivist", "admin"}),
     "export noark5": frozenset({"archivist"}),
     "export arkivmelding": frozenset({"archivist"}),
     # moderators
@@ -40,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "record-action": frozenset({"moderator"}),
     # reading
     "judgments": frozenset({"archivist", "moderator", "auditor"}),
+    "model list": _READERS,
     "queue": frozenset({"moderator", "auditor", "archivist"}),
     "show": frozenset({"moderator", "auditor", "archivist"}),
     "report compliance": frozenset({"auditor", "archivist", "moderator", "admin"}),
@@ -50,6 +59,7 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "audit export": frozenset({"auditor", "admin"}),
     # no database involved
     "evaluate": OPEN,
+    "train": OPEN,
     "validate": OPEN,
     "demo": OPEN,
 }

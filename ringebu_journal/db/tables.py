@@ -144,6 +144,20 @@ class Judgment(SQLModel, table=True):
     context_hash: str = Field(default="", max_length=64)  # message + thread context judged
     judged_at: datetime
     actor: str = Field(max_length=200)
+    # SHA-256 of the learned model's file; empty when the rules alone judged
+    model_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+
+
+class JudgeModel(SQLModel, table=True):
+    """A learned model staff have stored (``model add``); the one in use is the setting ``judge.model``."""
+
+    __tablename__ = "judge_models"
+    sha256: str = Field(primary_key=True, max_length=64)
+    version: str = Field(max_length=100)
+    content: str = Field(sa_column=Column(Text, nullable=False))    # the model file, JSON
+    trained_on: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    created_by: str = Field(max_length=200)
 
 
 class ModeratorDecision(SQLModel, table=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -67,50 +68,58 @@ def find_national_ids(norm: str, orig: str = "", own_domain: str = "") -> list[H
 
 _URL = re.compile(
     r"(?:https?://|hxxps?://|www\.)[^\s<>\"'()\[\]{}]+"
-    r"|\b(?:[a-z0-9][a-z0-9-]*\.)+(?:com|net|org|info|click|top|xyz|icu|buzz|cam|rest|monster|zip|mov|"
-    r"support|help|live|online|site|shop|store|link|app|io|ly|co|gl|gd|me|cc|at|no|se|dk|ru|cn|tk|ml|ga|cf|gq|"
-    r"vip|win|bid|loan|work|sbs|cfd|lol|pw|ws|biz)(?:/[^\s<>\"'()\[\]{}]*)?(?![\w.-])"
+    r"|\b(?:[a-z0-9][a-z0-9-]*\.)+[a-z]{2,}(?:/[^\s<>\"'()\[\]{}]*)?(?![\w.-])"
 )
-#: Real domains of the brands people trust; the look-alike check flags everything else.
-BRANDS: dict[str, tuple[str, ...]] = {
-    "facebook": ("facebook.com", "fb.com", "fb.me", "messenger.com"),
-    "meta": ("meta.com", "facebook.com"),
-    "fb": ("fb.com", "fb.me", "facebook.com"),
-    "instagram": ("instagram.com",),
-    "bankid": ("bankid.no",),
-    "posten": ("posten.no", "bring.no"),
-    "bring": ("bring.no", "posten.no"),
-    "vipps": ("vipps.no", "vippsmobilepay.com"),
-    "nav": ("nav.no",),
-    "coop": ("coop.no",),
-    "dnb": ("dnb.no",),
-    "altinn": ("altinn.no",),
-    "helsenorge": ("helsenorge.no",),
-    "skatteetaten": ("skatteetaten.no",),
-    "paypal": ("paypal.com",),
-    "microsoft": ("microsoft.com", "live.com", "office.com"),
-}
-_SHORT_BRANDS = {"fb", "nav", "dnb", "meta", "coop", "bring"}   # token match only: "navigator" is no NAV
-TRUSTED = frozenset(d for ds in BRANDS.values() for d in ds) | {
-    "regjeringen.no", "nrk.no", "gd.no", "vg.no", "ks.no", "arkivverket.no", "digdir.no", "norge.no",
-    "youtube.com", "youtu.be", "google.com", "x.com", "twitter.com", "visitnorway.com", "yr.no",
-    "lovdata.no", "udir.no", "helsedirektoratet.no", "politiet.no", "statensvegvesen.no", "vegvesen.no",
-}
-SHORTENERS = frozenset({
-    "bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
-    "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "s.id", "v.gd", "bl.ink", "shorte.st", "adf.ly", "lnkd.in",
-    "tiny.one", "qrco.de", "u.to", "clck.ru",
-})
-FREE_HOSTING = frozenset({
-    "weebly.com", "wixsite.com", "web.app", "firebaseapp.com", "000webhostapp.com", "blogspot.com",
-    "netlify.app", "vercel.app", "glitch.me", "repl.co", "herokuapp.com", "godaddysites.com",
-    "webflow.io", "carrd.co", "pages.dev", "ngrok.io", "ngrok-free.app", "duckdns.org", "square.site",
-    "jimdosite.com", "wordpress.com", "sites.google.com", "github.io", "framer.website", "mystrikingly.com",
-    "ukit.me", "yolasite.com", "tilda.ws", "workers.dev", "r2.dev", "surge.sh",
-})
-SUSPICIOUS_TLDS = frozenset({"click", "top", "xyz", "icu", "buzz", "cam", "rest", "monster", "zip", "mov",
-                             "support", "help", "tk", "ml", "ga", "cf", "gq", "sbs", "cfd", "vip", "win",
-                             "bid", "loan", "lol", "pw"})
+
+
+@dataclass(frozen=True)
+class LureLists:
+    """What the link detectors compare against; the policy's ``[lures]`` table (the brand lists
+    live there, not here). Domains are registrable domains (``nav.no``), matched with every
+    subdomain."""
+
+    brands: dict[str, tuple[str, ...]]          # brand word → its real domains
+    short_brands: frozenset[str]                # matched only as a whole label ("nav", not "navigator")
+    trusted: frozenset[str]
+    shorteners: frozenset[str]
+    free_hosting: frozenset[str]
+    suspicious_tlds: frozenset[str]
+    own_lure_tokens: frozenset[str]             # with the municipality's name in a foreign host
+    host_lure_words: frozenset[str] = frozenset()   # a foreign host named for paying, verifying, logging in
+
+    @property
+    def all_trusted(self) -> frozenset[str]:
+        return self.trusted | frozenset(d for ds in self.brands.values() for d in ds)
+
+
+_DEFAULT_LURES: list[LureLists] = []
+
+
+def default_lures() -> LureLists:
+    """The shipped policy's lists (for callers that judge links without a policy at hand)."""
+    if not _DEFAULT_LURES:
+        from .policy import load_policy
+        _DEFAULT_LURES.append(load_policy().lures)
+    return _DEFAULT_LURES[0]
+
+
+@lru_cache(maxsize=1)
+def _extractor():
+    import tldextract
+    # the public suffix list bundled with tldextract; never fetched
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@lru_cache(maxsize=4096)
+def registered_domain(host: str) -> tuple[str, str]:
+    """(registrable domain, public suffix) of a host by the public suffix list: ("nav.no", "no");
+    ("", "") when the host has no known public suffix."""
+    ext = _extractor()(host)
+    if not ext.suffix or not ext.domain:
+        return "", ""
+    return f"{ext.domain}.{ext.suffix}", ext.suffix
+
+
 _LURE_PATH = re.compile(
     r"(?:^|[/._=?&-])(?:log-?in|signin|sign-in|verify|verif\w*|confirm\w*|claim|prize|premie\w*|gevinst|"
     r"reward|gift|bonus|winner|vinn\w*|unlock|secure|account|konto|update|oppdater\w*|bekreft\w*|betal\w*|"
@@ -147,9 +156,11 @@ def _near_brand(token: str, brand: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
-def classify_link(url: str, own_domain: str = "ringebu.kommune.no") -> str:
+def classify_link(url: str, own_domain: str = "ringebu.kommune.no", lures: LureLists | None = None) -> str:
     """Why a link is suspicious ("ip", "punycode", "lookalike:…", "shortener", "free-hosting",
-    "tld", "lure-path"), or "" when it is not. The municipality's own domain is trusted."""
+    "tld", "lure-host", "lure-path"), or "" when it is not. The municipality's own domain is
+    trusted; the lists come from the policy (``lures``, the shipped policy's when None)."""
+    lures = lures or default_lures()
     host, path = _host_of(url)
     if not host:
         return ""
@@ -163,31 +174,31 @@ def classify_link(url: str, own_domain: str = "ringebu.kommune.no") -> str:
         pass
     if "xn--" in host or not host.isascii():
         return "punycode"
-    if any(_under(host, d) for d in SHORTENERS):
+    if any(_under(host, d) for d in lures.shorteners):
         return "shortener"
-    trusted = any(_under(host, d) for d in TRUSTED)
-    # a look-alike of the municipality itself: "ringebu-kommune-login.com"
+    trusted = any(_under(host, d) for d in lures.all_trusted)
+    registered, suffix = registered_domain(host)
+    tokens = re.split(r"[.-]", host[: len(host) - len(suffix) - 1] if suffix else host)
+    # a look-alike of the municipality itself: "ringebu-kommune-login.com", "ringebu-skatt.com"
     labels = [part for part in own.split(".") if part != "www"]
     own_label = labels[0] if labels else ""
-    if own_label and not trusted:
-        tokens = re.split(r"[.-]", host)
-        if own_label in tokens and any(t in tokens for t in ("kommune", "kommunen", "login", "logg", "verify",
-                                                              "secure", "konto", "support", "betaling")):
-            return f"lookalike:{own_label}"
+    if own_label and not trusted and own_label in tokens and any(t in lures.own_lure_tokens for t in tokens):
+        return f"lookalike:{own_label}"
     if not trusted:
-        tokens = re.split(r"[.-]", host)
-        for brand in BRANDS:
-            if brand in _SHORT_BRANDS:
+        for brand in lures.brands:
+            if brand in lures.short_brands:
                 if brand in tokens:
                     return f"lookalike:{brand}"
             elif any(brand in t or _near_brand(t, brand) for t in tokens):
                 return f"lookalike:{brand}"
-    if any(_under(host, d) for d in FREE_HOSTING):
+    if any(_under(host, d) for d in lures.free_hosting):
         return "free-hosting"
     if trusted:
         return ""
-    if host.rsplit(".", 1)[-1] in SUSPICIOUS_TLDS:
+    if (suffix or host).rsplit(".", 1)[-1] in lures.suspicious_tlds:
         return "tld"
+    if any(t in lures.host_lure_words for t in tokens):
+        return "lure-host"
     if _LURE_PATH.search(path.lower()):
         return "lure-path"
     return ""
@@ -197,15 +208,26 @@ _LINK_HINT = re.compile(r"://|www\.|\.[a-z]{2,8}(?:/|\b)")
 
 
 def find_links(norm: str) -> list[str]:
+    """Links in a text: with a scheme or www., or a bare host whose ending is a public suffix
+    (so "e.coli" and "dr.lunde" are no links)."""
     if "." not in norm or _LINK_HINT.search(norm) is None:
         return []
-    return [m.group(0).rstrip(".,;:!?") for m in _URL.finditer(norm)]
+    out = []
+    for m in _URL.finditer(norm):
+        url = m.group(0).rstrip(".,;:!?")
+        if not url.startswith(("http", "hxxp", "www.")):
+            host = url.split("/", 1)[0]
+            if not registered_domain(host)[0] or host.replace(".", "").isdigit():
+                continue
+        out.append(url)
+    return out
 
 
-def find_suspicious_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no") -> list[Hit]:
+def find_suspicious_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no",
+                          lures: LureLists | None = None) -> list[Hit]:
     hits = []
     for url in find_links(norm):
-        why = classify_link(url, own_domain)
+        why = classify_link(url, own_domain, lures)
         if why:
             hits.append(Hit(url, why))
     return hits
@@ -220,7 +242,8 @@ _LURE_WORDS = re.compile(
 )
 
 
-def find_lure_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no") -> list[Hit]:
+def find_lure_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no",
+                    lures: LureLists | None = None) -> list[Hit]:
     """A link to a foreign site with lure words around it (free prizes, "klikk her", confirm your
     account): the shape of a scam even when the address itself looks ordinary."""
     links = find_links(norm)
@@ -231,7 +254,7 @@ def find_lure_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommun
     hits = []
     for url in links:
         host, _ = _host_of(url)
-        if host and not _under(host, base) and not classify_link(url, own_domain):
+        if host and not _under(host, base) and not classify_link(url, own_domain, lures):
             hits.append(Hit(url, "lokketekst"))
     return hits
 

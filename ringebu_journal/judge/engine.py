@@ -13,13 +13,16 @@ import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
-from .detectors import DETECTORS, Hit
+from .detectors import DETECTORS, Hit, find_lure_links, find_suspicious_links
 from .fastscan import RuleIndex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
+
+if TYPE_CHECKING:
+    from .model import Score, TextModel
 
 Relation = Literal["parent", "root", "sibling"]
 
@@ -127,10 +130,10 @@ class _Message:
         e = ends[j] if j < len(ends) else len(self.norm)
         return s, e
 
-    def detect(self, name: str, own_domain: str) -> list[Hit]:
+    def detect(self, name: str, own_domain: str, detectors=DETECTORS) -> list[Hit]:
         hits = self._det.get(name)
         if hits is None:
-            hits = self._det[name] = DETECTORS[name](self.norm, self.orig, own_domain)
+            hits = self._det[name] = detectors[name](self.norm, self.orig, own_domain)
         return hits
 
 
@@ -151,12 +154,50 @@ def _combine_unless(conds: list[tuple[Condition, re.Pattern]]) -> tuple[tuple[Co
     return tuple(out)
 
 
-class Judge:
-    """Judge messages with one policy; build it once and reuse it (everything is compiled here)."""
+_DEFAULT_MODEL = object()
 
-    def __init__(self, policy: Policy | None = None, own_domain: str = "ringebu.kommune.no"):
+
+def feature_text(feature: str) -> str:
+    """A model feature as a moderator reads it."""
+    if feature.startswith(("w:", "b:")):
+        return feature[2:]
+    if feature.startswith("x:"):
+        return {"x:m": "svar til kommunen", "x:c": "svar til en innbygger"}.get(feature, "svarer på: " + feature[2:])
+    if feature == "u:link":
+        return "lenke"
+    if feature.startswith("p:"):
+        return feature[2:]
+    return feature.replace(" ", "_")
+
+
+class Judge:
+    """Judge messages with one policy and its learned model; build it once and reuse it (everything
+    is compiled and loaded here).
+
+    ``model``: a ``TextModel``; by default the policy's (``[model] file``, or the shipped model),
+    None for the rules alone."""
+
+    def __init__(self, policy: Policy | None = None, own_domain: str = "ringebu.kommune.no",
+                 model: "TextModel | None | object" = _DEFAULT_MODEL):
         self.policy = policy or load_policy()
         self.own_domain = own_domain
+        ms = self.policy.model
+        if model is _DEFAULT_MODEL:
+            if ms["enabled"]:
+                from .model import load_model
+                model = load_model(ms["file"] or None)
+            else:
+                model = None
+        self.model: TextModel | None = model  # type: ignore[assignment]
+        self._ms = ms
+        self._parent_cache: dict[tuple[str, str], bool] = {}
+        lures = self.policy.lures
+        self._detectors = {
+            **DETECTORS,
+            "lenke_mistenkelig": lambda n, o, d: find_suspicious_links(n, o, d, lures),
+            "lenke_lokketekst": lambda n, o, d: find_lure_links(n, o, d, lures),
+        }
+        self.model_hash = self.model.sha256 if self.model is not None else ""
         conds = {cid: (c, re.compile("|".join(f"(?:{p})" for p in c.patterns)))
                  for cid, c in self.policy.conditions.items()}
         self._citizen: list[_Compiled] = []
@@ -233,7 +274,7 @@ class Judge:
         candidates = set(open_alts)
         candidates |= static
         for pos, name in detector_rules:
-            if pos >= first_deferred or msg.detect(name, domain):
+            if pos >= first_deferred or msg.detect(name, domain, self._detectors):
                 candidates.add(pos)
         if msg.context:
             candidates |= with_context
@@ -256,7 +297,7 @@ class Judge:
                         hit = _Fired(r, m.group(0))
                         break
             if hit is None and r.detector is not None:
-                for h in msg.detect(r.detector, domain):
+                for h in msg.detect(r.detector, domain, self._detectors):
                     i = norm.find(h.matched) if h.matched else 0
                     i = max(i, 0)
                     if self._conditions_ok(c, msg, i, i + len(h.matched)):
@@ -311,11 +352,22 @@ class Judge:
             if c.rule.context_case:
                 if item.author_is_municipality:
                     continue
-                parent = self.judge(item.text, own_domain=domain)
-                if parent.decision != Decision.journal:
+                if not self._parent_is_case(item.text, domain):
                     continue
             return True
         return False
+
+    def _parent_is_case(self, text: str, domain: str) -> bool:
+        """Whether a citizen's message in the thread is a case; remembered per text, because every
+        reply under it asks again (a long thread would otherwise judge its comments over and over)."""
+        key = (text, domain)
+        hit = self._parent_cache.get(key)
+        if hit is None:
+            hit = self.judge(text, own_domain=domain).decision == Decision.journal
+            if len(self._parent_cache) >= 4096:
+                self._parent_cache.clear()
+            self._parent_cache[key] = hit
+        return hit
 
     # ----------------------------------------------------------------------------------------
     def _collect(self, fired: list[_Fired]):
@@ -355,12 +407,13 @@ class Judge:
         return _built(ScreeningProposal, screen=True, mask=mask, hjemmel="; ".join(hjemmel), reasons=reasons)
 
     def _result(self, decision: Decision, confidence: float, categories: list[str], actions: set[str],
-                screening: ScreeningProposal, reasons: list[Reason]) -> JudgmentResult:
+                screening: ScreeningProposal, reasons: list[Reason], language: str | None = None) -> JudgmentResult:
         return _built(
             JudgmentResult,
             decision=decision, confidence=round(max(0.0, min(1.0, confidence)), 2), categories=categories,
             actions=[a for a in _ACTION_ORDER if a.value in actions], screening=screening, reasons=reasons,
-            policy_version=self.policy.version, policy_hash=self.policy.sha256,
+            policy_version=self.policy.version, policy_hash=self.policy.sha256, model_hash=self.model_hash,
+            language=language,
         )
 
     def _outgoing(self, fired: list[_Fired]) -> JudgmentResult:
@@ -417,11 +470,23 @@ class Judge:
         else:
             decision = Decision.exclude
             confidence = 0.8
+        language = None
+        model_says: set[str] = set()
+        # the guideline's "refer, do not answer" for what the rules know to be political; a
+        # political side the model sees does not take the reply away
+        political = _REFER_POLITICAL in actions
+        if self.model is not None:
+            decision, confidence, case, spam, language, model_says = self._combine(
+                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons)
+            virus = virus or spam
         if case:
             actions.add(_REFER_POST)
-            actions.discard(_REPLY)
+            # a case is handled at the post address, not here; a question in it the model
+            # recognises still gets a reply (where to send it, what happens next)
+            if _REPLY not in model_says:
+                actions.discard(_REPLY)
             actions.discard(_THANK)
-        if _REFER_POLITICAL in actions:
+        if political:
             actions.discard(_REPLY)
         if virus:
             actions.discard(_REPLY)
@@ -430,4 +495,93 @@ class Judge:
         if exposure:
             actions.discard(_THANK)
         return self._result(decision, confidence, categories, actions,
-                            self._screening(hjemmel, mask, sreasons), reasons)
+                            self._screening(hjemmel, mask, sreasons), reasons, language)
+
+    # ----------------------------------------------------------------------------------------
+    def _combine(self, msg: _Message, decision: Decision, confidence: float, case: bool, virus: bool,
+                 actions: set[str], hjemmel: list[str], sreasons: list[str], reasons: list[Reason]):
+        """The rules' decision weighed against the model's (see docs/judge.md, "Rules and model").
+
+        Agreement decides automatically; disagreement, or a model without enough data for the
+        message's language, sends the message to review. The model adds screening and actions
+        the rules missed, never takes away what a rule found."""
+        ms = self._ms
+        ctx = [(normalise(i.text), i.author_is_municipality) for i in msg.context]
+        score = self.model.score(msg.norm, ctx)
+        p = score.probs["journal"]
+        rule_decision = decision
+        note = ""
+        spam = False
+        # Unknown ground: most words unknown to the model, sent to the municipality, in a language
+        # the model has little data for. The model's view counts for nothing there; a person
+        # looks unless the rules found it to be spam.
+        language = None
+        unknown = False
+        if (score.words >= 3 and score.known_words < ms["unknown_known_words"] and self._addressed(msg)):
+            from .language import detect_language
+            language = detect_language(msg.orig)
+            seen = self.model.languages.get(language, 0) if language else 0
+            unknown = bool(language) and seen < ms["unknown_min_cases"]
+            if unknown and not virus:
+                if decision != Decision.review:
+                    decision, confidence, case = Decision.review, 0.5, True
+                reasons.append(_built(
+                    Reason, rule="modell.ukjent_sprak", matched=language,
+                    description=(f"Skrevet til kommunen på et språk modellen har lite data for "
+                                 f"({seen} treningsmeldinger): en person vurderer"),
+                    effect="til vurdering"))
+        if not virus and not unknown:
+            if decision == Decision.journal:
+                if p < ms["doubt_below"]:
+                    decision, confidence, note = Decision.review, 0.5, "reglene journalfører, modellen er uenig"
+            elif decision == Decision.review:
+                if p >= ms["confirm_at"]:
+                    decision, confidence, note = Decision.journal, 0.7, "reglene er i tvil, modellen ser en sak"
+                elif p < ms["dismiss_below"]:
+                    decision, confidence, case = Decision.archive, 0.6, False
+                    note = "reglene er i tvil, modellen ser ingen sak"
+            elif p >= ms["case_review_at"]:
+                decision, confidence, case = Decision.review, 0.5, True
+                note = "reglene ser ingen sak, modellen gjør det"
+            if score.probs["remove"] >= ms["remove_at"] and _REMOVE not in actions:
+                actions.add(_REMOVE)
+                reasons.append(self._model_reason(score, "remove", "tiltak remove"))
+                if decision in (Decision.archive, Decision.exclude):
+                    decision, confidence, case, spam = Decision.exclude, 0.7, False, True
+                elif decision == Decision.journal:
+                    decision, confidence = Decision.review, 0.5
+        model_says = set()
+        if not unknown:
+            if not hjemmel and score.probs["screen"] >= ms["screen_at"]:
+                hjemmel.append(self.policy.default_hjemmel)
+                reason = self._model_reason(score, "screen", "skjerming")
+                reasons.append(reason)
+                sreasons.append(f"{reason.rule}: {reason.description}")
+            for label in (_REPLY, _THANK, _REFER_POLITICAL):
+                if score.probs[label] >= ms[f"{label}_at"]:
+                    model_says.add(label)
+                    if label not in actions:
+                        actions.add(label)
+                        reasons.append(self._model_reason(score, label, f"tiltak {label}"))
+        # the strongest features where a moderator may look: a case, a review, or a changed decision
+        explain = decision in (Decision.journal, Decision.review) or decision != rule_decision
+        top = ", ".join(f"«{feature_text(f)}»" for f in score.top("journal", 3, positive=p >= 0.5)) if explain else ""
+        reasons.append(_built(
+            Reason, rule="modell.sak", matched="",
+            description=(f"Modellen: sannsynlighet for sak {p:.2f}"
+                         + (f"; sterkeste trekk {top}" if top else "") + (f" ({note})" if note else "")),
+            effect=(f"{rule_decision.value} → {decision.value}" if decision != rule_decision else "")))
+        return decision, confidence, case, spam, language, model_says
+
+    def _model_reason(self, score: "Score", label: str, effect: str) -> Reason:
+        # the strongest words where they decide something a moderator checks (screening, removal)
+        top = ", ".join(f"«{feature_text(f)}»" for f in score.top(label, 3)) if label in ("screen", _REMOVE) else ""
+        return _built(Reason, rule=f"modell.{label}", matched="",
+                      description=f"Modellen: sannsynlighet {score.probs[label]:.2f}" + (f"; sterkeste trekk {top}" if top else ""),
+                      effect=effect)
+
+    @staticmethod
+    def _addressed(msg: _Message) -> bool:
+        """Sent to the municipality: a message that answers nobody (a direct message or a comment
+        on its post) or answers the municipality."""
+        return not msg.context or msg.context[0].author_is_municipality

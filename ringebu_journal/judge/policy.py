@@ -18,7 +18,7 @@ from pathlib import Path
 from ringebu_journal.errors import InputError
 from ringebu_journal.models import Action
 
-from .detectors import DETECTORS
+from .detectors import DETECTORS, LureLists
 
 DEFAULT_POLICY = "default_policy.toml"
 
@@ -40,6 +40,23 @@ APPLIES = frozenset({"citizen", "municipality", "all"})
 ACTIONS = frozenset(a.value for a in Action)
 
 _POLICY_KEYS = {"version", "name", "description", "default_hjemmel"}
+#: The [model] table: how the learned model and the rules are combined (probabilities 0–1).
+MODEL_DEFAULTS: dict[str, float | bool | str] = {
+    "enabled": True,
+    "file": "",                   # a model file; empty: the one shipped with the program
+    "review_budget": 0.20,        # the share of (non-hard) messages that may go to review
+    "doubt_below": 0.2,           # the rules journal, the model below this: review
+    "case_review_at": 0.45,       # the rules see no case, the model at or above this: review
+    "confirm_at": 0.9,            # the rules only send to review, the model at or above this: journal
+    "dismiss_below": 0.0,         # the rules only send to review, the model below this: archive (0: never)
+    "screen_at": 0.35,
+    "reply_at": 0.35,
+    "thank_at": 0.5,
+    "refer_political_at": 0.35,
+    "remove_at": 0.45,
+    "unknown_min_cases": 30,      # training messages in a language below which it is unknown ground
+    "unknown_known_words": 0.5,   # share of known words below which the language is looked up
+}
 _THRESHOLD_KEYS = {"journal", "review", "confident"}
 _CONDITION_KEYS = {"id", "description", "scope", "patterns", "author"}
 _RULE_KEYS = {"id", "description", "patterns", "detector", "unless", "requires", "applies_to",
@@ -107,6 +124,8 @@ class Policy:
     rules: tuple[Rule, ...]
     description: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    model: dict = field(default_factory=lambda: dict(MODEL_DEFAULTS), compare=False)
+    lures: LureLists | None = field(default=None, compare=False)
 
 
 def _line_index(text: str) -> tuple[dict[int, int], dict[int, int]]:
@@ -169,10 +188,11 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
     def fail(place: str | None, reason: str, hint: str | None = None):
         raise InputError(where, place, reason, hint)
 
-    unknown = set(raw) - {"policy", "thresholds", "condition", "rule"}
+    unknown = set(raw) - {"policy", "thresholds", "condition", "rule", "model", "lures"}
     if unknown:
         fail(None, f"unknown table(s): {', '.join(sorted(unknown))}",
-             "a policy has [policy], [thresholds], [[condition]] and [[rule]]")
+             "a policy has [policy], [thresholds], [model], [lures], [[condition]] and [[rule]]")
+    lures = _lures(raw.get("lures"), fail)
     meta = raw.get("policy")
     if not isinstance(meta, dict) or not isinstance(meta.get("version"), str) or not meta["version"]:
         fail(None, "missing [policy] version", 'add [policy] with version = "…"')
@@ -189,6 +209,24 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
         th[k] = float(v)
     if not th["review"] <= th["journal"]:
         fail(None, "[thresholds] review must not be above journal")
+
+    model = dict(MODEL_DEFAULTS)
+    given = raw.get("model", {})
+    if not isinstance(given, dict):
+        fail(None, "[model] must be a table")
+    if bad := set(given) - set(MODEL_DEFAULTS):
+        fail(None, f"unknown key(s) in [model]: {', '.join(sorted(bad))}",
+             f"allowed: {', '.join(sorted(MODEL_DEFAULTS))}")
+    for k, v in given.items():
+        want = MODEL_DEFAULTS[k]
+        if isinstance(want, bool) or isinstance(want, str):
+            if type(v) is not type(want):
+                fail(None, f"[model] {k} must be {'true or false' if isinstance(want, bool) else 'text'}")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            fail(None, f"[model] {k} must be a number")
+        elif k != "unknown_min_cases" and not 0.0 <= float(v) <= 1.0:
+            fail(None, f"[model] {k} must be between 0 and 1")
+        model[k] = v
 
     conditions: dict[str, Condition] = {}
     for i, c in enumerate(raw.get("condition", [])):
@@ -280,7 +318,35 @@ def _build(where: str, text: str, data: bytes, raw: dict) -> Policy:
         path=where, thresholds=th,
         default_hjemmel=str(meta.get("default_hjemmel", "Offl. § 13 jf. fvl. § 13 første ledd nr. 1")),
         conditions=conditions, rules=tuple(rules), description=str(meta.get("description", "")), raw=raw,
+        model=model, lures=lures,
     )
+
+
+_LURE_LISTS = ("short_brands", "trusted", "shorteners", "free_hosting", "suspicious_tlds", "own_lure_tokens",
+               "host_lure_words")
+
+
+def _lures(table, fail) -> LureLists:
+    """The [lures] table: brands and domain lists the link detectors use."""
+    if table is None:          # no lists: links are judged by their form alone (IP, punycode, path)
+        table = {}
+    if not isinstance(table, dict):
+        fail(None, "[lures] must be a table")
+    if bad := set(table) - set(_LURE_LISTS) - {"brands"}:
+        fail(None, f"unknown key(s) in [lures]: {', '.join(sorted(bad))}",
+             f"allowed: brands, {', '.join(_LURE_LISTS)}")
+    brands = table.get("brands", {})
+    if not isinstance(brands, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(d, str) for d in v) for k, v in brands.items()):
+        fail(None, "[lures] brands must map each brand to a list of its real domains",
+             'for example brands = { posten = ["posten.no", "bring.no"] }')
+    lists = {}
+    for key in _LURE_LISTS:
+        v = table.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            fail(None, f"[lures] {key} must be a list of strings")
+        lists[key] = frozenset(x.lower() for x in v)
+    return LureLists(brands={k.lower(): tuple(d.lower() for d in v) for k, v in brands.items()}, **lists)
 
 
 def _desc(obj: dict, place: str, fail) -> str:

@@ -16,10 +16,10 @@ from .policy import Policy, load_policy
 _DETECTOR_TEXT = {
     "fodselsnummer": "fødselsnummer, D-nummer og H-nummer (11 siffer, også 6+5 med mellomrom) med begge "
                      "mod-11-kontrollsifre; ikke kontonummer, telefonnummer eller saksnummer",
-    "lenke_mistenkelig": "lenker med IP-adresse, punycode, etterligning av kjente merker (facebook, meta, "
-                         "bankid, posten, vipps, nav, coop, dnb …), lenkeforkortere, gratis nettsteder, "
-                         "mistenkelige toppdomener og innlogging/premie i adressen; kommunens eget domene "
-                         "er klarert",
+    "lenke_mistenkelig": "lenker med IP-adresse, punycode, etterligning av kommunen eller et merke i "
+                         "`[lures]`, lenkeforkortere, gratis nettsteder, mistenkelige toppdomener, et "
+                         "fremmed domene oppkalt etter betaling eller innlogging, og innlogging/premie i "
+                         "adressen; kommunens eget domene er klarert",
     "lenke_egen_mangler": "meldingen har ingen lenke til kommunens eget domene",
     "politisk": "ordfører, kommunestyre, formannskap, utvalg, politikere, partinavn og forkortelser "
                 "(korte forkortelser som H, V, R, Ap, Sp bare med stor forbokstav og nær politiske ord), "
@@ -64,6 +64,24 @@ def render(policy: Policy) -> str:
         "Kommunens egne innlegg og svar (`applies_to = municipality`) arkiveres alltid og får kategorier "
         "for pliktene i retningslinjene: `egen_uten_lenke`, `egen_saksbehandling`, `egen_personopplysninger`. "
         "Kanal og meldingstype er aldri med i vurderingen.",
+        "",
+        "## Regler og modell",
+        "",
+        "Ved siden av reglene vurderer en lært tekstmodell hver innbyggermelding (se docs/judge.md). "
+        "Innstillingene i `[model]`:",
+        "",
+        "| innstilling | verdi |",
+        "|---|---|",
+        *[f"| `{k}` | `{v}` |" for k, v in policy.model.items()],
+        "",
+        "## Lenker og merkenavn (`[lures]`)",
+        "",
+        *(["| liste | innhold |", "|---|---|",
+           "| brands | " + _md(", ".join(f"{b} ({', '.join(d)})" for b, d in sorted(policy.lures.brands.items()))) + " |",
+           *[f"| {k} | {_md(', '.join(sorted(getattr(policy.lures, k))))} |"
+             for k in ("short_brands", "trusted", "shorteners", "free_hosting", "suspicious_tlds",
+                       "own_lure_tokens", "host_lure_words")]]
+          if policy.lures else ["(ingen)"]),
         "",
         "## Betingelser",
         "",

@@ -105,3 +105,43 @@ def test_channel_blindness_on_every_labelled_case(judge):
             continue
         report = evaluate_file(path, judge)
         assert report.channel_consistency.value == 1.0
+
+
+def _run_cli(args: list[str]):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_evaluate_check_fails_when_a_target_is_missed(tmp_path):
+    """`evaluate --check` exits 1 naming the missed target, 0 when every target holds."""
+    good = write_lines(tmp_path, [json.dumps(CASE)])
+    p = _run_cli(["evaluate", str(good), "--check"])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "targets: all met" in p.stdout
+    # a journal case the judge cannot catch: plain chatter labelled journal
+    missed = tmp_path / "missed.jsonl"
+    missed.write_text(json.dumps({**CASE, "text": "Fint vær på Fåvang i dag."}) + "\n", encoding="utf-8")
+    p = _run_cli(["evaluate", str(missed), "--check"])
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "journal_recall = 0.000" in p.stderr and "Traceback" not in p.stderr
+    # without --check the same report is only printed
+    assert _run_cli(["evaluate", str(missed)]).returncode == 0
+
+
+def test_review_load_target_is_the_policys_review_budget(tmp_path):
+    from ringebu_journal.judge import Judge, load_policy
+    from ringebu_journal.judge.policy import policy_text
+    _, data = policy_text()
+    strict = tmp_path / "strict.toml"
+    strict.write_text(data.decode("utf-8").replace("[thresholds]", "[model]\nreview_budget = 0.0\n\n[thresholds]", 1),
+                      encoding="utf-8")
+    # a non-hard case the judge sends to review: the own matter in a municipal field
+    case = {**CASE, "text": "Avlastningen for gutten vår er kuttet fra neste måned."}
+    path = write_lines(tmp_path, [json.dumps(case)])
+    lenient = evaluate_file(path, Judge(load_policy()))
+    report = evaluate_file(path, Judge(load_policy(strict)))
+    assert report.decisions["review"] == 1 and report.review_budget == 0.0
+    assert any(f.startswith("review_load") for f in target_failures(report))
+    assert lenient.review_budget == 0.2

@@ -1,0 +1,92 @@
+"""Benchmark the `judge` command end to end: reading stored messages, thread context, judging,
+storing judgments and audit events, on SQLite.
+
+    python bench/judge_store.py [--messages 15000] [--threads 150]
+
+Imports the messages first (not timed), then times ``judge_stored`` twice on fresh databases:
+the messages as comments spread over ``--threads`` posts, and the same messages as comments on
+one post (one thread). Prints one JSON object per layout and the per-message ratio of the one
+thread to the spread threads (≥ 0.5 means the context lookup stays linear in thread size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ringebu_journal.app import App, init_database  # noqa: E402
+from ringebu_journal.importers.run import import_jsonl  # noqa: E402
+from ringebu_journal.judging import judge_stored  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def _mix(n: int, seed: int) -> list[str]:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_judge", HERE / "judge.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return [t for t, muni, _ in mod.make_mix(n * 2, seed) if not muni][:n]
+
+
+def _rows(texts: list[str], threads: int) -> list[dict]:
+    rows = []
+    for p in range(threads):
+        rows.append({"platform": "facebook", "kind": "post", "id": f"p{p}", "account_id": "104",
+                     "author": {"id": "104", "name": "Ringebu kommune", "is_municipality": True},
+                     "text": f"Innlegg nummer {p}: les mer på https://www.ringebu.kommune.no/aktuelt",
+                     "created_at": "2026-10-01T08:00:00Z"})
+    for i, t in enumerate(texts):
+        p = i % threads
+        rows.append({"platform": "facebook", "kind": "comment", "id": f"c{i}", "post_id": f"p{p}",
+                     "parent_id": f"p{p}", "account_id": "104",
+                     "author": {"id": f"u{i % 997}", "name": "Innbygger", "is_municipality": False},
+                     "text": t, "created_at": f"2026-10-{1 + i // 86400 % 28:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"})
+    return rows
+
+
+def run(texts: list[str], threads: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{tmp}/bench.db"
+        admin = App.open(db, actor="admin", data_dir=Path(tmp) / "data")
+        init_database(admin)
+        from ringebu_journal.app import add_user
+        add_user(admin, "arkivar", "archivist")
+        app = App.open(db, actor="arkivar", data_dir=Path(tmp) / "data")
+        app.role = "archivist"
+        src = Path(tmp) / "in.jsonl"
+        src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _rows(texts, threads)),
+                       encoding="utf-8")
+        import_jsonl(app, [str(src)])
+        start, cpu = time.perf_counter(), time.process_time()
+        s = judge_stored(app)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        admin.db.engine.dispose()
+        app.db.engine.dispose()
+    return {"figure": "judge end to end", "threads": threads, "messages": s.judged,
+            "per_s_cpu": round(s.judged / cpu), "per_s_wall": round(s.judged / wall), "cpu_s": round(cpu, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=15_000)
+    ap.add_argument("--threads", type=int, default=150)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    texts = _mix(args.messages, args.seed)
+    spread = run(texts, args.threads)
+    print(json.dumps(spread))
+    one = run(texts, 1)
+    print(json.dumps(one))
+    print(json.dumps({"figure": "one thread / spread threads, per message", "ratio":
+                      round(one["per_s_cpu"] / spread["per_s_cpu"], 3)}))
+
+
+if __name__ == "__main__":
+    main()

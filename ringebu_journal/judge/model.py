@@ -1,0 +1,302 @@
+"""The judge's learned text model: data, not code.
+
+A model file is plain JSON: the feature scheme's version, a sorted vocabulary of features, one
+weight array and bias per label (journal, screen and each action), the number of training cases
+per language, the names and SHA-256 of the labelled files it was trained from, and the training
+settings. Its SHA-256 (of the file bytes) is recorded on every judgment beside the policy hash.
+Nothing is unpickled or executed: inference is a dictionary lookup per feature and one small
+numpy product.
+
+Invariants:
+- ``features()`` is the one definition of the features, used by training and by inference, so a
+  model scores at run time exactly what it was trained on.
+- A feature is present or absent (binary); the present vocabulary features of a message are scaled
+  to unit length; a label's score is the bias plus the sum of their weights.
+- Training (``training.py``) is deterministic: the same labelled files give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ringebu_journal.errors import InputError
+
+DEFAULT_MODEL = "default_model.json"
+FEATURE_SCHEME = "ringebu-features-1"
+#: The labels a model scores, in the order of its weight rows.
+LABELS = ("journal", "screen", "reply", "thank", "refer_post", "refer_political", "remove")
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:[a-z]{2,6})/\S*")
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_CHAR_N = (3, 4)
+# Character n-grams are looked up at run time by a 64-bit polynomial hash of their code points
+# (h = h·M + c for each character, then h·M + n, modulo 2**64), computed for all positions at
+# once with numpy. The model file stores the n-grams as text; their hashes are computed on
+# loading, so the hash is an implementation detail of inference, never part of the file.
+_M = 0x100000001B3
+_MASK = (1 << 64) - 1
+
+
+def gram_hash(gram: str) -> int:
+    """The run-time hash of one character n-gram (the same value numpy computes in bulk)."""
+    h = 0
+    for ch in gram:
+        h = (h * _M + ord(ch)) & _MASK
+    return (h * _M + len(gram)) & _MASK
+
+
+def _gram_hashes(joined: str) -> np.ndarray:
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = len(codes)
+    m = np.uint64(_M)
+    parts = []
+    h = codes                      # h[i]: hash of the k characters from i (before the length term)
+    for k in range(1, max(_CHAR_N) + 1):
+        if n < k:
+            break
+        if k > 1:
+            h = h[:n - k + 1] * m + codes[k - 1:]
+        if k in _CHAR_N:
+            parts.append(h * m + np.uint64(k))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def _word_form(w: str) -> str:
+    return f"#{min(len(w), 6)}" if w.isdigit() else w
+
+
+def features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> set[str]:
+    """The features of a normalised message (see ``engine.normalise``) and its thread context.
+
+    - ``w:`` words (numbers by their length), ``b:`` word pairs;
+    - character 3- and 4-grams of the words joined by single spaces (no prefix: they hold
+      only letters, digits and spaces, so they never collide with the prefixed kinds);
+    - ``u:link`` for a link, ``p:?`` and ``p:!`` for question and exclamation marks;
+    - ``x:m`` / ``x:c`` for a context item by the municipality / a citizen, and ``x:`` + word for
+      the words of the first context item (what the message answers).
+    """
+    return _features(norm, context)[0]
+
+
+def _features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> tuple[set[str], list[str]]:
+    """The features and the message's alphabetic words."""
+    feats, alpha, joined = _word_features(norm, context)
+    n = len(joined)
+    for k in _CHAR_N:
+        feats.update([joined[i:i + k] for i in range(n - k + 1)])
+    return feats, alpha
+
+
+def _word_features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> tuple[set[str], list[str], str]:
+    """Every feature but the character n-grams, the alphabetic words, and the text the n-grams
+    are taken from."""
+    feats: set[str] = set()
+    if "http" in norm or "www." in norm or "/" in norm:
+        stripped = _URL.sub(" ", norm)
+        if stripped != norm:
+            feats.add("u:link")
+            norm = stripped
+    raw = _WORD.findall(norm)
+    alpha = [w for w in raw if not w.isdigit()]
+    words = raw if len(alpha) == len(raw) else [_word_form(w) for w in raw]
+    feats.update(["w:" + w for w in words])
+    feats.update(["b:" + a + " " + b for a, b in zip(words, words[1:])])
+    joined = " " + " ".join(alpha) + " "
+    if "?" in norm:
+        feats.add("p:?")
+    if "!" in norm:
+        feats.add("p:!")
+    if context:
+        first_text, first_muni = context[0]
+        feats.add("x:m" if first_muni else "x:c")
+        feats.update(["x:" + _word_form(w) for w in _WORD.findall(first_text)])
+        if any(muni for _, muni in context[1:]):
+            feats.add("x:m")
+    return feats, alpha, joined
+
+
+class Score:
+    """The model's view of one message: a probability per label, and its strongest features on demand."""
+
+    __slots__ = ("probs", "known_words", "words", "_rows", "_idx", "_model", "_scale", "_alpha")
+
+    def __init__(self, probs: dict[str, float], known_words: float, words: int, rows=None,
+                 idx: list[int] | None = None, model: "TextModel | None" = None, scale: float = 0.0,
+                 alpha: Sequence[str] = ()):
+        self.probs = probs
+        self.known_words = known_words     # share of the message's distinct words the model knows
+        self.words = words
+        self._rows = rows
+        self._idx = idx or []
+        self._model = model
+        self._scale = scale
+        self._alpha = alpha
+
+    def contributions(self, label: str, n: int = 8) -> list[tuple[str, float]]:
+        """(feature, contribution to the label's score), strongest first."""
+        if self._rows is None:
+            return []
+        model = self._model
+        col = self._rows[:, model.labels.index(label)]
+        strength = np.abs(col)
+        if len(col) > n:
+            part = np.argpartition(-strength, n - 1)[:n]
+            order = part[np.argsort(-strength[part], kind="stable")]
+        else:
+            order = np.argsort(-strength, kind="stable")
+        scale = self._scale
+        vocab, idx = model.vocabulary, self._idx
+        return [(vocab[idx[i]], float(col[i]) * scale) for i in order.tolist()]
+
+    def top(self, label: str, n: int = 3, positive: bool = True) -> list[str]:
+        """The message's words (or word pairs, or context features) that pushed the label's score
+        up (or down) most: the strongest features, character n-grams credited to the words they
+        occur in."""
+        padded = [f" {w} " for w in dict.fromkeys(self._alpha)]
+        credit: dict[str, float] = {}
+        for f, c in self.contributions(label, 16):
+            if f.startswith(("w:", "b:")):
+                keys = [f[2:]]
+            elif ":" in f:
+                keys = [f]
+            else:
+                keys = [w[1:-1] for w in padded if f in w]
+            for key in keys:
+                credit[key] = credit.get(key, 0.0) + c / len(keys)
+        ranked = sorted(credit.items(), key=lambda kv: (-kv[1] if positive else kv[1], kv[0]))
+        return [k for k, c in ranked if (c > 0) == positive][:n]
+
+
+class TextModel:
+    """A loaded model file; ``score()`` is the inference."""
+
+    def __init__(self, data: dict, sha256: str, path: str):
+        self.path = path
+        self.sha256 = sha256
+        self.scheme = data["scheme"]
+        self.version = str(data.get("version", ""))
+        self.labels = tuple(data["labels"])
+        self.vocabulary: list[str] = data["vocabulary"]
+        self.index = {f: i for i, f in enumerate(self.vocabulary)}
+        self.weights = np.asarray([data["weights"][lab] for lab in self.labels], dtype=np.float64).T.copy()
+        self.bias = np.asarray([data["bias"][lab] for lab in self.labels], dtype=np.float64)
+        self.languages: dict[str, int] = dict(data.get("languages", {}))
+        self.trained_on: list[dict] = list(data.get("trained_on", []))
+        self.settings: dict = dict(data.get("settings", {}))
+        self.cases = int(data.get("cases", 0))
+        self._known_words = frozenset(f[2:] for f in self.vocabulary if f.startswith("w:"))
+        self._vocabset = frozenset(f for f in self.vocabulary if ":" in f)
+        hashes, ids = [], []
+        for k in _CHAR_N:                 # all n-grams of one length hashed at once
+            sel = [i for i, f in enumerate(self.vocabulary) if ":" not in f and len(f) == k]
+            if not sel:
+                continue
+            codes = np.frombuffer("".join(self.vocabulary[i] for i in sel).encode("utf-32-le"),
+                                  dtype=np.uint32).astype(np.uint64).reshape(-1, k)
+            h = np.zeros(len(sel), dtype=np.uint64)
+            for j in range(k):
+                h = h * np.uint64(_M) + codes[:, j]
+            hashes.append(h * np.uint64(_M) + np.uint64(k))
+            ids.append(np.asarray(sel, dtype=np.int64))
+        if hashes:
+            h, i = np.concatenate(hashes), np.concatenate(ids)
+            order = np.argsort(h, kind="stable")
+            self._gram_hashes, self._gram_ids = h[order], i[order]
+        else:
+            self._gram_hashes, self._gram_ids = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+
+    def ids(self, word_feats: set[str], joined: str) -> np.ndarray:
+        """The sorted vocabulary ids of a message's features (word features by name, character
+        n-grams by hash)."""
+        table = self._gram_hashes
+        h = _gram_hashes(joined)
+        if len(table) and len(h):
+            pos = np.searchsorted(table, h)
+            np.minimum(pos, len(table) - 1, out=pos)
+            gram_ids = self._gram_ids[pos[table[pos] == h]]
+        else:
+            gram_ids = np.zeros(0, dtype=np.int64)
+        named = [self.index[f] for f in word_feats & self._vocabset]
+        if named:
+            gram_ids = np.concatenate((gram_ids, np.asarray(named, dtype=np.int64)))
+        if len(gram_ids) < 2:
+            return gram_ids
+        gram_ids.sort()
+        keep = np.empty(len(gram_ids), dtype=bool)
+        keep[0] = True
+        np.not_equal(gram_ids[1:], gram_ids[:-1], out=keep[1:])
+        return gram_ids[keep]
+
+    def score(self, norm: str, context: Sequence[tuple[str, bool]] = ()) -> Score:
+        feats, words, joined = _word_features(norm, context)
+        ids = self.ids(feats, joined)
+        idx = ids.tolist()
+        distinct_words = set(words)
+        known = len(distinct_words & self._known_words)
+        distinct = len(distinct_words)
+        if idx:
+            rows = self.weights[ids]
+            scale = 1.0 / math.sqrt(len(idx))
+            raw = (rows.sum(axis=0) * scale + self.bias).tolist()
+        else:
+            rows, scale = None, 0.0
+            raw = self.bias.tolist()
+        exp = math.exp
+        probs = {lab: 1.0 / (1.0 + exp(-v)) if v > -500 else 0.0 for lab, v in zip(self.labels, raw)}
+        return Score(probs, (known / distinct) if distinct else 1.0, distinct, rows, idx, self, scale, words)
+
+
+def model_bytes(path: str | Path | None = None) -> tuple[str, bytes]:
+    """The display path and bytes of a model file; the shipped default when path is None."""
+    if path is None:
+        ref = resources.files("ringebu_journal.judge").joinpath(DEFAULT_MODEL)
+        return f"<package>/ringebu_journal/judge/{DEFAULT_MODEL}", ref.read_bytes()
+    p = Path(path)
+    try:
+        return str(p), p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(p), None, "model file not found",
+                         "give the path of a model JSON file made by `ringebu-journal train`") from None
+    except OSError as e:
+        raise InputError(str(p), None, f"cannot read model file: {e.strerror}") from None
+
+
+def load_model(path: str | Path | None = None) -> TextModel:
+    """Load and check a model file (the shipped default when ``path`` is None)."""
+    where, data = model_bytes(path)
+    return parse_model(data, where)
+
+
+def parse_model(data: bytes, where: str = "<model>") -> TextModel:
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(where, None, f"not a model file: {e}", "train one with `ringebu-journal train`") from None
+    if not isinstance(obj, dict) or obj.get("scheme") != FEATURE_SCHEME:
+        raise InputError(where, None, f"unknown model scheme {obj.get('scheme') if isinstance(obj, dict) else None!r}",
+                         f"this program reads {FEATURE_SCHEME}; train the model again")
+    try:
+        vocab = obj["vocabulary"]
+        labels = obj["labels"]
+        if not isinstance(vocab, list) or not all(isinstance(v, str) for v in vocab):
+            raise ValueError("vocabulary must be a list of strings")
+        if list(labels) != list(LABELS):
+            raise ValueError(f"labels must be {', '.join(LABELS)}")
+        for lab in labels:
+            w = obj["weights"][lab]
+            if len(w) != len(vocab):
+                raise ValueError(f"weights of {lab} do not match the vocabulary")
+            float(obj["bias"][lab])
+        model = TextModel(obj, hashlib.sha256(data).hexdigest(), where)
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(where, None, f"damaged model file: {e}", "train the model again") from None
+    return model
