@@ -32,6 +32,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
+from . import killpoints
 from .db.tables import AuditEvent
 
 GENESIS = "0" * 64
@@ -119,6 +120,7 @@ def append(
     ev["prev_hash"] = prev
     ev["hash"] = event_hash(prev, ev)
     conn.execute(AUDIT.insert().values(**ev))
+    killpoints.reached("audit.append")          # inside the caller's transaction, not yet committed
     return ev
 
 

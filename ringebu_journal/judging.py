@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
-from . import audit
+from . import audit, killpoints
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
@@ -199,6 +199,8 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                 conn.execute(JUD.insert(), inserts)
                 audit.append_many(conn, events)
                 summary.judged += len(inserts)
+            killpoints.reached("judge.batch")           # written, not yet committed
+        killpoints.reached("judge.committed")
         if advance:
             advance(len(rows))
     return summary

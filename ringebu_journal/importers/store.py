@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from .. import killpoints
 from ..app import App
 from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
@@ -189,6 +190,7 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
             status="done", finished_at=_now(), counts=counts, position=max(index, position)))
         app.audit(conn, "import.batch", "import", batch_id,
                   after={"importer": importer, "input_sha256": sha, "files": files, "counts": counts})
+        killpoints.reached("import.done")               # the batch's last transaction, not yet committed
     return ImportSummary(batch_id, importer, sha, counts, warnings=_account_warnings(app, counts))
 
 
@@ -201,6 +203,7 @@ def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, coun
         index += 1
         if index <= position:
             continue
+        killpoints.reached("import.item")
         chunk.append(item)
         if len(chunk) >= chunk_size:
             _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
@@ -310,6 +313,8 @@ def _commit_chunk(app: App, batch_id: int, chunk: list[Item], counts: dict[str, 
         _write_chunk(conn, app, batch_id, chunk, work, known_accounts)
         work["items"] = position
         conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(position=position, counts=work))
+        killpoints.reached("import.chunk")              # written, not yet committed
+    killpoints.reached("import.committed")
     counts.clear()
     counts.update(work)
 

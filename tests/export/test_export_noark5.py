@@ -199,6 +199,45 @@ def test_kill_9_mid_export_leaves_no_package(world, tmp_path, db_url):
     assert sorted(p.name for p in out.parent.iterdir()) == ["pakke"]
 
 
+PUBLISH_SCRIPT = """
+import sys
+sys.path.insert(0, {repo!r})
+from ringebu_journal.app import App
+from ringebu_journal.export import noark5
+app = App.open({url!r}, actor="archivist", data_dir={data!r})
+app.role = "archivist"
+noark5.export_noark5(app, {out!r}, tar={tar!r})
+"""
+
+
+@pytest.mark.parametrize("tar", [False, True])
+@pytest.mark.parametrize("step", ["export.published:1", "export.recording:1"])
+def test_kill_after_publishing_before_recording_is_reconciled(world, tmp_path, db_url, step, tar):
+    """The window of issue 15 (8a): the package is in place, the database does not know it."""
+    app, _ = world
+    out = tmp_path / "out" / "pakke"
+    final = out.with_name("pakke.tar") if tar else out
+    script = PUBLISH_SCRIPT.format(repo=str(REPO), url=db_url, data=str(app.data_dir), out=str(out), tar=tar)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, RINGEBU_JOURNAL_KILL_AT=step))
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert final.exists()                                   # published …
+    with app.db.read() as conn:                             # … and not recorded
+        assert conn.execute(select(Export.__table__.c.id)).first() is None
+    assert (final.parent / f".{final.name}.publishing").exists()
+    res = export_noark5(app, out, tar=tar)                  # the next export withdraws it and publishes again
+    assert any("interrupted before it was recorded" in n for n in res.notes)
+    assert res.path == final and final.exists()
+    with app.db.read() as conn:
+        rows = conn.execute(select(Export.__table__.c.package_id)).all()
+    assert [r.package_id for r in rows] == [res.package_id]
+    assert sorted(p.name for p in final.parent.iterdir()) == [final.name]
+    if not tar:
+        assert validate_package(final).ok
+    with pytest.raises(Exception, match="exists already"):  # recorded now: never overwritten
+        export_noark5(app, out, tar=tar)
+
+
 def test_cli_export_noark5_tar(world, tmp_path):
     app, _ = world
     from cli.main import cli
