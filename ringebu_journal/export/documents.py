@@ -5,6 +5,10 @@
   fmt/12–13, identified from the bytes, not from the declared media type). Anything else is not
   an accepted archive format here; it is listed in the export summary and noted as a merknad.
 * Vedlegg «Originaldata»: the raw platform payload as UTF-8 text (x-fmt/111).
+
+An attachment whose bytes were stored at import (it has a SHA-256) but are not in the data
+folder is not a "bytes not stored" case: the export is refused (nothing is published) with a
+line naming the folder, so a package never silently lacks a stored attachment.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from .mapping import DocPlan, ExportPlan, RecordPlan, utc
 from .render import PDF_PUID, TEXT_PUID, RenderJob, render_key, thread_html
 
@@ -50,14 +55,21 @@ def attachment_file(data_dir: Path, att: dict[str, Any]) -> Path | None:
 def plan_documents(plan: ExportPlan, data_dir: Path) -> list[RenderJob]:
     """Attach the documents to every record of ``plan``; return the rendering jobs they need."""
     jobs: dict[str, RenderJob] = {}
+    missing: list[tuple[int, str]] = []
     for mappe in plan.mapper:
         for rec in mappe.records:
-            job = _documents_for(rec, plan, data_dir)
+            job = _documents_for(rec, plan, data_dir, missing)
             jobs.setdefault(job.key, job)
+    if missing:
+        mid, sha = missing[0]
+        raise UsageError(
+            f"{len(missing)} stored attachment(s) are not in the data folder {data_dir} (first: message {mid}, "
+            f"SHA-256 {sha}) — run the export with the data folder the import used (--data-dir or "
+            "RINGEBU_JOURNAL_DATA); nothing was published")
     return list(jobs.values())
 
 
-def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> RenderJob:
+def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path, missing: list[tuple[int, str]]) -> RenderJob:
     m = rec.message
     context = plan.threads.get(m["thread_id"], [m]) if m["thread_id"] is not None else [m]
     atts = plan.attachments.get(m["id"], [])
@@ -70,6 +82,9 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> RenderJ
                     sti=f"{folder}/{rec.system_id}.pdf", puid=PDF_PUID, render_key=key)]
     for a in atts:
         path = attachment_file(data_dir, a)
+        if path is None and a.get("sha256"):
+            missing.append((m["id"], a["sha256"]))
+            continue
         if path is None:
             rec.unsupported.append({"message_id": m["id"], "sha256": a.get("sha256"), "media_type": a.get("media_type"),
                                     "reason": "bytes not stored" + (f" ({a['note']})" if a.get("note") else "")})

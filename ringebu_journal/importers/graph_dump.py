@@ -131,9 +131,26 @@ def _media_map(inputs: InputSet) -> dict[str, dict[str, Any]]:
     return out
 
 
+GENERIC_KEYS = frozenset({"platform", "kind", "id", "created_at"})
+
+
+def _is_generic_jsonl(f: InputFile) -> bool:
+    """Whether the file's first line is a record of the generic JSON Lines format (import jsonl)."""
+    with f.open() as fh:
+        first = fh.readline(MAX_LINE_BYTES)
+    try:
+        obj = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and GENERIC_KEYS <= obj.keys()
+
+
 def file_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -> Iterator[Item]:
     if _is_dump(f):
         yield from _dump_items(f, data_dir, media)
+    elif _is_generic_jsonl(f):
+        yield Rejection(f.display, None, "this is the generic JSON Lines format (records with platform, kind, id, "
+                        "created_at), not a Graph API dump — import it with `ringebu-journal import jsonl`")
     else:
         yield from _bare_items(f, data_dir, media)
 

@@ -259,3 +259,42 @@ def test_cli_export_noark5_tar(world, tmp_path):
 
     assert isinstance(again.exception, UsageError) and "exists already" in str(again.exception)
     assert again.exception.exit_code == 2
+
+
+def test_export_refuses_when_a_stored_attachment_is_not_in_the_data_folder(world, tmp_path, db_url):
+    """Issue 15 item 3: a package without a stored attachment was published as valid."""
+    from ringebu_journal.app import App
+    from ringebu_journal.errors import UsageError
+
+    app, _ = world
+    other = App.open(db_url, actor="archivist", data_dir=tmp_path / "elsewhere")
+    other.role = "archivist"
+    out = tmp_path / "out" / "pakke"
+    # SQLite: the attachment is not in that folder; PostgreSQL: the folder is not the recorded one
+    with pytest.raises(UsageError, match="not in the data folder|keeps its attachments in"):
+        export_noark5(other, out)
+    assert not out.exists()
+    with app.db.read() as conn:
+        assert conn.execute(select(Export.__table__.c.id)).first() is None
+    other.db.dispose()
+
+
+def test_postgresql_reads_the_recorded_data_folder_from_any_directory(world, tmp_path, db_url, monkeypatch):
+    from ringebu_journal.app import ENV_DATA, App
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("a SQLite file's data folder is beside the file")
+    app, _ = world
+    elsewhere = tmp_path / "another-folder"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv(ENV_DATA, raising=False)
+    plain = App.open(db_url, actor="archivist")
+    plain.role = "archivist"
+    assert plain.data_dir == app.data_dir
+    res = export_noark5(plain, tmp_path / "out" / "pakke")
+    assert not res.summary["unsupported_attachments"] or all(
+        u["reason"] != "bytes not stored" for u in res.summary["unsupported_attachments"])
+    assert list((tmp_path / "out" / "pakke").rglob("vedlegg/*/*.jpg"))
+    assert not (elsewhere / "ringebu-journal-data").exists()
+    plain.db.dispose()
