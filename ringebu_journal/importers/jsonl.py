@@ -14,7 +14,7 @@ from ..models import AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind,
 from .blobs import TooLarge, store_blob
 from .sources import MAX_LINE_BYTES, InputFile, InputSet, iter_lines
 from .store import Item, OwnAccount, Record, Rejection
-from .textutil import MAX_TEXT_CHARS, clean_opt, clean_text, parse_graph_time, safe_payload
+from .textutil import MAX_TEXT_CHARS, TooDeep, clean_opt, clean_text, loads, parse_graph_time, safe_payload
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "generic-import.schema.json"
 SOURCE = "jsonl"
@@ -65,9 +65,12 @@ def _file_items(f: InputFile, data_dir: Path) -> Iterator[Item]:
             if text.startswith("\ufeff"):
                 text = text[1:]
             try:
-                obj = json.loads(text)
+                obj = loads(text)
             except json.JSONDecodeError as exc:
                 yield Rejection(f.display, place, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            except TooDeep as exc:
+                yield Rejection(f.display, place, str(exc))
                 continue
             if first and isinstance(obj, dict) and (("request" in obj and "body" in obj) or set(obj) == {"attachment"}):
                 yield Rejection(f.display, None, "this is a Graph API dump (written by `harvest facebook`), not the "

@@ -9,6 +9,9 @@ belongs to) and :class:`StatusChange` (an object the platform no longer returns)
 * idempotent — a message is keyed by (platform, platform_message_id); the same content again
   is "unchanged"; a changed text, status, author name or attachment set becomes a new version
   (``version+1``, ``previous_id`` → the old row, old row ``is_current=False``);
+* limits reject the record, never the batch — ids that cannot be stored, message times
+  outside 1990 … tomorrow (``textutil.time_problem``), and, in the importers, JSON nested too
+  deep, lines and documents too large;
 * one identity — a record whose id is stored but whose account, author, conversation, post or
   kind differ (both known, not equal) is a different message reusing the id: it is rejected
   with a line naming what differs, and the stored message is left as it was;
@@ -47,7 +50,7 @@ from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thre
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
 from .sources import InputSet
-from .textutil import clean_opt
+from .textutil import clean_opt, time_problem
 
 MSG = Message.__table__
 THR = Thread.__table__
@@ -417,9 +420,13 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
     for it in chunk:
         if isinstance(it, Record):
             bad = _unsafe_id(it.message)
+            late = time_problem(it.message.created_at) if not bad else None
             if bad:
                 it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
                                "lone surrogate — not imported", it.message.platform.value)
+            elif late:
+                it = Rejection(*_where(it.capture), f"{it.message.platform.value} id {it.message.platform_message_id}: "
+                               f"{late}", it.message.platform.value)
             else:
                 records.append(it)
                 continue

@@ -24,7 +24,8 @@ from .blobs import TooLarge, store_blob
 from .sources import (MAX_ATTACHMENT_BYTES, ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet, read_document,
                       damaged)
 from .store import Item, OwnAccount, Record, Rejection
-from .textutil import MAX_TEXT_CHARS, as_id, as_list, clean_opt, clean_text, parse_graph_time, raw_json, safe_payload
+from .textutil import (MAX_JSON_DEPTH, MAX_TEXT_CHARS, TooDeep, deeper_than, as_id, as_list, clean_opt, clean_text, loads, parse_graph_time,
+                       raw_json, safe_payload)
 
 SOURCE = "x-archive"
 _TWEETS = re.compile(r"(^|/)(deleted-)?tweets?(-part\d+)?\.js$")
@@ -38,11 +39,11 @@ def parse_js(data: bytes) -> Any:
     text = data.decode("utf-8-sig")
     eq = text.find("=")
     if eq < 0 or not text.lstrip().startswith("window."):
-        return json.loads(text)
+        return loads(text, check=False)
     body = text[eq + 1:].strip()
     if body.endswith(";"):
         body = body[:-1]
-    return json.loads(body)
+    return loads(body, check=False)         # each entry is checked where it is read
 
 
 def _load(f: InputFile) -> tuple[Any, str] | Rejection:
@@ -54,6 +55,8 @@ def _load(f: InputFile) -> tuple[Any, str] | Rejection:
         value = parse_js(data)
     except UnicodeDecodeError as exc:
         return Rejection(f.display, None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
+    except TooDeep as exc:
+        return Rejection(f.display, None, str(exc))
     except json.JSONDecodeError as exc:
         return Rejection(f.display, f"line {exc.lineno}", f"not valid JSON after the `window.YTD… =` prefix "
                          f"({exc.msg} at column {exc.colno}) — truncated?")
@@ -138,6 +141,9 @@ class _Ctx:
         deleted = "deleted-" in f.name.rsplit("/", 1)[-1]
         for i, entry in enumerate(value):
             place = f"[{i}]"
+            if deeper_than(entry, MAX_JSON_DEPTH):
+                yield Rejection(f.display, place, str(TooDeep()), "x")
+                continue
             tw = entry.get("tweet") if isinstance(entry, dict) and "tweet" in entry else entry
             if not isinstance(tw, dict):
                 yield Rejection(f.display, place, "entry is not a tweet object", "x")
@@ -193,6 +199,9 @@ class _Ctx:
         value, text = loaded
         cap = self._capture(f, text)
         for i, entry in enumerate(value):
+            if deeper_than(entry, MAX_JSON_DEPTH):
+                yield Rejection(f.display, f"[{i}]", str(TooDeep()), "x")
+                continue
             conv = entry.get("dmConversation") if isinstance(entry, dict) else None
             if not isinstance(conv, dict):
                 yield Rejection(f.display, f"[{i}]", "entry is not a dmConversation", "x")
@@ -234,9 +243,13 @@ def _x_time(v: Any) -> datetime | None:
     if not isinstance(v, str):
         return None
     try:
-        return datetime.strptime(v, "%a %b %d %H:%M:%S %z %Y").astimezone(timezone.utc)
+        dt = datetime.strptime(v, "%a %b %d %H:%M:%S %z %Y")
     except ValueError:
         return parse_graph_time(v)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:       # year 1 or 9999 with an offset: the range check names it
+        return dt.replace(tzinfo=timezone.utc)
 
 
 def _image_type(name: str) -> str | None:
