@@ -279,3 +279,34 @@ def test_jsonl_on_a_graph_dump_names_the_right_command(any_app, tmp_path):
     d.write_text(dump_line(feed_body([("1", "Post", [])]), f"https://graph.facebook.com/v25.0/{PAGE}/feed") + "\n")
     s = run.import_jsonl(any_app, [str(d)])
     assert s.rejected == 1 and "import facebook-dump" in s.counts["rejections"][0]["reason"]
+
+
+# -- item 5: bare numeric platform ids ---------------------------------------------------------------
+
+
+def test_bare_numeric_platform_ids_resolve_on_both_databases(any_app, tmp_path, run_cli):
+    from imp_helpers import db_args
+    from ringebu_journal.app import add_user
+    from ringebu_journal.messages import resolve
+
+    f = tmp_path / "ids.jsonl"
+    f.write_text("\n".join([
+        rec("17890000000000012", "Instagram-id", platform="instagram", post="17800000000000001"),
+        rec("99999999999999999999", "Over 2^63", platform="x", kind="post", post=None),
+    ]) + "\n", encoding="utf-8")
+    run.import_jsonl(any_app, [str(f)])
+    with any_app.db.read() as conn:
+        ids = dict(conn.execute(select(MSG.c.platform_message_id, MSG.c.id)).all())
+    assert resolve(any_app, "17890000000000012") == ids["17890000000000012"]
+    assert resolve(any_app, "99999999999999999999") == ids["99999999999999999999"]
+    with pytest.raises(UsageError, match="no message with internal id"):
+        resolve(any_app, "id:99999999999999999999")
+    with pytest.raises(UsageError, match="no message"):
+        resolve(any_app, "²")
+    any_app.role = "admin"
+    add_user(any_app, "mod", "moderator")
+    code, out, err = run_cli(db_args(any_app) + ["flag", "17890000000000012", "--archive", "--reason", "test"],
+                             env={"RINGEBU_JOURNAL_ACTOR": "mod"})
+    assert code == 0, err
+    code, out, err = run_cli(db_args(any_app) + ["show", "99999999999999999999"], env={"RINGEBU_JOURNAL_ACTOR": "mod"})
+    assert code == 0 and "x:99999999999999999999" in out, err
