@@ -19,6 +19,11 @@ belongs to) and :class:`StatusChange` (an object the platform no longer returns)
   many items were consumed) and the running counts, updated in the same transaction as each
   chunk. A rerun after kill -9 skips exactly the committed items and ends with the same rows
   and the same counts as an uninterrupted run;
+* one run per input at a time — a run holds a lock on (importer, input SHA-256) while it
+  works: a PostgreSQL session advisory lock, or for SQLite an exclusive ``flock`` on a file
+  in ``.NAME.locks/`` beside the database file. Both are released by the operating system or
+  the server when the process dies, so a second run of the same input is refused while the
+  first is alive and resumes its batch once it is gone;
 * audited — one ``import.batch`` event, in the transaction that marks the batch done;
 * no batch for a failed attempt — an input of which nothing could be stored (everything
   rejected) leaves no batch (a rerun after fixing it is not "already imported"); the attempt
@@ -34,19 +39,25 @@ before the record is yielded, and linked here.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Union
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Union
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from .. import killpoints
 from ..app import App
 from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
+from ..errors import UsageError
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
 from .sources import InputSet
@@ -211,6 +222,12 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
 
     if dry_run:
         return _dry_run(app, importer, sha, all_items(), chunk_size, advance)
+    with input_lock(app, importer, sha):
+        return _locked_import(app, importer, sha, files, all_items, chunk_size, again, advance)
+
+
+def _locked_import(app: App, importer: str, sha: str, files: list[str], all_items: Callable[[], Iterable[Item]],
+                   chunk_size: int, again: bool, advance: Callable[[int], None] | None) -> ImportSummary:
     batch_id, position, counts, status = _open_batch(app, importer, sha, files, again)
     if status == "done":
         return ImportSummary(batch_id, importer, sha, counts, already=True, warnings=_account_warnings(app, counts))
@@ -238,6 +255,56 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
         killpoints.reached("import.done")               # the batch's last transaction, not yet committed
     return ImportSummary(batch_id if stored else None, importer, sha, counts,
                          warnings=_account_warnings(app, counts) if stored else [])
+
+
+def _busy(importer: str, sha: str) -> UsageError:
+    return UsageError(f"this input (SHA-256 {sha[:16]}…) is being imported by another `import {importer}` right now "
+                      "— wait for it to finish (if it is interrupted, the next run resumes its batch)")
+
+
+@contextmanager
+def input_lock(app: App, importer: str, sha: str) -> Iterator[None]:
+    """Hold the lock of one input for a run (see the module docstring); UsageError if another run holds it."""
+    key = int.from_bytes(hashlib.sha256(f"{importer}\0{sha}".encode()).digest()[:8], "big", signed=True)
+    if not app.db.is_sqlite:
+        with app.db.engine.connect() as conn:
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                conn.rollback()
+                raise _busy(importer, sha)
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    dbfile = app.db.engine.url.database
+    if not dbfile or dbfile == ":memory:":
+        yield
+        return
+    db = Path(dbfile).absolute()
+    folder = db.parent / f".{db.name}.locks"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{importer}-{sha[:32]}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise _busy(importer, sha) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)            # the holder before us removed the file: lock the new one
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
 
 
 def _dry_run(app: App, importer: str, sha: str, items: Iterable[Item], chunk_size: int,

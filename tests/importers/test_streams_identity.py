@@ -310,3 +310,44 @@ def test_bare_numeric_platform_ids_resolve_on_both_databases(any_app, tmp_path, 
     assert code == 0, err
     code, out, err = run_cli(db_args(any_app) + ["show", "99999999999999999999"], env={"RINGEBU_JOURNAL_ACTOR": "mod"})
     assert code == 0 and "x:99999999999999999999" in out, err
+
+
+# -- item 6: the same input twice at once --------------------------------------------------------
+
+
+def test_the_same_input_twice_at_once_is_refused_while_the_first_runs(any_app, tmp_path):
+    from ringebu_journal.importers.sources import file_sha256
+    from ringebu_journal.importers.store import input_lock
+
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(DATA)
+    g = tmp_path / "b.jsonl"
+    g.write_text(rec("2_1", "Et annet innspill") + "\n", encoding="utf-8")
+    with input_lock(any_app, "jsonl", file_sha256(f)):          # a run of a.jsonl is working
+        p = _cli(any_app, "import", "jsonl", str(f))
+        assert p.returncode == 2 and b"is being imported by another `import jsonl`" in p.stderr, p.stderr
+        assert p.stderr.count(b"\n") == 1
+        q = _cli(any_app, "import", "jsonl", str(g))            # another input is not held up
+        assert q.returncode == 0, q.stderr
+    p = _cli(any_app, "import", "jsonl", str(f))
+    assert p.returncode == 0, p.stderr
+    n, actions = _batches_and_events(any_app)
+    assert n == 2 and actions == ["import.batch", "import.batch"]
+    with any_app.db.read() as conn:
+        counts = [r.counts for r in conn.execute(select(BATCH.c.counts).order_by(BATCH.c.id))]
+    counts = [json.loads(c) if isinstance(c, str) else c for c in counts]
+    assert [c["platforms"]["facebook"]["new"] for c in counts] == [1, 2]
+
+
+def test_a_killed_run_leaves_its_input_free_for_the_next(any_app, tmp_path):
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(DATA)
+    cmd = [sys.executable, "-m", "cli.main", "--db", any_app.db.url, "--data-dir", str(any_app.data_dir), "--quiet",
+           "import", "jsonl", str(f)]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=120,
+                       env=dict(os.environ, RINGEBU_JOURNAL_ACTOR="arkiv", RINGEBU_JOURNAL_KILL_AT="import.item:2"))
+    assert p.returncode == -9
+    assert _counts(any_app) == (0, ["running"])
+    p = _cli(any_app, "import", "jsonl", str(f))
+    assert p.returncode == 0, p.stderr
+    assert _counts(any_app) == (2, ["done"])
