@@ -115,6 +115,11 @@ class App:
         """Check the role table; a refusal is audited and raised (exit 3)."""
         if roles.PERMISSIONS[command] == roles.OPEN:
             return
+        file = self._sqlite_file()
+        if file is not None and not file.exists():
+            # connecting would create an empty database file: a read on a mistyped path must not
+            raise UsageError(f"no database at {file} (not initialised) — create it with `ringebu-journal init`, or give the right "
+                             "--db (or RINGEBU_JOURNAL_DB)")
         if check_schema:
             migrate.check_schema(self.db)
         self.role = self.lookup_role()

@@ -137,3 +137,30 @@ def test_piped_input_gives_the_same_database_as_the_file(name, command, tmp_path
         finally:
             a.db.dispose()
     assert dumps[0] == dumps[1]
+
+
+def _cli(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, capture_output=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, env=dict(os.environ, RINGEBU_JOURNAL_ACTOR="arkiv"))
+
+
+def test_validate_refuses_devices_pipes_and_link_loops_at_once(tmp_path):
+    """Issue 15 item 7: `validate /dev/zero` hung; a link loop was "no such file"."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    for path, words in (("/dev/zero", b"a device or a pipe"), (str(fifo), b"a device or a pipe"),
+                        (str(tmp_path / "a"), b"loop of symbolic links")):
+        p = _cli("validate", path, timeout=30)          # a hang fails the test by its timeout
+        assert p.returncode == 2 and words in p.stderr and p.stderr.count(b"\n") == 1, p.stderr
+
+
+def test_a_read_command_on_a_new_path_creates_no_database(tmp_path):
+    """Issue 15 item 14: `queue --db typo.db` created an empty database."""
+    db = tmp_path / "typo.db"
+    for args in (["queue"], ["audit", "log"], ["show", "1"], ["import", "jsonl", str(DEMO / "manual-captures.jsonl")]):
+        p = _cli("--db", str(db), *args)
+        assert p.returncode == 2 and b"no database at" in p.stderr, (args, p.stderr)
+    assert not db.exists()
+    assert _cli("--db", str(db), "init").returncode == 0 and db.exists()
