@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterator
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -67,6 +67,54 @@ def loads(text: str | bytes, *, check: bool = True) -> Any:
     if check and opens > MAX_JSON_DEPTH:          # only then can it nest deeper
         check_depth(value)
     return value
+
+
+class NotAnArray(ValueError):
+    """The document streamed by :func:`stream_array` is not a JSON array."""
+
+
+class TooDeepEntry:
+    """Stands for an array entry nested deeper than MAX_JSON_DEPTH (it is not built)."""
+
+
+_OPEN = ("start_map", "start_array")
+_CLOSE = ("end_map", "end_array")
+
+
+def stream_array(reader: Any) -> Iterator[Any]:
+    """The entries of the JSON array read from ``reader`` (``.read(n)`` → bytes), one at a time.
+
+    Built from ijson's event stream with a depth count: an entry deeper than MAX_JSON_DEPTH is
+    read to its end without being built and comes as a TooDeepEntry (no recursion, no
+    quadratic building). Whatever follows the array (``;``) is not read.
+    """
+    import ijson
+
+    events = ijson.basic_parse(reader, use_float=True)
+    first = next(events, None)
+    if first is None or first[0] != "start_array":
+        raise NotAnArray()
+    for ev, val in events:
+        if ev == "end_array":
+            return
+        if ev not in _OPEN:
+            yield val
+            continue
+        builder = ijson.ObjectBuilder()
+        builder.event(ev, val)
+        depth, deep = 1, False
+        for ev, val in events:
+            if ev in _OPEN:
+                depth += 1
+                deep = deep or depth > MAX_JSON_DEPTH
+            elif ev in _CLOSE:
+                depth -= 1
+            if not deep:
+                builder.event(ev, val)
+            if depth == 0:
+                break
+        yield TooDeepEntry() if deep else builder.value
+    raise ijson.IncompleteJSONError("the array is not closed")
 
 
 def time_problem(dt: datetime) -> str | None:
