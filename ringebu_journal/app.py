@@ -81,8 +81,8 @@ class App:
             return self.data_dir_given or file.parent / (file.stem + "-data")
         recorded = self.recorded_data_dir()
         if recorded is None:
-            if self.data_dir_given is not None and not self.db.is_sqlite and migrate.current_revision(self.db) is None:
-                return self.data_dir_given          # init of a new database records it
+            if self.data_dir_given is not None and (self.db.is_sqlite or migrate.current_revision(self.db) is None):
+                return self.data_dir_given          # in-memory SQLite; or init of a new database records it
             raise UsageError(
                 "this database has no data folder for attachments recorded — an admin runs "
                 "`ringebu-journal --data-dir DIR init` once, with DIR a folder every user of the database reaches")
