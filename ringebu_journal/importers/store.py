@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Union
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -267,16 +268,22 @@ def input_lock(app: App, importer: str, sha: str) -> Iterator[None]:
     """Hold the lock of one input for a run (see the module docstring); UsageError if another run holds it."""
     key = int.from_bytes(hashlib.sha256(f"{importer}\0{sha}".encode()).digest()[:8], "big", signed=True)
     if not app.db.is_sqlite:
-        with app.db.engine.connect() as conn:
+        with app.db.translate_errors():
+            conn = app.db.engine.connect()
             if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-                conn.rollback()
+                conn.close()
                 raise _busy(importer, sha)
             conn.commit()
+        try:
+            yield
+        finally:
             try:
-                yield
-            finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
+            except SQLAlchemyError:
+                pass            # the connection is gone, and its session lock with it
+            finally:
+                conn.close()
         return
     dbfile = app.db.engine.url.database
     if not dbfile or dbfile == ":memory:":
