@@ -39,7 +39,16 @@ sys.path.insert(0, str(ROOT))
 CLUSTER, PORT = "rjload", 5440
 
 
-def moderator(url: str, actor: str, deadline: float, refs: list[str], seed: int) -> dict:
+def _wait_for_start(seconds: float) -> float:
+    """Tell the parent this worker is ready (imports done, database open); the deadline starts
+    when every worker is ready (the parent answers "go" on stdin), so a slow start-up on a loaded
+    machine cannot eat the measured time."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+    return time.time() + seconds
+
+
+def moderator(url: str, actor: str, seconds: float, refs: list[str], seed: int) -> dict:
     from sqlalchemy import select
 
     from ringebu_journal import moderation
@@ -50,6 +59,7 @@ def moderator(url: str, actor: str, deadline: float, refs: list[str], seed: int)
     rnd = random.Random(seed)
     app = App.open(url, actor=actor, data_dir=tempfile.gettempdir())
     app.authorize("flag")
+    deadline = _wait_for_start(seconds)
     attempts = stored = conflicts = 0
     flag_ms: list[float] = []
     while time.time() < deadline:
@@ -76,12 +86,13 @@ def moderator(url: str, actor: str, deadline: float, refs: list[str], seed: int)
     return {"actor": actor, "attempts": attempts, "stored": stored, "conflicts": conflicts, "flag_ms": flag_ms}
 
 
-def importer(url: str, actor: str, deadline: float, work: str) -> dict:
+def importer(url: str, actor: str, seconds: float, work: str) -> dict:
     from ringebu_journal.app import App
     from ringebu_journal.importers.run import import_jsonl
 
     app = App.open(url, actor=actor, data_dir=work)
     app.authorize("import jsonl")
+    deadline = _wait_for_start(seconds)
     files = imported = 0
     while time.time() < deadline:
         f = Path(work) / f"{actor}-{files}.jsonl"
@@ -196,20 +207,27 @@ def main() -> int:
     db_url = None
     try:
         db_url, refs = setup(base, a.messages, work)
-        start = time.time() + 2.0                     # all workers start (imports done) before the clock
-        deadline = start + a.seconds
         procs = []
         for i in range(a.moderators):
-            kw = {"url": db_url, "actor": f"mod{i}", "deadline": deadline, "refs": refs, "seed": i}
+            kw = {"url": db_url, "actor": f"mod{i}", "seconds": a.seconds, "refs": refs, "seed": i}
             procs.append(("m", subprocess.Popen([sys.executable, __file__, "--worker", "moderator", "--args", json.dumps(kw)],
-                                                stdout=subprocess.PIPE, text=True)))
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)))
         for i in range(a.importers):
-            kw = {"url": db_url, "actor": f"arkiv{i}", "deadline": deadline, "work": str(work)}
+            kw = {"url": db_url, "actor": f"arkiv{i}", "seconds": a.seconds, "work": str(work)}
             procs.append(("i", subprocess.Popen([sys.executable, __file__, "--worker", "importer", "--args", json.dumps(kw)],
-                                                stdout=subprocess.PIPE, text=True)))
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)))
+        for kind, p in procs:                         # every worker started (imports done) before the clock
+            if p.stdout.readline().strip() != "ready":
+                raise SystemExit(f"a {kind} worker failed to start")
+        start = time.time()
+        for _, p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
         mods, imps = [], []
         for kind, p in procs:
-            out, _ = p.communicate(timeout=a.seconds + 600)
+            p.stdin.close()
+            out = p.stdout.read()
+            p.wait(timeout=a.seconds + 600)
             if p.returncode != 0:
                 raise SystemExit(f"a {kind} worker failed with exit code {p.returncode}")
             (mods if kind == "m" else imps).append(json.loads(out.strip().splitlines()[-1]))
