@@ -39,12 +39,16 @@ sys.path.insert(0, str(ROOT))
 CLUSTER, PORT = "rjload", 5440
 
 
-def _wait_for(start: float) -> None:
-    """Every worker begins at the same moment (after its imports), so the load overlaps."""
-    time.sleep(max(0.0, start - time.time()))
+def _wait_for_start(seconds: float) -> float:
+    """Tell the parent this worker is ready (imports done, database open); the deadline starts
+    when every worker is ready (the parent answers "go" on stdin), so a slow start-up on a loaded
+    machine cannot eat the measured time."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+    return time.time() + seconds
 
 
-def moderator(url: str, actor: str, start: float, deadline: float, refs: list[str], seed: int,
+def moderator(url: str, actor: str, seconds: float, refs: list[str], seed: int,
               min_attempts: int = 0) -> dict:
     from sqlalchemy import select
 
@@ -56,9 +60,9 @@ def moderator(url: str, actor: str, start: float, deadline: float, refs: list[st
     rnd = random.Random(seed)
     app = App.open(url, actor=actor, data_dir=tempfile.gettempdir())
     app.authorize("flag")
+    deadline = _wait_for_start(seconds)
     attempts = stored = conflicts = 0
     flag_ms: list[float] = []
-    _wait_for(start)
     while attempts < min_attempts or time.time() < deadline:
         ref = rnd.choice(refs)
         expect = None
@@ -83,14 +87,14 @@ def moderator(url: str, actor: str, start: float, deadline: float, refs: list[st
     return {"actor": actor, "attempts": attempts, "stored": stored, "conflicts": conflicts, "flag_ms": flag_ms}
 
 
-def importer(url: str, actor: str, start: float, deadline: float, work: str, min_files: int = 0) -> dict:
+def importer(url: str, actor: str, seconds: float, work: str, min_files: int = 0) -> dict:
     from ringebu_journal.app import App
     from ringebu_journal.importers.run import import_jsonl
 
     app = App.open(url, actor=actor, data_dir=work)
     app.authorize("import jsonl")
+    deadline = _wait_for_start(seconds)
     files = imported = 0
-    _wait_for(start)
     while files < min_files or time.time() < deadline:
         f = Path(work) / f"{actor}-{files}.jsonl"
         with open(f, "w", encoding="utf-8") as fh:
@@ -208,22 +212,28 @@ def main() -> int:
     db_url = None
     try:
         db_url, refs = setup(base, a.messages, work)
-        start = time.time() + 2.0                     # all workers start together, after their imports
-        deadline = start + a.seconds
         procs = []
         for i in range(a.moderators):
-            kw = {"url": db_url, "actor": f"mod{i}", "start": start, "deadline": deadline, "refs": refs, "seed": i,
+            kw = {"url": db_url, "actor": f"mod{i}", "seconds": a.seconds, "refs": refs, "seed": i,
                   "min_attempts": a.min_attempts}
             procs.append(("m", subprocess.Popen([sys.executable, __file__, "--worker", "moderator", "--args", json.dumps(kw)],
-                                                stdout=subprocess.PIPE, text=True)))
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)))
         for i in range(a.importers):
-            kw = {"url": db_url, "actor": f"arkiv{i}", "start": start, "deadline": deadline, "work": str(work),
-                  "min_files": a.min_files}
+            kw = {"url": db_url, "actor": f"arkiv{i}", "seconds": a.seconds, "work": str(work), "min_files": a.min_files}
             procs.append(("i", subprocess.Popen([sys.executable, __file__, "--worker", "importer", "--args", json.dumps(kw)],
-                                                stdout=subprocess.PIPE, text=True)))
+                                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)))
+        for kind, p in procs:                         # every worker started (imports done) before the clock
+            if p.stdout.readline().strip() != "ready":
+                raise SystemExit(f"a {kind} worker failed to start")
+        start = time.time()
+        for _, p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
         mods, imps = [], []
         for kind, p in procs:
-            out, _ = p.communicate(timeout=a.seconds + 600)
+            p.stdin.close()
+            out = p.stdout.read()
+            p.wait(timeout=a.seconds + 600)
             if p.returncode != 0:
                 raise SystemExit(f"a {kind} worker failed with exit code {p.returncode}")
             (mods if kind == "m" else imps).append(json.loads(out.strip().splitlines()[-1]))

@@ -32,6 +32,12 @@ def init(ctx: click.Context) -> None:
         click.echo(f"database {app.db.display_url} is up to date (schema {res['after']})")
     if res["made_admin"]:
         click.echo(f"{res['actor']} is its first admin; add others with `ringebu-journal users add NAME --role ROLE`")
+    if not app.db.is_sqlite or app._sqlite_file() is None:
+        if res["data_dir"]:
+            click.echo(f"data folder for attachments: {res['data_dir']}")
+        else:
+            click.echo("no data folder for attachments yet — run `ringebu-journal --data-dir DIR init` with DIR a "
+                       "folder every user of the database reaches (imports and exports are refused until then)")
 
 
 @click.group()

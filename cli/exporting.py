@@ -51,6 +51,8 @@ def register(cli: click.Group) -> None:
             except InvalidPackage as exc:
                 echo_err(exc.report.to_text())
                 raise
+        for note in result.notes:
+            echo_err(note)
         s = result.summary
         if fmt == "json":
             click.echo(json.dumps(s, ensure_ascii=False, indent=2, default=json_default))

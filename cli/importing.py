@@ -35,12 +35,22 @@ _again = click.option("--again", is_flag=True,
                       help="Read an input that was imported before once more (messages already stored stay unchanged).")
 
 
+_dry_run = click.option("--dry-run", is_flag=True,
+                        help="Read and check everything and report what an import would do; store nothing.")
+
+
 def _finish(summary) -> None:
     for line in summary.lines():
         click.echo(line)
-    if summary.rejected and not summary.already:
-        raise ProblemsFound(f"{summary.rejected} record(s) rejected — see the list above (also in the audit trail, "
-                            f"batch {summary.batch_id})")
+    if summary.already:
+        return
+    if summary.rejected:
+        where = ("" if summary.dry_run else f" (also in the audit trail, batch {summary.batch_id})"
+                 if summary.batch_id else " (also in the audit trail as import.rejected)")
+        raise ProblemsFound(f"{summary.rejected} record(s) rejected — see the list above{where}")
+    if not summary.stored:
+        raise UsageError("the input holds no messages (empty, or no file there that this import reads) — "
+                         "nothing imported; check that it is the right file and the right import command")
 
 
 def _run(app: App, label: str, fn: Callable) -> None:
@@ -52,43 +62,51 @@ def _run(app: App, label: str, fn: Callable) -> None:
 @import_group.command("facebook-dump")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
 @_again
+@_dry_run
 @command_app("import facebook-dump")
-def import_facebook_dump(paths: tuple[str, ...], again: bool, app: App) -> None:
+def import_facebook_dump(paths: tuple[str, ...], again: bool, dry_run: bool, app: App) -> None:
     """Import Graph API dumps (JSON Lines from `harvest facebook`) or files holding one response body.
 
-    PATHS are files or folders (all *.jsonl and *.json files inside are read).
+    PATHS are files or folders (all *.jsonl and *.json files inside are read), or - for standard input.
     """
-    _run(app, "importing dump", lambda adv: run.import_facebook_dump(app, list(paths), again=again, advance=adv))
+    _run(app, "importing dump", lambda adv: run.import_facebook_dump(app, list(paths), again=again, advance=adv,
+                                                                               dry_run=dry_run))
 
 
 @import_group.command("x-archive")
 @click.argument("path", type=click.Path(exists=False))
 @_again
+@_dry_run
 @command_app("import x-archive")
-def import_x_archive(path: str, again: bool, app: App) -> None:
+def import_x_archive(path: str, again: bool, dry_run: bool, app: App) -> None:
     """Import an X (Twitter) "archive of your data" (zip or unpacked folder): tweets, DMs, media."""
-    _run(app, "importing X archive", lambda adv: run.import_x_archive(app, path, again=again, advance=adv))
+    _run(app, "importing X archive", lambda adv: run.import_x_archive(app, path, again=again, advance=adv,
+                                                                                   dry_run=dry_run))
 
 
 @import_group.command("facebook-export")
 @click.argument("path", type=click.Path(exists=False))
 @_again
+@_dry_run
 @command_app("import facebook-export")
-def import_facebook_export(path: str, again: bool, app: App) -> None:
+def import_facebook_export(path: str, again: bool, dry_run: bool, app: App) -> None:
     """Import a Facebook "Download your information" export (zip or folder; JSON format).
 
     Repairs Facebook's mojibake (UTF-8 escaped byte by byte) where it round-trips and records each repair.
     """
-    _run(app, "importing Facebook export", lambda adv: run.import_facebook_export(app, path, again=again, advance=adv))
+    _run(app, "importing Facebook export", lambda adv: run.import_facebook_export(app, path, again=again,
+                                                                                          advance=adv, dry_run=dry_run))
 
 
 @import_group.command("jsonl")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
 @_again
+@_dry_run
 @command_app("import jsonl")
-def import_jsonl(paths: tuple[str, ...], again: bool, app: App) -> None:
+def import_jsonl(paths: tuple[str, ...], again: bool, dry_run: bool, app: App) -> None:
     """Import the generic JSON Lines format (schemas/generic-import.schema.json; see docs/importing.md)."""
-    _run(app, "importing JSON Lines", lambda adv: run.import_jsonl(app, list(paths), again=again, advance=adv))
+    _run(app, "importing JSON Lines", lambda adv: run.import_jsonl(app, list(paths), again=again, advance=adv,
+                                                                          dry_run=dry_run))
 
 
 @harvest_group.command("facebook")

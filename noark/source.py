@@ -6,10 +6,12 @@ may be nested, as in Arkade's ``{uuid}/content/``. Paths are relative to the roo
 
 from __future__ import annotations
 
+import errno
 import io
-from abc import ABC, abstractmethod
 import os
+import stat
 import tarfile
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional
 
@@ -161,8 +163,15 @@ class TarSource(PackageSource):
 
 def open_source(path: Path | str) -> PackageSource:
     path = Path(path)
-    if not path.exists():
-        raise PackageReadError(f"{path}: no such file or folder")
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PackageReadError(f"{path}: a loop of symbolic links") from None
+        raise PackageReadError(f"{path}: no such file or folder") from None
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        # a device such as /dev/zero would be read for ever, a pipe cannot be read twice
+        raise PackageReadError(f"{path}: not a folder or a file (a device or a pipe)")
     if path.is_dir():
         if not os.access(path, os.R_OK | os.X_OK):
             raise PackageReadError(f"{path}: folder is not readable")

@@ -2,6 +2,13 @@
 
 Library functions take an ``App`` so that they can be called the same way from the CLI,
 from tests and from a notebook. Nothing here knows about click.
+
+The data folder holds attachment bytes (content-addressed), harvest dumps and the render
+cache. It is never the current directory: for a SQLite file it defaults to a folder beside
+the file; a PostgreSQL database records its folder in the ``settings`` table (key
+``data_dir``, written by ``init`` given ``--data-dir``), so every command on every machine
+reads the same folder. A PostgreSQL database without one, or a ``--data-dir`` that is not
+the recorded folder, is refused with a line saying what to do.
 """
 
 from __future__ import annotations
@@ -19,12 +26,14 @@ from sqlalchemy.engine import Connection
 from . import audit, roles
 from .db import migrate
 from .db.engine import Database
-from .db.tables import User
+from .db.tables import Setting, User
 from .errors import PermissionRefused, UsageError
 
 ENV_ACTOR = "RINGEBU_JOURNAL_ACTOR"
 ENV_DATA = "RINGEBU_JOURNAL_DATA"
 USERS = User.__table__
+SETTINGS = Setting.__table__
+DATA_DIR_KEY = "data_dir"
 
 
 def default_actor() -> str:
@@ -42,23 +51,54 @@ def now() -> datetime:
 class App:
     db: Database
     actor: str
-    data_dir: Path
+    data_dir_given: Path | None = None      # --data-dir / RINGEBU_JOURNAL_DATA, absolute
     role: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    _data_dir: Path | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, db_url: str | None = None, actor: str | None = None, data_dir: str | Path | None = None) -> "App":
         db = Database(db_url)
         actor = actor or os.environ.get(ENV_ACTOR) or default_actor()
         if data_dir is None:
-            data_dir = os.environ.get(ENV_DATA)
-        if data_dir is None:
-            if db.is_sqlite and db.engine.url.database not in (None, "", ":memory:"):
-                base = Path(db.engine.url.database)
-                data_dir = base.parent / (base.stem + "-data")
-            else:
-                data_dir = Path.cwd() / "ringebu-journal-data"
-        return cls(db=db, actor=actor, data_dir=Path(data_dir))
+            data_dir = os.environ.get(ENV_DATA) or None
+        return cls(db=db, actor=actor, data_dir_given=Path(data_dir).absolute() if data_dir is not None else None)
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder (see the module docstring); UsageError if a PostgreSQL database has none."""
+        if self._data_dir is None:
+            self._data_dir = self._resolve_data_dir()
+        return self._data_dir
+
+    def _sqlite_file(self) -> Path | None:
+        name = self.db.engine.url.database if self.db.is_sqlite else None
+        return Path(name).absolute() if name not in (None, "", ":memory:") else None
+
+    def _resolve_data_dir(self) -> Path:
+        file = self._sqlite_file()
+        if file is not None:
+            return self.data_dir_given or file.parent / (file.stem + "-data")
+        recorded = self.recorded_data_dir()
+        if recorded is None:
+            if self.data_dir_given is not None and (self.db.is_sqlite or migrate.current_revision(self.db) is None):
+                return self.data_dir_given          # in-memory SQLite; or init of a new database records it
+            raise UsageError(
+                "this database has no data folder for attachments recorded — an admin runs "
+                "`ringebu-journal --data-dir DIR init` once, with DIR a folder every user of the database reaches")
+        if self.data_dir_given is not None and self.data_dir_given != recorded:
+            raise UsageError(f"the database keeps its attachments in {recorded}, not in {self.data_dir_given} — "
+                             "leave out --data-dir (and RINGEBU_JOURNAL_DATA), or have an admin move the folder "
+                             "and run `ringebu-journal --data-dir NEW init`")
+        return recorded
+
+    def recorded_data_dir(self) -> Path | None:
+        try:
+            with self.db.read() as conn:
+                value = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == DATA_DIR_KEY)).scalar()
+        except Exception:  # noqa: BLE001 - no schema yet: nothing recorded
+            return None
+        return Path(value) if value else None
 
     # -- roles ---------------------------------------------------------------------------
 
@@ -75,6 +115,11 @@ class App:
         """Check the role table; a refusal is audited and raised (exit 3)."""
         if roles.PERMISSIONS[command] == roles.OPEN:
             return
+        file = self._sqlite_file()
+        if file is not None and not file.exists():
+            # connecting would create an empty database file: a read on a mistyped path must not
+            raise UsageError(f"no database at {file} (not initialised) — create it with `ringebu-journal init`, or give the right "
+                             "--db (or RINGEBU_JOURNAL_DB)")
         if check_schema:
             migrate.check_schema(self.db)
         self.role = self.lookup_role()
@@ -138,7 +183,26 @@ def init_database(app: App) -> dict[str, Any]:
         if before != after:
             app.audit(conn, "database.upgrade" if before else "database.create", "database",
                       app.db.display_url, before={"schema": before}, after={"schema": after})
-    return {"before": before, "after": after, "made_admin": made_admin, "actor": app.actor}
+        data_dir = _record_data_dir(app, conn)
+    return {"before": before, "after": after, "made_admin": made_admin, "actor": app.actor, "data_dir": data_dir}
+
+
+def _record_data_dir(app: App, conn: Connection) -> str | None:
+    """Record --data-dir as the database's data folder (not for a SQLite file: beside it by default)."""
+    if app._sqlite_file() is not None:
+        return None
+    old = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == DATA_DIR_KEY)).scalar()
+    new = str(app.data_dir_given) if app.data_dir_given is not None else None
+    if new is None or new == old:
+        return old
+    if old is None:
+        conn.execute(SETTINGS.insert().values(key=DATA_DIR_KEY, value=new, updated_at=now(), updated_by=app.actor))
+    else:
+        conn.execute(SETTINGS.update().where(SETTINGS.c.key == DATA_DIR_KEY).values(
+            value=new, updated_at=now(), updated_by=app.actor))
+    app.audit(conn, "setting.change", "setting", DATA_DIR_KEY, before={"value": old}, after={"value": new})
+    app._data_dir = None
+    return new
 
 
 def _role_in(conn: Connection, name: str) -> str | None:

@@ -58,6 +58,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
+from . import killpoints
 from .db.tables import AuditEvent
 
 GENESIS = "0" * 64
@@ -195,6 +196,7 @@ def append(
     _seal(prev, ev)
     row = ev if columns is None else {k: v for k, v in ev.items() if k in columns}
     conn.execute(AUDIT.insert().values(**row))
+    killpoints.reached("audit.append")          # inside the caller's transaction, not yet committed
     return ev
 
 

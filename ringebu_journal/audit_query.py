@@ -1,8 +1,17 @@
-"""Reading the audit trail: filters for auditors, and export as JSON Lines."""
+"""Reading the audit trail: filters for auditors, and export as JSON Lines.
+
+Filters match literally: ``--action 'import_*'`` is a prefix in which ``_`` and ``%`` are
+ordinary characters (they are escaped for LIKE). ``verify_file`` accepts only a file written
+by ``audit export``: a missing, empty, non-trail, malformed or non-regular file is one line
+naming the file and the line, never "0 events, chain intact".
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +43,11 @@ class AuditFilter:
     limit: int | None = None
 
 
+def like_prefix(text: str) -> str:
+    """A LIKE pattern (escape character ``\\``) matching the strings that start with ``text``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def query(app: App, f: AuditFilter) -> Iterator[dict[str, Any]]:
     conds = []
     if f.object_type:
@@ -44,7 +58,7 @@ def query(app: App, f: AuditFilter) -> Iterator[dict[str, Any]]:
         conds.append(AUDIT.c.actor == f.actor)
     if f.action:
         if f.action.endswith("*"):
-            conds.append(AUDIT.c.action.like(f.action[:-1].replace("%", r"\%") + "%", escape="\\"))
+            conds.append(AUDIT.c.action.like(like_prefix(f.action[:-1]), escape="\\"))
         else:
             conds.append(AUDIT.c.action == f.action)
     if f.since:
@@ -58,7 +72,8 @@ def query(app: App, f: AuditFilter) -> Iterator[dict[str, Any]]:
         conds.append(AUDIT.c.action.in_(DECISION_ACTIONS))
     if f.export_id:
         conds.append(and_(AUDIT.c.object_type == "export",
-                          or_(AUDIT.c.object_id == f.export_id, AUDIT.c.object_id.like(f.export_id + "%"))))
+                          or_(AUDIT.c.object_id == f.export_id,
+                              AUDIT.c.object_id.like(like_prefix(f.export_id), escape="\\"))))
     stmt = select(*audit.SHOWN).where(*conds).order_by(AUDIT.c.seq)
     if f.limit:
         stmt = stmt.limit(f.limit)
@@ -114,14 +129,58 @@ def _write_trail(app: App, fh: TextIO) -> tuple[int, str]:
     return n, last_hash
 
 
+MAX_TRAIL_LINE = 64 * 1024 * 1024
+_EVENT_KEYS = frozenset(audit.FIELDS) | {"prev_hash", "hash"}
+
+
+def _trail_path(path: str) -> None:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{path}: a loop of symbolic links — give the exported trail file") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise UsageError(f"{path}: no such file — give the file `ringebu-journal audit export` wrote") from None
+        raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{path} is a folder — give the file `ringebu-journal audit export` wrote")
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise UsageError(f"{path}: not a file (a device) — give the file `ringebu-journal audit export` wrote")
+
+
 def verify_file(path: str, head: str | None = None) -> audit.VerifyResult:
     """Verify an exported trail file (the same recipe as README's 20 lines)."""
-    def events() -> Iterator[dict[str, Any]]:
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UsageError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
+    from .importers.sources import iter_lines
 
-    return audit.verify_events(events(), head=head)
+    _trail_path(path)
+    hint = "give the file `ringebu-journal audit export` wrote"
+
+    def events() -> Iterator[dict[str, Any]]:
+        with open(path, "rb") as fh:
+            for n, raw in iter_lines(fh, MAX_TRAIL_LINE):
+                if raw is None:
+                    raise UsageError(f"{path}:{n}: line longer than {MAX_TRAIL_LINE:,} bytes — not an audit trail; {hint}")
+                if not raw.strip():
+                    continue
+                try:
+                    ev = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise UsageError(f"{path}:{n}: not UTF-8 — not an audit trail; {hint}") from None
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+                    raise UsageError(f"{path}:{n}: not a JSON line ({why}); {hint}") from None
+                if not isinstance(ev, dict) or not _EVENT_KEYS <= ev.keys():
+                    raise UsageError(f"{path}:{n}: not an audit event (it needs {', '.join(sorted(_EVENT_KEYS))}); {hint}")
+                if not isinstance(ev["seq"], int) or not all(isinstance(ev[k], str) for k in ("prev_hash", "hash")):
+                    raise UsageError(f"{path}:{n}: not an audit event (seq must be a number, the hashes text); {hint}")
+                yield ev
+
+    try:
+        res = audit.verify_events(events(), head=head)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: an event has a value of the wrong type ({exc}); {hint}") from None
+    if res.ok and res.checked == 0:
+        raise UsageError(f"{path}: empty — no audit events in it, so nothing is verified; {hint}")
+    return res

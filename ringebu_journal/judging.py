@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
-from . import audit, registry
+from . import audit, killpoints, registry
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
@@ -226,6 +226,8 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                 registry.register(conn, [r["message_id"] for r in inserts], at=now, actor=app.actor)
                 audit.append_many(conn, events)
                 summary.judged += len(inserts)
+            killpoints.reached("judge.batch")           # written, not yet committed
+        killpoints.reached("judge.committed")
         if advance:
             advance(len(rows))
     return summary

@@ -3,6 +3,11 @@
 Everywhere a command takes MESSAGE it accepts the internal id (``42`` or ``id:42``), the
 platform's own message id when it is unique (``871234567890123_1122334455667788``), or
 ``platform:platform-id`` (``facebook:871234567890123_1122334455667788``).
+
+A bare number is an internal id only when it can be one (ASCII digits, at most
+``MAX_INTERNAL_ID``, the largest value of the id column on PostgreSQL); a longer number —
+every Instagram and X id — is only looked up as a platform id, so it never reaches the
+database as an out-of-range integer.
 """
 
 from __future__ import annotations
@@ -16,6 +21,15 @@ from .models import Platform
 
 MSG = Message.__table__
 PLATFORMS = {p.value for p in Platform}
+MAX_INTERNAL_ID = 2 ** 31 - 1       # messages.id is INTEGER on PostgreSQL
+
+
+def internal_id(text: str) -> int | None:
+    """The internal id ``text`` can be, or None (not ASCII digits, or too large for the column)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    n = int(text)
+    return n if n <= MAX_INTERNAL_ID else None
 
 
 def resolve(app: App, ref: str) -> int:
@@ -39,8 +53,8 @@ def resolve(app: App, ref: str) -> int:
             select(MSG.c.id, MSG.c.platform).where(MSG.c.platform_message_id == ref, MSG.c.is_current.is_(True))
         ).all()
         internal = None
-        if ref.isdigit():
-            internal = conn.execute(select(MSG.c.id).where(MSG.c.id == int(ref))).scalar()
+        if (n := internal_id(ref)) is not None:
+            internal = conn.execute(select(MSG.c.id).where(MSG.c.id == n)).scalar()
         if rows and internal is not None and (len(rows) > 1 or rows[0][0] != internal):
             raise UsageError(
                 f"{ref!r} is both an internal id and a platform id — write id:{ref} or "
@@ -57,9 +71,10 @@ def resolve(app: App, ref: str) -> int:
 
 
 def _by_internal(conn, value: str, ref: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise UsageError(f"{ref!r}: an internal id is a number")
-    found = conn.execute(select(MSG.c.id).where(MSG.c.id == int(value))).scalar()
+    n = internal_id(value)
+    found = conn.execute(select(MSG.c.id).where(MSG.c.id == n)).scalar() if n is not None else None
     if found is None:
         raise UsageError(f"no message with internal id {value}")
     return _current_of(conn, found)

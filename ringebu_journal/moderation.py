@@ -316,9 +316,10 @@ def _conflict_line(conn: Connection, t: _Target, now_lock: int | None) -> str:
 def _ref_is_old_version(conn: Connection, ref: str, current: int) -> bool:
     raw = ref.strip()
     raw = raw[3:] if raw.startswith("id:") else raw
-    if not raw.isdigit() or int(raw) == current:
+    n = msgs.internal_id(raw)
+    if n is None or n == current:
         return False
-    return conn.execute(select(MSG.c.id).where(MSG.c.id == int(raw))).scalar() is not None
+    return conn.execute(select(MSG.c.id).where(MSG.c.id == n)).scalar() is not None
 
 
 def _targets(app: App, refs: Sequence[str], expect_version: int | None, kind: str) -> list[tuple[_Target, str | None]]:

@@ -100,6 +100,10 @@ class Database:
                 with conn.begin():
                     yield conn
 
+    def translate_errors(self):
+        """A context in which an unreachable server or a database error becomes a DatabaseError line."""
+        return self._translate()
+
     @contextmanager
     def _translate(self) -> Iterator[None]:
         try:

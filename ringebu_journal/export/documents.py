@@ -16,6 +16,10 @@
   whole (the payload is kept verbatim, so nothing can be masked in it).
 
 Invariant: no PDF of a registrering without skjerming holds a screened text or an identity number.
+
+An attachment whose bytes were stored at import (it has a SHA-256) but are not in the data
+folder is not a "bytes not stored" case: the export is refused (nothing is published) with a
+line naming the folder, so a package never silently lacks a stored attachment.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from .masking import (
     SKJERMING_DELER,
     SKJERMING_HELE,
@@ -70,10 +75,17 @@ def attachment_file(data_dir: Path, att: dict[str, Any]) -> Path | None:
 def plan_documents(plan: ExportPlan, data_dir: Path) -> list[RenderJob]:
     """Attach the documents to every record of ``plan``; return the rendering jobs they need."""
     jobs: dict[str, RenderJob] = {}
+    missing: list[tuple[int, str]] = []
     for mappe in plan.mapper:
         for rec in mappe.records:
-            for job in _documents_for(rec, plan, data_dir):
+            for job in _documents_for(rec, plan, data_dir, missing):
                 jobs.setdefault(job.key, job)
+    if missing:
+        mid, sha = missing[0]
+        raise UsageError(
+            f"{len(missing)} stored attachment(s) are not in the data folder {data_dir} (first: message {mid}, "
+            f"SHA-256 {sha}) — run the export with the data folder the import used (--data-dir or "
+            "RINGEBU_JOURNAL_DATA); nothing was published")
     return list(jobs.values())
 
 
@@ -119,7 +131,8 @@ def _own_screening(rec: RecordPlan) -> Screening:
     return Screening(screen=True, hjemmel=rec.screening_hjemmel, spans=own.spans)
 
 
-def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[RenderJob]:
+def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path, missing: list[tuple[int, str]]
+                   ) -> list[RenderJob]:
     m = rec.message
     context = plan.threads.get(m["thread_id"], [m]) if m["thread_id"] is not None else [m]
     atts = plan.attachments.get(m["id"], [])
@@ -159,6 +172,9 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[Re
                     redacted_sti=f"{folder}/{rec.system_id}-skjermet.pdf" if redacted_key else None)]
     for a in atts:
         path = attachment_file(data_dir, a)
+        if path is None and a.get("sha256"):
+            missing.append((m["id"], a["sha256"]))
+            continue
         if path is None:
             rec.unsupported.append({"message_id": m["id"], "sha256": a.get("sha256"), "media_type": a.get("media_type"),
                                     "reason": "bytes not stored" + (f" ({a['note']})" if a.get("note") else "")})

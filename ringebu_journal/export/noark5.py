@@ -2,10 +2,23 @@
 
 The package is written into a hidden temporary sibling of ``--out`` (``.NAME.partial-PID-…``),
 validated with the noark validator (XSD and Arkade controls), and only then renamed to ``--out``
-(or packed to ``NAME.tar`` and renamed). An interrupted export leaves at most the hidden partial
-folder, which the next export removes once its process is gone. An invalid package is never
-published. The export, its deliveries and one ``export.noark5`` audit event are stored in one
-transaction together with the rename.
+(or packed to ``NAME.tar`` and renamed). An invalid package is never published.
+
+Publishing is three steps, so that a kill at any point leaves a state the next export to the
+same ``--out`` reconciles (the file system and the database cannot change in one step):
+
+1. intent — ``.NAME.publishing`` is written next to ``--out`` (process id, package id and the
+   SHA-256 of ``arkivstruktur.xml`` or of the tar file);
+2. publish — the validated partial folder (or tar file) is renamed to ``--out``;
+3. done — the export, its deliveries and one ``export.noark5`` audit event are stored in one
+   transaction, then the intent file is removed.
+
+A kill before 2 leaves the hidden partial folder (removed by the next export once its process
+is gone). A kill between 2 and 3 leaves a published package the database does not know: the
+next export to that ``--out`` finds the intent, sees that no export of that package was
+recorded, withdraws the package (it was never reported as delivered) and builds it again. A
+kill after 3 leaves only a stale intent file, which the next export removes. Every step is a
+named kill point (:mod:`ringebu_journal.killpoints`).
 """
 
 from __future__ import annotations
@@ -51,6 +64,7 @@ from noark import (
     stable_uuid,
 )
 from noark.validate import validate_package
+from ringebu_journal import killpoints
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
 from ringebu_journal.errors import ProblemsFound, UsageError
@@ -115,6 +129,7 @@ class ExportResult:
     package_id: str
     path: Path
     summary: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)     # what an earlier, interrupted export left and what was done
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -424,6 +439,62 @@ def clean_leftovers(parent: Path, name: str) -> list[Path]:
     return removed
 
 
+def _intent_path(final: Path) -> Path:
+    return final.parent / f".{final.name}.publishing"
+
+
+def _fingerprint(final: Path) -> str | None:
+    """SHA-256 of the published package's arkivstruktur.xml (folder) or of the tar file."""
+    try:
+        return _sha256(final / "arkivstruktur.xml" if final.is_dir() else final)
+    except OSError:
+        return None
+
+
+def reconcile_publishing(app: App, final: Path) -> list[str]:
+    """Finish what an interrupted export to ``final`` left between publishing and recording.
+
+    Returns one line per thing done, for the user. Raises UsageError if the export that wrote
+    the intent is still running.
+    """
+    marker = _intent_path(final)
+    if not marker.exists():
+        return []
+    try:
+        intent = json.loads(marker.read_text(encoding="utf-8"))
+        pid, package_id, fingerprint = int(intent["pid"]), str(intent["package_id"]), intent["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pid, package_id, fingerprint = 0, "", None
+    if pid and pid != os.getpid() and _pid_alive(pid):
+        raise UsageError(f"another export (process {pid}) is publishing {final} — wait for it to finish")
+    notes = []
+    with app.db.read() as conn:
+        recorded = package_id and conn.execute(
+            select(EXP.c.id).where(EXP.c.kind == "noark5", EXP.c.package_id == package_id,
+                                   EXP.c.path == str(final))).first() is not None
+    if not recorded and final.exists() and fingerprint and _fingerprint(final) == fingerprint:
+        aside = final.parent / f".{final.name}.partial-{os.getpid()}-withdrawn"
+        os.rename(final, aside)
+        if aside.is_dir():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.unlink(missing_ok=True)
+        notes.append(f"an earlier export published {final} but was interrupted before it was recorded; "
+                     "that package was withdrawn and is built again")
+    marker.unlink(missing_ok=True)
+    return notes
+
+
+def _write_intent(final: Path, package_id: str, fingerprint: str) -> None:
+    marker = _intent_path(final)
+    tmp = final.parent / f".{final.name}.partial-{os.getpid()}-intent"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"pid": os.getpid(), "package_id": package_id, "fingerprint": fingerprint}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, marker)
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -523,6 +594,10 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
     out = Path(out).absolute()
     final = out.with_name(out.name + ".tar") if tar and out.suffix != ".tar" else out
     name = final.name[:-4] if tar else final.name
+    try:
+        notes = reconcile_publishing(app, final)
+    except OSError as exc:
+        raise _disk_error(exc, final) from None
     if final.exists() and (final.is_file() or any(final.iterdir())):
         raise UsageError(f"{final} exists already — give a new --out (an export never overwrites a package)")
     parent = final.parent
@@ -565,13 +640,17 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
             except OSError as exc:
                 raise _disk_error(exc, final) from None
             summary["checksums"][final.name] = _sha256(tar_partial)
-        _publish(app, plan, summary, package_id, final, partial if not tar else tar_partial)
-        return ExportResult(package_id=package_id, path=final, summary=summary)
+        built = partial if not tar else tar_partial
+        _publish(app, plan, summary, package_id, final, built,
+                 fingerprint=summary["checksums"][final.name] if tar else arkivstruktur_sha)
+        return ExportResult(package_id=package_id, path=final, summary=summary, notes=notes)
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
         for leftover in parent.glob(f".{final.name}.partial-{os.getpid()}-*"):
-            if leftover.is_file():
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
                 leftover.unlink(missing_ok=True)
 
 
@@ -612,22 +691,42 @@ def state_hash(rec: RecordPlan) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
 
 
-def _publish(app: App, plan: ExportPlan, summary: dict[str, Any], package_id: str, final: Path, built: Path) -> None:
+def _publish(app: App, plan: ExportPlan, summary: dict[str, Any], package_id: str, final: Path, built: Path, *,
+             fingerprint: str) -> None:
+    """Intent, publish, done (see the module docstring); each step is a kill point."""
+    killpoints.reached("export.validated")
+    try:
+        _write_intent(final, package_id, fingerprint)
+        killpoints.reached("export.intent")
+        os.rename(built, final) if not final.exists() else os.replace(built, final)
+    except OSError as exc:
+        _intent_path(final).unlink(missing_ok=True)
+        raise _disk_error(exc, final) from None
+    killpoints.reached("export.published")
     now = datetime.now(timezone.utc)
-    with app.db.write() as conn:
-        export_id = conn.execute(EXP.insert().values(
-            kind="noark5", package_id=package_id, path=str(final), summary=summary, actor=app.actor, created_at=now,
-        )).inserted_primary_key[0]
-        rows = [{"message_id": r.message["id"], "kind": "noark5", "export_id": export_id, "system_id": r.system_id,
-                 "state_hash": state_hash(r), "delivered_at": now} for r in plan.records()]
-        for i in range(0, len(rows), 500):
-            conn.execute(DLV.insert(), rows[i:i + 500])
-        app.audit(conn, "export.noark5", "export", package_id, after={
-            "path": str(final), "saksmapper": summary["saksmapper"], "journalposter": summary["journalposter"],
-            "registreringer": summary["registreringer"], "documents": summary["documents"],
-            "screened": summary["screened"], "checksums": summary["checksums"], "export_id": export_id,
-        })
+    try:
+        with app.db.write() as conn:
+            export_id = conn.execute(EXP.insert().values(
+                kind="noark5", package_id=package_id, path=str(final), summary=summary, actor=app.actor, created_at=now,
+            )).inserted_primary_key[0]
+            rows = [{"message_id": r.message["id"], "kind": "noark5", "export_id": export_id, "system_id": r.system_id,
+                     "state_hash": state_hash(r), "delivered_at": now} for r in plan.records()]
+            for i in range(0, len(rows), 500):
+                conn.execute(DLV.insert(), rows[i:i + 500])
+            app.audit(conn, "export.noark5", "export", package_id, after={
+                "path": str(final), "saksmapper": summary["saksmapper"], "journalposter": summary["journalposter"],
+                "registreringer": summary["registreringer"], "documents": summary["documents"],
+                "screened": summary["screened"], "checksums": summary["checksums"], "export_id": export_id,
+            })
+            killpoints.reached("export.recording")
+    except BaseException:
+        # not recorded: withdraw the package again, so nothing is published that the database does not know
+        aside = final.parent / f".{final.name}.partial-{os.getpid()}-withdrawn"
         try:
-            os.rename(built, final) if not final.exists() else os.replace(built, final)
-        except OSError as exc:
-            raise _disk_error(exc, final) from None
+            os.rename(final, aside)
+            _intent_path(final).unlink(missing_ok=True)
+        except OSError:
+            pass            # the intent stays; the next export to this --out withdraws it
+        raise
+    killpoints.reached("export.recorded")
+    _intent_path(final).unlink(missing_ok=True)

@@ -27,7 +27,8 @@ from ..models import AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageSta
 from .blobs import TooLarge, store_blob
 from .sources import ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet, damaged, read_document
 from .store import Item, Record, Rejection
-from .textutil import MAX_TEXT_CHARS, as_list, clean_opt, clean_text, fix_tree, from_unix, raw_json, safe_payload
+from .textutil import (MAX_JSON_DEPTH, MAX_TEXT_CHARS, TooDeep, as_list, clean_opt, clean_text, deeper_than, fix_tree,
+                       from_unix, loads, raw_json, safe_payload)
 
 SOURCE = "facebook-export"
 _POSTS = re.compile(r"(^|/)your_posts(__check_ins__photos_and_videos)?_\d+\.json$")
@@ -67,7 +68,9 @@ def _load(f: InputFile) -> tuple[Any, str] | Rejection:
         return Rejection(f.display, None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}) — "
                          "the export is expected to be JSON in UTF-8")
     try:
-        return json.loads(text), text
+        return loads(text, check=False), text       # each entry is checked where it is read
+    except TooDeep as exc:
+        return Rejection(f.display, None, str(exc))
     except json.JSONDecodeError as exc:
         return Rejection(f.display, f"line {exc.lineno}", f"not valid JSON ({exc.msg} at column {exc.colno}) — truncated?")
 
@@ -87,7 +90,7 @@ class _Ctx:
         for f in self.inputs.files:
             if _PROFILE.search(f.name):
                 loaded = _load(f)
-                if isinstance(loaded, Rejection):
+                if isinstance(loaded, Rejection) or deeper_than(loaded[0], MAX_JSON_DEPTH):
                     return None
                 n = [0]
                 v = fix_tree(loaded[0], n)
@@ -157,6 +160,9 @@ class _Ctx:
             if not isinstance(original, dict):
                 yield Rejection(f.display, place, "post is not a JSON object", "facebook")
                 continue
+            if deeper_than(original, MAX_JSON_DEPTH - 2):
+                yield Rejection(f.display, place, str(TooDeep()), "facebook")
+                continue
             n = [0]
             p = fix_tree(original, n)
             created = from_unix(p.get("timestamp")) if isinstance(p.get("timestamp"), (int, float)) else None
@@ -200,6 +206,9 @@ class _Ctx:
             place = f"comments[{i}]"
             if not isinstance(original, dict):
                 yield Rejection(f.display, place, "comment is not a JSON object", "facebook")
+                continue
+            if deeper_than(original, MAX_JSON_DEPTH - 2):
+                yield Rejection(f.display, place, str(TooDeep()), "facebook")
                 continue
             n = [0]
             c = fix_tree(original, n)
@@ -246,6 +255,9 @@ class _Ctx:
             place = f"messages[{i}]"
             if not isinstance(original, dict):
                 yield Rejection(f.display, place, "message is not a JSON object", "messenger")
+                continue
+            if deeper_than(original, MAX_JSON_DEPTH - 2):
+                yield Rejection(f.display, place, str(TooDeep()), "messenger")
                 continue
             n = [0]
             m = fix_tree(original, n)

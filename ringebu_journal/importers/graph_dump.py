@@ -33,7 +33,8 @@ from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind
 from .blobs import blob_path
 from .sources import MAX_LINE_BYTES, DamagedInput, InputFile, InputSet, iter_lines, read_document
 from .store import Item, OwnAccount, Record, Rejection, StatusChange
-from .textutil import MAX_TEXT_CHARS, as_id, clean_opt, clean_text, parse_graph_time, raw_json, safe_payload
+from .textutil import (MAX_TEXT_CHARS, TooDeep, as_id, clean_opt, clean_text, loads, parse_graph_time, raw_json,
+                       safe_payload)
 
 THROTTLE_CODES = {4, 17, 32, 613, 80001}
 _VERSION = re.compile(r"^v\d+(\.\d+)?$")
@@ -124,16 +125,33 @@ def _media_map(inputs: InputSet) -> dict[str, dict[str, Any]]:
             for _n, line in iter_lines(fh, MAX_LINE_BYTES):
                 if line and line.startswith(b'{"attachment"'):
                     try:
-                        a = json.loads(line)["attachment"]
+                        a = loads(line)["attachment"]
                         out[a["url"]] = a
                     except (ValueError, KeyError, TypeError):
                         continue
     return out
 
 
+GENERIC_KEYS = frozenset({"platform", "kind", "id", "created_at"})
+
+
+def _is_generic_jsonl(f: InputFile) -> bool:
+    """Whether the file's first line is a record of the generic JSON Lines format (import jsonl)."""
+    with f.open() as fh:
+        first = fh.readline(MAX_LINE_BYTES)
+    try:
+        obj = loads(first)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and GENERIC_KEYS <= obj.keys()
+
+
 def file_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -> Iterator[Item]:
     if _is_dump(f):
         yield from _dump_items(f, data_dir, media)
+    elif _is_generic_jsonl(f):
+        yield Rejection(f.display, None, "this is the generic JSON Lines format (records with platform, kind, id, "
+                        "created_at), not a Graph API dump — import it with `ringebu-journal import jsonl`")
     else:
         yield from _bare_items(f, data_dir, media)
 
@@ -153,7 +171,10 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
                 yield Rejection(f.display, place, f"not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})")
                 continue
             try:
-                obj = json.loads(text)
+                obj = loads(text)
+            except TooDeep as exc:
+                yield Rejection(f.display, place, str(exc))
+                continue
             except json.JSONDecodeError as exc:
                 yield Rejection(f.display, place, f"not valid JSON ({exc.msg} at column {exc.colno}) — "
                                 "truncated dump? the lines before and after are imported")
@@ -185,7 +206,10 @@ def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
         yield Rejection(f.display, None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
         return
     try:
-        body = json.loads(text)
+        body = loads(text)
+    except TooDeep as exc:
+        yield Rejection(f.display, None, str(exc))
+        return
     except json.JSONDecodeError as exc:
         yield Rejection(f.display, f"line {exc.lineno}", f"not valid JSON ({exc.msg} at column {exc.colno}) — truncated?")
         return

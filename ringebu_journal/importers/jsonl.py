@@ -14,7 +14,7 @@ from ..models import AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind,
 from .blobs import TooLarge, store_blob
 from .sources import MAX_LINE_BYTES, InputFile, InputSet, iter_lines
 from .store import Item, OwnAccount, Record, Rejection
-from .textutil import MAX_TEXT_CHARS, clean_opt, clean_text, parse_graph_time, safe_payload
+from .textutil import MAX_TEXT_CHARS, TooDeep, clean_opt, clean_text, loads, parse_graph_time, safe_payload
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "generic-import.schema.json"
 SOURCE = "jsonl"
@@ -43,8 +43,9 @@ def items(inputs: InputSet, data_dir: Path) -> Iterator[Item]:
 
 
 def _file_items(f: InputFile, data_dir: Path) -> Iterator[Item]:
-    base = Path(f.display).resolve().parent if "!" not in f.display else None
+    base = f.folder
     seen_accounts: set[tuple[str, str]] = set()
+    first = True
     with f.open() as fh:
         for n, line in iter_lines(fh, MAX_LINE_BYTES):
             place = f"line {n}"
@@ -64,10 +65,18 @@ def _file_items(f: InputFile, data_dir: Path) -> Iterator[Item]:
             if text.startswith("\ufeff"):
                 text = text[1:]
             try:
-                obj = json.loads(text)
+                obj = loads(text)
             except json.JSONDecodeError as exc:
                 yield Rejection(f.display, place, f"not valid JSON ({exc.msg} at column {exc.colno})")
                 continue
+            except TooDeep as exc:
+                yield Rejection(f.display, place, str(exc))
+                continue
+            if first and isinstance(obj, dict) and (("request" in obj and "body" in obj) or set(obj) == {"attachment"}):
+                yield Rejection(f.display, None, "this is a Graph API dump (written by `harvest facebook`), not the "
+                                "generic JSON Lines format — import it with `ringebu-journal import facebook-dump`")
+                return
+            first = False
             errors = schema_errors(obj)
             if errors:
                 yield Rejection(f.display, place, "does not follow schemas/generic-import.schema.json: " + "; ".join(errors[:5]),
@@ -131,7 +140,8 @@ def _record(f: InputFile, place: str, line: str, obj: dict[str, Any], base: Path
 def _attachment(a: dict[str, Any], base: Path | None, data_dir: Path) -> AttachmentIn | str:
     rel = a["path"]
     if base is None:
-        return "attachments can only be read beside a JSON Lines file on disk, not inside an archive"
+        return ("attachments can only be read beside a JSON Lines file on disk, not inside an archive or from "
+                "standard input — import the file by its path")
     if rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":") or ".." in Path(rel.replace("\\", "/")).parts:
         return f"path {rel!r} must be relative to the file's folder and stay inside it"
     p = (base / rel).resolve()

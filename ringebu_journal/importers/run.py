@@ -1,16 +1,19 @@
 """The import entry points: one function per input kind, callable from the CLI, tests or a notebook.
 
 Each opens the input safely (``sources.open_inputs``), hands the importer's generator to
-``store.run_import`` and returns its :class:`~.store.ImportSummary`.
+``store.run_import`` and returns its :class:`~.store.ImportSummary`. ``dry_run=True`` reads and
+checks everything and stores nothing (attachment bytes go to a temporary folder, removed after).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Callable
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable
 
 from ..app import App
-from .sources import open_inputs
+from .sources import InputSet, open_inputs
 from .store import ImportSummary, run_import
 from .store import CHUNK_SIZE as _DEFAULT_CHUNK
 
@@ -28,51 +31,52 @@ def _chunk_from_env() -> int:
 CHUNK_SIZE = _chunk_from_env()
 
 
+def _run(app: App, importer: str, inputs: InputSet, items: Callable[[Path], Iterable], *, again: bool,
+         advance: Advance, chunk_size: int, dry_run: bool) -> ImportSummary:
+    """Run one import; a dry run stores attachment bytes in a temporary folder that is removed."""
+    try:
+        if not dry_run:
+            data_dir = app.data_dir
+            return run_import(app, importer=importer, inputs=inputs, items=lambda: items(data_dir),
+                              chunk_size=chunk_size, again=again, advance=advance)
+        with tempfile.TemporaryDirectory(prefix="ringebu-journal-dry-run-") as tmp:
+            return run_import(app, importer=importer, inputs=inputs, items=lambda: items(Path(tmp)),
+                              chunk_size=chunk_size, advance=advance, dry_run=True)
+    finally:
+        inputs.close()
+
+
 def import_jsonl(app: App, paths: list[str], *, again: bool = False, advance: Advance = None,
-                 chunk_size: int = CHUNK_SIZE) -> ImportSummary:
+                 chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
     from . import jsonl
 
     inputs = open_inputs(paths, zip_allowed=False, accept=lambda n: n.endswith((".jsonl", ".ndjson")))
-    try:
-        return run_import(app, importer="jsonl", inputs=inputs, items=lambda: jsonl.items(inputs, app.data_dir),
-                          chunk_size=chunk_size, again=again, advance=advance)
-    finally:
-        inputs.close()
+    return _run(app, "jsonl", inputs, lambda d: jsonl.items(inputs, d), again=again, advance=advance,
+                chunk_size=chunk_size, dry_run=dry_run)
 
 
 def import_facebook_dump(app: App, paths: list[str], *, again: bool = False, advance: Advance = None,
-                         chunk_size: int = CHUNK_SIZE) -> ImportSummary:
+                         chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
     from . import graph_dump
 
     inputs = open_inputs(paths, zip_allowed=False, accept=lambda n: n.endswith((".jsonl", ".json", ".ndjson")))
-    try:
-        return run_import(app, importer="facebook-dump", inputs=inputs,
-                          items=lambda: graph_dump.items(inputs, app.data_dir), chunk_size=chunk_size,
-                          again=again, advance=advance)
-    finally:
-        inputs.close()
+    return _run(app, "facebook-dump", inputs, lambda d: graph_dump.items(inputs, d), again=again, advance=advance,
+                chunk_size=chunk_size, dry_run=dry_run)
 
 
 def import_x_archive(app: App, path: str, *, again: bool = False, advance: Advance = None,
-                     chunk_size: int = CHUNK_SIZE) -> ImportSummary:
+                     chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
     from . import x_archive
 
     inputs = open_inputs([path])
-    try:
-        return run_import(app, importer="x-archive", inputs=inputs, items=lambda: x_archive.items(inputs, app.data_dir),
-                          chunk_size=chunk_size, again=again, advance=advance)
-    finally:
-        inputs.close()
+    return _run(app, "x-archive", inputs, lambda d: x_archive.items(inputs, d), again=again, advance=advance,
+                chunk_size=chunk_size, dry_run=dry_run)
 
 
 def import_facebook_export(app: App, path: str, *, again: bool = False, advance: Advance = None,
-                           chunk_size: int = CHUNK_SIZE) -> ImportSummary:
+                           chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
     from . import facebook_export
 
     inputs = open_inputs([path])
-    try:
-        return run_import(app, importer="facebook-export", inputs=inputs,
-                          items=lambda: facebook_export.items(inputs, app.data_dir), chunk_size=chunk_size,
-                          again=again, advance=advance)
-    finally:
-        inputs.close()
+    return _run(app, "facebook-export", inputs, lambda d: facebook_export.items(inputs, d), again=again,
+                advance=advance, chunk_size=chunk_size, dry_run=dry_run)

@@ -5,13 +5,23 @@ member named ``../../etc/passwd`` cannot be written anywhere. Such members, and 
 look like a zip bomb, are refused with a reason naming the archive and the entry; the rest
 of the archive is read. Reading is bounded: a line or a document above the limits below is
 rejected without being loaded whole.
+
+Streams — ``-`` (standard input), a pipe, a FIFO, ``<(…)`` — are read exactly once: copied to
+a temporary file (in ``TMPDIR``) and hashed as they are read, so the batch's SHA-256, the
+sniffing of the format and the import all see the same bytes, and a rerun of the same bytes
+resumes or is recognised as imported. A stream above ``MAX_STREAM_BYTES`` is refused.
+Devices (``/dev/zero``, a terminal) are refused before anything is read, and a symbolic link
+loop or an unreadable path is named as such.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
+import sys
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -27,6 +37,10 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024     # one whole-file JSON document (expor
 MAX_ZIP_TOTAL_BYTES = 20 * 1024 ** 3       # declared uncompressed size of all members
 MAX_ZIP_RATIO = 200                        # uncompressed / compressed, for members over 1 MiB
 MAX_ATTACHMENT_BYTES = 2 * 1024 ** 3       # one photo or video
+MAX_STREAM_BYTES = 20 * 1024 ** 3          # standard input or a pipe (copied once to a temporary file)
+
+STDIN = "-"
+STDIN_DISPLAY = "standard input"
 
 
 # What reading a damaged zip member raises: a bad header, corrupt compressed data, a short member.
@@ -49,6 +63,7 @@ class InputFile:
     size: int
     mtime: datetime
     opener: Callable[[], BinaryIO]
+    folder: Path | None = None     # where paths relative to the file resolve (None: in an archive or a stream)
 
     def open(self) -> BinaryIO:
         return self.opener()
@@ -89,12 +104,16 @@ class InputSet:
     files: list[InputFile] = field(default_factory=list)
     problems: list[InputProblem] = field(default_factory=list)
     _zips: list[zipfile.ZipFile] = field(default_factory=list)
+    _streams: dict[str, str] = field(default_factory=dict)     # path as given → SHA-256 of what was read
+    _temps: list[Path] = field(default_factory=list)
 
     def by_name(self) -> dict[str, InputFile]:
         return {f.name: f for f in self.files}
 
     def sha256(self) -> str:
-        """SHA-256 of the input: the file's bytes for one file or zip, else a manifest hash."""
+        """SHA-256 of the input: the bytes for one file, zip or stream, else a manifest hash."""
+        if len(self.paths) == 1 and self.paths[0] in self._streams:
+            return self._streams[self.paths[0]]
         if len(self.paths) == 1 and Path(self.paths[0]).is_file():
             return file_sha256(Path(self.paths[0]))
         h = hashlib.sha256()
@@ -105,12 +124,22 @@ class InputSet:
         return h.hexdigest()
 
     def describe(self) -> list[str]:
-        return [str(Path(p).resolve()) for p in self.paths]
+        return [(STDIN_DISPLAY if p == STDIN else p) if p in self._streams else str(Path(p).resolve())
+                for p in self.paths]
 
     def close(self) -> None:
         for z in self._zips:
             z.close()
         self._zips.clear()
+        for t in self._temps:
+            t.unlink(missing_ok=True)
+        self._temps.clear()
+
+    def __enter__(self) -> "InputSet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def file_sha256(path: Path) -> str:
@@ -131,42 +160,124 @@ def _mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(int(path.stat().st_mtime), tz=timezone.utc)
 
 
+def _kind(p: str) -> str:
+    """'stream', 'dir' or 'file' for a path as given; UsageError naming what is wrong otherwise."""
+    if p == STDIN:
+        st = os.fstat(sys.stdin.fileno())
+        if stat.S_ISCHR(st.st_mode) and os.isatty(sys.stdin.fileno()):
+            raise UsageError("standard input is a terminal — pipe or redirect a file into it "
+                             "(e.g. `zcat dump.gz | ringebu-journal import facebook-dump -`)")
+        if stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+            return "stream"
+        raise UsageError("standard input is a device, not a file or a pipe — redirect a file into it")
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{p}: a loop of symbolic links — point at the real file or folder") from None
+        if exc.errno == errno.ENOENT and os.path.islink(p):
+            raise UsageError(f"{p}: a symbolic link to {os.readlink(p)!r}, which does not exist — "
+                             "check the link") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise UsageError(f"{p}: no such file or folder — check the path") from None
+        raise UsageError(f"{p}: cannot be read ({exc.strerror}) — check the path and its permissions") from None
+    if stat.S_ISDIR(st.st_mode):
+        return "dir"
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        return "stream"
+    raise UsageError(f"{p}: not a file, folder or pipe (a device such as /dev/zero cannot be imported) — "
+                     "give a file, a folder, or - for standard input")
+
+
+def spool(src: BinaryIO, display: str, limit: int | None = None) -> tuple[Path, str, int]:
+    """Copy a stream once to a temporary file, hashing it as it is read: (path, SHA-256, size).
+
+    The caller deletes the file. Raises UsageError if the stream is larger than ``limit`` or
+    the temporary folder cannot hold it (nothing is left behind).
+    """
+    limit = MAX_STREAM_BYTES if limit is None else limit
+    fd, name = tempfile.mkstemp(prefix="ringebu-journal-input-")
+    h = hashlib.sha256()
+    n = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while block := src.read(1024 * 1024):
+                n += len(block)
+                if n > limit:
+                    raise UsageError(f"{display}: more than {limit:,} bytes — save it to a file and import the file")
+                h.update(block)
+                out.write(block)
+    except OSError as exc:
+        os.unlink(name)
+        raise UsageError(f"{display}: cannot keep the copy of the stream in {tempfile.gettempdir()} "
+                         f"({exc.strerror}) — set TMPDIR to a folder with space") from None
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name), h.hexdigest(), n
+
+
 def open_inputs(paths: list[str], *, zip_allowed: bool = True,
                 accept: Callable[[str], bool] | None = None) -> InputSet:
-    """Collect the files under ``paths`` (files, folders, zips), sorted, safely."""
+    """Collect the files under ``paths`` (files, folders, zips, streams), sorted, safely."""
     if not paths:
-        raise UsageError("no input given — name a file or folder")
+        raise UsageError("no input given — name a file or folder, or - for standard input")
+    if sum(1 for p in paths if p == STDIN) > 1:
+        raise UsageError("- (standard input) can be given once only")
     inputs = InputSet(paths=list(paths))
-    for p in paths:
-        path = Path(p)
-        if not path.exists():
-            raise UsageError(f"{p}: no such file or folder — check the path")
-        if path.is_dir():
-            root = path
-            found: list[Path] = []
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-                dirnames.sort()
-                for fn in sorted(filenames):
-                    fp = Path(dirpath) / fn
-                    if fp.is_symlink() or not fp.is_file():
-                        continue
-                    found.append(fp)
-            for fp in sorted(found, key=lambda x: x.relative_to(root).as_posix()):
-                rel = fp.relative_to(root).as_posix()
-                if accept and not accept(rel):
-                    continue
-                inputs.files.append(_plain_file(fp, rel))
-        elif zip_allowed and zipfile.is_zipfile(path):
-            _add_zip(inputs, path, accept)
-        else:
-            inputs.files.append(_plain_file(path, path.name))
+    try:
+        for p in paths:
+            _add_path(inputs, p, zip_allowed, accept)
+    except BaseException:
+        inputs.close()
+        raise
     return inputs
+
+
+def _add_path(inputs: InputSet, p: str, zip_allowed: bool, accept: Callable[[str], bool] | None) -> None:
+    kind = _kind(p)
+    path = Path(p)
+    if kind == "stream":
+        display = STDIN_DISPLAY if p == STDIN else p
+        if p == STDIN:
+            tmp, sha, size = spool(sys.stdin.buffer, display)
+        else:
+            with open(p, "rb") as src:
+                tmp, sha, size = spool(src, display)
+        inputs._temps.append(tmp)
+        inputs._streams[p] = sha
+        if zip_allowed and zipfile.is_zipfile(tmp):
+            _add_zip(inputs, tmp, accept, display=display)
+        else:
+            inputs.files.append(InputFile(name=display, display=display, size=size, mtime=_mtime(tmp),
+                                          opener=lambda tmp=tmp: open(tmp, "rb")))
+    elif kind == "dir":
+        root = path
+        found: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames.sort()
+            for fn in sorted(filenames):
+                fp = Path(dirpath) / fn
+                if fp.is_symlink() or not fp.is_file():
+                    continue
+                found.append(fp)
+        for fp in sorted(found, key=lambda x: x.relative_to(root).as_posix()):
+            rel = fp.relative_to(root).as_posix()
+            if accept and not accept(rel):
+                continue
+            inputs.files.append(_plain_file(fp, rel))
+    elif zip_allowed and zipfile.is_zipfile(path):
+        _add_zip(inputs, path, accept)
+    else:
+        inputs.files.append(_plain_file(path, path.name))
 
 
 def _plain_file(fp: Path, rel: str) -> InputFile:
     st = fp.stat()
     return InputFile(name=rel, display=str(fp), size=st.st_size, mtime=_mtime(fp),
-                     opener=lambda fp=fp: open(fp, "rb"))
+                     opener=lambda fp=fp: open(fp, "rb"), folder=fp.resolve().parent)
 
 
 def unsafe_member_reason(name: str) -> str | None:
@@ -180,17 +291,18 @@ def unsafe_member_reason(name: str) -> str | None:
     return None
 
 
-def _add_zip(inputs: InputSet, path: Path, accept: Callable[[str], bool] | None) -> None:
+def _add_zip(inputs: InputSet, path: Path, accept: Callable[[str], bool] | None, display: str | None = None) -> None:
+    shown = display or str(path)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UsageError(f"{path}: not a readable zip archive ({exc})") from None
+        raise UsageError(f"{shown}: not a readable zip archive ({exc})") from None
     inputs._zips.append(zf)
     total = 0
     for info in sorted(zf.infolist(), key=lambda i: i.filename):
         if info.is_dir():
             continue
-        display = f"{path}!{info.filename}"
+        display = f"{shown}!{info.filename}"
         reason = unsafe_member_reason(info.filename)
         mode = (info.external_attr >> 16) & 0o170000
         if reason is None and mode == stat.S_IFLNK:
@@ -203,7 +315,7 @@ def _add_zip(inputs: InputSet, path: Path, accept: Callable[[str], bool] | None)
             reason = (f"archive would unpack to more than {MAX_ZIP_TOTAL_BYTES:,} bytes — "
                       "looks like a zip bomb; refused")
         if reason is not None:
-            inputs.problems.append(InputProblem(str(path), info.filename, reason))
+            inputs.problems.append(InputProblem(shown, info.filename, reason))
             continue
         total += info.file_size
         name = info.filename.replace("\\", "/")

@@ -9,11 +9,28 @@ belongs to) and :class:`StatusChange` (an object the platform no longer returns)
 * idempotent — a message is keyed by (platform, platform_message_id); the same content again
   is "unchanged"; a changed text, status, author name or attachment set becomes a new version
   (``version+1``, ``previous_id`` → the old row, old row ``is_current=False``);
+* limits reject the record, never the batch — ids that cannot be stored, message times
+  outside 1990 … tomorrow (``textutil.time_problem``), and, in the importers, JSON nested too
+  deep, lines and documents too large;
+* one identity — a record whose id is stored but whose account, author, conversation, post or
+  kind differ (both known, not equal) is a different message reusing the id: it is rejected
+  with a line naming what differs, and the stored message is left as it was;
 * crash-safe — an ``import_batches`` row keyed by the input's SHA-256 holds ``position`` (how
   many items were consumed) and the running counts, updated in the same transaction as each
   chunk. A rerun after kill -9 skips exactly the committed items and ends with the same rows
   and the same counts as an uninterrupted run;
-* audited — one ``import.batch`` event, in the transaction that marks the batch done.
+* one run per input at a time — a run holds a lock on (importer, input SHA-256) while it
+  works: a PostgreSQL session advisory lock, or for SQLite an exclusive ``flock`` on a file
+  in ``.NAME.locks/`` beside the database file. Both are released by the operating system or
+  the server when the process dies, so a second run of the same input is refused while the
+  first is alive and resumes its batch once it is gone;
+* audited — one ``import.batch`` event, in the transaction that marks the batch done;
+* no batch for a failed attempt — an input of which nothing could be stored (everything
+  rejected) leaves no batch (a rerun after fixing it is not "already imported"); the attempt
+  is one ``import.rejected`` audit event with the rejections (``import.empty`` if the input
+  held nothing at all);
+* a dry run (``dry_run=True``) does all of it in one transaction that is rolled back: the
+  counts and rejections are exact, nothing is stored.
 
 Captures are stored once per SHA-256 of their verbatim payload; threads and accounts are
 upserted; attachment bytes are stored content-addressed by the importers (``blobs.py``)
@@ -22,22 +39,30 @@ before the record is yielded, and linked here.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Union
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Union
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from .. import killpoints
 from ..app import App
 from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
+from ..errors import UsageError
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
 from .sources import InputSet
-from .textutil import clean_opt
+from .textutil import clean_opt, time_problem
 
 MSG = Message.__table__
 THR = Thread.__table__
@@ -49,6 +74,7 @@ BATCH = ImportBatch.__table__
 CHUNK_SIZE = 5000
 SQLITE_CACHE_KIB = 65536
 MAX_LISTED = 1000          # rejections and not-retrievable ids kept in counts and the audit event
+MAX_SHOWN = 20             # rejections printed by ImportSummary.lines (all MAX_LISTED are in the audit trail)
 
 
 @dataclass(slots=True)
@@ -91,24 +117,37 @@ Item = Union[Record, Rejection, OwnAccount, StatusChange]
 
 @dataclass
 class ImportSummary:
-    batch_id: int
+    batch_id: int | None                # None: nothing stored (a dry run, or an input with nothing importable)
     importer: str
     input_sha256: str
     counts: dict[str, Any]
     already: bool = False               # the same input was imported before; nothing done
     warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def rejected(self) -> int:
         return int(self.counts.get("rejected", 0))
 
-    def lines(self) -> list[str]:
+    @property
+    def stored(self) -> bool:
+        """Whether the input held anything importable (messages new, changed or unchanged, or status changes)."""
+        return _stored_anything(self.counts)
+
+    def lines(self, shown: int = MAX_SHOWN) -> list[str]:
         c = self.counts
         out: list[str] = []
         if self.already:
             out.append(f"already imported as batch {self.batch_id} (same input, SHA-256 {self.input_sha256[:16]}…); "
                        "nothing done — use --again to read it once more")
-        out.append(f"batch {self.batch_id} ({self.importer}), input SHA-256 {self.input_sha256}")
+        if self.dry_run:
+            out.append(f"dry run ({self.importer}), input SHA-256 {self.input_sha256}: nothing was stored; "
+                       "an import would give:")
+        elif self.batch_id is None:
+            out.append(f"nothing imported ({self.importer}), input SHA-256 {self.input_sha256}: no batch recorded; "
+                       f"the attempt is in the audit trail ({'import.rejected' if self.rejected else 'import.empty'})")
+        else:
+            out.append(f"batch {self.batch_id} ({self.importer}), input SHA-256 {self.input_sha256}")
         plats = c.get("platforms", {})
         if not plats:
             out.append("  no messages")
@@ -125,12 +164,17 @@ class ImportSummary:
         if extras:
             out.append("  " + " · ".join(extras))
         out.append(f"  rejected: {c.get('rejected', 0)}")
-        for r in c.get("rejections", []):
+        listed = c.get("rejections", [])
+        for r in listed[:shown]:
             where = f"{r['file']}:{r['place']}" if r.get("place") else r["file"]
             out.append(f"    {where}: {r['reason']}")
-        more = c.get("rejected", 0) - len(c.get("rejections", []))
+        more = c.get("rejected", 0) - min(shown, len(listed))
         if more > 0:
-            out.append(f"    … and {more} more (not listed)")
+            kept = max(0, len(listed) - shown)
+            where = ("" if self.dry_run else
+                     f"; the first {len(listed):,} are in the audit trail: `ringebu-journal audit log --action "
+                     f"{'import.batch' if self.batch_id else 'import.rejected'} --format json`" if kept else "")
+            out.append(f"    … and {more:,} more{where}")
         for w in self.warnings:
             out.append(f"warning: {w}")
         return out
@@ -152,6 +196,11 @@ def _empty_counts() -> dict[str, Any]:
             "mojibake_repairs": 0, "sanitized_chars": 0, "captures": 0, "own_accounts": [], "items": 0}
 
 
+def _stored_anything(c: dict[str, Any]) -> bool:
+    return bool(c.get("not_retrievable") or c.get("not_retrievable_unknown") or any(
+        v.get("new") or v.get("new_versions") or v.get("unchanged") for v in c.get("platforms", {}).values()))
+
+
 def _plat(counts: dict[str, Any], platform: str) -> dict[str, int]:
     return counts["platforms"].setdefault(platform, {"new": 0, "new_versions": 0, "unchanged": 0, "rejected": 0})
 
@@ -162,18 +211,27 @@ def _plat(counts: dict[str, Any], platform: str) -> dict[str, int]:
 def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[], Iterable[Item]],
                chunk_size: int = CHUNK_SIZE, again: bool = False,
                advance: Callable[[int], None] | None = None,
-               input_sha256: str | None = None) -> ImportSummary:
+               input_sha256: str | None = None, dry_run: bool = False) -> ImportSummary:
     """Import the items an importer yields, resuming a crashed run of the same input."""
-    sha = input_sha256 or inputs.sha256()
     files = inputs.describe()
-    batch_id, position, counts, status = _open_batch(app, importer, sha, files, again)
-    if status == "done":
-        return ImportSummary(batch_id, importer, sha, counts, already=True, warnings=_account_warnings(app, counts))
+    sha = input_sha256 or inputs.sha256()
 
     def all_items() -> Iterable[Item]:
         for p in inputs.problems:
             yield Rejection(p.file, p.place, p.reason)
         yield from items()
+
+    if dry_run:
+        return _dry_run(app, importer, sha, all_items(), chunk_size, advance)
+    with input_lock(app, importer, sha):
+        return _locked_import(app, importer, sha, files, all_items, chunk_size, again, advance)
+
+
+def _locked_import(app: App, importer: str, sha: str, files: list[str], all_items: Callable[[], Iterable[Item]],
+                   chunk_size: int, again: bool, advance: Callable[[int], None] | None) -> ImportSummary:
+    batch_id, position, counts, status = _open_batch(app, importer, sha, files, again)
+    if status == "done":
+        return ImportSummary(batch_id, importer, sha, counts, already=True, warnings=_account_warnings(app, counts))
 
     known_accounts: set[tuple[str, str]] = set()
     checkpointer = _Checkpointer(app) if app.db.is_sqlite else None
@@ -182,14 +240,115 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
     finally:
         if checkpointer:
             checkpointer.stop()
+    stored = _stored_anything(counts)
     with app.db.write() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
-        conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(
-            status="done", finished_at=_now(), counts=counts, position=max(index, position)))
-        app.audit(conn, "import.batch", "import", batch_id,
-                  after={"importer": importer, "input_sha256": sha, "files": files, "counts": counts})
-    return ImportSummary(batch_id, importer, sha, counts, warnings=_account_warnings(app, counts))
+        if stored:
+            conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(
+                status="done", finished_at=_now(), counts=counts, position=max(index, position)))
+            app.audit(conn, "import.batch", "import", batch_id,
+                      after={"importer": importer, "input_sha256": sha, "files": files, "counts": counts})
+        else:
+            conn.execute(BATCH.delete().where(BATCH.c.id == batch_id))
+            app.audit(conn, "import.rejected" if counts["rejected"] else "import.empty", "import", sha,
+                      after={"importer": importer, "input_sha256": sha, "files": files, "counts": counts})
+        killpoints.reached("import.done")               # the batch's last transaction, not yet committed
+    return ImportSummary(batch_id if stored else None, importer, sha, counts,
+                         warnings=_account_warnings(app, counts) if stored else [])
+
+
+def _busy(importer: str, sha: str) -> UsageError:
+    return UsageError(f"this input (SHA-256 {sha[:16]}…) is being imported by another `import {importer}` right now "
+                      "— wait for it to finish (if it is interrupted, the next run resumes its batch)")
+
+
+@contextmanager
+def input_lock(app: App, importer: str, sha: str) -> Iterator[None]:
+    """Hold the lock of one input for a run (see the module docstring); UsageError if another run holds it."""
+    key = int.from_bytes(hashlib.sha256(f"{importer}\0{sha}".encode()).digest()[:8], "big", signed=True)
+    if not app.db.is_sqlite:
+        with app.db.translate_errors():
+            conn = app.db.engine.connect()
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                conn.close()
+                raise _busy(importer, sha)
+            conn.commit()
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+            except SQLAlchemyError:
+                pass            # the connection is gone, and its session lock with it
+            finally:
+                conn.close()
+        return
+    dbfile = app.db.engine.url.database
+    if not dbfile or dbfile == ":memory:":
+        yield
+        return
+    db = Path(dbfile).absolute()
+    folder = db.parent / f".{db.name}.locks"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{importer}-{sha[:32]}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise _busy(importer, sha) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)            # the holder before us removed the file: lock the new one
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _dry_run(app: App, importer: str, sha: str, items: Iterable[Item], chunk_size: int,
+             advance: Callable[[int], None] | None) -> ImportSummary:
+    """Everything an import does, in one transaction that is rolled back."""
+    counts = _empty_counts()
+    known: set[tuple[str, str]] = set()
+    try:
+        _dry_write(app, importer, sha, items, chunk_size, advance, counts, known)
+    except _RolledBack:
+        pass
+    return ImportSummary(None, importer, sha, counts, dry_run=True)
+
+
+class _RolledBack(Exception):
+    """Raised at the end of a dry run so that its transaction is rolled back."""
+
+
+def _dry_write(app: App, importer: str, sha: str, items: Iterable[Item], chunk_size: int,
+               advance: Callable[[int], None] | None, counts: dict[str, Any], known: set[tuple[str, str]]) -> None:
+    with app.db.write() as conn:
+        batch_id = int(conn.execute(BATCH.insert().values(
+            importer=importer, input_sha256=sha, input_desc="dry run", status="running", position=0,
+            counts=counts, actor=app.actor, started_at=_now())).inserted_primary_key[0])
+        chunk: list[Item] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= chunk_size:
+                _write_chunk(conn, app, batch_id, chunk, counts, known)
+                if advance:
+                    advance(len(chunk))
+                chunk = []
+        if chunk:
+            _write_chunk(conn, app, batch_id, chunk, counts, known)
+            if advance:
+                advance(len(chunk))
+        raise _RolledBack()
 
 
 def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, counts: dict[str, Any],
@@ -201,6 +360,7 @@ def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, coun
         index += 1
         if index <= position:
             continue
+        killpoints.reached("import.item")
         chunk.append(item)
         if len(chunk) >= chunk_size:
             _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
@@ -310,6 +470,8 @@ def _commit_chunk(app: App, batch_id: int, chunk: list[Item], counts: dict[str, 
         _write_chunk(conn, app, batch_id, chunk, work, known_accounts)
         work["items"] = position
         conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(position=position, counts=work))
+        killpoints.reached("import.chunk")              # written, not yet committed
+    killpoints.reached("import.committed")
     counts.clear()
     counts.update(work)
 
@@ -332,9 +494,13 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
     for it in chunk:
         if isinstance(it, Record):
             bad = _unsafe_id(it.message)
+            late = time_problem(it.message.created_at) if not bad else None
             if bad:
                 it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
                                "lone surrogate — not imported", it.message.platform.value)
+            elif late:
+                it = Rejection(*_where(it.capture), f"{it.message.platform.value} id {it.message.platform_message_id}: "
+                               f"{late}", it.message.platform.value)
             else:
                 records.append(it)
                 continue
@@ -355,6 +521,8 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
         elif isinstance(it, StatusChange):
             changes.append(it)
 
+    if records:
+        records = _same_identity(conn, records, counts)
     caps = [r.capture for r in records] + [c.capture for c in changes]
     cap_ids = _store_captures(conn, caps, now, counts)
     _store_accounts(conn, records, own, now, counts, known_accounts)
@@ -368,6 +536,59 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
 _BAD_ID = re.compile("[\x00-\x1f\ud800-\udfff]")
 _ID_FIELDS = ("platform_message_id", "parent_platform_id", "post_platform_id", "conversation_id",
               "account_platform_id", "author_id", "permalink")
+
+
+_IDENTITY = {"account_platform_id": "account", "author_id": "author", "conversation_id": "conversation",
+             "post_platform_id": "post", "kind": "kind"}
+
+
+def _identity(m: MessageIn) -> dict[str, str | None]:
+    return {"account_platform_id": m.account_platform_id, "author_id": m.author_id,
+            "conversation_id": m.conversation_id, "post_platform_id": m.post_platform_id, "kind": m.kind.value}
+
+
+def _same_identity(conn: Connection, records: list[Record], counts: dict[str, Any]) -> list[Record]:
+    """The records that are the message their id names; the others become rejections.
+
+    A record is compared with the stored current version, or with the first record of this
+    chunk with the same id. A field unknown on one side (None) is no contradiction.
+    """
+    by_platform: dict[str, list[str]] = {}
+    for r in records:
+        by_platform.setdefault(r.message.platform.value, []).append(r.message.platform_message_id)
+    known: dict[tuple[str, str], dict[str, Any]] = {}
+    cols = [MSG.c.platform_message_id] + [MSG.c[c] for c in _IDENTITY]
+    for p, ids in by_platform.items():
+        for part in _parts(list(dict.fromkeys(ids))):
+            for row in conn.execute(select(*cols).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
+                                                        MSG.c.is_current == True)):  # noqa: E712
+                known[(p, row.platform_message_id)] = {c: getattr(row, c) for c in _IDENTITY}
+    kept: list[Record] = []
+    for r in records:
+        m = r.message
+        key = (m.platform.value, m.platform_message_id)
+        new = _identity(m)
+        old = known.get(key)
+        if old is None:
+            known[key] = new
+            kept.append(r)
+            continue
+        differ = [label for c, label in _IDENTITY.items() if old[c] and new[c] and old[c] != new[c]]
+        if differ:
+            file, place = _where(r.capture)
+            counts["rejected"] += 1
+            _plat(counts, key[0])["rejected"] += 1
+            if len(counts["rejections"]) < MAX_LISTED:
+                counts["rejections"].append({"file": file, "place": place, "reason": (
+                    f"{key[0]} id {m.platform_message_id} is already stored for a different message (another "
+                    f"{', another '.join(differ)}) — a new version keeps its account, author and conversation; "
+                    "give this message an id of its own")})
+            continue
+        for c in _IDENTITY:
+            if not old[c]:
+                old[c] = new[c]
+        kept.append(r)
+    return kept
 
 
 def _where(cap: CaptureIn) -> tuple[str, str | None]:

@@ -4,19 +4,126 @@ Stored ``text`` must be valid for XML 1.0 (the Noark 5 export) and for PostgreSQ
 (no NUL). Characters XML 1.0 forbids (C0 controls except TAB/LF/CR, U+FFFE/U+FFFF) and lone
 surrogates are replaced by U+FFFD in the stored text; the raw payload keeps them verbatim
 (as JSON escapes), so nothing is lost. The number of replacements goes into ``extra``.
+
+Limits that reject one record, never the batch: JSON nested deeper than ``MAX_JSON_DEPTH``
+(:func:`loads` raises :class:`TooDeep`, also where Python's parser would run out of stack),
+and message times outside ``MIN_TIME`` … tomorrow (:func:`time_problem`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 MAX_TEXT_CHARS = 1_000_000  # longer texts are rejected (Facebook's own limit is ~63,000)
+MAX_JSON_DEPTH = 100        # nesting of one record; platforms nest fewer than 15 levels
+MIN_TIME = datetime(1990, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)   # clocks of capturing machines drift; a message is never from the future
+
+
+class TooDeep(ValueError):
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels — refused (no platform nests this deep)")
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` containers deep (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            if d > limit:
+                return True
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            if d > limit:
+                return True
+            stack.extend((x, d + 1) for x in v)
+    return False
+
+
+def check_depth(value: Any) -> Any:
+    """``value`` if it nests at most MAX_JSON_DEPTH containers deep, else TooDeep (iterative: no recursion)."""
+    if deeper_than(value, MAX_JSON_DEPTH):
+        raise TooDeep()
+    return value
+
+
+def loads(text: str | bytes, *, check: bool = True) -> Any:
+    """json.loads with the nesting limit; raises json.JSONDecodeError or TooDeep.
+
+    ``check=False``: only what Python's parser cannot parse at all is TooDeep; the caller checks
+    each entry of the document with :func:`deeper_than`, so one deep entry rejects that entry."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise TooDeep() from None
+    opens = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
+    if check and opens > MAX_JSON_DEPTH:          # only then can it nest deeper
+        check_depth(value)
+    return value
+
+
+class NotAnArray(ValueError):
+    """The document streamed by :func:`stream_array` is not a JSON array."""
+
+
+class TooDeepEntry:
+    """Stands for an array entry nested deeper than MAX_JSON_DEPTH (it is not built)."""
+
+
+_OPEN = ("start_map", "start_array")
+_CLOSE = ("end_map", "end_array")
+
+
+def stream_array(reader: Any) -> Iterator[Any]:
+    """The entries of the JSON array read from ``reader`` (``.read(n)`` → bytes), one at a time.
+
+    Built from ijson's event stream with a depth count: an entry deeper than MAX_JSON_DEPTH is
+    read to its end without being built and comes as a TooDeepEntry (no recursion, no
+    quadratic building). Whatever follows the array (``;``) is not read.
+    """
+    import ijson
+
+    events = ijson.basic_parse(reader, use_float=True)
+    first = next(events, None)
+    if first is None or first[0] != "start_array":
+        raise NotAnArray()
+    for ev, val in events:
+        if ev == "end_array":
+            return
+        if ev not in _OPEN:
+            yield val
+            continue
+        builder = ijson.ObjectBuilder()
+        builder.event(ev, val)
+        depth, deep = 1, False
+        for ev, val in events:
+            if ev in _OPEN:
+                depth += 1
+                deep = deep or depth > MAX_JSON_DEPTH
+            elif ev in _CLOSE:
+                depth -= 1
+            if not deep:
+                builder.event(ev, val)
+            if depth == 0:
+                break
+        yield TooDeepEntry() if deep else builder.value
+    raise ijson.IncompleteJSONError("the array is not closed")
+
+
+def time_problem(dt: datetime) -> str | None:
+    """Why a message time cannot be right (before MIN_TIME or after tomorrow), or None."""
+    latest = datetime.now(timezone.utc) + FUTURE_SLACK
+    if dt < MIN_TIME or dt > latest:
+        return (f"time {dt.isoformat()} is outside the dates a message can have ({MIN_TIME.date()} to "
+                f"{latest.date()}) — check the field and the clock of the capturing machine")
+    return None
 
 
 def clean_text(s: object) -> tuple[str, int]:
@@ -89,7 +196,12 @@ def parse_graph_time(value: Any) -> datetime | None:
             return None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
-        return dt.astimezone(timezone.utc)
+        try:
+            return dt.astimezone(timezone.utc)
+        except OverflowError:
+            # year 1 with a positive offset, year 9999 with a negative one: kept at the wall-clock
+            # time so that the range check (time_problem) names it, instead of "not a date"
+            return dt.replace(tzinfo=timezone.utc)
     return None
 
 

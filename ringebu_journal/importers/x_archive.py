@@ -15,8 +15,9 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
+import ijson
 from pydantic import ValidationError
 
 from ..models import AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
@@ -24,7 +25,8 @@ from .blobs import TooLarge, store_blob
 from .sources import (MAX_ATTACHMENT_BYTES, ZIP_READ_ERRORS, DamagedInput, InputFile, InputSet, read_document,
                       damaged)
 from .store import Item, OwnAccount, Record, Rejection
-from .textutil import MAX_TEXT_CHARS, as_id, as_list, clean_opt, clean_text, parse_graph_time, raw_json, safe_payload
+from .textutil import (MAX_TEXT_CHARS, NotAnArray, TooDeep, TooDeepEntry, as_id, as_list, clean_opt, clean_text, loads,
+                       parse_graph_time, raw_json, safe_payload, stream_array)
 
 SOURCE = "x-archive"
 _TWEETS = re.compile(r"(^|/)(deleted-)?tweets?(-part\d+)?\.js$")
@@ -38,11 +40,58 @@ def parse_js(data: bytes) -> Any:
     text = data.decode("utf-8-sig")
     eq = text.find("=")
     if eq < 0 or not text.lstrip().startswith("window."):
-        return json.loads(text)
+        return loads(text, check=False)
     body = text[eq + 1:].strip()
     if body.endswith(";"):
         body = body[:-1]
-    return json.loads(body)
+    return loads(body, check=False)         # each entry is checked where it is read
+
+
+class _Reader:
+    """A file's bytes after the ``window.YTD… =`` prefix, for the streaming parser."""
+
+    def __init__(self, first: bytes, fh: BinaryIO):
+        self.first, self.fh = first, fh
+
+    def read(self, n: int = -1) -> bytes:
+        if n == 0:                      # ijson probes the type with read(0)
+            return b""
+        if self.first:
+            out, self.first = self.first, b""
+            return out
+        return self.fh.read(n if n and n > 0 else 1024 * 1024)
+
+
+def entries(f: InputFile) -> Iterator[tuple[int, Any] | Rejection]:
+    """(index, entry) for each entry of a ``window.YTD… = [ … ]`` file, parsed as a stream.
+
+    Memory stays flat however large the file (a 200 MB tweets.js): one entry is built at a
+    time. An entry nested too deep comes as a TooDeepEntry; broken JSON ends the file with one
+    rejection after the entries before it.
+    """
+    i = -1
+    try:
+        with f.open() as fh:
+            head = fh.read(64 * 1024)
+            if head.startswith(b"\xef\xbb\xbf"):
+                head = head[3:]
+            if head.lstrip().startswith(b"window."):
+                eq = head.find(b"=")
+                if eq < 0:
+                    yield Rejection(f.display, None, "no `=` after `window.YTD…` — not an X archive data file")
+                    return
+                head = head[eq + 1:]
+            try:
+                for i, entry in enumerate(stream_array(_Reader(head, fh))):
+                    yield i, entry
+            except NotAnArray:
+                yield Rejection(f.display, None, "expected a JSON array after `window.YTD… =`")
+            except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
+                where = f"after entry [{i}]" if i >= 0 else None
+                yield Rejection(f.display, where, f"not valid JSON ({str(exc).splitlines()[0][:120]}) — truncated? "
+                                "the entries before it are imported")
+    except ZIP_READ_ERRORS as exc:
+        yield Rejection(f.display, f"after entry [{i}]" if i >= 0 else None, str(damaged(exc)))
 
 
 def _load(f: InputFile) -> tuple[Any, str] | Rejection:
@@ -54,6 +103,8 @@ def _load(f: InputFile) -> tuple[Any, str] | Rejection:
         value = parse_js(data)
     except UnicodeDecodeError as exc:
         return Rejection(f.display, None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
+    except TooDeep as exc:
+        return Rejection(f.display, None, str(exc))
     except json.JSONDecodeError as exc:
         return Rejection(f.display, f"line {exc.lineno}", f"not valid JSON after the `window.YTD… =` prefix "
                          f"({exc.msg} at column {exc.colno}) — truncated?")
@@ -105,11 +156,6 @@ class _Ctx:
     def __init__(self, own_id: str | None, own_name: str | None, media: dict[str, list[InputFile]], data_dir: Path):
         self.own_id, self.own_name, self.media, self.data_dir = own_id, own_name, media, data_dir
 
-    def _capture(self, f: InputFile, text: str) -> CaptureIn:
-        payload = safe_payload(text)
-        return CaptureIn(source=SOURCE, locator=f.display, entry=f.name, retrieved_at=f.mtime, payload=payload,
-                         sha256=sha256_hex(payload))
-
     def _media(self, object_id: str) -> list[AttachmentIn]:
         out = []
         for mf in sorted(self.media.get(object_id, []), key=lambda x: x.name):
@@ -128,16 +174,22 @@ class _Ctx:
                                     media_type="video/mp4" if kind == "video" else _image_type(name)))
         return out
 
+    def _entry_capture(self, f: InputFile, place: str, raw: str) -> CaptureIn:
+        payload = safe_payload(raw)
+        return CaptureIn(source=SOURCE, locator=f.display, entry=f"{f.name}{place}", retrieved_at=f.mtime,
+                         payload=payload, sha256=sha256_hex(payload))
+
     def tweets(self, f: InputFile) -> Iterator[Item]:
-        loaded = _load(f)
-        if isinstance(loaded, Rejection):
-            yield loaded
-            return
-        value, text = loaded
-        cap = self._capture(f, text)
         deleted = "deleted-" in f.name.rsplit("/", 1)[-1]
-        for i, entry in enumerate(value):
+        for got in entries(f):
+            if isinstance(got, Rejection):
+                yield got
+                continue
+            i, entry = got
             place = f"[{i}]"
+            if isinstance(entry, TooDeepEntry):
+                yield Rejection(f.display, place, str(TooDeep()), "x")
+                continue
             tw = entry.get("tweet") if isinstance(entry, dict) and "tweet" in entry else entry
             if not isinstance(tw, dict):
                 yield Rejection(f.display, place, "entry is not a tweet object", "x")
@@ -183,16 +235,19 @@ class _Ctx:
             except ValidationError as exc:
                 yield Rejection(f.display, place, str(exc.errors()[0]["msg"]), "x")
                 continue
-            yield Record(msg, raw_json(entry), cap)
+            raw = raw_json(entry)
+            yield Record(msg, raw, self._entry_capture(f, place, raw))
 
     def dms(self, f: InputFile) -> Iterator[Item]:
-        loaded = _load(f)
-        if isinstance(loaded, Rejection):
-            yield loaded
-            return
-        value, text = loaded
-        cap = self._capture(f, text)
-        for i, entry in enumerate(value):
+        for got in entries(f):
+            if isinstance(got, Rejection):
+                yield got
+                continue
+            i, entry = got
+            if isinstance(entry, TooDeepEntry):
+                yield Rejection(f.display, f"[{i}]", str(TooDeep()), "x")
+                continue
+            cap = self._entry_capture(f, f"[{i}]", raw_json(entry))
             conv = entry.get("dmConversation") if isinstance(entry, dict) else None
             if not isinstance(conv, dict):
                 yield Rejection(f.display, f"[{i}]", "entry is not a dmConversation", "x")
@@ -234,9 +289,13 @@ def _x_time(v: Any) -> datetime | None:
     if not isinstance(v, str):
         return None
     try:
-        return datetime.strptime(v, "%a %b %d %H:%M:%S %z %Y").astimezone(timezone.utc)
+        dt = datetime.strptime(v, "%a %b %d %H:%M:%S %z %Y")
     except ValueError:
         return parse_graph_time(v)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:       # year 1 or 9999 with an offset: the range check names it
+        return dt.replace(tzinfo=timezone.utc)
 
 
 def _image_type(name: str) -> str | None:

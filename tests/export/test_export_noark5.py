@@ -193,6 +193,45 @@ def test_kill_9_mid_export_leaves_no_package(world, tmp_path, db_url):
     assert sorted(p.name for p in out.parent.iterdir()) == ["pakke"]
 
 
+PUBLISH_SCRIPT = """
+import sys
+sys.path.insert(0, {repo!r})
+from ringebu_journal.app import App
+from ringebu_journal.export import noark5
+app = App.open({url!r}, actor="archivist", data_dir={data!r})
+app.role = "archivist"
+noark5.export_noark5(app, {out!r}, tar={tar!r})
+"""
+
+
+@pytest.mark.parametrize("tar", [False, True])
+@pytest.mark.parametrize("step", ["export.published:1", "export.recording:1"])
+def test_kill_after_publishing_before_recording_is_reconciled(world, tmp_path, db_url, step, tar):
+    """The window of issue 15 (8a): the package is in place, the database does not know it."""
+    app, _ = world
+    out = tmp_path / "out" / "pakke"
+    final = out.with_name("pakke.tar") if tar else out
+    script = PUBLISH_SCRIPT.format(repo=str(REPO), url=db_url, data=str(app.data_dir), out=str(out), tar=tar)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, RINGEBU_JOURNAL_KILL_AT=step))
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert final.exists()                                   # published …
+    with app.db.read() as conn:                             # … and not recorded
+        assert conn.execute(select(Export.__table__.c.id)).first() is None
+    assert (final.parent / f".{final.name}.publishing").exists()
+    res = export_noark5(app, out, tar=tar)                  # the next export withdraws it and publishes again
+    assert any("interrupted before it was recorded" in n for n in res.notes)
+    assert res.path == final and final.exists()
+    with app.db.read() as conn:
+        rows = conn.execute(select(Export.__table__.c.package_id)).all()
+    assert [r.package_id for r in rows] == [res.package_id]
+    assert sorted(p.name for p in final.parent.iterdir()) == [final.name]
+    if not tar:
+        assert validate_package(final).ok
+    with pytest.raises(Exception, match="exists already"):  # recorded now: never overwritten
+        export_noark5(app, out, tar=tar)
+
+
 def test_cli_export_noark5_tar(world, tmp_path):
     app, _ = world
     from cli.main import cli
@@ -214,3 +253,42 @@ def test_cli_export_noark5_tar(world, tmp_path):
 
     assert isinstance(again.exception, UsageError) and "exists already" in str(again.exception)
     assert again.exception.exit_code == 2
+
+
+def test_export_refuses_when_a_stored_attachment_is_not_in_the_data_folder(world, tmp_path, db_url):
+    """Issue 15 item 3: a package without a stored attachment was published as valid."""
+    from ringebu_journal.app import App
+    from ringebu_journal.errors import UsageError
+
+    app, _ = world
+    other = App.open(db_url, actor="archivist", data_dir=tmp_path / "elsewhere")
+    other.role = "archivist"
+    out = tmp_path / "out" / "pakke"
+    # SQLite: the attachment is not in that folder; PostgreSQL: the folder is not the recorded one
+    with pytest.raises(UsageError, match="not in the data folder|keeps its attachments in"):
+        export_noark5(other, out)
+    assert not out.exists()
+    with app.db.read() as conn:
+        assert conn.execute(select(Export.__table__.c.id)).first() is None
+    other.db.dispose()
+
+
+def test_postgresql_reads_the_recorded_data_folder_from_any_directory(world, tmp_path, db_url, monkeypatch):
+    from ringebu_journal.app import ENV_DATA, App
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("a SQLite file's data folder is beside the file")
+    app, _ = world
+    elsewhere = tmp_path / "another-folder"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv(ENV_DATA, raising=False)
+    plain = App.open(db_url, actor="archivist")
+    plain.role = "archivist"
+    assert plain.data_dir == app.data_dir
+    res = export_noark5(plain, tmp_path / "out" / "pakke")
+    assert not res.summary["unsupported_attachments"] or all(
+        u["reason"] != "bytes not stored" for u in res.summary["unsupported_attachments"])
+    assert list((tmp_path / "out" / "pakke").rglob("vedlegg/*/*.jpg"))
+    assert not (elsewhere / "ringebu-journal-data").exists()
+    plain.db.dispose()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -412,3 +414,64 @@ def test_upgrade_keeps_an_earlier_change_visible(db_url, tmp_path):
     assert not res.ok and res.seq == 2 and "does not match its hash" in res.problem
     assert _canonical(app, 3) == b""  # not JSON: nothing that could match a hash
     app.db.dispose()
+
+
+def test_wildcards_in_filters_match_literally(make_app):
+    """Issue 15 item 8: `--action '_*'` and `--export %` matched every event."""
+    app = make_app("auditor")
+    _fill(app, 3)
+    with app.db.write() as conn:
+        app.audit(conn, "export.noark5", "export", "0fb42748-501f", after={})
+        app.audit(conn, "x_y.event", "thing", 99, after={})
+    assert list(query(app, AuditFilter(action="_*"))) == []
+    assert list(query(app, AuditFilter(action="%*"))) == []
+    assert [e["action"] for e in query(app, AuditFilter(action="x_*"))] == ["x_y.event"]
+    assert list(query(app, AuditFilter(export_id="%"))) == []
+    assert list(query(app, AuditFilter(export_id="_fb"))) == []
+    assert [e["object_id"] for e in query(app, AuditFilter(export_id="0fb4"))] == ["0fb42748-501f"]
+
+
+@pytest.mark.parametrize("content,words", [
+    (None, "no such file"),
+    (b"", "empty — no audit events"),
+    (b"\n\n", "empty — no audit events"),
+    (b'{"a": 1}\n', ":1: not an audit event"),
+    (b'{"seq": 1,\n', ":1: not a JSON line"),
+    (b"\xff\xfe\n", ":1: not UTF-8"),
+    (b"[" * 100_000 + b"\n", ":1: not a JSON line"),
+])
+def test_verify_file_refuses_what_is_not_a_trail(make_app, tmp_path, content, words):
+    from ringebu_journal.errors import UsageError
+
+    make_app("auditor")
+    f = tmp_path / "trail.jsonl"
+    if content is not None:
+        f.write_bytes(content)
+    with pytest.raises(UsageError, match=words):
+        verify_file(str(f))
+
+
+def test_verify_file_refuses_devices_folders_and_link_loops(tmp_path):
+    from ringebu_journal.errors import UsageError
+
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    for path, words in (("/dev/zero", "a device"), (str(tmp_path), "is a folder"), (str(tmp_path / "a"), "loop")):
+        with pytest.raises(UsageError, match=words):
+            verify_file(path)
+
+
+def test_verify_file_from_a_pipe(make_app, tmp_path):
+    app = make_app("auditor")
+    _fill(app, 4)
+    out = tmp_path / "t.jsonl"
+    export_trail(app, str(out))
+    r, w = os.pipe()
+    t = threading.Thread(target=lambda: (os.write(w, out.read_bytes()), os.close(w)))
+    t.start()
+    try:
+        res = verify_file(f"/dev/fd/{r}")
+    finally:
+        t.join()
+        os.close(r)
+    assert res.ok and res.checked >= 4

@@ -133,7 +133,8 @@ def test_jsonl_schema_errors_name_the_field(app, tmp_path):
 def test_empty_inputs_are_fine(app, tmp_path, content):
     f = tmp_path / "e.jsonl"
     f.write_bytes(content)
-    assert run.import_jsonl(app, [str(f)]).rejected == 0
+    s = run.import_jsonl(app, [str(f)])
+    assert s.rejected == 0 and not s.stored and s.batch_id is None        # no batch for an empty input
 
 
 def test_missing_path_is_a_usage_error(app, run_cli, tmp_path):

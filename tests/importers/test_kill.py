@@ -1,4 +1,9 @@
-"""kill -9 at several points of a real import subprocess, rerun: the same database as an uninterrupted run."""
+"""kill -9 at several points of a real import subprocess, rerun: the same database as an uninterrupted run.
+
+The kills land at counted points (RINGEBU_JOURNAL_KILL_AT, ringebu_journal/killpoints.py), so
+each lands at the same place on every machine: mid-parse, inside a chunk's transaction, after a
+commit, inside the batch's last transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -46,26 +50,23 @@ def test_kill_9_and_resume_gives_identical_database(tmp_path):
     assert len(want["messages"]) == 20_000 + 200
 
     app = make_archivist_app(f"sqlite:///{tmp_path / 'killed.db'}", tmp_path / "killed-data")
-    positions = []
-    # Kill points: during start-up, then at several offsets after a chunk was committed (so the
-    # kill lands mid-transaction, between transactions, and mid-parse), whatever the machine's speed.
-    for wait_commit, extra in ((False, 0.3), (True, 0.05), (True, 0.25), (True, 0.0), (True, 0.5)):
-        before = _position(app)
-        p = subprocess.Popen(_cmd(app, dump), cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if wait_commit:
-            deadline = time.time() + 60
-            while time.time() < deadline and p.poll() is None and _position(app) == before:
-                time.sleep(0.02)
-        time.sleep(extra)
-        if p.poll() is None:
-            os.kill(p.pid, signal.SIGKILL)
-        p.wait(timeout=30)
-        positions.append(_position(app))
+    # each run resumes where the one before stopped; the step counts arrivals within one run
+    steps = (
+        ("import.item:1", (0, "running")),          # start-up: the batch is open, nothing written
+        ("import.chunk:1", (0, "running")),         # inside the first chunk's transaction
+        ("import.committed:2", (4000, "running")),  # just after the second chunk committed
+        ("import.item:3000", (6000, "running")),    # mid-parse, one chunk after the resume point
+        ("import.done:1", (20_400, "running")),     # closing transaction; all 20,400 items consumed
+    )
+    for step, want_position in steps:
+        p = subprocess.run(_cmd(app, dump), cwd=ROOT, env=dict(_env(), RINGEBU_JOURNAL_KILL_AT=step),
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == -signal.SIGKILL, (step, p.returncode, p.stderr)
+        assert _position(app) == want_position, step
     final = subprocess.run(_cmd(app, dump), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr
+    assert _position(app)[1] == "done"
     got = canonical(app)
     assert got == want
-    # the kills did land in the middle of the batch at least once
-    assert any(p and p[1] == "running" and p[0] > 0 for p in positions), positions
     reference.db.dispose()
     app.db.dispose()

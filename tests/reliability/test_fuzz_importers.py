@@ -5,7 +5,8 @@ JSON Lines format), the saved Graph API and Instagram response bodies in
 /work/shared/samples/platforms (when present) and the Facebook webhook deliveries there, and a
 small X archive and Facebook export built here (as in tests/importers/test_archives.py), as a
 folder and as a zip. Mutations: byte flips, truncation, inserted bytes, deleted keys, values of
-the wrong type (null, numbers, lists, objects, booleans, NUL strings, huge integers).
+the wrong type (null, numbers, lists, objects, booleans, NUL strings, huge integers), times in
+year 1 and 9999, values nested 150 deep and thousands of opening brackets inserted as bytes.
 
 The property: the import returns a summary whose every rejection names the file, the place and
 a one-line reason, or raises a RingebuError with a one-line message; then the judge runs over
@@ -38,7 +39,10 @@ SAMPLES = Path("/work/shared/samples/platforms")
 FUZZ = settings(max_examples=int(os.environ.get("RJ_FUZZ_EXAMPLES", "20")), deadline=None, derandomize=True,
                 database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
-WRONG = [None, 0, -1, 1.5, "", "x", [], {}, True, "\u0000", 10 ** 30, [None], {"id": None}, "2024-13-45T99:00:00Z"]
+WRONG = [None, 0, -1, 1.5, "", "x", [], {}, True, "\u0000", 10 ** 30, [None], {"id": None}, "2024-13-45T99:00:00Z",
+         # extreme dates (issue 15: OverflowError aborted whole imports) and deep nesting (RecursionError)
+         "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "Fri Dec 31 23:59:59 -0100 9999",
+         -62135596800, 253402300799999, json.loads("[" * 150 + "]" * 150)]
 
 
 def _paths(obj, prefix=()):
@@ -88,7 +92,8 @@ def byte_mutation(draw, data: bytes):
     elif how == "truncate":
         del data[pos:]
     else:
-        data[pos:pos] = draw(st.sampled_from([b"\x00", b"\xff\xfe", b'"', b"{", b"]", b"\\u", b"\xc3", b"\n"]))
+        data[pos:pos] = draw(st.sampled_from([b"\x00", b"\xff\xfe", b'"', b"{", b"]", b"\\u", b"\xc3", b"\n",
+                                              b"[" * 5000, b'{"a":' * 3000]))
     return bytes(data)
 
 

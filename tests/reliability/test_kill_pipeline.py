@@ -9,8 +9,12 @@ and timing), and from audit_events the time `at`, the two hashes and the hashed 
 that cover it; everything
 else — every judgment, decision, delivery, audit event's actor/action/object/before/after — is
 compared. The package is compared byte for byte, file by file. `audit verify` passes after
-every kill. The import is killed in tests/importers/test_kill.py (five kill points, same
-property); the export's own kill test (tests/export) kills during validation only.
+every kill.
+
+Every kill is at a counted point: RINGEBU_JOURNAL_KILL_AT=step:N makes the process SIGKILL
+itself the N-th time it reaches the named step (ringebu_journal/killpoints.py), so the same
+kills land in the same places on any machine under any load. The import is killed in
+tests/importers/test_kill.py the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -79,18 +82,11 @@ def _verify(db: Path, data: Path) -> None:
     assert p.returncode == 0 and "chain intact" in p.stdout, p.stdout + p.stderr
 
 
-def _kill_when(cmd, env, ready, extra: float) -> int | None:
-    """Start cmd, wait until ready() (or it ends), sleep `extra`, kill -9. Returns the exit code if it ended."""
-    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and p.poll() is None and not ready():
-        time.sleep(0.01)
-    time.sleep(extra)
-    ended = p.poll()
-    if ended is None:
-        os.kill(p.pid, signal.SIGKILL)
-    p.wait(timeout=30)
-    return ended
+def _killed_at(cmd, env, step: str) -> None:
+    """Run cmd with a kill point: it must die by SIGKILL at the N-th arrival at the named step."""
+    p = subprocess.run(cmd, cwd=ROOT, env=dict(env, RINGEBU_JOURNAL_KILL_AT=step), capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == -signal.SIGKILL, f"{step}: exit {p.returncode} {p.stderr}"
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -118,42 +114,43 @@ def test_kill_9_during_judge_and_export_then_rerun_equals_uninterrupted(tmp_path
     _copy(seed, ref)
     _copy(seed, killed)
 
-    # judge: the uninterrupted run, then killed at start-up, after the first batch committed and
-    # later, then resumed
-    t = time.perf_counter()
+    # judge (1,212 messages, batches of 1,000): killed inside the first batch's transaction,
+    # after it committed, and inside the second batch's transaction of the resumed run
     _run(ref, data, "arkiv", "judge", "--policy", str(policy))
-    judge_s = time.perf_counter() - t
     kurl = f"sqlite:///{killed}"
     judged = []
-    for wait_commit, extra in ((False, 0.5), (True, 0.0), (True, 0.2 * judge_s)):
-        before = _count(kurl, Judgment.__table__)
-        _kill_when(_cli(killed, data, "arkiv", "judge", "--policy", str(policy)), _env("arkiv"),
-                   (lambda b=before: _count(kurl, Judgment.__table__) > b) if wait_commit else (lambda: True), extra)
+    for step in ("judge.batch:1", "judge.committed:1", "judge.batch:2"):
+        _killed_at(_cli(killed, data, "arkiv", "judge", "--policy", str(policy)), _env("arkiv"), step)
         judged.append(_count(kurl, Judgment.__table__))
         _verify(killed, data)
-    assert any(0 < n < 1_212 for n in judged), judged            # some kills landed mid-run
+    assert judged == [0, 1_000, 1_000], judged
     _run(killed, data, "arkiv", "judge", "--policy", str(policy))
     _same_tables(ref, killed)
 
     # export: the package's dates come from the judgments' times, so the uninterrupted export runs
-    # on a copy of the killed database as it is now; the killed export must give the same bytes
+    # on a copy of the killed database as it is now; the killed export must give the same bytes.
+    # Killed at each step of publishing (see ringebu_journal/export/noark5.py), each run to the
+    # same --out reconciling what the one before left.
     ref2 = tmp_path / "ref2.db"
     _copy(killed, ref2)
-    t = time.perf_counter()
     _run(ref2, data, "arkiv", "export", "noark5", "--out", str(tmp_path / "ref-out" / "pakke"))
-    export_s = time.perf_counter() - t
     out = tmp_path / "killed-out" / "pakke"
-    for frac in (0.35, 0.6, 0.85):
-        _kill_when(_cli(killed, data, "arkiv", "export", "noark5", "--out", str(out)), _env("arkiv"),
-                   lambda: True, frac * export_s)
+    intent = out.parent / ".pakke.publishing"
+    expect = {  # step: (package folder exists, intent file exists, exports recorded)
+        "export.validated:1": (False, False, 0),
+        "export.intent:1": (False, True, 0),
+        "export.published:1": (True, True, 0),      # published, not recorded: the next run withdraws it
+        "export.recording:1": (True, True, 0),      # killed inside the recording transaction
+        "export.recorded:1": (True, True, 1),       # recorded; only the stale intent is left
+    }
+    for step, (published, intended, recorded) in expect.items():
+        _killed_at(_cli(killed, data, "arkiv", "export", "noark5", "--out", str(out)), _env("arkiv"), step)
+        assert (out.exists(), intent.exists(), _count(kurl, Export.__table__)) == (published, intended, recorded), step
         _verify(killed, data)
-        if out.exists():          # the kill came after the publish: the export is whole and recorded
-            assert _count(kurl, Export.__table__) == 1
-            break
-        assert _count(kurl, Export.__table__) == 0                 # nothing recorded, nothing published
-    if not out.exists():
-        _run(killed, data, "arkiv", "export", "noark5", "--out", str(out))
-    assert sorted(p.name for p in out.parent.iterdir()) == ["pakke"]      # no partial folder left
+    again = subprocess.run(_cli(killed, data, "arkiv", "export", "noark5", "--out", str(out)), cwd=ROOT,
+                           env=_env("arkiv"), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "exists already" in again.stderr, again.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["pakke"]      # no partial folder or intent left
     _same_tables(ref2, killed)
     assert _files(out) == _files(tmp_path / "ref-out" / "pakke")
     _verify(killed, data)
@@ -170,7 +167,7 @@ def _same_tables(ref: Path, other: Path) -> None:
 
 
 APPEND_SCRIPT = r"""
-import sys, time
+import sys
 sys.path.insert(0, {root!r})
 from sqlalchemy import select, func
 from ringebu_journal.app import App
@@ -187,8 +184,6 @@ while i < TOTAL:
         for k in range(PER):
             app.audit(conn, "test.append", "item", i + k, after={{"i": i + k, "tx": i // PER}}, reason="kill test")
     i += PER
-    print(i, flush=True)
-    time.sleep(0.003)                                 # so the test's kill lands before the end
 
 """
 
@@ -207,22 +202,20 @@ def test_kill_9_during_audit_appends_keeps_whole_transactions(tmp_path):
     total, per = 1400, 7
     script = APPEND_SCRIPT.format(root=str(ROOT), url=url, total=total, per=per)
     counts = []
-    # kill after the run has committed at least this many transactions (each run resumes where
-    # the last one stopped), at a moment inside the next ones
-    for target_tx, extra in ((10, 0.0), (50, 0.001), (100, 0.004), (160, 0.0)):
-        p = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        for line in p.stdout:
-            if int(line) >= target_tx * per:
-                break
-        time.sleep(extra)
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait(timeout=30)
+    # each run resumes where the last one stopped; the kill lands at the N-th event of that run:
+    # inside a transaction (N not a multiple of 7) or at its last event before the commit
+    for step, committed in (("audit.append:1", 0), ("audit.append:73", 70), ("audit.append:350", 413),
+                            ("audit.append:704", 1113)):
+        p = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, RINGEBU_JOURNAL_KILL_AT=step))
+        assert p.returncode == -signal.SIGKILL, p.stderr
         app = App.open(url, actor="x")
         with app.db.read() as conn:
             A = AuditEvent.__table__
             n = conn.execute(select(func.count()).select_from(A).where(A.c.action == "test.append")).scalar_one()
         app.db.dispose()
         assert n % per == 0, f"a transaction was half-appended: {n} events"
+        assert n == committed, (step, n)
         counts.append(n)
         _verify(db, data)
     assert counts[-1] < total, "the kills came too late to interrupt anything"
