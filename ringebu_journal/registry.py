@@ -20,7 +20,7 @@ Invariants:
 * **One hook.** The judge (``judging.judge_stored``) and the moderators (``moderation._store_one``)
   call :func:`register` right after storing their row and before the audit event; nothing else
   assigns numbers during normal work. :func:`assign_missing` numbers journal messages that were
-  stored without the hook (databases from before the registry, migration ``0004_numbers``) in a
+  stored without the hook (databases from before the registry, migration ``0005_numbers``) in a
   deterministic order: by decision time, then creation time, platform and platform id.
 """
 

@@ -565,7 +565,7 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
 
 def numbered_plan(db, sel: Selection, klassifikasjon: Klassifikasjon | None = None) -> ExportPlan:
     """:func:`build_plan`, after numbering journal decisions that were stored around the registry
-    (written into the tables by another tool) — by their decision time, as migration 0004_numbers
+    (written into the tables by another tool) — by their decision time, as migration 0005_numbers
     does. A no-op in normal work: the judge and the moderators number in their own transaction."""
     from ringebu_journal.registry import assign_missing
 

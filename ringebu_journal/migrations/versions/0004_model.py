@@ -1,7 +1,7 @@
 """The judge's learned model: its hash on every judgment, and the models staff have put in use.
 
-Revision ID: 0005_model
-Revises: 0004_numbers
+Revision ID: 0004_model
+Revises: 0003_arkivmelding_outbox
 """
 
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0005_model'
-down_revision = '0004_numbers'
+revision = '0004_model'
+down_revision = '0003_arkivmelding_outbox'
 branch_labels = None
 depends_on = None
 

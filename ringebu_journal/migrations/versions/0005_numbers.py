@@ -1,7 +1,7 @@
 """The registry of numbers: case_numbers and journal_numbers; numbers for journal messages already stored.
 
-Revision ID: 0004_numbers
-Revises: 0003_arkivmelding_outbox
+Revision ID: 0005_numbers
+Revises: 0004_model
 
 Messages whose effective decision is journal when the database is upgraded get their numbers
 here, deterministically (``ringebu_journal.registry.assign_missing``: by decision time, then
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0004_numbers'
-down_revision = '0003_arkivmelding_outbox'
+revision = '0005_numbers'
+down_revision = '0004_model'
 branch_labels = None
 depends_on = None
 
@@ -58,7 +58,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_journal_numbers_case_id'), ['case_id'], unique=False)
 
     from ringebu_journal.registry import assign_missing
-    assign_missing(op.get_bind(), actor="ringebu-journal (migration 0004_numbers)")
+    assign_missing(op.get_bind(), actor="ringebu-journal (migration 0005_numbers)")
 
 
 def downgrade() -> None:
