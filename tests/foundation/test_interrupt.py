@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,12 +77,14 @@ def test_ctrl_c_during_export_ends_the_render_workers_and_keeps_nothing_half_wri
     from moderation.seed import seed
 
     seed(make_app("archivist", actor="arkivar"))
-    # how many archive copies the export renders: an uninterrupted export elsewhere
-    p = _cli(db_url, tmp_path / "other-data", "arkivar", "export", "noark5", "--out", str(tmp_path / "other"))
+    # how many archive copies the export renders: an uninterrupted export elsewhere, then its
+    # render cache is emptied (a PostgreSQL database has one data folder, so it is the same one)
+    data = tmp_path / "data"
+    p = _cli(db_url, data, "arkivar", "export", "noark5", "--out", str(tmp_path / "other"))
     assert p.returncode == 0, p.stderr
     total, _ = _copies(p.stdout)
     assert total >= 4
-    data = tmp_path / "data"
+    shutil.rmtree(data / "render-cache")
     out = tmp_path / "pakker" / "uttrekk"
     args = ["--db", db_url, "--data-dir", str(data), "--actor", "arkivar", "export", "noark5", "--out", str(out)]
     # while both workers render (step 1), and once every copy is rendered and the workers wait
