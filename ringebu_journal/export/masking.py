@@ -34,8 +34,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 from noark.journal import MASK
-from ringebu_journal.judge.detectors import _NOT_NAMES, find_national_ids, find_sensitive, find_third_parties
+from ringebu_journal.judge.detectors import _NOT_NAMES, find_sensitive, find_third_parties, national_id_spans
 from ringebu_journal.judge.engine import normalise
+from ringebu_journal.textfold import drop_format, fold
 
 HJEMMEL_13 = "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
 HJEMMEL_26 = "Offl. § 26 femte ledd"
@@ -66,23 +67,47 @@ def tilgangskode(hjemmel: str | None) -> str:
 
 
 def identity_numbers(text: str) -> list[str]:
-    """The identity numbers written in ``text`` (as written, e.g. «010203 12345»)."""
-    if not text:
-        return []
-    return [h.matched for h in find_national_ids(text, text)]
+    """The identity numbers written in ``text``, as written (raw, e.g. «230790  10006»)."""
+    return [text[a:b] for a, b, _ in national_id_spans(text or "")]
+
+
+def _mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each raw ``(start, end)`` span (merged when they touch) replaced by the mask."""
+    if not spans:
+        return text
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a >= pos:
+            out.append(text[pos:a])
+            out.append(MASK)
+        pos = max(pos, b)           # an overlapping span extends the mask already written
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _replace(text: str, spans: Iterable[str]) -> str:
-    for span in sorted({s.strip() for s in spans if s and s.strip()}, key=len, reverse=True):
-        if span == MASK:
+    """``text`` with every span masked where it occurs as a whole word, compared on the canonical
+    form (``textfold.fold``: NFKC, lower case, format characters dropped, one space for a run), so a
+    zero-width space inside a word, a doubled space or a mathematical-bold name is no way round;
+    the raw characters of each match are replaced. Longest span first; the result carries no format
+    characters (the renderer drops them, and what is shown must be what was masked)."""
+    canon, idx = fold(text or "", lower=True)
+    taken: list[tuple[int, int]] = []
+    folded = sorted({fold(s, lower=True)[0].strip() for s in spans if s and s.strip()}, key=len, reverse=True)
+    for span in folded:
+        if not span or span == MASK:
             continue
         pattern = re.escape(span)
         if span[0].isalnum():
             pattern = r"(?<!\w)" + pattern
         if span[-1].isalnum():
             pattern += r"(?!\w)"
-        text = re.sub(pattern, MASK, text, flags=re.IGNORECASE)
-    return text
+        for m in re.finditer(pattern, canon):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+    raw = [(idx[a], idx[b - 1] + 1) for a, b in taken]
+    return drop_format(_mask_spans(text or "", raw))
 
 
 def sensitive_words(text: str) -> list[str]:
@@ -91,10 +116,11 @@ def sensitive_words(text: str) -> list[str]:
     rektor», «naboen») and capitalised names with a personal matter."""
     if not text:
         return []
-    norm = normalise(text)
-    found = [h.matched for h in find_third_parties(norm, text)]
+    canon = fold(text)[0]
+    norm = normalise(canon)
+    found = [h.matched for h in find_third_parties(norm, canon)]
     found += [h.matched for hits in find_sensitive(norm).values() for h in hits]
-    found += capitalised_names(text)
+    found += capitalised_names(canon)
     return found
 
 
@@ -129,9 +155,12 @@ def capitalised_names(text: str) -> list[str]:
 
 
 def without_identity_numbers(text: str) -> str:
-    """``text`` with every identity number masked: for titles, which must never carry one."""
-    ids = identity_numbers(text)
-    return _replace(text, ids) if ids else text
+    """``text`` with every identity number masked, on the raw characters it is written with (a
+    zero-width space or a doubled space inside it is masked with it); format characters dropped.
+    For titles, names, file names and every open text, which must never carry one."""
+    if not text:
+        return text
+    return drop_format(_mask_spans(text, [(a, b) for a, b, _ in national_id_spans(text)]))
 
 
 def name_spans(names: Iterable[str]) -> list[str]:
@@ -142,8 +171,20 @@ def name_spans(names: Iterable[str]) -> list[str]:
         if not name:
             continue
         out.append(name)
-        out.extend(p for p in _NAME_PART.findall(name) if p[0].isupper())
+        canon = fold(name)[0]
+        out.extend(p for p in _NAME_PART.findall(canon) if p[0].isupper())
+        if _BIDI_OVERRIDE.search(name):
+            # «Live\u202e nesuaH» is shown as «Live Hausen»: the visual name and its parts too
+            head, tail = _BIDI_OVERRIDE.split(name, 1)
+            tail = _BIDI_POP.split(tail, 1)[0]
+            shown = f"{fold(head)[0].strip()} {fold(tail)[0][::-1].strip()}".strip()
+            out.append(shown)
+            out.extend(p for p in _NAME_PART.findall(shown) if p[0].isupper())
     return out
+
+
+_BIDI_OVERRIDE = re.compile("[\u202e\u2067]")
+_BIDI_POP = re.compile("[\u202c\u2069]")
 
 
 @dataclass(frozen=True)
