@@ -28,7 +28,10 @@ from .masking import (
     SKJERMING_HELE,
     Screening,
     context_view,
+    mask_words,
+    name_spans,
     screening_of,
+    thread_words,
 )
 from .mapping import DocPlan, ExportPlan, RecordPlan, utc
 from .render import PDF_PUID, RenderJob, Shown, render_key, thread_document
@@ -91,6 +94,7 @@ def _thread_views(rec: RecordPlan, context: list[dict[str, Any]], plan: ExportPl
     # The people whose names are screened anywhere in the thread (offl. § 13): masked in every
     # screened text of the thread, since a reply names the person it answers.
     screened_names = screened_people(context, decisions, but=m["id"]) + list(also)
+    words = thread_words(context, decisions)
     shown: list[Shown] = []
     left_out: dict[str, int] = {}
     masked = False
@@ -102,7 +106,7 @@ def _thread_views(rec: RecordPlan, context: list[dict[str, Any]], plan: ExportPl
         if d is None:
             left_out["undecided"] = left_out.get("undecided", 0) + 1
             continue
-        view = context_view(c, d, screened_names)
+        view = context_view(c, d, screened_names, words)
         if not view.show:
             left_out[view.reason] = left_out.get(view.reason, 0) + 1
             continue
@@ -142,7 +146,9 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[Re
             r_shown, r_left_out, _ = _thread_views(rec, context, plan, [author] if person and own.masks_names else [])
             redacted = thread_document(
                 m, r_shown, capture=capture, attachments=atts, left_out=r_left_out, masked=True,
-                focus_text=own.open_text(m.get("text") or "", names if own.masks_names else ()),
+                focus_text=mask_words(own.open_text(m.get("text") or "", names if own.masks_names else ()),
+                                      [*name_spans(screened_people(context, plan.context_decisions, but=m["id"])),
+                                       *thread_words(context, plan.context_decisions)]),
                 focus_author=(own.open_name(author) if person else author) or "Anonym / ukjent",
                 variant_note=f"Skjermet variant: opplysninger unntatt offentlighet ({own.hjemmel}) er erstattet med ******.",
             )

@@ -29,9 +29,10 @@ left half-masked. Everything here is pure and deterministic.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from noark.journal import MASK
 from ringebu_journal.judge.detectors import _NOT_NAMES, find_sensitive, find_third_parties, national_id_spans
@@ -163,6 +164,27 @@ def without_identity_numbers(text: str) -> str:
     return drop_format(_mask_spans(text, [(a, b) for a, b, _ in national_id_spans(text)]))
 
 
+def mask_words(text: str, words: Iterable[str]) -> str:
+    """``text`` with each of ``words`` masked (whole words, compared on the canonical form)."""
+    words = [w for w in words if w and w.strip()]
+    return _replace(text, words) if words and text else text
+
+
+def thread_words(context: Sequence[dict[str, Any]], decisions: dict[int, Any]) -> list[str]:
+    """The words the judge (or a moderator) marked to mask in the messages of a thread screened
+    under offl. § 13 or another ground that masks names: masked wherever the thread repeats them.
+    Identity numbers are masked everywhere anyway."""
+    out: list[str] = []
+    for c in context:
+        d = decisions.get(c["id"])
+        if d is None or getattr(d, "decision", None) in UNDECIDED:
+            continue
+        scr = screening_of(d)
+        if scr.masks_names:
+            out.extend(sp for sp in scr.spans if sp and sp.strip() and sp.strip() != MASK)
+    return out
+
+
 def name_spans(names: Iterable[str]) -> list[str]:
     """Each name and each of its parts of three letters or more (a first name alone identifies too)."""
     out: list[str] = []
@@ -222,11 +244,37 @@ class Screening:
         return MASK if self.masks_names and (name or "").strip() else name
 
 
-def screen_identity_numbers(decision: Any, text: str | None) -> Any:
-    """``decision`` screened by offl. § 26 femte ledd when ``text`` holds an identity number and the
-    decision does not screen it already; the numbers join the spans to mask."""
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value (keys too)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def json_strings(raw: str | None) -> list[str]:
+    """The raw JSON text and every string in it once decoded (a ``\\u200b`` escape hides nothing)."""
+    if not raw:
+        return []
+    try:
+        return [raw, *_strings(json.loads(raw))]
+    except ValueError:
+        return [raw]
+
+
+def screen_identity_numbers(decision: Any, text: str | None, *also: str | None) -> Any:
+    """``decision`` screened by offl. § 26 femte ledd when ``text`` — or any of ``also``: the
+    author's name, the attachments' file names, the Originaldata and its fields — holds an
+    identity number and the decision does not screen it already; the numbers of ``text`` join the
+    spans to mask. (The Originaldata is then not open: it is kept whole, number and all.)"""
     ids = identity_numbers(text or "")
-    if not ids:
+    elsewhere = any(identity_numbers(t or "") for t in also)
+    if not ids and not elsewhere:
         return decision
     spans = tuple(getattr(decision, "mask", ()) or ())
     spans += tuple(i for i in ids if i not in spans)
@@ -261,7 +309,8 @@ class ContextView:
     masked: bool = False
 
 
-def context_view(message: dict[str, Any], decision: Any, participants: Sequence[str]) -> ContextView:
+def context_view(message: dict[str, Any], decision: Any, participants: Sequence[str],
+                 words: Sequence[str] = ()) -> ContextView:
     """How ``message`` may appear in the thread context of another message's archive copy.
 
     ``participants``: the names of the people screened under § 13 elsewhere in the thread; they
@@ -278,8 +327,9 @@ def context_view(message: dict[str, Any], decision: Any, participants: Sequence[
     person = not message.get("author_is_municipality")     # the municipality's name is never screened
     text = message.get("text") or ""
     shown = scr.open_text(text, ([author] if person else []) + list(participants) if scr.masks_names else ())
-    if participants:
-        # the screened people are not named in any open text of the thread (a reply names them)
-        shown = _replace(shown, name_spans(participants))
+    if participants or words:
+        # the screened people are not named in any open text of the thread (a reply names them),
+        # nor is what was masked in another message of the thread (``thread_words``)
+        shown = _replace(shown, [*name_spans(participants), *words])
     name = scr.open_name(author) if person else author
     return ContextView(True, text=shown, author=name, masked=shown != text or name != author)
