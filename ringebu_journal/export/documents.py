@@ -129,7 +129,12 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[Re
     atts = plan.attachments.get(m["id"], [])
     capture = plan.captures.get(m["capture_id"])
     shown, left_out, masked = _thread_views(rec, context, plan)
-    data = thread_document(m, shown, capture=capture, attachments=atts, left_out=left_out, masked=masked)
+    # an open document names no one screened under § 13 in the thread, not even in a file name
+    case_words = [*name_spans(screened_people(context, plan.context_decisions)),
+                  *thread_words(context, plan.context_decisions)]
+    open_atts = [dict(a, filename=mask_words(a["filename"], case_words)) if a.get("filename") else a for a in atts]
+    data = thread_document(m, shown, capture=capture, attachments=atts if rec.screened else open_atts,
+                           left_out=left_out, masked=masked)
     jobs = [RenderJob(key=render_key(data), data=data, epoch=int(utc(m["created_at"]).timestamp()))]
     key = jobs[0].key
     redacted_key = None
@@ -145,7 +150,7 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[Re
             # the redacted variant does not name the message's own screened author anywhere either
             r_shown, r_left_out, _ = _thread_views(rec, context, plan, [author] if person and own.masks_names else [])
             redacted = thread_document(
-                m, r_shown, capture=capture, attachments=atts, left_out=r_left_out, masked=True,
+                m, r_shown, capture=capture, attachments=open_atts, left_out=r_left_out, masked=True,
                 focus_text=mask_words(own.open_text(m.get("text") or "", names if own.masks_names else ()),
                                       [*name_spans(screened_people(context, plan.context_decisions, but=m["id"])),
                                        *thread_words(context, plan.context_decisions)]),

@@ -524,10 +524,11 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
     for r in by_id.values():
         atts = attachments.get(r["id"], [])
         decisions[r["id"]] = screen_identity_numbers(
-            decisions[r["id"]], r["text"], r.get("author_name"), *(a.get("filename") for a in atts),
+            decisions[r["id"]], r["text"], r.get("author_name"), r.get("author_id"), *(a.get("filename") for a in atts),
             *json_strings(r.get("raw")), *json_strings(json.dumps(r.get("extra") or {}, ensure_ascii=False)))
-        if r.get("author_name"):
-            r["author_name"] = without_identity_numbers(r["author_name"])
+        for k in ("author_name", "author_id"):
+            if r.get(k):
+                r[k] = without_identity_numbers(r[k])
         for a in atts:
             if a.get("filename"):
                 a["filename"] = without_identity_numbers(a["filename"])
