@@ -122,7 +122,17 @@ def sensitive_words(text: str) -> list[str]:
     found = [h.matched for h in find_third_parties(norm, canon)]
     found += [h.matched for hits in find_sensitive(norm).values() for h in hits]
     found += capitalised_names(canon)
+    found += _ACRONYM.findall(canon)
+    found += [m.group(0) for m in _HARM.finditer(canon)]
     return found
+
+
+# In a text screened under § 13, abbreviations name a service or a diagnosis (BUP, PPT, ADHD, NAV)
+# and words of violence or abuse say what happened to someone («hun blir slått hjemme»).
+_ACRONYM = re.compile(r"(?<!\w)[A-ZÆØÅ]{2,6}(?!\w)")
+_HARM = re.compile(
+    r"(?<!\w)(?:slått|slåtte|slår|slo|slag|juling|banket|banka|vold\w*|mishandl\w*|overgrep\w*|misbruk\w*|"
+    r"sparket|sparka|truet|truga|lugget|lugga)(?!\w)", re.IGNORECASE)
 
 
 _CAPITALISED = re.compile(r"(?<![\w@-])@?[A-ZÆØÅ][a-zæøåäöüéè]+(?![\w-])")

@@ -251,3 +251,12 @@ def test_the_numbers_the_judge_missed_screen_their_messages(exported):
     assert hjemmel_of("Se skjermbildet") == HJEMMEL_26            # the number in the file name
     # a reply that names the § 13-screened person and her child is screened on § 13 too
     assert hjemmel_of("Enig med") == HJEMMEL_13
+
+
+def test_abbreviations_and_words_of_harm_are_masked_under_section_13():
+    scr = Screening(True, HJEMMEL_13, ("Ola",))
+    shown = scr.open_text("«Sønnen min Ola har ADHD og får hjelp fra BUP» – hun blir slått hjemme.")
+    for word in ("Ola", "ADHD", "BUP", "slått"):
+        assert word not in shown, (word, shown)
+    # § 26 masks the number only: abbreviations stay
+    assert "NAV" in Screening(True, HJEMMEL_26, ()).open_text("Søkt NAV om hjelp")
