@@ -587,13 +587,24 @@ def read_receipts(app: App, box: Outbox, inbox: Path | None = None) -> ReceiptRe
         by_prefix[r["folder"]] = r
         by_prefix[r["melding_id"]] = r
     updates = []
-    for f in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
+    confirmed_by = {r["seq"]: r["receipt_file"] for r in rows if r["receipt"] == "confirmed" and r["receipt_file"]}
+    for f in sorted(p for p in inbox.iterdir() if not p.name.startswith(".")):
         if f.name in seen:
+            continue
+        if f.is_symlink():
+            res.problems.append(f"{f}: a symbolic link, not read — put the receipt itself in the inbox")
+            continue
+        if not f.is_file():
             continue
         target = next((r for pfx, r in by_prefix.items() if f.name.startswith(pfx + ".")), None)
         if target is None:
             res.problems.append(f"{f}: names no message of the outbox — a receipt is named "
                                 "<message folder>.kvittering.xml (or <melding_id>.…)")
+            continue
+        if target["seq"] in confirmed_by:
+            # a confirmed delivery stays confirmed: a later receipt (a retry's serverfeil) changes nothing
+            res.problems.append(f"{f}: {target['folder']} is already confirmed by {confirmed_by[target['seq']]}; "
+                                "this later receipt is not recorded")
             continue
         data = f.read_bytes()
         if not data.strip():
@@ -608,10 +619,12 @@ def read_receipts(app: App, box: Outbox, inbox: Path | None = None) -> ReceiptRe
             res.problems.append(f"{f}: {exc} — ask the receiver for a valid receipt")
             continue
         ok, detail = r.ok, r.detail
-        if ok and r.kind == "kvittering" and r.system_ids and target["type"] == am.OPPRETT \
-                and target["system_id"] not in r.system_ids:
+        if ok and r.kind == "kvittering" and r.system_ids and target["type"] in (am.OPPRETT, am.OPPDATER) \
+                and target["system_id"] and target["system_id"] not in r.system_ids:
             ok, detail = False, f"the kvittering names {', '.join(r.system_ids)}, the message sent {target['system_id']}"
         updates.append((f, target, "confirmed" if ok else "failed", detail))
+        if ok:
+            confirmed_by[target["seq"]] = f.name
     if updates:
         now = _now()
         with app.db.write() as conn:
