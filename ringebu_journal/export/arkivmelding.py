@@ -63,7 +63,7 @@ from ringebu_journal.db.tables import (
 from ringebu_journal.errors import ConflictError, ProblemsFound, UsageError
 
 from .decisions import export_decisions
-from .documents import plan_documents
+from .documents import has_redacted_variant, plan_documents
 from .masking import SKJERMET_VARIANT, UNNTATT, tilgangskode
 from .mapping import SYSTEM, UTGAAR, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
 from .render import render_all
@@ -401,11 +401,17 @@ def decide(snap: Snapshot, paths: dict[str, Path]) -> tuple[list[Pending], list[
                                 {**common, "kind": "journalpost", "state_hash": shash, "state": state,
                                  "reinstate": reinstate},
                                 lambda e=endring: (am.oppdater_journalpost(e), [], {})))
+            sent_docs = (key["sent"] or {}).get("documents", {})
             if content_changed:
                 to_render.append(rec)
-                sent_docs = (key["sent"] or {}).get("documents", {})
                 for role in ("hoveddokument", "original"):
                     pend.append(_dokumentobjekt_pending(rec, role, sent_docs, rendered, common))
+            newly_screened = rec.screened and not before.get("screened")
+            if (newly_screened or (rec.screened and content_changed)) and has_redacted_variant(rec):
+                # screened after delivery: the archive gets the redacted variant beside the delivered document
+                if rec not in to_render:
+                    to_render.append(rec)
+                pend.append(_redacted_pending(rec, sent_docs, rendered, common))
         # avskrivning: an inngående journalpost answered by an utgående one of the same case
         by_pid = {r.message["platform_message_id"]: r for r in journal}
         for rec in journal:
@@ -455,6 +461,34 @@ def decide(snap: Snapshot, paths: dict[str, Path]) -> tuple[list[Pending], list[
                              "decision": g["decision"]},
                             lambda e=endring: (am.oppdater_journalpost(e), [], {})))
     return pend, to_render, unchanged
+
+
+def _redacted_pending(rec: RecordPlan, sent_docs: dict[str, Any], rendered, common) -> Pending:
+    """A ``dokumentobjekt.opprett`` carrying the hoveddokument's redacted variant (variantformat O,
+    «Dokument hvor deler av innholdet er skjermet»): for a journalpost screened after its delivery.
+    It adds a variant, not a version: the delivered document's versjon is not changed."""
+    def build():
+        for doc, dok_sid, fname, src in _doc_files(rec, rendered()):
+            if doc.role != "hoveddokument" or not doc.redacted_render_key:
+                continue
+            versjon = int(sent_docs.get(dok_sid, {}).get("versjon", 1))
+            ext = doc.sti.rsplit(".", 1)[-1]
+            rsrc = rendered()[doc.redacted_render_key]
+            rsha, rsize = _sha_size(rsrc)
+            name = f"hoveddokument-v{versjon}-skjermet.{ext}"
+            obj = am.Dokumentobjekt(
+                system_id=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.redacted_sti or name, rsha),
+                filnavn=name, format=(FORMAT_CODE.get(ext, ext.upper()), doc.puid), format_detaljer=doc.puid,
+                mime=MIME.get(ext), sjekksum=rsha, filstoerrelse=rsize, versjonsnummer=versjon,
+                variantformat=("O", SKJERMET_VARIANT))
+            return (am.dokumentobjekt_opprett(am.Referanse(dok_sid), obj), [(name, rsrc)],
+                    {"variant_of": dok_sid, "variant_sha256": rsha})
+        raise NoarkWriteError(f"journalpost {rec.system_id} has no redacted variant")
+
+    dok_sid = next((sid for sid, d in sent_docs.items() if d.get("role") == "hoveddokument"), None)
+    return Pending(am.DOKUMENTOBJEKT, "dokument", rec.system_id,
+                   {"journalpost": rec.system_id, "variant_of": dok_sid, "role": "hoveddokument"},
+                   {**common, "kind": "dokument", "role": "hoveddokument", "variant": "O"}, build)
 
 
 def _dokumentobjekt_pending(rec: RecordPlan, role: str, sent_docs: dict[str, Any], rendered, common) -> Pending:

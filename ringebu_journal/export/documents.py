@@ -123,6 +123,11 @@ def _own_screening(rec: RecordPlan) -> Screening:
     return Screening(screen=True, hjemmel=rec.screening_hjemmel, spans=own.spans)
 
 
+def has_redacted_variant(rec: RecordPlan) -> bool:
+    """Whether ``rec``'s hoveddokument gets a redacted variant (the rule of :func:`_documents_for`)."""
+    return rec.screened and (_own_screening(rec).partly_showable or not screening_of(rec.decision).screen)
+
+
 def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[RenderJob]:
     m = rec.message
     context = plan.threads.get(m["thread_id"], [m]) if m["thread_id"] is not None else [m]
@@ -142,8 +147,7 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path) -> list[Re
     own = _own_screening(rec)
     if rec.screened:
         # screened for its party's name only (a reply in a screened case): the names can be masked
-        by_name_only = not screening_of(rec.decision).screen
-        if own.partly_showable or by_name_only:
+        if has_redacted_variant(rec):
             author = m.get("author_name") or ""
             person = not m.get("author_is_municipality")
             names = ([author] if person else []) + screened_people(context, plan.context_decisions, but=m["id"])

@@ -23,6 +23,7 @@ from ringebu_journal.export.arkivmelding import KILL_ENV, export_arkivmelding
 from ringebu_journal.reports.journal import build_journal_report
 
 from conftest import PAGE
+from pdfcheck import pdf_text
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = ArkivmeldingKey.__table__
@@ -318,3 +319,26 @@ def test_a_confirmed_receipt_stays_confirmed_oppdater_is_checked_and_links_are_r
     (inbox / f"{cancel}.kvittering.xml").write_bytes(_kvittering(None, "00000000-0000-0000-0000-000000000000"))
     res = export_arkivmelding(app, out)
     assert res.receipts.recorded == [(f"{cancel}.kvittering.xml", cancel, "failed")]
+
+
+def test_screening_after_delivery_sends_the_redacted_variant(world, tmp_path):
+    app, w = world
+    out = tmp_path / "outbox"
+    export_arkivmelding(app, out)
+    first = next(e for e in Outbox(out).entries() if e.type == am.OPPRETT
+                 and "<skjerming>" not in (out / e.folder / "arkivmelding.xml").read_text("utf-8"))
+    name = first.meta["platform_message_id"].split("_", 1)[1]
+    with app.db.write() as conn:
+        w.decide(conn, name, "flag", "journal", screen=True, minutes=700)
+    res = export_arkivmelding(app, out)
+    assert res.updated and len(res.documents) == 1      # the journalpost (and its case) updated, one variant sent
+    folder = out / res.documents[0]
+    payload = next(p for p in folder.iterdir() if p.suffix == ".xml")
+    text = payload.read_text("utf-8")
+    assert "Dokument hvor deler av innholdet er skjermet" in text or ">O<" in text
+    pdf = next(p for p in folder.iterdir() if p.name.endswith("-skjermet.pdf"))
+    assert "Skjermet variant" in pdf_text(pdf)
+    assert validate_outbox(out).ok, validate_outbox(out).to_text()
+    # sent once: the next export sends nothing
+    again = export_arkivmelding(app, out)
+    assert again.documents == [] and again.updated == []
