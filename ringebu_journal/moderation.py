@@ -2,7 +2,10 @@
 
 The rule everything else follows (the exporter, the queue, `judgments` and the reports included):
 **the effective decision on a message is its latest moderator decision, unless that is an unflag;
-otherwise its latest judgment.** It is computed in one place, :func:`_combine`.
+otherwise its latest judgment.** It is computed in one place, :func:`_combine`. One exception:
+when a newer version of the message was judged after the moderator decided and that judgment is
+stricter — it adds skjerming, or it journals what the moderator did not — the effective decision
+is ``review``: the new text waits for a moderator and does not go out on the old decision.
 Decisions are about the message, not one version of it: a decision made on version 1 still
 holds for version 2 (the queue shows such messages again, so a person looks at the new text).
 
@@ -224,12 +227,38 @@ def effective_decision(conn: Connection, message_id: int) -> EffectiveDecision:
     return effective_decisions(conn, [message_id])[int(message_id)]
 
 
+def _stricter_on_new_version(j: dict[str, Any], d: dict[str, Any], moderator_screen: bool,
+                             judge_screen: bool) -> bool:
+    """Whether the latest judgment, of a newer version than the one the moderator decided on, is
+    stricter than the moderator's decision: it adds skjerming, or it journals what the moderator
+    did not journal."""
+    if d.get("message_id") is None or j.get("message_id") is None or j["message_id"] <= d["message_id"]:
+        return False
+    if d.get("judgment_id") is not None and d["judgment_id"] == j["id"]:
+        return False
+    return (judge_screen and not moderator_screen) or (j["decision"] == "journal" and d["decision"] != "journal")
+
+
 def _combine(mid: int, j: dict[str, Any] | None, d: dict[str, Any] | None,
              lock: int | None) -> EffectiveDecision:
     judge_screen = _screen_of(j["screening"]) if j else False
     hjemmel = _hjemmel_of(j["screening"]) if j else None
     if d is not None and d["kind"] != "unflag":
         screen = d["screen"] if d["screen"] is not None else judge_screen
+        if j is not None and _stricter_on_new_version(j, d, bool(screen), judge_screen):
+            # a new version's judgment asks more than the moderator allowed on the old text: it
+            # does not go out on the old decision, it waits for a moderator
+            reasons = "; ".join(reason_line(r) for r in (j["reasons"] or []) if isinstance(r, dict))
+            return EffectiveDecision(
+                message_id=mid, decision="review", screen=judge_screen, source="judge",
+                decided_by=j["actor"], decided_at=j["judged_at"],
+                reason=(f"a new version was judged stricter ({j['decision']}"
+                        f"{' with skjerming' if judge_screen else ''}) than the moderator's decision "
+                        f"({d['decision']}{' with skjerming' if screen else ''}): waits for a moderator"
+                        + (f"; {reasons}" if reasons else "")),
+                judgment_id=j["id"], decision_id=None, kind=None, hjemmel=hjemmel if judge_screen else None,
+                lock_version=lock,
+            )
         if d["kind"] == "confirm" and d["judgment_id"] is not None:
             reason = d["reason"] or f"confirmed the judge's proposal (judgment {d['judgment_id']})"
             jid = d["judgment_id"]

@@ -63,7 +63,7 @@ from ringebu_journal.db.tables import (
 from ringebu_journal.errors import ConflictError, ProblemsFound, UsageError
 
 from .decisions import export_decisions
-from .documents import plan_documents
+from .documents import has_redacted_variant, plan_documents
 from .masking import SKJERMET_VARIANT, UNNTATT, tilgangskode
 from .mapping import SYSTEM, UTGAAR, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
 from .render import render_all
@@ -401,11 +401,17 @@ def decide(snap: Snapshot, paths: dict[str, Path]) -> tuple[list[Pending], list[
                                 {**common, "kind": "journalpost", "state_hash": shash, "state": state,
                                  "reinstate": reinstate},
                                 lambda e=endring: (am.oppdater_journalpost(e), [], {})))
+            sent_docs = (key["sent"] or {}).get("documents", {})
             if content_changed:
                 to_render.append(rec)
-                sent_docs = (key["sent"] or {}).get("documents", {})
                 for role in ("hoveddokument", "original"):
                     pend.append(_dokumentobjekt_pending(rec, role, sent_docs, rendered, common))
+            newly_screened = rec.screened and not before.get("screened")
+            if (newly_screened or (rec.screened and content_changed)) and has_redacted_variant(rec):
+                # screened after delivery: the archive gets the redacted variant beside the delivered document
+                if rec not in to_render:
+                    to_render.append(rec)
+                pend.append(_redacted_pending(rec, sent_docs, rendered, common))
         # avskrivning: an inngående journalpost answered by an utgående one of the same case
         by_pid = {r.message["platform_message_id"]: r for r in journal}
         for rec in journal:
@@ -455,6 +461,34 @@ def decide(snap: Snapshot, paths: dict[str, Path]) -> tuple[list[Pending], list[
                              "decision": g["decision"]},
                             lambda e=endring: (am.oppdater_journalpost(e), [], {})))
     return pend, to_render, unchanged
+
+
+def _redacted_pending(rec: RecordPlan, sent_docs: dict[str, Any], rendered, common) -> Pending:
+    """A ``dokumentobjekt.opprett`` carrying the hoveddokument's redacted variant (variantformat O,
+    «Dokument hvor deler av innholdet er skjermet»): for a journalpost screened after its delivery.
+    It adds a variant, not a version: the delivered document's versjon is not changed."""
+    def build():
+        for doc, dok_sid, fname, src in _doc_files(rec, rendered()):
+            if doc.role != "hoveddokument" or not doc.redacted_render_key:
+                continue
+            versjon = int(sent_docs.get(dok_sid, {}).get("versjon", 1))
+            ext = doc.sti.rsplit(".", 1)[-1]
+            rsrc = rendered()[doc.redacted_render_key]
+            rsha, rsize = _sha_size(rsrc)
+            name = f"hoveddokument-v{versjon}-skjermet.{ext}"
+            obj = am.Dokumentobjekt(
+                system_id=stable_uuid("dokumentobjekt", rec.system_id, doc.role, doc.redacted_sti or name, rsha),
+                filnavn=name, format=(FORMAT_CODE.get(ext, ext.upper()), doc.puid), format_detaljer=doc.puid,
+                mime=MIME.get(ext), sjekksum=rsha, filstoerrelse=rsize, versjonsnummer=versjon,
+                variantformat=("O", SKJERMET_VARIANT))
+            return (am.dokumentobjekt_opprett(am.Referanse(dok_sid), obj), [(name, rsrc)],
+                    {"variant_of": dok_sid, "variant_sha256": rsha})
+        raise NoarkWriteError(f"journalpost {rec.system_id} has no redacted variant")
+
+    dok_sid = next((sid for sid, d in sent_docs.items() if d.get("role") == "hoveddokument"), None)
+    return Pending(am.DOKUMENTOBJEKT, "dokument", rec.system_id,
+                   {"journalpost": rec.system_id, "variant_of": dok_sid, "role": "hoveddokument"},
+                   {**common, "kind": "dokument", "role": "hoveddokument", "variant": "O"}, build)
 
 
 def _dokumentobjekt_pending(rec: RecordPlan, role: str, sent_docs: dict[str, Any], rendered, common) -> Pending:
@@ -587,13 +621,24 @@ def read_receipts(app: App, box: Outbox, inbox: Path | None = None) -> ReceiptRe
         by_prefix[r["folder"]] = r
         by_prefix[r["melding_id"]] = r
     updates = []
-    for f in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
+    confirmed_by = {r["seq"]: r["receipt_file"] for r in rows if r["receipt"] == "confirmed" and r["receipt_file"]}
+    for f in sorted(p for p in inbox.iterdir() if not p.name.startswith(".")):
         if f.name in seen:
+            continue
+        if f.is_symlink():
+            res.problems.append(f"{f}: a symbolic link, not read — put the receipt itself in the inbox")
+            continue
+        if not f.is_file():
             continue
         target = next((r for pfx, r in by_prefix.items() if f.name.startswith(pfx + ".")), None)
         if target is None:
             res.problems.append(f"{f}: names no message of the outbox — a receipt is named "
                                 "<message folder>.kvittering.xml (or <melding_id>.…)")
+            continue
+        if target["seq"] in confirmed_by:
+            # a confirmed delivery stays confirmed: a later receipt (a retry's serverfeil) changes nothing
+            res.problems.append(f"{f}: {target['folder']} is already confirmed by {confirmed_by[target['seq']]}; "
+                                "this later receipt is not recorded")
             continue
         data = f.read_bytes()
         if not data.strip():
@@ -608,10 +653,12 @@ def read_receipts(app: App, box: Outbox, inbox: Path | None = None) -> ReceiptRe
             res.problems.append(f"{f}: {exc} — ask the receiver for a valid receipt")
             continue
         ok, detail = r.ok, r.detail
-        if ok and r.kind == "kvittering" and r.system_ids and target["type"] == am.OPPRETT \
-                and target["system_id"] not in r.system_ids:
+        if ok and r.kind == "kvittering" and r.system_ids and target["type"] in (am.OPPRETT, am.OPPDATER) \
+                and target["system_id"] and target["system_id"] not in r.system_ids:
             ok, detail = False, f"the kvittering names {', '.join(r.system_ids)}, the message sent {target['system_id']}"
         updates.append((f, target, "confirmed" if ok else "failed", detail))
+        if ok:
+            confirmed_by[target["seq"]] = f.name
     if updates:
         now = _now()
         with app.db.write() as conn:

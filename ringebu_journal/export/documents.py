@@ -33,7 +33,10 @@ from .masking import (
     SKJERMING_HELE,
     Screening,
     context_view,
+    mask_words,
+    name_spans,
     screening_of,
+    thread_words,
 )
 from .mapping import DocPlan, ExportPlan, RecordPlan, utc
 from .render import PDF_PUID, RenderJob, Shown, render_key, thread_document
@@ -103,6 +106,7 @@ def _thread_views(rec: RecordPlan, context: list[dict[str, Any]], plan: ExportPl
     # The people whose names are screened anywhere in the thread (offl. § 13): masked in every
     # screened text of the thread, since a reply names the person it answers.
     screened_names = screened_people(context, decisions, but=m["id"]) + list(also)
+    words = thread_words(context, decisions)
     shown: list[Shown] = []
     left_out: dict[str, int] = {}
     masked = False
@@ -114,7 +118,7 @@ def _thread_views(rec: RecordPlan, context: list[dict[str, Any]], plan: ExportPl
         if d is None:
             left_out["undecided"] = left_out.get("undecided", 0) + 1
             continue
-        view = context_view(c, d, screened_names)
+        view = context_view(c, d, screened_names, words)
         if not view.show:
             left_out[view.reason] = left_out.get(view.reason, 0) + 1
             continue
@@ -131,6 +135,11 @@ def _own_screening(rec: RecordPlan) -> Screening:
     return Screening(screen=True, hjemmel=rec.screening_hjemmel, spans=own.spans)
 
 
+def has_redacted_variant(rec: RecordPlan) -> bool:
+    """Whether ``rec``'s hoveddokument gets a redacted variant (the rule of :func:`_documents_for`)."""
+    return rec.screened and (_own_screening(rec).partly_showable or not screening_of(rec.decision).screen)
+
+
 def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path, missing: list[tuple[int, str]]
                    ) -> list[RenderJob]:
     m = rec.message
@@ -138,7 +147,12 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path, missing: l
     atts = plan.attachments.get(m["id"], [])
     capture = plan.captures.get(m["capture_id"])
     shown, left_out, masked = _thread_views(rec, context, plan)
-    data = thread_document(m, shown, capture=capture, attachments=atts, left_out=left_out, masked=masked)
+    # an open document names no one screened under § 13 in the thread, not even in a file name
+    case_words = [*name_spans(screened_people(context, plan.context_decisions)),
+                  *thread_words(context, plan.context_decisions)]
+    open_atts = [dict(a, filename=mask_words(a["filename"], case_words)) if a.get("filename") else a for a in atts]
+    data = thread_document(m, shown, capture=capture, attachments=atts if rec.screened else open_atts,
+                           left_out=left_out, masked=masked)
     jobs = [RenderJob(key=render_key(data), data=data, epoch=int(utc(m["created_at"]).timestamp()))]
     key = jobs[0].key
     redacted_key = None
@@ -146,16 +160,17 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path, missing: l
     own = _own_screening(rec)
     if rec.screened:
         # screened for its party's name only (a reply in a screened case): the names can be masked
-        by_name_only = not screening_of(rec.decision).screen
-        if own.partly_showable or by_name_only:
+        if has_redacted_variant(rec):
             author = m.get("author_name") or ""
             person = not m.get("author_is_municipality")
             names = ([author] if person else []) + screened_people(context, plan.context_decisions, but=m["id"])
             # the redacted variant does not name the message's own screened author anywhere either
             r_shown, r_left_out, _ = _thread_views(rec, context, plan, [author] if person and own.masks_names else [])
             redacted = thread_document(
-                m, r_shown, capture=capture, attachments=atts, left_out=r_left_out, masked=True,
-                focus_text=own.open_text(m.get("text") or "", names if own.masks_names else ()),
+                m, r_shown, capture=capture, attachments=open_atts, left_out=r_left_out, masked=True,
+                focus_text=mask_words(own.open_text(m.get("text") or "", names if own.masks_names else ()),
+                                      [*name_spans(screened_people(context, plan.context_decisions, but=m["id"])),
+                                       *thread_words(context, plan.context_decisions)]),
                 focus_author=(own.open_name(author) if person else author) or "Anonym / ukjent",
                 variant_note=f"Skjermet variant: opplysninger unntatt offentlighet ({own.hjemmel}) er erstattet med ******.",
             )

@@ -20,6 +20,7 @@ arkivstruktur.xml, byte for byte.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -34,9 +35,13 @@ from noark import stable_uuid
 from ringebu_journal.db.tables import Account, Attachment, Capture, Message, MessageAction, Thread
 from ringebu_journal.errors import InputError, UsageError
 from ringebu_journal.registry import Number, numbers, oslo_day
+from ringebu_journal.textfold import drop_format
 
 from .decisions import ExportDecision, export_decisions
-from .masking import Screening, public_title, screen_identity_numbers, screening_of, without_identity_numbers
+from .masking import (
+    HJEMMEL_13, Screening, json_strings, mask_words, name_spans, public_title, screen_identity_numbers, screening_of,
+    thread_words, without_identity_numbers,
+)
 
 MSG = Message.__table__
 THR = Thread.__table__
@@ -506,15 +511,27 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
     missing = [r["id"] for r in context_rows if r["id"] not in decisions]
     if missing:
         decisions.update(export_decisions(conn, missing))
-    # An identity number in a message screens it (offl. § 26 femte ledd), whatever was decided.
-    for r in by_id.values():
-        decisions[r["id"]] = screen_identity_numbers(decisions[r["id"]], r["text"])
     captures = {c["id"]: c for c in _fetch(conn, CAP, CAP.c.id, [r["capture_id"] for r in by_id.values() if r["capture_id"]])}
     attachments: dict[int, list[dict[str, Any]]] = {}
     for a in _fetch(conn, ATT, ATT.c.message_id, list(by_id)):
         attachments.setdefault(a["message_id"], []).append(a)
     for lst in attachments.values():
         lst.sort(key=lambda a: a["id"])
+    # An identity number in a message — its text, its author's name, an attachment's file name, its
+    # Originaldata — screens it (offl. § 26 femte ledd), whatever was decided. Names and file names
+    # are then used with the number masked everywhere (titles, parties, documents); only the
+    # Originaldata, screened whole, keeps it.
+    for r in by_id.values():
+        atts = attachments.get(r["id"], [])
+        decisions[r["id"]] = screen_identity_numbers(
+            decisions[r["id"]], r["text"], r.get("author_name"), r.get("author_id"), *(a.get("filename") for a in atts),
+            *json_strings(r.get("raw")), *json_strings(json.dumps(r.get("extra") or {}, ensure_ascii=False)))
+        for k in ("author_name", "author_id"):
+            if r.get(k):
+                r[k] = without_identity_numbers(r[k])
+        for a in atts:
+            if a.get("filename"):
+                a["filename"] = without_identity_numbers(a["filename"])
     units = {a["platform_id"]: a for a in conn.execute(select(ACC)).mappings()}
     actions = _actions(conn, by_id.values())
     case_journalposts: dict[int, list[Number]] = {}
@@ -612,6 +629,9 @@ def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threa
         if scr is not None and scr.masks_names and not c["author_is_municipality"] and (c.get("author_name") or "").strip():
             people.setdefault(c["author_name"].strip(), scr.hjemmel)
     names = list(people)
+    # the words the judge masked in a message screened under § 13 are masked where another message
+    # of the case repeats them (a reply quotes the child's name or the diagnosis)
+    words = thread_words(context, decisions)
     case_id = registry[(numbered[0]["platform"], numbered[0]["platform_message_id"])].case_id
     case_numbers = sorted(case_journalposts[case_id], key=lambda n: n.journalpostnummer)
     case = case_numbers[0]
@@ -633,7 +653,7 @@ def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threa
         pname = ((party_row or {}).get("author_name") or "").strip()
         by_name = Screening(True, people[pname]) if pname in people else None
         records.append(_record(m, context, d, number, thread_screening=by_name, names=names, units=units,
-                               case_summary=subject))
+                               case_summary=subject, words=words))
     _avskriv(records, actions)
     # The case is screened when a journalpost in it screens names (offl. § 13): its title may
     # name the person; the number of § 26 never reaches a title.
@@ -646,7 +666,8 @@ def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threa
     label = channel_label(first["platform"], first["kind"], utc(first["created_at"]))
     tittel = f"{matter} – {subject}" if subject else f"{matter} – {label}"
     spans = tuple(sp for m in rows for sp in decisions[m["id"]].mask)
-    offentlig: str | None = public_title(tittel, Screening(thread_screened, hjemmel, spans), names)
+    offentlig: str | None = mask_words(public_title(tittel, Screening(thread_screened, hjemmel, spans), names),
+                                       [*name_spans(names), *words])
     if offentlig == tittel and not thread_screened:
         offentlig = None
     journal = [r for r in records if r.journal]
@@ -712,7 +733,7 @@ def party(m: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     pid = (m.get("author_id") or "").strip() or None
     label = PLATFORM_LABEL.get(m["platform"], m["platform"].capitalize())
     if name and (handle is None or name.lstrip("@") != handle):
-        shown = name
+        shown = without_identity_numbers(name)
     elif handle:
         shown = f"{label}-bruker @{handle}"
     elif pid:
@@ -736,17 +757,25 @@ def _recipient(m: dict[str, Any], context: list[dict[str, Any]]) -> dict[str, An
 
 def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision, number: Number | None, *,
             thread_screening: Screening | None, units: dict[str, Any], names: list[str] | None = None,
-            case_summary: str = "") -> RecordPlan:
+            case_summary: str = "", words: list[str] | None = None) -> RecordPlan:
     journal = number is not None
     own = screening_of(d)
     if not own.screen and journal and thread_screening is not None:
         own = Screening(True, thread_screening.hjemmel, own.spans)    # names screened for the case
+    case_words = [*name_spans(names or []), *(words or [])]
+    if not own.screen and case_words and not m["author_is_municipality"] \
+            and mask_words(m["text"] or "", case_words) != drop_format(m["text"] or ""):
+        # a message that names a person screened under § 13 in the case, or repeats what was masked
+        # in another message (the child's name, the diagnosis), is screened on the same ground
+        own = Screening(True, HJEMMEL_13, own.spans)
     screened = own.screen
     tittel = record_title(m, d.categories, case_summary)
     people = list(names or [])
     if own.masks_names and not m["author_is_municipality"]:
         people.append(m.get("author_name") or "")
-    offentlig: str | None = public_title(tittel, own, people) if (screened or d.mask) else None
+    # offentligTittel: the record's own screening, then the names screened under § 13 in the case
+    # and the words masked in other messages of the case, in every title of the case, screened or not
+    offentlig: str | None = mask_words(public_title(tittel, own, people), [*name_spans(names or []), *(words or [])])
     if offentlig == tittel and not screened:
         offentlig = None
     rec = RecordPlan(

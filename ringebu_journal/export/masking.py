@@ -29,13 +29,15 @@ left half-masked. Everything here is pure and deterministic.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from noark.journal import MASK
-from ringebu_journal.judge.detectors import _NOT_NAMES, find_national_ids, find_sensitive, find_third_parties
+from ringebu_journal.judge.detectors import _NOT_NAMES, find_sensitive, find_third_parties, national_id_spans
 from ringebu_journal.judge.engine import normalise
+from ringebu_journal.textfold import drop_format, fold
 
 HJEMMEL_13 = "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
 HJEMMEL_26 = "Offl. § 26 femte ledd"
@@ -66,23 +68,47 @@ def tilgangskode(hjemmel: str | None) -> str:
 
 
 def identity_numbers(text: str) -> list[str]:
-    """The identity numbers written in ``text`` (as written, e.g. «010203 12345»)."""
-    if not text:
-        return []
-    return [h.matched for h in find_national_ids(text, text)]
+    """The identity numbers written in ``text``, as written (raw, e.g. «230790  10006»)."""
+    return [text[a:b] for a, b, _ in national_id_spans(text or "")]
+
+
+def _mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each raw ``(start, end)`` span (merged when they touch) replaced by the mask."""
+    if not spans:
+        return text
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a >= pos:
+            out.append(text[pos:a])
+            out.append(MASK)
+        pos = max(pos, b)           # an overlapping span extends the mask already written
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _replace(text: str, spans: Iterable[str]) -> str:
-    for span in sorted({s.strip() for s in spans if s and s.strip()}, key=len, reverse=True):
-        if span == MASK:
+    """``text`` with every span masked where it occurs as a whole word, compared on the canonical
+    form (``textfold.fold``: NFKC, lower case, format characters dropped, one space for a run), so a
+    zero-width space inside a word, a doubled space or a mathematical-bold name is no way round;
+    the raw characters of each match are replaced. Longest span first; the result carries no format
+    characters (the renderer drops them, and what is shown must be what was masked)."""
+    canon, idx = fold(text or "", lower=True)
+    taken: list[tuple[int, int]] = []
+    folded = sorted({fold(s, lower=True)[0].strip() for s in spans if s and s.strip()}, key=len, reverse=True)
+    for span in folded:
+        if not span or span == MASK:
             continue
         pattern = re.escape(span)
         if span[0].isalnum():
             pattern = r"(?<!\w)" + pattern
         if span[-1].isalnum():
             pattern += r"(?!\w)"
-        text = re.sub(pattern, MASK, text, flags=re.IGNORECASE)
-    return text
+        for m in re.finditer(pattern, canon):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+    raw = [(idx[a], idx[b - 1] + 1) for a, b in taken]
+    return drop_format(_mask_spans(text or "", raw))
 
 
 def sensitive_words(text: str) -> list[str]:
@@ -91,11 +117,22 @@ def sensitive_words(text: str) -> list[str]:
     rektor», «naboen») and capitalised names with a personal matter."""
     if not text:
         return []
-    norm = normalise(text)
-    found = [h.matched for h in find_third_parties(norm, text)]
+    canon = fold(text)[0]
+    norm = normalise(canon)
+    found = [h.matched for h in find_third_parties(norm, canon)]
     found += [h.matched for hits in find_sensitive(norm).values() for h in hits]
-    found += capitalised_names(text)
+    found += capitalised_names(canon)
+    found += _ACRONYM.findall(canon)
+    found += [m.group(0) for m in _HARM.finditer(canon)]
     return found
+
+
+# In a text screened under § 13, abbreviations name a service or a diagnosis (BUP, PPT, ADHD, NAV)
+# and words of violence or abuse say what happened to someone («hun blir slått hjemme»).
+_ACRONYM = re.compile(r"(?<!\w)[A-ZÆØÅ]{2,6}(?!\w)")
+_HARM = re.compile(
+    r"(?<!\w)(?:slått|slåtte|slår|slo|slag|juling|banket|banka|vold\w*|mishandl\w*|overgrep\w*|misbruk\w*|"
+    r"sparket|sparka|truet|truga|lugget|lugga)(?!\w)", re.IGNORECASE)
 
 
 _CAPITALISED = re.compile(r"(?<![\w@-])@?[A-ZÆØÅ][a-zæøåäöüéè]+(?![\w-])")
@@ -129,9 +166,33 @@ def capitalised_names(text: str) -> list[str]:
 
 
 def without_identity_numbers(text: str) -> str:
-    """``text`` with every identity number masked: for titles, which must never carry one."""
-    ids = identity_numbers(text)
-    return _replace(text, ids) if ids else text
+    """``text`` with every identity number masked, on the raw characters it is written with (a
+    zero-width space or a doubled space inside it is masked with it); format characters dropped.
+    For titles, names, file names and every open text, which must never carry one."""
+    if not text:
+        return text
+    return drop_format(_mask_spans(text, [(a, b) for a, b, _ in national_id_spans(text)]))
+
+
+def mask_words(text: str, words: Iterable[str]) -> str:
+    """``text`` with each of ``words`` masked (whole words, compared on the canonical form)."""
+    words = [w for w in words if w and w.strip()]
+    return _replace(text, words) if words and text else text
+
+
+def thread_words(context: Sequence[dict[str, Any]], decisions: dict[int, Any]) -> list[str]:
+    """The words the judge (or a moderator) marked to mask in the messages of a thread screened
+    under offl. § 13 or another ground that masks names: masked wherever the thread repeats them.
+    Identity numbers are masked everywhere anyway."""
+    out: list[str] = []
+    for c in context:
+        d = decisions.get(c["id"])
+        if d is None or getattr(d, "decision", None) in UNDECIDED:
+            continue
+        scr = screening_of(d)
+        if scr.masks_names:
+            out.extend(sp for sp in scr.spans if sp and sp.strip() and sp.strip() != MASK)
+    return out
 
 
 def name_spans(names: Iterable[str]) -> list[str]:
@@ -142,8 +203,20 @@ def name_spans(names: Iterable[str]) -> list[str]:
         if not name:
             continue
         out.append(name)
-        out.extend(p for p in _NAME_PART.findall(name) if p[0].isupper())
+        canon = fold(name)[0]
+        out.extend(p for p in _NAME_PART.findall(canon) if p[0].isupper())
+        if _BIDI_OVERRIDE.search(name):
+            # «Live\u202e nesuaH» is shown as «Live Hausen»: the visual name and its parts too
+            head, tail = _BIDI_OVERRIDE.split(name, 1)
+            tail = _BIDI_POP.split(tail, 1)[0]
+            shown = f"{fold(head)[0].strip()} {fold(tail)[0][::-1].strip()}".strip()
+            out.append(shown)
+            out.extend(p for p in _NAME_PART.findall(shown) if p[0].isupper())
     return out
+
+
+_BIDI_OVERRIDE = re.compile("[\u202e\u2067]")
+_BIDI_POP = re.compile("[\u202c\u2069]")
 
 
 @dataclass(frozen=True)
@@ -181,11 +254,37 @@ class Screening:
         return MASK if self.masks_names and (name or "").strip() else name
 
 
-def screen_identity_numbers(decision: Any, text: str | None) -> Any:
-    """``decision`` screened by offl. § 26 femte ledd when ``text`` holds an identity number and the
-    decision does not screen it already; the numbers join the spans to mask."""
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value (keys too)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def json_strings(raw: str | None) -> list[str]:
+    """The raw JSON text and every string in it once decoded (a ``\\u200b`` escape hides nothing)."""
+    if not raw:
+        return []
+    try:
+        return [raw, *_strings(json.loads(raw))]
+    except ValueError:
+        return [raw]
+
+
+def screen_identity_numbers(decision: Any, text: str | None, *also: str | None) -> Any:
+    """``decision`` screened by offl. § 26 femte ledd when ``text`` — or any of ``also``: the
+    author's name, the attachments' file names, the Originaldata and its fields — holds an
+    identity number and the decision does not screen it already; the numbers of ``text`` join the
+    spans to mask. (The Originaldata is then not open: it is kept whole, number and all.)"""
     ids = identity_numbers(text or "")
-    if not ids:
+    elsewhere = any(identity_numbers(t or "") for t in also)
+    if not ids and not elsewhere:
         return decision
     spans = tuple(getattr(decision, "mask", ()) or ())
     spans += tuple(i for i in ids if i not in spans)
@@ -220,7 +319,8 @@ class ContextView:
     masked: bool = False
 
 
-def context_view(message: dict[str, Any], decision: Any, participants: Sequence[str]) -> ContextView:
+def context_view(message: dict[str, Any], decision: Any, participants: Sequence[str],
+                 words: Sequence[str] = ()) -> ContextView:
     """How ``message`` may appear in the thread context of another message's archive copy.
 
     ``participants``: the names of the people screened under § 13 elsewhere in the thread; they
@@ -237,8 +337,9 @@ def context_view(message: dict[str, Any], decision: Any, participants: Sequence[
     person = not message.get("author_is_municipality")     # the municipality's name is never screened
     text = message.get("text") or ""
     shown = scr.open_text(text, ([author] if person else []) + list(participants) if scr.masks_names else ())
-    if participants:
-        # the screened people are not named in any open text of the thread (a reply names them)
-        shown = _replace(shown, name_spans(participants))
+    if participants or words:
+        # the screened people are not named in any open text of the thread (a reply names them),
+        # nor is what was masked in another message of the thread (``thread_words``)
+        shown = _replace(shown, [*name_spans(participants), *words])
     name = scr.open_name(author) if person else author
     return ContextView(True, text=shown, author=name, masked=shown != text or name != author)

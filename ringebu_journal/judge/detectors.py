@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from stdnum.no import fodselsnummer
 
+from ringebu_journal.textfold import fold, raw_span
+
 from .fastscan import Gate, GatedRegex, RuleIndex, split_top, word_prefixes
 
 
@@ -30,13 +32,22 @@ class Hit:
 # --------------------------------------------------------------------------------------------
 # National identity numbers: fødselsnummer, D-nummer (day + 40), H-nummer (month + 40)
 
-# Six digits (date), an optional single space, dot or dash, five digits; not part of a longer
-# number, a case number (2026/1234), a bank account (1503.32.12345) or a decimal.
-_FNR = re.compile(r"(?<![\d/.,+\-])(\d{6})[ \u00a0.\-]?(\d{5})(?![\d/]|[.,]\d|[ \u00a0]\d)")
+# Eleven digits: the date (DDMMYY) and five more, written together, 6+5, or grouped 2-2-2-3-2, with
+# any run of spaces, dots or dashes between the groups; found on the canonical text (``textfold``:
+# NFKC, format characters such as zero-width spaces and soft hyphens dropped), so «150385\u200b10190»
+# and «230790  10006» are found. Not part of a longer number, a case number (2026/1234), a decimal
+# or a bank account (1503.32.12345: a break after four digits needs one after two).
+_SEP = r"[ .\-\u2010-\u2015\u2212]*"
+_FNR = re.compile(
+    r"(?<![\d+])(?<!\d[/.,\-])(\d\d)(" + _SEP + r")(\d\d)(" + _SEP + r")(\d\d)(" + _SEP + r")(\d{3})("
+    + _SEP + r")(\d\d)(?![\d/])(?![.,\-]\d)"
+)
 _FIVE_DIGITS = re.compile(r"\d{5}")
+_DIGIT = re.compile(r"\d")
 _NOT_FNR_BEFORE = re.compile(
-    r"(?:konto\w*|kontonr|account|acc|iban|bic|org\.?\s*nr|organisasjonsnummer|tlf|telefon\w*|"
-    r"mobil\w*|ring|phone|tel|faktura\w*|kid|ordre\w*|referanse|ref)\W{0,3}(?:nr\.?|nummer|number|no\.?)?\W{0,3}$"
+    r"(?<!\w)(?:konto\w*|kontonr|account|acc|iban|bic|org\.?\s*nr|organisasjonsnummer|tlf|telefon\w*|"
+    r"mobil\w*|ring|phone|tel|faktura\w*|kid|ordre\w*|referanse|ref)\W{0,3}(?:nr\.?|nummer|number|no\.?)?\W{0,3}$",
+    re.IGNORECASE,
 )
 
 
@@ -49,18 +60,30 @@ def national_id_kind(number: str) -> str:
     return "fødselsnummer"
 
 
-def find_national_ids(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
-    """Valid Norwegian identity numbers (both mod-11 check digits), also written 6+5 with a space."""
-    if _FIVE_DIGITS.search(norm) is None:
+def national_id_spans(text: str) -> list[tuple[int, int, str]]:
+    """Each valid identity number in ``text`` as ``(start, end, kind)`` of the raw text: found on
+    the canonical form and mapped back, so invisible characters and doubled spaces inside it are
+    part of the span."""
+    if not text or len(_DIGIT.findall(text)) < 11:
         return []
-    hits = []
-    for m in _FNR.finditer(norm):
-        number = m.group(1) + m.group(2)
-        if _NOT_FNR_BEFORE.search(norm, max(0, m.start() - 25), m.start()):
+    canon, idx = fold(text)
+    out = []
+    for m in _FNR.finditer(canon):
+        seps = [m.group(i) for i in (2, 4, 6, 8)]
+        if seps[1] and not seps[0]:
+            continue                                   # 1503.32.12345: a bank account
+        number = "".join(m.group(i) for i in (1, 3, 5, 7, 9))
+        if _NOT_FNR_BEFORE.search(canon, max(0, m.start() - 25), m.start()):
             continue
         if fodselsnummer.is_valid(number):
-            hits.append(Hit(m.group(0), national_id_kind(number)))
-    return hits
+            start, end = raw_span(idx, m.start(), m.end())
+            out.append((start, end, national_id_kind(number)))
+    return out
+
+
+def find_national_ids(norm: str, orig: str = "", own_domain: str = "") -> list[Hit]:
+    """Valid Norwegian identity numbers (both mod-11 check digits), however written (see ``_FNR``)."""
+    return [Hit(norm[a:b], kind) for a, b, kind in national_id_spans(norm)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ringebu_journal.export.arkivmelding import KILL_ENV, export_arkivmelding
 from ringebu_journal.reports.journal import build_journal_report
 
 from conftest import PAGE
+from pdfcheck import pdf_text
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = ArkivmeldingKey.__table__
@@ -279,3 +280,65 @@ def test_cli_export_arkivmelding_reports_messages_and_receipt_problems(world, tm
     assert code == 1 and "could not be recorded" in text
     data = json.loads(text[: text.rindex("}") + 1])
     assert data["unchanged"] == 4 and "names no message" in data["receipt_problems"][0]
+
+
+def test_a_confirmed_receipt_stays_confirmed_oppdater_is_checked_and_links_are_refused(world, tmp_path):
+    app, w = world
+    out = tmp_path / "outbox"
+    export_arkivmelding(app, out)
+    first = next(e for e in Outbox(out).entries() if e.type == am.OPPRETT)
+    inbox = out / "inbox"
+    inbox.mkdir()
+    sm = first.keys["saksmappe"] if first.keys.get("saksmappe_created") else None
+    (inbox / f"{first.folder}.kvittering.xml").write_bytes(_kvittering(sm, first.keys["journalpost"]))
+    res = export_arkivmelding(app, out)
+    assert res.receipts.recorded == [(f"{first.folder}.kvittering.xml", first.folder, "confirmed")]
+    # a second file for the same message (a retry's serverfeil) does not turn it into failed
+    (inbox / f"{first.folder}.feilmelding.xml").write_text(
+        '<?xml version="1.0"?><serverfeil xmlns="https://ks-no.github.io/standarder/fiks-protokoll/fiks-arkiv/'
+        'feil/serverfeil/v2"><feilId xmlns="https://ks-no.github.io/standarder/fiks-protokoll/fiks-arkiv/feil/'
+        'feilmelding/v2">F-18</feilId><feilmelding xmlns="https://ks-no.github.io/standarder/fiks-protokoll/'
+        'fiks-arkiv/feil/feilmelding/v2">Tidsavbrudd</feilmelding></serverfeil>')
+    # a symbolic link in the inbox is not followed
+    secret = tmp_path / "elsewhere.xml"
+    secret.write_bytes(_kvittering(None, "x"))
+    other = next(e for e in Outbox(out).entries() if e.type == am.OPPRETT and e.folder != first.folder)
+    (inbox / f"{other.folder}.kvittering.xml").symlink_to(secret)
+    res = export_arkivmelding(app, out)
+    assert res.receipts.recorded == []
+    assert any("already confirmed" in p for p in res.receipts.problems)
+    assert any("symbolic link" in p for p in res.receipts.problems)
+    with app.db.read() as conn:
+        status = dict(conn.execute(select(OUTM.c.folder, OUTM.c.receipt)).all())
+    assert status[first.folder] == "confirmed" and status[other.folder] == "pending"
+    # a kvittering for an oppdater that names another registrering is no confirmation
+    with app.db.write() as conn:
+        w.decide(conn, "skyss3", "flag", "exclude", minutes=700)
+    nxt = export_arkivmelding(app, out)
+    [cancel] = nxt.cancelled
+    (inbox / f"{cancel}.kvittering.xml").write_bytes(_kvittering(None, "00000000-0000-0000-0000-000000000000"))
+    res = export_arkivmelding(app, out)
+    assert res.receipts.recorded == [(f"{cancel}.kvittering.xml", cancel, "failed")]
+
+
+def test_screening_after_delivery_sends_the_redacted_variant(world, tmp_path):
+    app, w = world
+    out = tmp_path / "outbox"
+    export_arkivmelding(app, out)
+    first = next(e for e in Outbox(out).entries() if e.type == am.OPPRETT
+                 and "<skjerming>" not in (out / e.folder / "arkivmelding.xml").read_text("utf-8"))
+    name = first.meta["platform_message_id"].split("_", 1)[1]
+    with app.db.write() as conn:
+        w.decide(conn, name, "flag", "journal", screen=True, minutes=700)
+    res = export_arkivmelding(app, out)
+    assert res.updated and len(res.documents) == 1      # the journalpost (and its case) updated, one variant sent
+    folder = out / res.documents[0]
+    payload = next(p for p in folder.iterdir() if p.suffix == ".xml")
+    text = payload.read_text("utf-8")
+    assert "Dokument hvor deler av innholdet er skjermet" in text or ">O<" in text
+    pdf = next(p for p in folder.iterdir() if p.name.endswith("-skjermet.pdf"))
+    assert "Skjermet variant" in pdf_text(pdf)
+    assert validate_outbox(out).ok, validate_outbox(out).to_text()
+    # sent once: the next export sends nothing
+    again = export_arkivmelding(app, out)
+    assert again.documents == [] and again.updated == []

@@ -225,3 +225,42 @@ def test_cli_flag_confirm_unflag_bulk_and_conflict_line(seeded, tmp_path):
     assert code == 0 and "now review (source judge)" in out, err
     code, out, err = run_cli(url, "kari", "confirm", "--from-file", str(tmp_path / "mangler.txt"))
     assert code == 2 and "cannot read" in err
+
+
+def test_a_stricter_judgment_of_a_new_version_waits_for_a_moderator(seeded):
+    """An edit that adds something sensitive does not go out on the moderator's earlier decision."""
+    from ringebu_journal.export.decisions import export_decisions
+
+    app, ids = seeded.moderator, seeded.ids
+    v1 = ids["klage"]
+    [o] = moderation.confirm(app, [str(v1)])
+    assert o.stored and eff(app, v1).screen is False
+    v2 = new_version(app, v1, "Jeg klager på vedtaket. Min datter Mia går i 3. klasse og har autisme.")
+    with app.db.write() as conn:
+        add_judgment(conn, v2, "journal", 0.9, ["klage"], screen=True)
+    for mid in (v1, v2):
+        e = eff(app, mid)
+        assert (e.decision, e.source, e.screen) == ("review", "judge", True)
+        assert "waits for a moderator" in e.reason
+    with app.db.read() as conn:
+        assert export_decisions(conn, [v2])[v2].decision == "review"
+    # the moderator's decision on the new version counts again
+    [o] = moderation.flag(app, [str(v2)], "journal", "Ny tekst med helseopplysninger", screen=True)
+    assert o.stored
+    e = eff(app, v2)
+    assert (e.decision, e.source, e.screen) == ("journal", "moderator", True)
+
+
+def test_a_new_version_judged_no_stricter_keeps_the_moderators_decision(seeded):
+    app, ids = seeded.moderator, seeded.ids
+    v1 = ids["klage"]
+    moderation.flag(app, [str(v1)], "journal", "Klage", screen=True)
+    v2 = new_version(app, v1, "Jeg klager på vedtaket, skrivefeil rettet.")
+    with app.db.write() as conn:
+        add_judgment(conn, v2, "archive", 0.9, ["klage"])              # milder: the moderator's decision holds
+    assert (eff(app, v2).decision, eff(app, v2).source) == ("journal", "moderator")
+    # the judge re-run on the same version the moderator decided on does not reopen it
+    [o] = moderation.flag(app, [str(v2)], "archive", "Bare arkiv")
+    with app.db.write() as conn:
+        add_judgment(conn, v2, "journal", 0.9, ["klage"], screen=True)
+    assert (eff(app, v2).decision, eff(app, v2).source) == ("archive", "moderator")

@@ -57,9 +57,10 @@ def test_options_that_exclude_each_other_are_refused_and_nothing_is_stored(seede
     assert code == 0 and "recorded deleted" in out, err
 
 
-def test_confirm_after_an_edit_confirms_the_moderators_decision_not_the_new_proposal(seeded):
-    """The citizen edits a comment a moderator flagged archive; the judge now proposes journal. The
-    queue shows archive (the moderator's decision), so `confirm` must keep archive."""
+def test_an_edit_judged_stricter_waits_for_the_moderator_who_decides_again(seeded):
+    """The citizen edits a comment a moderator flagged archive; the judge now proposes journal with
+    skjerming. The old decision does not go out for the new text: the message is to review, `confirm`
+    (which confirms only what counts) is refused, and the moderator's new flag counts."""
     app, ids, url = seeded.moderator, seeded.ids, seeded.url
     v1 = ids["insta"]
     moderation.flag(app, [str(v1)], "archive", "Spørsmål om brøyting, ingen sak", screen=False)
@@ -67,20 +68,18 @@ def test_confirm_after_an_edit_confirms_the_moderators_decision_not_the_new_prop
     with app.db.write() as conn:
         add_judgment(conn, v2, "journal", 0.9, ["klage"], ["reply"], screen=True)
     [item] = [i for i in queries.queue(app) if i["id"] == v2]
-    assert item["why"] == "edited after decision"
-    assert (item["decision"], item["screen"]) == ("archive", False)
+    assert (item["decision"], item["screen"]) == ("review", True)
+    assert item["judge_decision"] == "journal"
 
     code, out, err = run_cli(url, "kari", "confirm", str(v2), "--expect-version", str(item["lock_version"]))
-    assert code == 0, err
-    assert "now archive (source moderator)" in out
-    assert item["judge_decision"] == "journal"          # shown beside it in the queue, not applied
+    assert code != 0 and "review" in (out + err)
+    code, out, err = run_cli(url, "kari", "flag", str(v2), "--archive", "--no-screen", "--reason", "Fortsatt ingen sak",
+                             "--expect-version", str(item["lock_version"]))
+    assert code == 0 and "now archive" in out, err
     with app.db.read() as conn:
         e = moderation.effective_decision(conn, v2)
-        last = conn.execute(select(DEC).order_by(DEC.c.id.desc()).limit(1)).mappings().one()
-    assert (e.decision, e.screen, e.kind, e.decided_by) == ("archive", False, "confirm", "kari")
-    assert (last["decision"], last["screen"], last["message_id"], last["judgment_id"]) == ("archive", False, v2, None)
-    assert "confirmed the moderator decision in effect" in e.reason
-    # confirmed on the new version: no longer a decision to make (the reply is still a duty)
+    assert (e.decision, e.screen, e.kind, e.decided_by) == ("archive", False, "flag", "kari")
+    # decided on the new version: no longer a decision to make (the reply is still a duty)
     [item] = [i for i in queries.queue(app) if i["id"] == v2]
     assert item["why"] == "to do: reply"
 

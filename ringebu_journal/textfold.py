@@ -1,0 +1,63 @@
+"""One canonical form of a text for finding what must be masked, mapped back to the raw text.
+
+Detection and masking must see the same text, and the PDF renderer must never show what they did
+not see. People (and copy-paste) write the same word or number in many ways: zero-width spaces,
+soft hyphens and bidi controls inside it (invisible, dropped by the renderer, so the word re-joins
+in the PDF), fullwidth or mathematical-bold letters and digits, runs of spaces. :func:`fold` gives
+
+* the canonical text: every character NFKC-folded on its own (so 𝐊 → K, ７ → 7), Unicode format
+  characters (category Cf: zero-width space/joiner, soft hyphen, bidi marks and overrides) dropped,
+  every run of white space one plain space, and optionally lower case;
+* for each canonical character, the index of the raw character it came from.
+
+A match found in the canonical text is turned into the raw span with :func:`raw_span`, so masking
+replaces exactly the raw characters — invisible ones and doubled spaces included. Pure functions.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def is_format(ch: str) -> bool:
+    """Invisible format characters: zero-width (joiner), soft hyphen, bidi marks and overrides."""
+    return unicodedata.category(ch) == "Cf"
+
+
+def drop_format(text: str) -> str:
+    """``text`` without its format characters (what a renderer shows of it)."""
+    return "".join(ch for ch in text if not is_format(ch)) if text else text
+
+
+def fold(text: str, lower: bool = False) -> tuple[str, list[int]]:
+    """The canonical form of ``text`` and, for each of its characters, the raw index it came from."""
+    out: list[str] = []
+    idx: list[int] = []
+    space = False
+    for i, ch in enumerate(text or ""):
+        if is_format(ch):
+            continue
+        folded = unicodedata.normalize("NFKC", ch)
+        if lower:
+            folded = folded.lower()
+        for c in folded:
+            if c.isspace():
+                if space:
+                    continue
+                space = True
+                c = " "
+            else:
+                space = False
+            out.append(c)
+            idx.append(i)
+    return "".join(out), idx
+
+
+def fold_text(text: str, lower: bool = True) -> str:
+    """Only the canonical text (for comparing names and words)."""
+    return fold(text, lower)[0].strip()
+
+
+def raw_span(idx: list[int], start: int, end: int) -> tuple[int, int]:
+    """The raw ``(start, end)`` of the canonical match ``[start, end)``."""
+    return idx[start], idx[end - 1] + 1
