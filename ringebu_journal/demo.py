@@ -75,7 +75,9 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
     out = Path(out).absolute()
     _prepare(out)
     url = f"sqlite:///{out / 'ringebu-journal.db'}"
-    data_dir = out / "data"
+    # the folder every later command finds by default beside the database (App: <stem>-data),
+    # so `ringebu-journal --db demo-output/ringebu-journal.db …` works on the demo's attachments
+    data_dir = out / "ringebu-journal-data"
     res = DemoResult(out=out)
 
     def as_(actor: str) -> App:
