@@ -15,6 +15,8 @@ owner registers ``validate`` in cli/main.py.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import click
@@ -43,8 +45,13 @@ def validate(path: str, output_format: str) -> None:
     """Validate a Noark 5 v5.0 arkivuttrekk (folder or .tar), an arkivmelding outbox (folder with
     index.jsonl) or one Fiks Arkiv message, offline. Every problem is listed with its place."""
     p = Path(path)
-    if not p.exists():
-        raise UsageError(f"{path}: no such file or folder — give an arkivuttrekk, an outbox or an arkivmelding.xml")
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{path}: a loop of symbolic links — give an arkivuttrekk, an outbox or an "
+                             "arkivmelding.xml") from None
+        raise UsageError(f"{path}: no such file or folder — give an arkivuttrekk, an outbox or an arkivmelding.xml") from None
     fiks = None
     if p.is_dir() and (p / INDEX).is_file():
         fiks = validate_outbox(p)
