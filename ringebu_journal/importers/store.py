@@ -336,15 +336,7 @@ def _dry_write(app: App, importer: str, sha: str, items: Iterable[Item], chunk_s
         batch_id = int(conn.execute(BATCH.insert().values(
             importer=importer, input_sha256=sha, input_desc="dry run", status="running", position=0,
             counts=counts, actor=app.actor, started_at=_now())).inserted_primary_key[0])
-        chunk: list[Item] = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= chunk_size:
-                _write_chunk(conn, app, batch_id, chunk, counts, known)
-                if advance:
-                    advance(len(chunk))
-                chunk = []
-        if chunk:
+        for _index, chunk in _chunks(items, chunk_size):
             _write_chunk(conn, app, batch_id, chunk, counts, known)
             if advance:
                 advance(len(chunk))
@@ -354,24 +346,39 @@ def _dry_write(app: App, importer: str, sha: str, items: Iterable[Item], chunk_s
 def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, counts: dict[str, Any],
              chunk_size: int, advance: Callable[[int], None] | None, known_accounts: set[tuple[str, str]]) -> int:
     """Write the items after ``position`` chunk by chunk; return the number of items seen."""
+    seen = 0
+
+    def counted() -> Iterator[Item]:
+        nonlocal seen
+        for item in items:
+            seen += 1
+            yield item
+
+    for index, chunk in _chunks(counted(), chunk_size, skip=position, each=lambda: killpoints.reached("import.item")):
+        _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
+        if advance:
+            advance(len(chunk))
+    return seen
+
+
+def _chunks(items: Iterable[Item], size: int, *, skip: int = 0,
+            each: Callable[[], None] | None = None) -> Iterator[tuple[int, list[Item]]]:
+    """The items after the first ``skip``, ``size`` at a time, each chunk with the 1-based index
+    of its last item (the position a resumed run starts after); ``each`` runs per item taken."""
     chunk: list[Item] = []
     index = 0
     for item in items:
         index += 1
-        if index <= position:
+        if index <= skip:
             continue
-        killpoints.reached("import.item")
+        if each is not None:
+            each()
         chunk.append(item)
-        if len(chunk) >= chunk_size:
-            _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
-            if advance:
-                advance(len(chunk))
+        if len(chunk) >= size:
+            yield index, chunk
             chunk = []
     if chunk:
-        _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
-        if advance:
-            advance(len(chunk))
-    return index
+        yield index, chunk
 
 
 class _Checkpointer:
