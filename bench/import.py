@@ -67,7 +67,7 @@ def bench(size: int, tmp: Path) -> dict[str, float]:
     messages = size + (size + 99) // 100            # comments + one post per line
     db = tmp / f"bench-{size}.db"
     env = dict(os.environ, RINGEBU_JOURNAL_ACTOR="bench")
-    base = [sys.executable, "-m", "cli.main", "--db", str(db), "--data-dir", str(tmp / f"data-{size}"), "--quiet"]
+    base = [sys.executable, "-m", "ringebu_journal.cli.main", "--db", str(db), "--data-dir", str(tmp / f"data-{size}"), "--quiet"]
     subprocess.run(base + ["init"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(base + ["users", "add", "bench-arkiv", "--role", "archivist"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)

@@ -14,7 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from noark.namespaces import PACKAGE_SCHEMAS
-from schemas import FIKS_ARKIV_DIR, NOARK5_DIR
+from ringebu_journal.schemas import FIKS_ARKIV_DIR, NOARK5_DIR
 
 _lock = threading.Lock()
 _compiled: dict[tuple[str, str], etree.XMLSchema] = {}

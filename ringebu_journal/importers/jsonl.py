@@ -12,11 +12,13 @@ from pydantic import ValidationError
 
 from ..models import AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
 from .blobs import TooLarge, store_blob
+from ringebu_journal.schemas import GENERIC_IMPORT_SCHEMA
+
 from .sources import MAX_LINE_BYTES, InputFile, InputSet, iter_lines
 from .store import Item, OwnAccount, Record, Rejection
 from .textutil import MAX_TEXT_CHARS, TooDeep, clean_opt, clean_text, loads, parse_graph_time, safe_payload
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "generic-import.schema.json"
+SCHEMA_PATH = GENERIC_IMPORT_SCHEMA
 SOURCE = "jsonl"
 
 

@@ -139,7 +139,7 @@ def test_receipts_are_read_back_and_shown_in_report_journal(world, tmp_path):
     assert by_id[f"{PAGE}_bv3"]["receipt"] == "missing"
     assert sum(r["receipt_failed"] for r in rep.summary) == 1 and sum(r["receipt_missing"] for r in rep.summary) == 1
 
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
 
     result = CliRunner().invoke(cli, ["--db", _db_url(app), "--actor", "archivist", "--data-dir", str(app.data_dir),
                                       "report", "journal"], catch_exceptions=False)
@@ -178,7 +178,7 @@ def test_export_reflects_one_snapshot_and_records_its_audit_sequence(world, tmp_
 
 def _cli(*args: str) -> tuple[int, str]:
     """Invoke like cli.main does: a RingebuError becomes its exit code."""
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
     from ringebu_journal.errors import RingebuError
 
     r = CliRunner().invoke(cli, list(args), standalone_mode=False)

@@ -234,7 +234,7 @@ def test_kill_after_publishing_before_recording_is_reconciled(world, tmp_path, d
 
 def test_cli_export_noark5_tar(world, tmp_path):
     app, _ = world
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
 
     runner = CliRunner()
     out = tmp_path / "uttrekk"

@@ -259,7 +259,7 @@ def test_avskrivning_from_recorded_actions(world, make_app, tmp_path):
     assert av.findtext(N + "avskrivningsdato") == today and av.findtext(N + "avskrevetAv") == "Mona Moderator"
     assert av.findtext(N + "referanseAvskrivesAvJournalpost") == _sid("skyss3")
     assert regs[_sid("skyss3")].find(N + "avskrivning") is None          # outgoing: nothing to avskrive
-    result = CliRunner().invoke(__import__("cli.main", fromlist=["cli"]).cli, ["validate", str(pkg)])
+    result = CliRunner().invoke(__import__("ringebu_journal.cli.main", fromlist=["cli"]).cli, ["validate", str(pkg)])
     assert result.exit_code == 0, result.output
     for control in ("N5.27", "N5.35", "N5.40 antall avskrivninger: 1", "N5.46", "N5.60"):
         assert control in result.output

@@ -16,7 +16,7 @@ def run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Compl
     e.pop("RINGEBU_JOURNAL_DB", None)
     e.pop("RINGEBU_JOURNAL_ACTOR", None)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=e,
+    return subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", *args], cwd=cwd, env=e,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -120,7 +120,7 @@ def test_help_for_every_command(cwd):
     from click import Group
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
 
     runner = CliRunner()
 
@@ -145,7 +145,7 @@ def test_help_for_every_command(cwd):
 def test_every_command_is_in_the_role_table():
     from click import Group
 
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
     from ringebu_journal.roles import PERMISSIONS
 
     def leaves(cmd, path):

@@ -38,7 +38,7 @@ LISTINGS = {
 
 
 def _commands():
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
 
     def walk(cmd, path):
         if isinstance(cmd, click.Group):
@@ -64,7 +64,7 @@ def test_no_command_has_options_where_the_last_one_wins():
 
 
 def test_listing_commands_share_format_and_out():
-    from cli.common import LIST_FORMATS
+    from ringebu_journal.cli.common import LIST_FORMATS
 
     listings = {path for path, cmd in _commands()
                 if any(isinstance(p, click.Option) and p.name == "fmt" and "table" in p.type.choices
@@ -157,7 +157,7 @@ def test_a_closed_output_pipe_ends_quietly_with_the_usual_status(tmp_path):
     try:
         for args in (["audit", "log"], ["audit", "log", "--format", "jsonl"], ["audit", "export", "--out", "-"],
                      ["users", "list", "--format", "csv"], ["--help"], ["--version"]):
-            p = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=tmp_path, env=e, stdout=write_end,
+            p = subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", *args], cwd=tmp_path, env=e, stdout=write_end,
                                stderr=subprocess.PIPE, text=True, timeout=120)
             assert p.returncode == 0, (args, p.returncode, p.stderr)
             assert p.stderr == "" or p.stderr.startswith("wrote "), (args, p.stderr)
@@ -204,9 +204,23 @@ def test_the_package_builds_without_setuptools_warnings_and_ships_its_data(tmp_p
 
     [wheel] = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("noark/data/arkivuttrekk-mal.xml", "schemas/noark5/arkivstruktur.xsd",
-                   "schemas/fiks-arkiv/no.ks.fiks.arkiv.v2.arkivering.arkivmelding.opprett.xsd",
-                   "schemas/generic-import.schema.json", "ringebu_journal/judge/default_policy.toml",
+    for needed in ("noark/data/arkivuttrekk-mal.xml", "ringebu_journal/schemas/noark5/arkivstruktur.xsd",
+                   "ringebu_journal/schemas/fiks-arkiv/no.ks.fiks.arkiv.v2.arkivering.arkivmelding.opprett.xsd",
+                   "ringebu_journal/schemas/generic-import.schema.json", "ringebu_journal/judge/default_policy.toml",
+                   "ringebu_journal/cli/main.py",
                    "ringebu_journal/migrations/script.py.mako", "ringebu_journal/demo_data/facebook-harvest.jsonl"):
         assert needed in names, needed
+    # only the two names of this project are installed at the top of site-packages: no `cli`, no `schemas`
+    top = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    assert top == {"ringebu_journal", "noark"}, sorted(top)
+    # every file of the four folders is in the wheel, under its installed name (a folder missing from
+    # pyproject's package list would drop its files silently)
+    installed_as = {"cli": "ringebu_journal/cli", "schemas": "ringebu_journal/schemas"}
+    for folder in ("ringebu_journal", "noark", "cli", "schemas"):
+        for f in (ROOT / folder).rglob("*"):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                rel = f.relative_to(ROOT / folder).as_posix()
+                assert f"{installed_as.get(folder, folder)}/{rel}" in names, f"{folder}/{rel} is not in the wheel"
+    console = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "ringebu_journal.cli.main:main" in zipfile.ZipFile(wheel).read(console).decode()
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

@@ -54,7 +54,7 @@ def _interrupt_at(step: int, args: list[str], env: dict[str, str]) -> tuple[int,
 
 
 def _cli(db_url: str, data: Path, actor: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli.main", "--db", db_url, "--data-dir", str(data), "--actor",
+    return subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", "--db", db_url, "--data-dir", str(data), "--actor",
                            actor, "--quiet", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 

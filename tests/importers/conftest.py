@@ -38,7 +38,7 @@ def any_app(request, tmp_path):
 @pytest.fixture
 def run_cli(capsys, monkeypatch):
     """Run the CLI in-process: returns (exit code, stdout, stderr)."""
-    from cli.main import main
+    from ringebu_journal.cli.main import main
 
     def run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
         for k, v in (env or {}).items():

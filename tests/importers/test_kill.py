@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cmd(app, dump: Path) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "--db", app.db.url, "--data-dir", str(app.data_dir), "--quiet",
+    return [sys.executable, "-m", "ringebu_journal.cli.main", "--db", app.db.url, "--data-dir", str(app.data_dir), "--quiet",
             "import", "facebook-dump", str(dump)]
 
 

@@ -39,7 +39,7 @@ DATA = ("\n".join([rec("1_1", "Klage på brøytinga"), rec("1_2", "Takk for svar
 
 
 def _cli(app: App, *args: str, stdin=None, input_: bytes | None = None, pass_fds=()) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "cli.main", "--db", app.db.url, "--data-dir", str(app.data_dir), "--quiet", *args]
+    cmd = [sys.executable, "-m", "ringebu_journal.cli.main", "--db", app.db.url, "--data-dir", str(app.data_dir), "--quiet", *args]
     return subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, RINGEBU_JOURNAL_ACTOR="arkiv"), stdin=stdin,
                           input=input_, capture_output=True, timeout=120, pass_fds=pass_fds)
 
@@ -342,7 +342,7 @@ def test_the_same_input_twice_at_once_is_refused_while_the_first_runs(any_app, t
 def test_a_killed_run_leaves_its_input_free_for_the_next(any_app, tmp_path):
     f = tmp_path / "a.jsonl"
     f.write_bytes(DATA)
-    cmd = [sys.executable, "-m", "cli.main", "--db", any_app.db.url, "--data-dir", str(any_app.data_dir), "--quiet",
+    cmd = [sys.executable, "-m", "ringebu_journal.cli.main", "--db", any_app.db.url, "--data-dir", str(any_app.data_dir), "--quiet",
            "import", "jsonl", str(f)]
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=120,
                        env=dict(os.environ, RINGEBU_JOURNAL_ACTOR="arkiv", RINGEBU_JOURNAL_KILL_AT="import.item:2"))

@@ -110,7 +110,7 @@ def test_channel_blindness_on_every_labelled_case(judge):
 def _run_cli(args: list[str]):
     import subprocess
     import sys
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -169,13 +169,13 @@ def test_train_command_is_deterministic(tmp_path):
         (f"takk for en fin konsert {n}", False, ["thank"]) for n in range(12)])
     outs = []
     for name in ("a.json", "b.json"):
-        p = subprocess.run([sys.executable, "-m", "cli.main", "train", str(src), "--out", str(tmp_path / name)],
+        p = subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", "train", str(src), "--out", str(tmp_path / name)],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
         assert "trained on 24 citizen messages" in p.stdout
         outs.append((tmp_path / name).read_bytes())
     assert outs[0] == outs[1]
-    p = subprocess.run([sys.executable, "-m", "cli.main", "train", str(tmp_path / "missing.jsonl"), "--out",
+    p = subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", "train", str(tmp_path / "missing.jsonl"), "--out",
                         str(tmp_path / "c.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "labelled file not found" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "c.json").exists()

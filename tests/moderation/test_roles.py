@@ -37,7 +37,7 @@ class Allowed(RingebuError):
 
 
 def leaf_commands() -> list[tuple[str, click.Command]]:
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
 
     def walk(cmd, path):
         if isinstance(cmd, click.Group):
@@ -106,7 +106,7 @@ def refused_events(url: str) -> list[dict]:
 
 
 def test_every_command_with_every_role(database, tmp_path, monkeypatch):
-    from cli.main import main
+    from ringebu_journal.cli.main import main
 
     real = App.authorize
     checked: list[str] = []

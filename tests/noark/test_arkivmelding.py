@@ -12,7 +12,7 @@ from noark import arkivmelding as am
 from noark.arkivmelding_outbox import Outbox, validate_outbox
 from noark.errors import NoarkWriteError
 from noark.schemas import load_fiks_schema, load_schema
-from schemas import FIKS_ARKIV_DIR
+from ringebu_journal.schemas import FIKS_ARKIV_DIR
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 KEY = am.Noekkel("ringebu-journal", "facebook:1_2")

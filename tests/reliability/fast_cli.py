@@ -19,7 +19,7 @@ from ringebu_journal.export import render  # noqa: E402
 
 render.render_pdf = fake_pdf
 
-from cli.main import main  # noqa: E402
+from ringebu_journal.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -123,7 +123,7 @@ def test_piped_input_gives_the_same_database_as_the_file(name, command, tmp_path
         apps = fresh(url, tmp_path / "data")
         dispose(apps)
         src = DEMO / name
-        cmd = [sys.executable, "-m", "cli.main", "--db", url, "--data-dir", str(tmp_path / "data"), "--quiet",
+        cmd = [sys.executable, "-m", "ringebu_journal.cli.main", "--db", url, "--data-dir", str(tmp_path / "data"), "--quiet",
                "import", command, str(src) if how == "file" else "-"]
         with open(src, "rb") as fh:
             p = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, RINGEBU_JOURNAL_ACTOR="arkiv"),
@@ -140,7 +140,7 @@ def test_piped_input_gives_the_same_database_as_the_file(name, command, tmp_path
 
 
 def _cli(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, capture_output=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", *args], cwd=REPO, capture_output=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, env=dict(os.environ, RINGEBU_JOURNAL_ACTOR="arkiv"))
 
 

@@ -95,7 +95,7 @@ def test_xxe_and_billion_laughs_are_refused_by_every_xml_reader(tmp_path):
                 assert "root:x:0" not in text and "NETWORK-ENTITY-LOADED" not in text
                 assert "lollollollollol" not in text
                 # the CLI too: exit 1 with findings, never a traceback
-                p = subprocess.run([sys.executable, "-m", "cli.main", "validate", str(pkg)], cwd=ROOT,
+                p = subprocess.run([sys.executable, "-m", "ringebu_journal.cli.main", "validate", str(pkg)], cwd=ROOT,
                                    capture_output=True, text=True, timeout=60)
                 assert p.returncode == 1 and "Traceback" not in p.stderr and "root:x:0" not in p.stdout, p.stderr
         # the arkivmelding reader (export/arkivmelding.py) uses the same kind of parser
@@ -137,7 +137,7 @@ def test_access_token_appears_nowhere(tmp_path):
     apps = fresh(f"sqlite:///{tmp_path / 't.db'}", tmp_path / "data")
     dispose(apps)
     env = dict(os.environ, RINGEBU_JOURNAL_FB_TOKEN=TOKEN, RINGEBU_JOURNAL_ACTOR="arkiv")
-    base = [sys.executable, "-m", "cli.main", "--db", f"sqlite:///{tmp_path / 't.db'}", "--data-dir",
+    base = [sys.executable, "-m", "ringebu_journal.cli.main", "--db", f"sqlite:///{tmp_path / 't.db'}", "--data-dir",
             str(tmp_path / "data")]
     outputs = []
     with GraphServer(TOKEN) as srv:
@@ -214,7 +214,7 @@ def test_the_role_walk_exists_and_covers_every_command():
     import test_roles                                   # tests/moderation/test_roles.py
     from ringebu_journal.roles import PERMISSIONS
 
-    from cli.main import cli
+    from ringebu_journal.cli.main import cli
 
     def leaves(cmd, path):
         if isinstance(cmd, click.Group):

@@ -73,7 +73,7 @@ def world(world_url, tmp_path_factory) -> Iterator[World]:
 
 def run_cli(url: str, actor: str, *args: str) -> tuple[int, str, str]:
     """Run `ringebu-journal --db URL --actor ACTOR ARGS…` in this process: (exit code, stdout, stderr)."""
-    from cli.main import main
+    from ringebu_journal.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     code = 0
