@@ -20,6 +20,7 @@ import click
 
 from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError
+from ringebu_journal.files import replacing
 
 
 class Options:
@@ -150,18 +151,13 @@ def open_output(out: str | None) -> Iterator[TextIO]:
         raise UsageError(f"--out {out} is a folder — give a file name")
     if not path.parent.is_dir():
         raise UsageError(f"--out {out}: folder {path.parent} does not exist — create it or choose another file")
-    tmp = path.with_name(path.name + ".part")
-    try:
-        fh = open(tmp, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write ({exc.strerror}) — choose another file") from None
-    try:
+    with replacing(path) as tmp:
+        try:
+            fh = open(tmp, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot write ({exc.strerror}) — choose another file") from None
         with fh:
             yield fh
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _plain(v: Any) -> Any:

@@ -9,8 +9,7 @@ Arkiv message, without a database.
 * anything else: a Noark 5 arkivuttrekk (folder or .tar) against the official XSDs and the
   Arkade 5 controls.
 
-Exit 0 when valid, 1 when problems were found, 2 when PATH is missing or unreadable. The CLI
-owner registers ``validate`` in cli/main.py.
+Exit 0 when valid, 1 when problems were found, 2 when PATH is missing or unreadable.
 """
 
 from __future__ import annotations

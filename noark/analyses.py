@@ -1,6 +1,6 @@
 """The Arkade content analyses a depot reads first, computed from a package.
 
-Arkade reports these as figures, not errors (``ARKADE.md``); a receiving archive reads them to see
+Arkade 5 reports these as figures, not errors; a receiving archive reads them to see
 whether the package makes sense: N5.27 (first and last registrering by opprettetDato), N5.35
 (parter), N5.39 (korrespondanseparter), N5.40 (avskrivninger, per avskrivningsmåte), N5.46
 (converted documents: dokumentobjekt with a konvertering, per from → to format) and N5.60 (the

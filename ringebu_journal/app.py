@@ -16,7 +16,6 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from . import audit, roles
+from .clock import now
 from .db import migrate
 from .db.engine import Database
 from .db.tables import Setting, User
@@ -41,10 +41,6 @@ def default_actor() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
         return os.environ.get("USER") or "unknown"
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

@@ -67,6 +67,10 @@ _PG_LOCK_KEY = 0x524A4155
 
 AUDIT = AuditEvent.__table__
 
+#: the actions that change the decision on a message: the judge's judgment and a moderator's
+#: flag, confirm and unflag (an auditor's "decision changes only"; a package's endringslogg)
+DECISION_ACTIONS = ("judgment.add", "decision.flag", "decision.confirm", "decision.unflag")
+
 FIELDS = ("seq", "at", "actor", "role", "action", "object_type", "object_id", "before", "after", "reason")
 # The columns people query and read (everything but the stored record bytes).
 SHOWN = tuple(c for c in AUDIT.c if c.name != "canonical")

@@ -22,11 +22,10 @@ from sqlalchemy import and_, or_, select
 from . import audit
 from .app import App
 from .errors import UsageError
+from .files import replacing
 
 AUDIT = audit.AUDIT
 
-# actions that change a decision on a message (auditors' "decision changes only")
-DECISION_ACTIONS = ("judgment.add", "decision.flag", "decision.confirm", "decision.unflag")
 
 
 @dataclass
@@ -69,7 +68,7 @@ def query(app: App, f: AuditFilter) -> Iterator[dict[str, Any]]:
         ids = [str(i) for i in f.message_ids]
         conds.append(and_(AUDIT.c.object_type == "message", AUDIT.c.object_id.in_(ids)))
     if f.decisions_only:
-        conds.append(AUDIT.c.action.in_(DECISION_ACTIONS))
+        conds.append(AUDIT.c.action.in_(audit.DECISION_ACTIONS))
     if f.export_id:
         conds.append(and_(AUDIT.c.object_type == "export",
                           or_(AUDIT.c.object_id == f.export_id,
@@ -105,14 +104,8 @@ def export_trail(app: App, out_path: str, *, stream: TextIO | None = None) -> di
         raise UsageError(f"{out_path} is a folder — give a file name for the trail, e.g. {out_path}/audit.jsonl")
     if not path.parent.exists():
         raise UsageError(f"{out_path}: folder {path.parent} does not exist — create it first")
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            n, last_hash = _write_trail(app, fh)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        n, last_hash = _write_trail(app, fh)
     with app.db.write() as conn:
         app.audit(conn, "audit.export", "file", str(path), after={"events": n, "last_hash": last_hash})
     return {"events": n, "last_hash": last_hash, "path": str(path)}

@@ -35,6 +35,7 @@ from sqlalchemy import func, select, tuple_
 from .app import App
 from .db.tables import Judgment, Message, MessageAction, ModeratorDecision, Setting
 from .errors import InputError, UsageError
+from .files import write_atomic
 from .judge.engine import normalise
 from .judge.evaluate import LabelledCase, evaluate_cases
 from .judging import context_for
@@ -122,13 +123,9 @@ def _chunks(seq: Sequence, n: int):
 
 def write_jsonl(cases: Sequence[dict[str, Any]], out: str | Path) -> Path:
     out = Path(out)
-    tmp = out.with_name(out.name + ".part")
     try:
-        tmp.write_text("".join(json.dumps(c, ensure_ascii=False, sort_keys=True) + "\n" for c in cases),
-                       encoding="utf-8")
-        tmp.replace(out)
+        write_atomic(out, "".join(json.dumps(c, ensure_ascii=False, sort_keys=True) + "\n" for c in cases))
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(str(out), None, f"cannot write: {e.strerror}", "choose a folder you can write to") from None
     return out
 
@@ -323,14 +320,12 @@ def accept_rule(app: App, phrase: str, direction: str, policy_file: str | Path) 
     block = (f"\n[[rule]]\nid = \"{rid}\"\ndescription = \"{desc}\"\npatterns = ['{prop.pattern()}']\n"
              f"evidence = {evidence}\n" + ("category = \"anmodning\"\n" if direction == "journal" else "category = \"kommunal\"\n"))
     new_text = text.rstrip("\n") + "\n" + block
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(new_text, encoding="utf-8")
     try:
-        load_policy(tmp)
+        write_atomic(path, new_text, check=load_policy)
     except InputError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(str(path), None, f"the accepted rule would break the policy: {e.reason}") from None
-    tmp.replace(path)
+    except OSError as e:
+        raise InputError(str(path), None, f"cannot write: {e.strerror}", "choose a policy file you can write to") from None
     with app.db.write() as conn:
         app.audit(conn, "rule.accept", "policy_rule", rid,
                   after={"phrase": phrase, "direction": direction, "count": prop.count, "policy_file": str(path)})

@@ -1,19 +1,21 @@
 """The domain model: what ringebu-journal knows about a conversation.
 
-These pydantic models are the contract between the importers (which produce them), the
-storage layer (which persists them), the judge (which reads them) and the exporter.
-Input models are strict and forbid unknown fields, so a typo in an importer or in a
+The ``…In`` models are what every importer produces and the importers' store
+(``importers/store.py``) persists; the judge returns a :class:`JudgmentResult`; the enums name
+the platforms, kinds, decisions and the guideline's actions everywhere. Input models are strict and forbid unknown fields, so a typo in an importer or in a
 hand-written JSON Lines file is an error, not silently dropped data.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .clock import utc
 
 
 class Platform(str, Enum):
@@ -54,13 +56,6 @@ class Action(str, Enum):
     refer_post = "refer_post"
     refer_political = "refer_political"
     remove = "remove"
-
-
-def utc(dt: datetime) -> datetime:
-    """Normalise to an aware UTC datetime; naive values are taken to be UTC already."""
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -192,12 +187,3 @@ class JudgmentResult(BaseModel):
     policy_hash: str = ""
     model_hash: str = ""          # SHA-256 of the learned model's file; empty when judged by rules alone
     language: str | None = None   # ISO 639-1 code, where the judge looked it up
-
-
-class ModeratorDecisionIn(StrictInput):
-    """A moderator's decision on a message: overrides the judge until unflagged."""
-
-    kind: str = Field(pattern="^(flag|confirm|unflag)$")
-    decision: Decision | None = None
-    screen: bool | None = None
-    reason: str | None = None

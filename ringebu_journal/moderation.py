@@ -34,7 +34,7 @@ number back.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, bindparam, func, select, update
@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection
 from . import messages as msgs
 from . import registry
 from .app import App
+from .clock import now
 from .db.tables import Judgment, Message, MessageAction, ModeratorDecision
 from .errors import ConflictError, UsageError
 from .models import Decision
@@ -66,11 +67,6 @@ ACTIONS = {
 REMOVALS = ("hidden", "deleted")
 
 _CHUNK = 500
-
-
-def _utcnow() -> datetime:
-    # the timestamp columns take aware datetimes and return them in UTC
-    return datetime.now(timezone.utc)
 
 
 def _when(dt: datetime | None) -> str:
@@ -465,7 +461,7 @@ def _store_one(app: App, conn: Connection, t: _Target, kind: str, decision: str 
         raise _Lost()
     new_lock = t.seen + 1
     row = {"message_id": t.message_id, "kind": kind, "decision": decision, "screen": screen, "reason": reason,
-           "judgment_id": judgment_id, "lock_version": new_lock, "actor": app.actor, "decided_at": _utcnow()}
+           "judgment_id": judgment_id, "lock_version": new_lock, "actor": app.actor, "decided_at": now()}
     did = int(conn.execute(DEC.insert().values(**row)).inserted_primary_key[0])
     after = _combine(t.message_id, j, dict(row, id=did), new_lock)
     # a message that becomes journal through this decision gets its numbers in this transaction
@@ -540,7 +536,7 @@ def record_action(app: App, ref: str, action: str, note: str | None = None) -> d
     mid = msgs.resolve(app, ref)
     with app.db.write() as conn:
         before = moderation_status(conn, mid)
-        at = _utcnow()
+        at = now()
         res = conn.execute(ACT.insert().values(message_id=mid, action=action, note=note, actor=app.actor,
                                                recorded_at=at))
         aid = int(res.inserted_primary_key[0])

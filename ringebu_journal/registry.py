@@ -27,13 +27,14 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
+from .clock import utc
 from .db.tables import CaseNumber, JournalNumber, Message, Thread
 
 MSG = Message.__table__
@@ -47,13 +48,9 @@ _PG_LOCK_KEY = 0x524A4155
 _CHUNK = 500
 
 
-def as_utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
 def oslo_day(dt: datetime) -> date:
     """The day a person in Ringebu reads for a stored (UTC) time."""
-    return as_utc(dt).astimezone(OSLO).date()
+    return utc(dt).astimezone(OSLO).date()
 
 
 @dataclass(frozen=True)
@@ -107,7 +104,7 @@ def _next(conn: Connection, column, where) -> int:
 
 
 def _assign_one(conn: Connection, row: dict, at: datetime, actor: str) -> Assigned:
-    at = as_utc(at)
+    at = utc(at)
     day = oslo_day(at)
     key = _case_key(row["platform"], row["thread_key"], row["platform_message_id"])
     case = conn.execute(select(CASES).where(CASES.c.case_key == key)).mappings().first()
@@ -151,7 +148,7 @@ def register(conn: Connection, message_ids: Iterable[int], *, at: datetime, acto
     rows = _rows(conn, journal)
     done = _numbered(conn, [(r["platform"], r["platform_message_id"]) for r in rows])
     rows = [r for r in rows if (r["platform"], r["platform_message_id"]) not in done]
-    rows.sort(key=lambda r: (as_utc(r["created_at"]), r["platform"], r["platform_message_id"]))
+    rows.sort(key=lambda r: (utc(r["created_at"]), r["platform"], r["platform_message_id"]))
     return [_assign_one(conn, r, at, actor) for r in rows]
 
 
@@ -182,12 +179,12 @@ def assign_missing(conn: Connection, actor: str = "ringebu-journal",
             if (r["platform"], r["platform_message_id"]) in done:
                 continue
             decided = eff[r["id"]].decided_at
-            at = max(as_utc(r["imported_at"]), as_utc(decided)) if decided else as_utc(r["imported_at"])
+            at = max(utc(r["imported_at"]), utc(decided)) if decided else utc(r["imported_at"])
             todo.append((at, r))
     if not todo:
         return []
     _lock(conn)
-    todo.sort(key=lambda t: (t[0], as_utc(t[1]["created_at"]), t[1]["platform"], t[1]["platform_message_id"]))
+    todo.sort(key=lambda t: (t[0], utc(t[1]["created_at"]), t[1]["platform"], t[1]["platform_message_id"]))
     return [_assign_one(conn, r, at, actor) for at, r in todo]
 
 
@@ -221,8 +218,8 @@ def numbers(conn: Connection) -> dict[tuple[str, str], Number]:
         out[(r["platform"], r["platform_message_id"])] = Number(
             platform=r["platform"], platform_message_id=r["platform_message_id"], case_id=int(r["case_id"]),
             case_key=r["case_key"], saksaar=int(r["saksaar"]), sakssekvensnummer=int(r["sakssekvensnummer"]),
-            saksdato=r["saksdato"], case_assigned_at=as_utc(r["case_assigned_at"]), journalaar=int(r["journalaar"]),
+            saksdato=r["saksdato"], case_assigned_at=utc(r["case_assigned_at"]), journalaar=int(r["journalaar"]),
             journalsekvensnummer=int(r["journalsekvensnummer"]), journalpostnummer=int(r["journalpostnummer"]),
-            journaldato=r["journaldato"], assigned_at=as_utc(r["assigned_at"]), assigned_by=r["assigned_by"],
+            journaldato=r["journaldato"], assigned_at=utc(r["assigned_at"]), assigned_by=r["assigned_by"],
         )
     return out

@@ -41,7 +41,6 @@ import os
 import signal
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -65,6 +64,8 @@ from ringebu_journal.errors import ConflictError, ProblemsFound, UsageError
 from .decisions import export_decisions
 from .documents import has_redacted_variant, plan_documents
 from .masking import SKJERMET_VARIANT, UNNTATT, tilgangskode
+from ringebu_journal.clock import now as clock_now
+
 from .mapping import SYSTEM, UTGAAR, ExportPlan, Klassifikasjon, MappePlan, RecordPlan, Selection, build_plan, utc
 from .render import render_all
 
@@ -513,14 +514,10 @@ def _dokumentobjekt_pending(rec: RecordPlan, role: str, sent_docs: dict[str, Any
 # -- recording ------------------------------------------------------------------------------------
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def apply_entry(conn, outbox: Path, entry: OutboxEntry) -> None:
     """Record one published message and its lifecycle step. The same for a message just written
     and for one found in the outbox after a crash: everything comes from its index line."""
-    now = _now()
+    now = clock_now()
     m = entry.meta
     k = entry.keys
     sid = k.get("journalpost") or k.get("saksmappe")
@@ -660,7 +657,7 @@ def read_receipts(app: App, box: Outbox, inbox: Path | None = None) -> ReceiptRe
         if ok:
             confirmed_by[target["seq"]] = f.name
     if updates:
-        now = _now()
+        now = clock_now()
         with app.db.write() as conn:
             for f, target, status, detail in updates:
                 conn.execute(OUTM.update().where(OUTM.c.seq == target["seq"]).values(
@@ -794,7 +791,7 @@ def _render(app: App, plan: ExportPlan, records: list[RecordPlan], workers: int,
 def _finish(app: App, box: Outbox, audit_seq: int, result: ArkivmeldingResult) -> int | None:
     """One ``exports`` row and one ``export.arkivmelding`` audit event for every message not yet
     covered by one (this run's and any an interrupted run published)."""
-    now = _now()
+    now = clock_now()
     with app.db.write() as conn:
         rows = [dict(r) for r in conn.execute(select(OUTM).where(OUTM.c.export_id.is_(None)).order_by(OUTM.c.seq)).mappings()]
         if not rows:

@@ -24,7 +24,7 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from noark import stable_uuid
+from ringebu_journal.clock import utc
 from ringebu_journal.db.tables import Account, Attachment, Capture, Message, MessageAction, Thread
 from ringebu_journal.errors import InputError, UsageError
 from ringebu_journal.registry import Number, numbers, oslo_day
@@ -403,10 +404,6 @@ class Selection:
     date_from: date | None = None
     date_to: date | None = None
     account: str | None = None
-
-
-def utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 def record_system_id(platform: str, platform_message_id: str) -> str:

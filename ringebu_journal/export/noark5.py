@@ -65,6 +65,7 @@ from noark import (
 )
 from noark.validate import validate_package
 from ringebu_journal import killpoints
+from ringebu_journal.audit import DECISION_ACTIONS
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
 from ringebu_journal.errors import ProblemsFound, UsageError
@@ -100,7 +101,6 @@ DEC = ModeratorDecision.__table__
 
 ARKIVSKAPER_ID = "3439"            # kommunenummer of Ringebu (Innlandet, from 2024)
 ARKIVSKAPER_NAVN = "Ringebu kommune"
-DECISION_ACTIONS = ("judgment.add", "decision.flag", "decision.confirm", "decision.unflag")
 #: what endringslogg calls the judge's engine (it is rule based: the regelsett is its model)
 JUDGE_MODEL = "ringebu-journal regelmotor"
 #: the tool that renders the PDF/A from the original data, for ``konvertering``

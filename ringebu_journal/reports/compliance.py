@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from ..accounts import Closure, add_command, closure_periods, find_account
 from ..app import App
+from ..clock import utc
 from ..errors import UsageError
 from . import detect
 from .data import UNKNOWN_ACCOUNT, Msg, Period, load_accounts, load_messages
@@ -175,10 +176,6 @@ def _hours(delta: timedelta) -> float:
 
 def _fmt_hours(h: float) -> str:
     return f"{h:.0f} h" if h < 72 else f"{h / 24:.1f} days"
-
-
-def _utc(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc) if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def iso_week(t: datetime) -> str:
@@ -484,7 +481,7 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
     settings = settings or ComplianceSettings()
     _check_settings(settings)
     generated = datetime.now(timezone.utc)
-    as_of = _utc(as_of) if as_of else generated
+    as_of = utc(as_of) if as_of else generated
     if from_date and to_date and to_date < from_date:
         raise UsageError(f"--to {to_date} is before --from {from_date} — give a period that runs forward")
     period = Period.of(from_date, to_date)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..app import App
 from ..errors import UsageError
+from ..files import write_atomic
 from .compliance import FINDING_TYPES, OUTCOMES, SEVERITIES, ComplianceReport, build_report
 
 SUMMARY_COLUMNS: list[tuple[str, str]] = [
@@ -26,7 +27,6 @@ SUMMARY_COLUMNS: list[tuple[str, str]] = [
 ]
 
 OUTCOME_COLOURS = {"journal": "#1f5f99", "archive": "#5b9b4a", "exclude": "#a0a0a0", "review": "#d9822b"}
-SEVERITY_COLOURS = {"high": "#b3261e", "medium": "#c26a00", "low": "#5a6f8a", "info": "#6b6b6b"}
 
 # Reply-time buckets in hours: (label, upper bound inclusive).
 REPLY_BUCKETS: list[tuple[str, float]] = [
@@ -236,11 +236,8 @@ def save_html(report: ComplianceReport, path: str | Path) -> Path:
         raise UsageError(f"{path} is a folder — give a file name for the report, e.g. {path / 'compliance.html'}")
     if not path.parent.is_dir():
         raise UsageError(f"{path.parent} does not exist — create the folder or choose another --out")
-    tmp = path.with_name(path.name + ".part")
     try:
-        tmp.write_text(render_html(report), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, render_html(report))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"{path}: cannot write ({exc.strerror}) — choose another --out") from None
     return path

@@ -93,6 +93,35 @@ def test_repeated_overrides_become_proposed_rules(decided, tmp_path):
         learning.accept_rule(decided, "ingen slik frase", "journal", policy_file)
 
 
+def test_an_interrupted_rule_acceptance_keeps_the_policy_file_and_leaves_no_part_file(decided, tmp_path, monkeypatch):
+    """Ctrl-C while the new policy is being checked: the staff's file is as it was and no
+    policy.toml.part is left behind (the write used to leave it)."""
+    from ringebu_journal.judge import policy as policy_module
+
+    top = learning.propose_rules(decided, min_count=3)[0]
+    _, data = policy_text()
+    folder = tmp_path / "policy"
+    folder.mkdir()
+    policy_file = folder / "policy.toml"
+    policy_file.write_bytes(data)
+    real_load = policy_module.load_policy
+    checked = []
+
+    def interrupted_while_checking(path=None):
+        if str(path).endswith(".part"):
+            checked.append(path)
+            raise KeyboardInterrupt
+        return real_load(path)
+
+    monkeypatch.setattr(policy_module, "load_policy", interrupted_while_checking)
+    with pytest.raises(KeyboardInterrupt):
+        learning.accept_rule(decided, top.phrase, "journal", policy_file)
+    assert checked, "the new policy was not checked before it replaced the file"
+    assert policy_file.read_bytes() == data
+    assert sorted(p.name for p in folder.iterdir()) == ["policy.toml"]
+    assert not list(query(decided, AuditFilter(action="rule.accept")))
+
+
 def test_retraining_compares_old_and_new_and_the_switch_is_audited(decided, tmp_path):
     held = tmp_path / "held.jsonl"
     held.write_text("".join(json.dumps({

@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import func, select
 
-from ringebu_journal import moderation, queries
+from ringebu_journal import clock, moderation, queries
 from ringebu_journal.db.tables import AuditEvent, MessageAction, ModeratorDecision
 
 from .conftest import run_cli
@@ -91,7 +91,7 @@ def test_confirm_refuses_when_what_counts_changed_since_the_moderator_looked(see
     with app.db.write() as conn:                                          # another moderator's flag, lock unchanged
         conn.execute(DEC.insert().values(message_id=mid, kind="flag", decision="exclude", screen=None,
                                          reason="Feil konto", judgment_id=None, lock_version=0, actor="per",
-                                         decided_at=moderation._utcnow()))
+                                         decided_at=clock.now()))
     [o] = moderation._decide(app, targets, "confirm")
     assert not o.stored and "what counts changed since you looked" in o.conflict
     assert "exclude" in o.conflict
