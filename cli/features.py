@@ -18,5 +18,8 @@ def register(cli: click.Group) -> None:
     judging.register(cli)
     from . import demo_cmd
     demo_cmd.register(cli)
+    from . import organisation
+    for command in organisation.COMMANDS:
+        cli.add_command(command)
     from .validate import validate
     cli.add_command(validate)

@@ -49,7 +49,6 @@ class App:
     actor: str
     data_dir_given: Path | None = None      # --data-dir / RINGEBU_JOURNAL_DATA, absolute
     role: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
     _data_dir: Path | None = field(default=None, repr=False)
 
     @classmethod

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
-from . import audit, killpoints, registry
+from . import audit, killpoints, organisation, registry
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
@@ -55,7 +55,7 @@ def make_judge(app: App, policy_path: str | Path | None = None) -> Judge:
     from .judge_models import active_model
 
     policy = load_policy(policy_path)
-    domain = app.settings.get("own_domain", "ringebu.kommune.no")
+    domain = organisation.profile(app).domain
     model = active_model(app) if policy.model["enabled"] else None
     if model is None:
         return Judge(policy, own_domain=domain)

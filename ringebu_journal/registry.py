@@ -10,8 +10,9 @@ Invariants:
   journalpostnummer (the next in the case) and journaldato. Nothing ever changes or removes a
   row: a journalpost whose decision is later reversed keeps its number, and the export shows it
   with journalstatus «Utgår» (``ringebu_journal.export.mapping``).
-* **Dates are the decision's, read in Europe/Oslo.** journaldato, saksdato, journalår and saksår
-  are the Oslo day and year of the decision time that made the message journal; ``assigned_at``
+* **Dates are the decision's, read in the organisation's time zone** (``organisation.py``;
+  Europe/Oslo by default). journaldato, saksdato, journalår and saksår are the local day and
+  year of the decision time that made the message journal; ``assigned_at``
   keeps that time in UTC. A later decision never moves them.
 * **Serialised.** Numbers are "the highest so far + 1", read and written under the database's
   write lock: ``BEGIN IMMEDIATE`` on SQLite (every write transaction, ``db/engine.py``), and on
@@ -34,6 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
+from . import organisation
 from .clock import utc
 from .db.tables import CaseNumber, JournalNumber, Message, Thread
 
@@ -42,15 +44,14 @@ THR = Thread.__table__
 CASES = CaseNumber.__table__
 NUMBERS = JournalNumber.__table__
 
-OSLO = ZoneInfo("Europe/Oslo")
 # The audit trail's pg_advisory_xact_lock key ("RJAU"): one lock for every numbered write.
 _PG_LOCK_KEY = 0x524A4155
 _CHUNK = 500
 
 
-def oslo_day(dt: datetime) -> date:
-    """The day a person in Ringebu reads for a stored (UTC) time."""
-    return utc(dt).astimezone(OSLO).date()
+def local_day(dt: datetime, zone: ZoneInfo) -> date:
+    """The day a person in the organisation reads for a stored (UTC) time."""
+    return utc(dt).astimezone(zone).date()
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,9 @@ def _next(conn: Connection, column, where) -> int:
     return int(conn.execute(select(func.coalesce(func.max(column), 0)).where(where)).scalar() or 0) + 1
 
 
-def _assign_one(conn: Connection, row: dict, at: datetime, actor: str) -> Assigned:
+def _assign_one(conn: Connection, row: dict, at: datetime, actor: str, zone: ZoneInfo) -> Assigned:
     at = utc(at)
-    day = oslo_day(at)
+    day = local_day(at, zone)
     key = _case_key(row["platform"], row["thread_key"], row["platform_message_id"])
     case = conn.execute(select(CASES).where(CASES.c.case_key == key)).mappings().first()
     new_case = case is None
@@ -149,7 +150,8 @@ def register(conn: Connection, message_ids: Iterable[int], *, at: datetime, acto
     done = _numbered(conn, [(r["platform"], r["platform_message_id"]) for r in rows])
     rows = [r for r in rows if (r["platform"], r["platform_message_id"]) not in done]
     rows.sort(key=lambda r: (utc(r["created_at"]), r["platform"], r["platform_message_id"]))
-    return [_assign_one(conn, r, at, actor) for r in rows]
+    zone = organisation.read(conn).zone
+    return [_assign_one(conn, r, at, actor, zone) for r in rows]
 
 
 def assign_missing(conn: Connection, actor: str = "ringebu-journal",
@@ -157,7 +159,7 @@ def assign_missing(conn: Connection, actor: str = "ringebu-journal",
     """Number the current messages that are journal but were stored without :func:`register`.
 
     Deterministic: ordered by the effective decision's time (not before the import), then creation
-    time, platform and platform id; each gets the Oslo day of that decision time as journaldato.
+    time, platform and platform id; each gets the local day of that decision time as journaldato.
     ``message_ids`` limits the search to those messages (the exporter's safety net).
     """
     from .moderation import effective_decisions
@@ -185,7 +187,8 @@ def assign_missing(conn: Connection, actor: str = "ringebu-journal",
         return []
     _lock(conn)
     todo.sort(key=lambda t: (t[0], utc(t[1]["created_at"]), t[1]["platform"], t[1]["platform_message_id"]))
-    return [_assign_one(conn, r, at, actor) for at, r in todo]
+    zone = organisation.read(conn).zone
+    return [_assign_one(conn, r, at, actor, zone) for at, r in todo]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "accounts close": frozenset({"admin", "archivist"}),
     "accounts reopen": frozenset({"admin", "archivist"}),
     "accounts list": _READERS,
+    "organisation show": _ALL,
+    "organisation set": frozenset({"admin"}),
     # archive staff: import, judge, export
     "harvest facebook": frozenset({"archivist"}),
     "import facebook-dump": frozenset({"archivist"}),

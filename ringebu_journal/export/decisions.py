@@ -3,7 +3,8 @@
 The effective decision (latest moderator decision, else latest judgment) comes from
 ``ringebu_journal.moderation.effective_decisions``. The exporter also needs what only the latest
 judgment carries: the categories (for the klassifikasjon), the spans to mask in the public
-journal and the proposed skjermingshjemmel. :func:`export_decisions` joins the two.
+journal and the proposed skjermingshjemmel. :func:`export_decisions` joins the two; a screening
+that names no hjemmel gets the organisation profile's default hjemmel.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from typing import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from ringebu_journal import organisation
 from ringebu_journal.db.tables import Judgment, ModeratorDecision
 from ringebu_journal.moderation import effective_decisions
 
 JUD = Judgment.__table__
 DEC = ModeratorDecision.__table__
-
-DEFAULT_HJEMMEL = "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ def export_decisions(conn: Connection, message_ids: Iterable[int]) -> dict[int, 
     """Effective decision, categories, mask spans and hjemmel for each message id given."""
     ids = list(dict.fromkeys(int(i) for i in message_ids))
     out: dict[int, ExportDecision] = {}
+    default_hjemmel = organisation.read(conn).default_hjemmel
     for part in _chunks(ids):
         eff = effective_decisions(conn, part)
         judged = _latest_judgments(conn, part)
@@ -81,7 +82,7 @@ def export_decisions(conn: Connection, message_ids: Iterable[int]) -> dict[int, 
                 message_id=mid,
                 decision=e.decision,
                 screen=bool(e.screen),
-                hjemmel=(e.hjemmel or screening.get("hjemmel") or DEFAULT_HJEMMEL),
+                hjemmel=(e.hjemmel or screening.get("hjemmel") or default_hjemmel),
                 decided_by=e.decided_by or "ringebu-journal",
                 decided_at=e.decided_at,
                 source=e.source,

@@ -152,7 +152,7 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path, missing: l
                   *thread_words(context, plan.context_decisions)]
     open_atts = [dict(a, filename=mask_words(a["filename"], case_words)) if a.get("filename") else a for a in atts]
     data = thread_document(m, shown, capture=capture, attachments=atts if rec.screened else open_atts,
-                           left_out=left_out, masked=masked)
+                           left_out=left_out, masked=masked, organisation=plan.organisation.name)
     jobs = [RenderJob(key=render_key(data), data=data, epoch=int(utc(m["created_at"]).timestamp()))]
     key = jobs[0].key
     redacted_key = None
@@ -173,6 +173,7 @@ def _documents_for(rec: RecordPlan, plan: ExportPlan, data_dir: Path, missing: l
                                        *thread_words(context, plan.context_decisions)]),
                 focus_author=(own.open_name(author) if person else author) or "Anonym / ukjent",
                 variant_note=f"Skjermet variant: opplysninger unntatt offentlighet ({own.hjemmel}) er erstattet med ******.",
+                organisation=plan.organisation.name,
             )
             redacted_key = render_key(redacted)
             jobs.append(RenderJob(key=redacted_key, data=redacted, epoch=jobs[0].epoch))

@@ -14,7 +14,7 @@ Everything the XML holds is derived from stored data, never from the clock: syst
 of platform ids; numbers, journaldato, saksdato and the dates of journalposts and saksmapper come
 from the registry, which never changes a row, so a moderator's later decision moves none of them.
 Dates a person reads (dokumentetsDato, journaldato, saksdato, the date in titles, ``--from/--to``)
-are Europe/Oslo days; timestamps are UTC. Exporting the same data twice gives the same
+are days in the organisation profile's time zone (Europe/Oslo by default); timestamps are UTC. Exporting the same data twice gives the same
 arkivstruktur.xml, byte for byte.
 """
 
@@ -27,15 +27,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from noark import stable_uuid
+from ringebu_journal import organisation
 from ringebu_journal.clock import utc
-from ringebu_journal.db.tables import Account, Attachment, Capture, Message, MessageAction, Thread
+from ringebu_journal.db.tables import Account, Attachment, Capture, Message, MessageAction
 from ringebu_journal.errors import InputError, UsageError
-from ringebu_journal.registry import Number, numbers, oslo_day
+from ringebu_journal.organisation import DEFAULTS as DEFAULT_ORGANISATION
+from ringebu_journal.organisation import Organisation
+from ringebu_journal.registry import Number, local_day, numbers
 from ringebu_journal.textfold import drop_format
 
 from .decisions import ExportDecision, export_decisions
@@ -45,7 +49,6 @@ from .masking import (
 )
 
 MSG = Message.__table__
-THR = Thread.__table__
 CAP = Capture.__table__
 ATT = Attachment.__table__
 ACC = Account.__table__
@@ -247,9 +250,10 @@ def summary_of(text: str, limit: int = TITLE_MAX) -> str:
     return summary[:1].upper() + summary[1:]
 
 
-def channel_label(platform: str, kind: str, when: datetime) -> str:
-    """E.g. «Facebook-kommentar 2026-03-02» (the Europe/Oslo day)."""
-    return f"{PLATFORM_LABEL.get(platform, platform.capitalize())}-{KIND_LABEL.get(kind, kind)} {oslo_day(when).isoformat()}"
+def channel_label(platform: str, kind: str, when: datetime, zone: ZoneInfo = DEFAULT_ORGANISATION.zone) -> str:
+    """E.g. «Facebook-kommentar 2026-03-02» (the day in the organisation's time zone)."""
+    return (f"{PLATFORM_LABEL.get(platform, platform.capitalize())}-{KIND_LABEL.get(kind, kind)} "
+            f"{local_day(when, zone).isoformat()}")
 
 
 def category_label(categories: Iterable[str]) -> str:
@@ -269,10 +273,11 @@ def matter_of(m: dict[str, Any], categories: Iterable[str]) -> str:
     return "Kunngjøring fra kommunen" if label == "Henvendelse" else label
 
 
-def record_title(m: dict[str, Any], categories: Iterable[str], case_summary: str = "") -> str:
+def record_title(m: dict[str, Any], categories: Iterable[str], case_summary: str = "",
+                 zone: ZoneInfo = DEFAULT_ORGANISATION.zone) -> str:
     """«Klage: Jeg klager på avslaget om skoleskyss for datteren min – Facebook-kommentar 2026-03-02».
     A message that says nothing of its own is named by its matter and, in a case, the case."""
-    label = channel_label(m["platform"], m["kind"], utc(m["created_at"]))
+    label = channel_label(m["platform"], m["kind"], utc(m["created_at"]), zone)
     matter = matter_of(m, categories)
     summary = summary_of(without_identity_numbers(m["text"]))
     if summary:
@@ -328,14 +333,15 @@ class RecordPlan:
     avskrivning: list[dict[str, Any]] = field(default_factory=list)
     documents: list[DocPlan] = field(default_factory=list)
     unsupported: list[dict[str, Any]] = field(default_factory=list)
+    zone: ZoneInfo = field(default=DEFAULT_ORGANISATION.zone, repr=False)   # the organisation's days
 
     @property
     def journaldato(self) -> date:
-        return self.number.journaldato if self.number else oslo_day(self.arkivert)
+        return self.number.journaldato if self.number else local_day(self.arkivert, self.zone)
 
     @property
     def dokumentets_dato(self) -> date:
-        return oslo_day(self.message["created_at"])
+        return local_day(self.message["created_at"], self.zone)
 
 
 @dataclass
@@ -351,7 +357,7 @@ class MappePlan:
     hjemmel: str | None = None
     saksaar: int | None = None
     sakssekvensnummer: int | None = None
-    administrativ_enhet: str = "Ringebu kommune"
+    administrativ_enhet: str = DEFAULT_ORGANISATION.name
     thread_id: int | None = None
     saksdato: date | None = None
     saksansvarlig: str | None = None
@@ -385,6 +391,7 @@ class ExportPlan:
     excluded_ids: set[int] = field(default_factory=set)   # context messages left out of renderings
     context_decisions: dict[int, ExportDecision] = field(default_factory=dict)   # every thread message's
     unnumbered: list[int] = field(default_factory=list)   # journal now, but stored without the registry
+    organisation: Organisation = DEFAULT_ORGANISATION      # the profile the plan was made with
 
     def records(self) -> Iterator[RecordPlan]:
         for m in self.mapper:
@@ -421,8 +428,8 @@ def _light_rows(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(*cols).where(MSG.c.is_current.is_(True))).mappings()]
 
 
-def _in_selection(row: dict[str, Any], sel: Selection) -> bool:
-    day = oslo_day(row["created_at"])
+def _in_selection(row: dict[str, Any], sel: Selection, zone: ZoneInfo) -> bool:
+    day = local_day(row["created_at"], zone)
     if sel.date_from and day < sel.date_from:
         return False
     if sel.date_to and day > sel.date_to:
@@ -470,17 +477,42 @@ def _actions(conn: Connection, rows: Iterable[dict[str, Any]]) -> dict[tuple[str
 def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon | None = None) -> ExportPlan:
     """Decide what the selection becomes. Numbers and their dates come from the registry, so an
     export of one month shows the same saks- and journal numbers as an export of the year, and an
-    export after a moderator's change shows the same numbers and dates as the one before it."""
+    export after a moderator's change shows the same numbers and dates as the one before it.
+
+    The steps, in order: select the messages (:func:`_select`), load their threads, captures and
+    attachments (:func:`_load_context`), screen identity numbers wherever they appear
+    (:func:`_screen_identity_numbers`), group the records into saksmapper and monthly mapper
+    (:func:`_group_mapper`) and date the arkivdel (:func:`_period`)."""
     klassifikasjon = klassifikasjon or Klassifikasjon.default()
+    org = organisation.read(conn)
     light = _light_rows(conn)
     decisions = export_decisions(conn, [r["id"] for r in light])
     registry = numbers(conn)
-    skipped = {"exclude": 0, "review": 0, "not_judged": 0}
+    selected, skipped, unnumbered = _select(light, sel, decisions, registry, org.zone)
+    ctx = _load_context(conn, selected, decisions)
+    _screen_identity_numbers(ctx, decisions)
+    mapper = _group_mapper(conn, selected, ctx, decisions, registry, klassifikasjon, org)
+    start, end = _period(sel, selected, mapper, org.zone)
+    return ExportPlan(
+        mapper=mapper, threads=ctx.threads, captures=ctx.captures, attachments=ctx.attachments,
+        period_start=start, period_end=end,
+        skipped=skipped, klassifikasjon=klassifikasjon,
+        excluded_ids={r["id"] for r in ctx.context_rows if decisions[r["id"]].decision == "exclude"},
+        context_decisions={i: decisions[i] for i in ctx.by_id},
+        unnumbered=unnumbered, organisation=org,
+    )
 
+
+def _select(light: list[dict[str, Any]], sel: Selection, decisions: dict[int, ExportDecision],
+            registry: dict[tuple[str, str], Number], zone: ZoneInfo
+            ) -> tuple[list[dict[str, Any]], dict[str, int], list[int]]:
+    """The selection's messages that are exported (journal, archive, or numbered before), the
+    count of those left out by decision, and the journal ones stored without a number."""
+    skipped = {"exclude": 0, "review": 0, "not_judged": 0}
     unnumbered: list[int] = []
     selected: list[dict[str, Any]] = []
     for r in light:
-        if not _in_selection(r, sel):
+        if not _in_selection(r, sel, zone):
             continue
         d = decisions[r["id"]].decision
         if d == "journal" and (r["platform"], r["platform_message_id"]) not in registry:
@@ -491,9 +523,25 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
             skipped[d] += 1
         else:
             skipped["not_judged"] += 1
+    return selected, skipped, unnumbered
 
+
+@dataclass
+class _Context:
+    """The selected messages' full rows and what surrounds them."""
+
+    context_rows: list[dict[str, Any]]            # every current message of the selected threads
+    by_id: dict[int, dict[str, Any]]              # those, and each selected message without a thread
+    threads: dict[int, list[dict[str, Any]]]      # thread id → its current messages, in time order
+    captures: dict[int, dict[str, Any]]
+    attachments: dict[int, list[dict[str, Any]]]
+
+
+def _load_context(conn: Connection, selected: list[dict[str, Any]],
+                  decisions: dict[int, ExportDecision]) -> _Context:
+    """Threads, captures and attachments of the selection; the decisions of context messages are
+    added to ``decisions`` (to leave excluded ones out of the renderings)."""
     thread_ids = sorted({r["thread_id"] for r in selected if r["thread_id"] is not None})
-    threads_meta = {t["id"]: t for t in _fetch(conn, THR, THR.c.id, thread_ids)}
     context_rows = [r for r in _fetch(conn, MSG, MSG.c.thread_id, thread_ids) if r["is_current"]]
     by_id = {r["id"]: r for r in context_rows}
     # A message without a thread is its own context.
@@ -504,7 +552,6 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
         threads.setdefault(r["thread_id"], []).append(r)
     for rows in threads.values():
         rows.sort(key=lambda m: (utc(m["created_at"]), m["platform_message_id"]))
-    # decisions of context messages (for leaving out excluded ones in the rendering)
     missing = [r["id"] for r in context_rows if r["id"] not in decisions]
     if missing:
         decisions.update(export_decisions(conn, missing))
@@ -514,12 +561,16 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
         attachments.setdefault(a["message_id"], []).append(a)
     for lst in attachments.values():
         lst.sort(key=lambda a: a["id"])
-    # An identity number in a message — its text, its author's name, an attachment's file name, its
-    # Originaldata — screens it (offl. § 26 femte ledd), whatever was decided. Names and file names
-    # are then used with the number masked everywhere (titles, parties, documents); only the
-    # Originaldata, screened whole, keeps it.
-    for r in by_id.values():
-        atts = attachments.get(r["id"], [])
+    return _Context(context_rows, by_id, threads, captures, attachments)
+
+
+def _screen_identity_numbers(ctx: _Context, decisions: dict[int, ExportDecision]) -> None:
+    """An identity number in a message — its text, its author's name, an attachment's file name,
+    its Originaldata — screens it (offl. § 26 femte ledd), whatever was decided. Names and file
+    names are then used with the number masked everywhere (titles, parties, documents); only the
+    Originaldata, screened whole, keeps it."""
+    for r in ctx.by_id.values():
+        atts = ctx.attachments.get(r["id"], [])
         decisions[r["id"]] = screen_identity_numbers(
             decisions[r["id"]], r["text"], r.get("author_name"), r.get("author_id"), *(a.get("filename") for a in atts),
             *json_strings(r.get("raw")), *json_strings(json.dumps(r.get("extra") or {}, ensure_ascii=False)))
@@ -529,8 +580,15 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
         for a in atts:
             if a.get("filename"):
                 a["filename"] = without_identity_numbers(a["filename"])
+
+
+def _group_mapper(conn: Connection, selected: list[dict[str, Any]], ctx: _Context,
+                  decisions: dict[int, ExportDecision], registry: dict[tuple[str, str], Number],
+                  klassifikasjon: Klassifikasjon, org: Organisation) -> list[MappePlan]:
+    """A saksmappe for each thread with a numbered message; the other selected messages in a
+    mappe per platform, account and month; in klasse, saksnummer and mappeID order."""
     units = {a["platform_id"]: a for a in conn.execute(select(ACC)).mappings()}
-    actions = _actions(conn, by_id.values())
+    actions = _actions(conn, ctx.by_id.values())
     case_journalposts: dict[int, list[Number]] = {}
     for n in registry.values():
         case_journalposts.setdefault(n.case_id, []).append(n)
@@ -538,25 +596,34 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
     mapper: list[MappePlan] = []
     sel_by_thread: dict[Any, list[dict[str, Any]]] = {}
     for r in selected:
-        sel_by_thread.setdefault(_thread_key(r), []).append(by_id[r["id"]])
+        sel_by_thread.setdefault(_thread_key(r), []).append(ctx.by_id[r["id"]])
 
     archive_months: dict[tuple[str, str, str], list[RecordPlan]] = {}
     for key, rows in sel_by_thread.items():
         rows.sort(key=lambda m: (utc(m["created_at"]), m["platform_message_id"]))
-        context = threads.get(key, rows) if not isinstance(key, tuple) else rows
+        context = ctx.threads.get(key, rows) if not isinstance(key, tuple) else rows
         if any((m["platform"], m["platform_message_id"]) in registry for m in rows):
-            mapper.append(_saksmappe(key, rows, context, decisions, registry, case_journalposts, threads_meta, units,
-                                     klassifikasjon, actions))
+            mapper.append(_saksmappe(key, rows, context, decisions, registry, case_journalposts, units,
+                                     klassifikasjon, actions, org))
         else:
             for m in rows:
-                rec = _record(m, context, decisions[m["id"]], None, thread_screening=None, units=units)
-                month = oslo_day(m["created_at"]).strftime("%Y-%m")
+                rec = _record(m, context, decisions[m["id"]], None, thread_screening=None, units=units, org=org)
+                month = local_day(m["created_at"], org.zone).strftime("%Y-%m")
                 archive_months.setdefault((m["platform"], m["account_platform_id"] or "ukjent", month), []).append(rec)
+    mapper.extend(_archive_mapper(archive_months, units, klassifikasjon, org))
+    mapper.sort(key=lambda m: (m.klasse.klasseID, m.saksaar or 0, m.sakssekvensnummer or 0, m.mappeID))
+    return mapper
+
+
+def _archive_mapper(archive_months: dict[tuple[str, str, str], list[RecordPlan]], units: dict[str, Any],
+                    klassifikasjon: Klassifikasjon, org: Organisation) -> list[MappePlan]:
+    """One mappe per platform, account and month for the records archived without journalføring."""
+    out: list[MappePlan] = []
     for (platform, account, month), recs in sorted(archive_months.items()):
         recs.sort(key=lambda r: (utc(r.message["created_at"]), r.message["platform_message_id"]))
         acc = units.get(account)
         name = (acc["name"] if acc and acc["name"] else account)
-        mapper.append(MappePlan(
+        out.append(MappePlan(
             kind="mappe",
             system_id=stable_uuid("mappe", platform, account, month),
             mappeID=f"{platform}-{account}-{month}",
@@ -564,17 +631,9 @@ def build_plan(conn: Connection, sel: Selection, klassifikasjon: Klassifikasjon 
             offentlig_tittel=None,
             klasse=klassifikasjon.arkivering,
             records=recs,
+            administrativ_enhet=org.name,
         ))
-    mapper.sort(key=lambda m: (m.klasse.klasseID, m.saksaar or 0, m.sakssekvensnummer or 0, m.mappeID))
-    start, end = _period(sel, selected, mapper)
-    return ExportPlan(
-        mapper=mapper, threads=threads, captures=captures, attachments=attachments,
-        period_start=start, period_end=end,
-        skipped=skipped, klassifikasjon=klassifikasjon,
-        excluded_ids={r["id"] for r in context_rows if decisions[r["id"]].decision == "exclude"},
-        context_decisions={i: decisions[i] for i in by_id},
-        unnumbered=unnumbered,
-    )
+    return out
 
 
 def numbered_plan(db, sel: Selection, klassifikasjon: Klassifikasjon | None = None) -> ExportPlan:
@@ -593,12 +652,13 @@ def numbered_plan(db, sel: Selection, klassifikasjon: Klassifikasjon | None = No
         return build_plan(conn, sel, klassifikasjon)
 
 
-def _period(sel: Selection, selected: list[dict[str, Any]], mapper: list[MappePlan]) -> tuple[date | None, date | None]:
+def _period(sel: Selection, selected: list[dict[str, Any]], mapper: list[MappePlan],
+            zone: ZoneInfo) -> tuple[date | None, date | None]:
     """The arkivdel period: the selected messages' days (Oslo; ``--from/--to`` when given), widened
     to every journaldato and saksdato in the package — a message is journalført after it is
     written, and a case may have been opened before the selection — so no journalpost or saksmappe
     falls outside its arkivdel."""
-    days = [oslo_day(r["created_at"]) for r in selected]
+    days = [local_day(r["created_at"], zone) for r in selected]
     start = sel.date_from or (min(days) if days else None)
     end = sel.date_to or (max(days) if days else None)
     dated = [r.journaldato for m in mapper for r in m.records if r.journal]
@@ -614,8 +674,8 @@ def _case_subject(first: dict[str, Any], categories: list[str], screened: bool, 
     return summary_of(without_identity_numbers(first["text"]), 60)
 
 
-def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threads_meta, units, klassifikasjon,
-               actions) -> MappePlan:
+def _saksmappe(key, rows, context, decisions, registry, case_journalposts, units, klassifikasjon, actions,
+               org: Organisation) -> MappePlan:
     numbered = [m for m in rows if (m["platform"], m["platform_message_id"]) in registry]
     # A citizen whose message is screened under offl. § 13 keeps the name screened in every
     # journalpost of the case that has the person as its party (the reply names the person it
@@ -650,8 +710,8 @@ def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threa
         pname = ((party_row or {}).get("author_name") or "").strip()
         by_name = Screening(True, people[pname]) if pname in people else None
         records.append(_record(m, context, d, number, thread_screening=by_name, names=names, units=units,
-                               case_summary=subject, words=words))
-    _avskriv(records, actions)
+                               case_summary=subject, words=words, org=org))
+    _avskriv(records, actions, org.zone)
     # The case is screened when a journalpost in it screens names (offl. § 13): its title may
     # name the person; the number of § 26 never reaches a title.
     name_posts = [r for r in records if r.journal and r.screened and r.masks_names]
@@ -660,7 +720,7 @@ def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threa
     hjemmel = name_posts[0].screening_hjemmel if name_posts else None
     acc = units.get(first["account_platform_id"] or "")
     klasse = klassifikasjon.for_categories(categories)
-    label = channel_label(first["platform"], first["kind"], utc(first["created_at"]))
+    label = channel_label(first["platform"], first["kind"], utc(first["created_at"]), org.zone)
     tittel = f"{matter} – {subject}" if subject else f"{matter} – {label}"
     spans = tuple(sp for m in rows for sp in decisions[m["id"]].mask)
     offentlig: str | None = mask_words(public_title(tittel, Screening(thread_screened, hjemmel, spans), names),
@@ -673,7 +733,7 @@ def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threa
         mappeID=f"{case.saksaar}/{case.sakssekvensnummer}", tittel=tittel, offentlig_tittel=offentlig, klasse=klasse,
         records=records, screened=thread_screened, hjemmel=hjemmel, saksaar=case.saksaar,
         sakssekvensnummer=case.sakssekvensnummer,
-        administrativ_enhet=(acc["unit"] if acc and acc["unit"] else "Ringebu kommune"),
+        administrativ_enhet=(acc["unit"] if acc and acc["unit"] else org.name),
         thread_id=tid, saksdato=case.saksdato,
         saksansvarlig=min(case_numbers, key=lambda n: n.journalpostnummer).assigned_by,
         saksstatus=UTGAAR if journal and all(r.journalstatus == UTGAAR for r in journal) else "Avsluttet",
@@ -681,7 +741,7 @@ def _saksmappe(key, rows, context, decisions, registry, case_journalposts, threa
     )
 
 
-def _avskriv(records: list[RecordPlan], actions: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+def _avskriv(records: list[RecordPlan], actions: dict[tuple[str, str], list[dict[str, Any]]], zone: ZoneInfo) -> None:
     """Avskrivning of incoming journalposts the page closed: a recorded ``referred_post`` or
     ``replied`` on the message itself, or on the municipality's answer to it (whose journalpost,
     when there is one, is referanseAvskrivesAvJournalpost)."""
@@ -703,7 +763,7 @@ def _avskriv(records: list[RecordPlan], actions: dict[tuple[str, str], list[dict
             continue
         at, a, answer = min(found, key=lambda f: (f[0], f[1]["id"]))
         rec.avskrivning = [{
-            "avskrivningsdato": oslo_day(at), "avskrevetAv": a["actor"], "avskrivningsmaate": AVSKRIVNING[a["action"]],
+            "avskrivningsdato": local_day(at, zone), "avskrevetAv": a["actor"], "avskrivningsmaate": AVSKRIVNING[a["action"]],
             "referanseAvskrivesAvJournalpost": answer.system_id if answer is not None and answer.journalstatus == ARKIVERT else None,
         }]
 
@@ -754,7 +814,8 @@ def _recipient(m: dict[str, Any], context: list[dict[str, Any]]) -> dict[str, An
 
 def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision, number: Number | None, *,
             thread_screening: Screening | None, units: dict[str, Any], names: list[str] | None = None,
-            case_summary: str = "", words: list[str] | None = None) -> RecordPlan:
+            case_summary: str = "", words: list[str] | None = None,
+            org: Organisation = DEFAULT_ORGANISATION) -> RecordPlan:
     journal = number is not None
     own = screening_of(d)
     if not own.screen and journal and thread_screening is not None:
@@ -766,7 +827,7 @@ def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision,
         # in another message (the child's name, the diagnosis), is screened on the same ground
         own = Screening(True, HJEMMEL_13, own.spans)
     screened = own.screen
-    tittel = record_title(m, d.categories, case_summary)
+    tittel = record_title(m, d.categories, case_summary, org.zone)
     people = list(names or [])
     if own.masks_names and not m["author_is_municipality"]:
         people.append(m.get("author_name") or "")
@@ -779,7 +840,7 @@ def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision,
         message=m, decision=d, system_id=record_system_id(m["platform"], m["platform_message_id"]),
         journal=journal, tittel=tittel, offentlig_tittel=offentlig, screened=screened,
         opprettet=utc(m["imported_at"]), arkivert=_arkivert(m, number),
-        screening_hjemmel=own.hjemmel if screened else None, masks_names=own.masks_names,
+        screening_hjemmel=own.hjemmel if screened else None, masks_names=own.masks_names, zone=org.zone,
     )
     if number is not None:
         rec.number = number
@@ -800,7 +861,7 @@ def _record(m: dict[str, Any], context: list[dict[str, Any]], d: ExportDecision,
                 # the municipality's own public post has no recipient: its sender is the unit
                 acc = units.get(m.get("account_platform_id") or "")
                 unit = (acc["unit"] if acc and acc["unit"] else None) or (acc["name"] if acc and acc["name"] else None)
-                rec.korrespondanseparter = [(INTERN_AVSENDER, unit or "Ringebu kommune", False)]
+                rec.korrespondanseparter = [(INTERN_AVSENDER, unit or org.name, False)]
                 rec.parter = [{"korrespondanseparttype": INTERN_AVSENDER, "plattform": m["platform"],
                                "brukerID": m.get("author_id")}]
         else:

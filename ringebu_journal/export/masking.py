@@ -37,9 +37,9 @@ from typing import Any, Iterable, Iterator, Sequence
 from noark.journal import MASK
 from ringebu_journal.judge.detectors import _NOT_NAMES, find_sensitive, find_third_parties, national_id_spans
 from ringebu_journal.judge.engine import normalise
+from ringebu_journal.organisation import HJEMMEL_13  # noqa: F401 - the § 13 ground, worded once there
 from ringebu_journal.textfold import drop_format, fold
 
-HJEMMEL_13 = "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
 HJEMMEL_26 = "Offl. § 26 femte ledd"
 UNNTATT = "Unntatt offentlighet"
 

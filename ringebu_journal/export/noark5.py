@@ -69,9 +69,8 @@ from ringebu_journal.audit import DECISION_ACTIONS
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
 from ringebu_journal.errors import ProblemsFound, UsageError
-from ringebu_journal.registry import oslo_day
+from ringebu_journal.registry import local_day
 
-from .decisions import DEFAULT_HJEMMEL
 from .documents import JSON_PUID, plan_documents
 from .mapping import (
     ARKIVERT,
@@ -99,8 +98,6 @@ DLV = Delivery.__table__
 JUD = Judgment.__table__
 DEC = ModeratorDecision.__table__
 
-ARKIVSKAPER_ID = "3439"            # kommunenummer of Ringebu (Innlandet, from 2024)
-ARKIVSKAPER_NAVN = "Ringebu kommune"
 #: what endringslogg calls the judge's engine (it is rule based: the regelsett is its model)
 JUDGE_MODEL = "ringebu-journal regelmotor"
 #: the tool that renders the PDF/A from the original data, for ``konvertering``
@@ -269,8 +266,8 @@ def mappe_model(mp: MappePlan, rendered: dict[str, Path]) -> Mappe:
 # -- endringslogg ------------------------------------------------------------------------------
 
 
-def _skjerming_text(screen: bool, hjemmel: str | None) -> str:
-    return f"{UNNTATT}, {hjemmel or DEFAULT_HJEMMEL}" if screen else "Ikke skjermet"
+def _skjerming_text(screen: bool, hjemmel: str | None, default_hjemmel: str) -> str:
+    return f"{UNNTATT}, {hjemmel or default_hjemmel}" if screen else "Ikke skjermet"
 
 
 def judge_actor(policy_version: str | None, policy_hash: str | None, actor: str | None) -> str:
@@ -378,7 +375,8 @@ def endringer(conn, plan: ExportPlan) -> list[Endring]:
         if before is not None and before[1] != now[1]:
             hjemmel = rec.decision.hjemmel
             out.append(Endring(referanseArkivenhet=sid, referanseMetadata="skjerming", endretDato=at, endretAv=actor,
-                               tidligereVerdi=_skjerming_text(before[1], hjemmel), nyVerdi=_skjerming_text(now[1], hjemmel)))
+                               tidligereVerdi=_skjerming_text(before[1], hjemmel, plan.organisation.default_hjemmel),
+                               nyVerdi=_skjerming_text(now[1], hjemmel, plan.organisation.default_hjemmel)))
     for sid, rec in records.items():
         if rec.number is not None and sid not in status:
             # journalført without a decision event we can see (numbered by migration): the registry's time
@@ -512,22 +510,23 @@ def _disk_error(exc: OSError, where: Path) -> ProblemsFound:
 def _write_package(folder: Path, plan: ExportPlan, rendered: dict[str, Path], endringsliste: list[Endring],
                    sel: Selection, regelsett: list[tuple[str, str]] = ()):
     first, last = plan.first_time, plan.last_time
-    arkiv_id = stable_uuid("arkiv", ARKIVSKAPER_ID, "sosiale medier")
+    org = plan.organisation          # the arkivskaper: its kommunenummer is the arkivskaperID
+    arkiv_id = stable_uuid("arkiv", org.kommunenummer, "sosiale medier")
     arkivdel_id = stable_uuid("arkivdel", arkiv_id, str(sel.date_from), str(sel.date_to), sel.account or "")
     ks_id = stable_uuid("klassifikasjonssystem", arkivdel_id)
-    start = plan.period_start or oslo_day(first)
-    slutt = plan.period_end or oslo_day(last)
+    start = plan.period_start or local_day(first, org.zone)
+    slutt = plan.period_end or local_day(last, org.zone)
     uttrekk = Uttrekksinfo(
-        arkivskapere=[ARKIVSKAPER_NAVN], systemnavn=SYSTEM,
-        arkivnavn=f"{ARKIVSKAPER_NAVN} – sosiale medier", periodeStart=start, periodeSlutt=slutt,
+        arkivskapere=[org.name], systemnavn=SYSTEM,
+        arkivnavn=f"{org.name} – sosiale medier", periodeStart=start, periodeSlutt=slutt,
     )
     with PackageBuilder(folder, uttrekk) as pkg:
-        arkiv = Arkiv(systemID=arkiv_id, tittel=f"{ARKIVSKAPER_NAVN} – sosiale medier",
+        arkiv = Arkiv(systemID=arkiv_id, tittel=f"{org.name} – sosiale medier",
                       opprettetDato=first, opprettetAv=SYSTEM, avsluttetDato=last, avsluttetAv=SYSTEM,
-                      arkivskaper=[Arkivskaper(arkivskaperID=ARKIVSKAPER_ID, arkivskaperNavn=ARKIVSKAPER_NAVN)])
+                      arkivskaper=[Arkivskaper(arkivskaperID=org.kommunenummer, arkivskaperNavn=org.name)])
         arkivdel = Arkivdel(systemID=arkivdel_id, tittel=f"Sosiale medier {start.isoformat()}–{slutt.isoformat()}"
                             + (f", konto {sel.account}" if sel.account else ""),
-                            beskrivelse=_arkivdel_beskrivelse(sel, regelsett),
+                            beskrivelse=_arkivdel_beskrivelse(sel, regelsett, org.time_zone),
                             opprettetDato=first, opprettetAv=SYSTEM, avsluttetDato=last, avsluttetAv=SYSTEM,
                             arkivperiodeStartDato=start, arkivperiodeSluttDato=slutt)
         ks = Klassifikasjonssystem(systemID=ks_id, klassifikasjonstype="Emnebasert, ett nivå",
@@ -547,11 +546,11 @@ def _write_package(folder: Path, plan: ExportPlan, rendered: dict[str, Path], en
     return pkg.result
 
 
-def _arkivdel_beskrivelse(sel: Selection, regelsett: Iterable[tuple[str, str]]) -> str:
+def _arkivdel_beskrivelse(sel: Selection, regelsett: Iterable[tuple[str, str]], time_zone: str) -> str:
     """What the arkivdel holds and by which rules it was judged (the policy versions)."""
     if sel.date_from or sel.date_to:
         what = (f"Meldinger skrevet {sel.date_from.isoformat() if sel.date_from else 'fra starten'} til "
-                f"{sel.date_to.isoformat() if sel.date_to else 'i dag'} (dager i Europe/Oslo)")
+                f"{sel.date_to.isoformat() if sel.date_to else 'i dag'} (dager i {time_zone})")
     else:
         what = "Alle meldinger"
     rules = "; ".join(f"{v} (sha256 {h})" for v, h in regelsett)

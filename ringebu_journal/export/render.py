@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ringebu_journal.errors import ProblemsFound
+from ringebu_journal.organisation import DEFAULTS
 
 RENDER_VERSION = "ringebu-journal-render/3"
 PDF_PUID = "fmt/477"        # PDF/A-2b
@@ -161,13 +162,14 @@ def _rows(pairs: Iterable[tuple[str, Any, bool]]) -> list[list[Any]]:
 def thread_document(message: Mapping[str, Any], thread: list[Shown], *, capture: Mapping[str, Any] | None,
                     attachments: list[Mapping[str, Any]], left_out: Mapping[str, int] | None = None,
                     masked: bool = False, focus_text: str | None = None, focus_author: str | None = None,
-                    variant_note: str = "") -> str:
+                    variant_note: str = "", organisation: str = DEFAULTS.name) -> str:
     """The JSON document of one archive copy: ``message`` in its ``thread``, as ``thread.typ`` lays it out.
 
     ``thread`` lists the messages to show (the focus message among them), in order; ``left_out``
     counts the ones not shown by reason (excluded, undecided, screened). ``focus_text`` and
     ``focus_author`` replace the message's own text and author (the redacted variant), and
-    ``variant_note`` says on the first page what the variant is.
+    ``variant_note`` says on the first page what the variant is; ``organisation`` (the profile's
+    name) heads every page.
     """
     m = message
     platform = _PLATFORM.get(m["platform"], m["platform"])
@@ -226,7 +228,7 @@ def thread_document(message: Mapping[str, Any], thread: list[Shown], *, capture:
         "created": [stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second],
         "page_label": "Side",
         "heading": _s(f"{platform}-{kind.lower()} – arkivkopi"),
-        "sub": "Ringebu kommune · arkivkopi laget av ringebu-journal fra innhentede data",
+        "sub": _s(f"{organisation} · arkivkopi laget av ringebu-journal fra innhentede data"),
         "variant_note": _s(variant_note),
         "labels": {"message": "Meldingen", "attachments": "Vedlegg", "thread": "Tråden", "capture": "Innhenting"},
         "text": _s(focus_text if focus_text is not None else (m.get("text") or "")),

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from ..accounts import Closure, add_command, closure_periods, find_account
 from ..app import App
+from .. import organisation
 from ..clock import utc
+from ..organisation import DEFAULTS
 from ..errors import UsageError
 from . import detect
 from .data import UNKNOWN_ACCOUNT, Msg, Period, load_accounts, load_messages
@@ -154,6 +156,7 @@ class ComplianceReport:
     settings: ComplianceSettings
     accounts: list[AccountReport]
     weekly: dict[str, dict[str, int]]        # ISO week "2025-W27" → outcome → count
+    organisation: str = DEFAULTS.name        # the profile's name, for the report's title
 
     @property
     def findings(self) -> list[Finding]:
@@ -479,6 +482,9 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
     they were recorded.
     """
     settings = settings or ComplianceSettings()
+    org = organisation.profile(app)
+    if not settings.domain:
+        settings = replace(settings, domain=org.domain)
     _check_settings(settings)
     generated = datetime.now(timezone.utc)
     as_of = utc(as_of) if as_of else generated
@@ -540,7 +546,8 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
             rep.stats["median_reply_hours"] = round(statistics.median(rep.reply_hours), 1)
         order = {s: i for i, s in enumerate(SEVERITIES)}
         rep.findings.sort(key=lambda f: (order[f.severity], f.type, f.at))
-    return ComplianceReport(generated, as_of, period, settings, list(reports.values()), _fill_weeks(weekly))
+    return ComplianceReport(generated, as_of, period, settings, list(reports.values()), _fill_weeks(weekly),
+                            organisation=org.name)
 
 
 def _fill_weeks(weekly: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

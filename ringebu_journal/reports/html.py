@@ -153,7 +153,8 @@ def _message_links(refs: list[Any]) -> str:
     return "<br>".join(out)
 
 
-def render_html(report: ComplianceReport, *, title: str = "Ringebu kommune — social media compliance") -> str:
+def render_html(report: ComplianceReport, *, title: str | None = None) -> str:
+    title = title or f"{report.organisation} — social media compliance"
     period = report.as_dict()["period"]
     span = f"{period['from'] or 'the beginning'} – {period['to'] or 'now'}"
     settings = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in report.settings.as_dict().items())

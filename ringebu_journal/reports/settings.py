@@ -25,8 +25,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reply_hours", 48,
             "Hours the municipality has to answer a question about services, a factual error or a "
             "negative comment (and to thank for praise, and to refer a case or a political message)."),
-    Setting("domain", "ringebu.kommune.no",
-            "The municipality's website: its own posts must link there."),
+    Setting("domain", "",
+            "The municipality's website: its own posts must link there (default: the organisation "
+            "profile's first own domain, see `organisation show`)."),
     Setting("virus_hours", 24,
             "Hours a suspected virus or phishing link may stay up before it counts as removed too late."),
     Setting("silent_days", 7,
@@ -41,7 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass(frozen=True)
 class ComplianceSettings:
     reply_hours: float = 48
-    domain: str = "ringebu.kommune.no"
+    domain: str = ""                 # empty: the organisation profile's website
     virus_hours: float = 24
     silent_days: float = 7
     silent_min_messages: int = 3

@@ -18,7 +18,7 @@ from lxml import etree
 from sqlalchemy import MetaData, Table, select
 
 from noark.validate import validate_package
-from ringebu_journal import registry
+from ringebu_journal import organisation
 from ringebu_journal.app import App
 from ringebu_journal.db import migrate
 from ringebu_journal.db.engine import Database
@@ -93,7 +93,7 @@ def test_numbers_and_dates_survive_a_moderator_change(world, make_app, tmp_path)
     assert all(jp2[s]["journalstatus"] == "Arkivert" for s in jp1 if s != _sid("skyss3"))
     dm1 = record_system_id("messenger", f"{PAGE}_dm1")
     assert dm1 not in jp1
-    today = datetime.now(timezone.utc).astimezone(registry.OSLO).date()
+    today = datetime.now(timezone.utc).astimezone(organisation.DEFAULTS.zone).date()
     assert int(jp2[dm1]["journalsekvensnummer"]) == 1 + max(
         int(v["journalsekvensnummer"]) for v in jp1.values() if v["journalaar"] == str(today.year)) \
         if any(v["journalaar"] == str(today.year) for v in jp1.values()) else jp2[dm1]["journalsekvensnummer"] == "1"
@@ -254,7 +254,7 @@ def test_avskrivning_from_recorded_actions(world, make_app, tmp_path):
     regs = {r.findtext(N + "systemID"): r for r in root.iter(N + "registrering")}
     av = regs[_sid("skyss2")].find(N + "avskrivning")
     assert av is not None
-    today = datetime.now(timezone.utc).astimezone(registry.OSLO).date().isoformat()
+    today = datetime.now(timezone.utc).astimezone(organisation.DEFAULTS.zone).date().isoformat()
     assert av.findtext(N + "avskrivningsmaate") == "Tatt til etterretning"
     assert av.findtext(N + "avskrivningsdato") == today and av.findtext(N + "avskrevetAv") == "Mona Moderator"
     assert av.findtext(N + "referanseAvskrivesAvJournalpost") == _sid("skyss3")

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from cli import exporting, importing, judging  # noqa: E402
+from ringebu_journal.cli import exporting, importing, judging  # noqa: E402
 from ringebu_journal.cli.main import main  # noqa: E402
 
 PAUSE_AT = int(os.environ["RINGEBU_JOURNAL_TEST_PAUSE_AT"])

@@ -224,3 +224,18 @@ def test_the_package_builds_without_setuptools_warnings_and_ships_its_data(tmp_p
     console = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "ringebu_journal.cli.main:main" in zipfile.ZipFile(wheel).read(console).decode()
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
+
+
+def test_no_code_imports_the_repository_folders_cli_or_schemas_by_their_folder_names():
+    """They are installed as ringebu_journal.cli and ringebu_journal.schemas; an import of `cli`
+    would still work from the repository (its root is on sys.path) but load a second copy of the
+    module, which an installed program does not have."""
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+(cli|schemas)(\.|\s|$)", re.M)
+    found = []
+    for folder in ("ringebu_journal", "noark", "cli", "schemas", "tests", "bench", "scripts"):
+        for f in (ROOT / folder).rglob("*.py"):
+            if pattern.search(f.read_text(encoding="utf-8")):
+                found.append(str(f.relative_to(ROOT)))
+    assert not found, found

@@ -3,7 +3,7 @@ import json
 import click
 from click.testing import CliRunner
 
-from cli.validate import validate
+from ringebu_journal.cli.validate import validate
 from ringebu_journal.errors import RingebuError
 
 
