@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import click
 
+from ringebu_journal import clock
 from ringebu_journal.app import App
 from ringebu_journal.errors import ProblemsFound, UsageError
 from ringebu_journal.importers import run
 
 from .common import command_app, parse_date, progress, quiet_flag
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(import_group)
-    cli.add_command(harvest_group)
 
 
 @click.group("import")
@@ -141,7 +136,7 @@ def harvest_facebook(page_id: str, instagram_user_id: str | None, since: str | N
                          "(it is read from the environment only and never stored)")
     since_d = parse_date(since, "--since")
     if out is None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         out_path = app.ensure_data_dir() / "harvest" / f"facebook-{page_id}-{stamp}.jsonl"
     else:
         out_path = Path(out)
@@ -159,3 +154,6 @@ def harvest_facebook(page_id: str, instagram_user_id: str | None, since: str | N
         if summary.rejected:
             raise ProblemsFound(f"{summary.rejected} record(s) rejected — see the list above")
     result.raise_stop()
+
+
+COMMANDS = (import_group, harvest_group)

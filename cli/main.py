@@ -20,7 +20,8 @@ import click
 from ringebu_journal import __version__
 from ringebu_journal.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, RingebuError
 
-from . import admin, audit_cmds
+from . import (accounts, audit, database, demo, exporting, importing, judging, model, organisation, reports, review,
+               rules, users, validate)
 from .common import Options, current_command
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -102,18 +103,14 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, data_dir: str | N
     ctx.obj = Options(db, actor, data_dir, quiet)
 
 
-admin.register(cli)
-audit_cmds.register(cli)
+#: one module ("room") per command group, in the order `--help` lists them; each exposes its
+#: top-level commands as ``COMMANDS`` and is registered here and nowhere else
+ROOMS = (database, users, accounts, organisation, importing, judging, model, rules, review, exporting, reports,
+         audit, validate, demo)
 
-
-def _register_optional() -> None:
-    """Feature modules add their commands here as they are built."""
-    from . import features
-
-    features.register(cli)
-
-
-_register_optional()
+for _room in ROOMS:
+    for _command in _room.COMMANDS:
+        cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

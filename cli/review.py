@@ -11,19 +11,9 @@ from ringebu_journal import moderation, queries
 from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError
 
+from . import render
 from .common import (command_app, echo_err, emit_rows, exclusive_flags, format_option, json_default,
                      listing_options, open_output, parse_date, read_id_file)
-
-
-def register(cli: click.Group) -> None:
-    for cmd in (queue, show, flag, confirm, unflag, record_action):
-        cli.add_command(cmd)
-
-
-def _t(v: Any) -> str:
-    if v is None:
-        return "?"
-    return v.strftime("%Y-%m-%d %H:%M") if hasattr(v, "strftime") else str(v)
 
 
 def _dump(obj: Any) -> None:
@@ -63,43 +53,10 @@ def queue(decision, category, action_name, account, since, until, limit, fmt, ou
     items = queries.queue(app, f)
     with open_output(out) as fh:
         if fmt != "table":
-            emit_rows(items, QUEUE_COLUMNS, fmt, out=fh)
+            emit_rows([it.as_dict() for it in items], QUEUE_COLUMNS, fmt, out=fh)
             return
-        _print_queue(items, fh)
-
-
-def _print_queue(items: list[dict[str, Any]], fh: Any) -> None:
-    def echo(line: str) -> None:
-        fh.write(line + "\n")
-
-    if not items:
-        echo("the queue is empty: nothing needs a person")
-        return
-    for it in items:
-        scr = " +skjerming" if it["screen"] else ""
-        who = f"{it['author']}{' (kommunen)' if it['author_is_municipality'] else ''}"
-        judge = ""
-        if it["source"] == "moderator" and it["judge_decision"] and it["judge_decision"] != it["decision"]:
-            judge = f" (judge now proposes {it['judge_decision']})"
-        echo(f"#{it['id']}  {it['ref']}  lock {it['lock_version']}  {_t(it['created_at'])}  "
-             f"{it['kind']} by {who}  → {it['decision']}{scr}{judge}  [{it['why']}]")
-        for c in it["context"]:
-            label = "post" if c["role"] == "post" else "answers"
-            echo(f"    {label}: {c['author'] or '?'}: «{queries.snippet(c['text'], 90)}»")
-        echo(f"    text: «{queries.snippet(it['text'])}»")
-        if it["categories"] or it["actions"]:
-            echo(f"    categories: {', '.join(it['categories']) or '-'}   actions: "
-                 f"{', '.join(it['actions']) or '-'}")
-        if it["duties"]:
-            flags = list(dict.fromkeys(queries.DUTY_RECORD[d] for d in it["duties"]))
-            how = " · ".join(f"`ringebu-journal record-action {it['id']} --{f}`" for f in flags)
-            echo(f"    to do: {', '.join(it['duties'])} — when done, record it: {how}")
-        if it["decided_by"] and it["why"].startswith(queries.WHY_EDITED):
-            echo(f"    decided by {it['decided_by']} before the message was edited (now v{it['version']}); "
-                 "`confirm` keeps that decision, `flag` changes it")
-        for line in it["reasons"]:
-            echo(f"    - {line}")
-    echo(f"{len(items)} item(s); decide with `ringebu-journal flag|confirm MESSAGE --expect-version N`")
+        for line in render.queue_items(items):
+            fh.write(line + "\n")
 
 
 # -- show --------------------------------------------------------------------------------------------
@@ -114,83 +71,12 @@ def show(message: str, fmt: str, app: App) -> None:
 
     MESSAGE is the internal id, the platform's message id, or platform:id.
     """
-    data = queries.show(app, message)
+    view = queries.show(app, message)
     if fmt == "json":
-        _dump(data)
+        _dump(view.as_dict())
         return
-    _print_show(data)
-
-
-def _print_show(d: dict[str, Any]) -> None:
-    m = d["message"]
-    st = d["status"]
-    echo = click.echo
-    echo(f"message {m['id']}  {d['ref']}  ({m['kind']}, version {m['version']}, lock {d['lock_version']})")
-    echo(f"  author:   {m['author_name'] or m['author_id'] or '?'}{' (kommunen)' if m['author_is_municipality'] else ''}")
-    echo(f"  written:  {_t(m['created_at'])}   account: {m['account_platform_id'] or '-'}")
-    if m.get("permalink"):
-        echo(f"  link:     {m['permalink']}")
-    status = st["status"]
-    if st["removed_by"]:
-        status += f" by {st['removed_by']} at {_t(st['removed_at'])} — «{st['removal_reason']}»"
-        status += f" (platform status: {st['platform_status']}; the captured content is kept)"
-    echo(f"  status:   {status}")
-    echo(f"  decision: {d['effective_line']}")
-    if d["effective"].get("reason"):
-        echo(f"            why: {d['effective']['reason']}")
-    echo("")
-    echo("  " + (m["text"] or "(no text)").replace("\n", "\n  "))
-    t = d["thread"]
-    echo("\nthread:")
-    if t["post"]:
-        echo(f"  post #{t['post']['id']} {t['post']['author'] or '?'}: «{queries.snippet(t['post']['text'])}»")
-    if t["answers"]:
-        a = t["answers"]
-        echo(f"  answers #{a['id']} {a['author'] or '?'}: «{queries.snippet(a['text'])}»")
-    for r in t["replies"]:
-        mark = " (kommunen)" if r["municipality"] else ""
-        echo(f"  reply #{r['id']} {r['author'] or '?'}{mark}: «{queries.snippet(r['text'])}»")
-    if not (t["post"] or t["answers"] or t["replies"]):
-        echo("  (no other messages in this thread)")
-    echo(f"\nversions ({len(d['versions'])}):")
-    for v in d["versions"]:
-        cur = " current" if v["is_current"] else ""
-        echo(f"  v{v['version']} #{v['id']}{cur}  imported {_t(v['imported_at'])}  status {v['status']}  "
-             f"sha256 {v['raw_sha256'][:16]}…  «{queries.snippet(v['text'], 80)}»")
-    if d["attachments"]:
-        echo(f"\nattachments ({len(d['attachments'])}):")
-        for a in d["attachments"]:
-            echo(f"  #{a['id']} (version #{a['message_id']}) {a['kind'] or ''} {a['media_type'] or ''} "
-                 f"{a['filename'] or a['source_url'] or ''} sha256 {a['sha256'] or '-'}"
-                 f"{'  ' + a['note'] if a['note'] else ''}")
-    echo(f"\njudgments ({len(d['judgments'])}):")
-    for j in d["judgments"]:
-        scr = (j.get("screening") or {})
-        s = f" +skjerming ({scr.get('hjemmel')})" if scr.get("screen") else ""
-        echo(f"  #{j['id']} on #{j['message_id']} {_t(j['judged_at'])} {j['decision']}{s} "
-             f"confidence {j['confidence']:.2f}  policy {j['policy_version']}  by {j['actor']}")
-        if j.get("categories") or j.get("actions"):
-            echo(f"      categories: {', '.join(j.get('categories') or []) or '-'}   actions: "
-                 f"{', '.join(j.get('actions') or []) or '-'}")
-        for line in j["reason_lines"]:
-            echo(f"      - {line}")
-    echo(f"\nmoderator decisions ({len(d['decisions'])}):")
-    for x in d["decisions"]:
-        what = x["kind"] + (f" {x['decision']}" if x["decision"] else "")
-        if x["screen"] is not None:
-            what += " +skjerming" if x["screen"] else " no skjerming"
-        if x["judgment_id"]:
-            what += f" (judgment {x['judgment_id']})"
-        echo(f"  #{x['id']} {_t(x['decided_at'])} {x['actor']}: {what}"
-             f"{' — «' + x['reason'] + '»' if x['reason'] else ''}  → lock {x['lock_version']}")
-    echo(f"\nrecorded actions ({len(d['actions'])}):")
-    for a in d["actions"]:
-        echo(f"  #{a['id']} {_t(a['recorded_at'])} {a['actor']}: {a['action']}"
-             f"{' — «' + a['note'] + '»' if a['note'] else ''}")
-    echo(f"\naudit events ({len(d['audit'])}):")
-    for e in d["audit"]:
-        echo(f"  {e['seq']} {e['at']} {e['actor']} ({e['role']}) {e['action']}"
-             f"{' — «' + e['reason'] + '»' if e['reason'] else ''}")
+    for line in render.message_view(view):
+        click.echo(line)
 
 
 # -- decisions ---------------------------------------------------------------------------------------
@@ -299,3 +185,5 @@ def record_action(message, action, note, app: App) -> None:
     click.echo(f"recorded {res['action']} on message {res['message_id']} by {res['actor']}"
                f" (status now {res['status']})")
 
+
+COMMANDS = (queue, show, flag, confirm, unflag, record_action)

@@ -73,3 +73,6 @@ def validate(path: str, output_format: str) -> None:
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     if not report.ok:
         raise ProblemsFound(f"{len(report.findings)} problem(s) found in {path}")
+
+
+COMMANDS = (validate,)

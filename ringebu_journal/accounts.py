@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -44,16 +44,59 @@ def account_key(platform: str, platform_id: str) -> str:
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return now().date()
 
 
-def _public(row: Any) -> dict[str, Any]:
-    return {
-        "platform": row.platform, "platform_id": row.platform_id, "name": row.name, "unit": row.unit,
-        "own": bool(row.own), "registered": bool(row.registered),
-        "notified_date": row.notified_date, "closed": bool(row.closed),
-        "reopens_date": row.reopens_date, "closed_notice": row.closed_notice,
-    }
+@dataclass(frozen=True)
+class AccountInfo:
+    """One of the municipality's accounts as the registry holds it."""
+
+    platform: str
+    platform_id: str
+    name: str | None
+    unit: str | None
+    own: bool
+    registered: bool
+    notified_date: date | None         # when the rådmann was notified of the profile
+    closed: bool
+    reopens_date: date | None
+    closed_notice: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.platform_id}"
+
+    @property
+    def radmann_notified(self) -> str:
+        return self.notified_date.isoformat() if self.notified_date else "no"
+
+    @property
+    def status(self) -> str:
+        if self.closed and self.reopens_date:
+            return f"closed until {self.reopens_date}"
+        return "closed" if self.closed else "open"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The listing's row (`accounts list --format json|csv`)."""
+        return {**asdict(self), "rådmann_notified": self.radmann_notified, "status": self.status}
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """What :func:`add_account`, :func:`close_account` or :func:`reopen_account` did: the account
+    now, and ``change`` — added, changed, unchanged, closed or reopened."""
+
+    account: AccountInfo
+    change: str
+    closed_from: date | None = None    # close: the first day closed
+
+
+def _public(row: Any) -> AccountInfo:
+    return AccountInfo(
+        platform=row.platform, platform_id=row.platform_id, name=row.name, unit=row.unit,
+        own=bool(row.own), registered=bool(row.registered), notified_date=row.notified_date,
+        closed=bool(row.closed), reopens_date=row.reopens_date, closed_notice=row.closed_notice,
+    )
 
 
 def _audit_state(d: dict[str, Any]) -> dict[str, Any]:
@@ -64,10 +107,10 @@ def _audit_state(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_account(app: App, platform: str, platform_id: str, *, name: str, unit: str,
-                notified_date: date | None = None) -> dict[str, Any]:
+                notified_date: date | None = None) -> AccountChange:
     """Register (or update) an official profile. Returns the account and what happened.
 
-    ``result["change"]`` is ``"added"`` (not registered before), ``"changed"`` or ``"unchanged"``.
+    ``result.change`` is ``"added"`` (not registered before), ``"changed"`` or ``"unchanged"``.
     An existing ``notified_date`` is kept when none is given.
     """
     platform = (platform or "").strip().lower()
@@ -99,7 +142,7 @@ def add_account(app: App, platform: str, platform_id: str, *, name: str, unit: s
             app.audit(conn, "account.add", "account", key, after=_audit_state(after))
             change = "added"
         else:
-            before = _public(row)
+            before = asdict(_public(row))
             new = {"name": name, "unit": unit, "own": True, "registered": True,
                    "notified_date": notified_date if notified_date is not None else row.notified_date}
             diff_before = {k: before[k] for k in new if before[k] != new[k]}
@@ -112,7 +155,7 @@ def add_account(app: App, platform: str, platform_id: str, *, name: str, unit: s
                 app.audit(conn, "account.add" if change == "added" else "account.change", "account", key,
                           before=_audit_state(diff_before), after=_audit_state(diff_after))
         current = conn.execute(select(ACC).where(ACC.c.platform == platform, ACC.c.platform_id == platform_id)).first()
-    return {"account": _public(current), "change": change}
+    return AccountChange(_public(current), change)
 
 
 def find_account(conn: Connection, ref: str, *, registered_only: bool = False) -> Any:
@@ -142,7 +185,7 @@ def find_account(conn: Connection, ref: str, *, registered_only: bool = False) -
     return row
 
 
-def close_account(app: App, ref: str, *, reopens: date, notice: str, since: date | None = None) -> dict[str, Any]:
+def close_account(app: App, ref: str, *, reopens: date, notice: str, since: date | None = None) -> AccountChange:
     """Close a page that cannot be followed up, with the notice shown to users and its reopening date."""
     notice = (notice or "").strip()
     if not notice:
@@ -163,25 +206,25 @@ def close_account(app: App, ref: str, *, reopens: date, notice: str, since: date
         after = {"closed": True, "closed_from": since, "reopens_date": reopens, "closed_notice": notice}
         app.audit(conn, "account.close", "account", key, before=_audit_state(before), after=_audit_state(after))
         current = conn.execute(select(ACC).where(ACC.c.id == row.id)).first()
-    return {"account": _public(current), "closed_from": since}
+    return AccountChange(_public(current), "closed", closed_from=since)
 
 
-def reopen_account(app: App, ref: str) -> dict[str, Any]:
+def reopen_account(app: App, ref: str) -> AccountChange:
     """Reopen a closed page. Reopening an open page changes nothing."""
     with app.db.write() as conn:
         row = find_account(conn, ref, registered_only=True)
         if not row.closed:
-            return {"account": _public(row), "change": "unchanged"}
+            return AccountChange(_public(row), "unchanged")
         key = f"{row.platform}:{row.platform_id}"
         before = {"closed": True, "reopens_date": row.reopens_date, "closed_notice": row.closed_notice}
         conn.execute(ACC.update().where(ACC.c.id == row.id).values(closed=False, reopens_date=None, closed_notice=None))
         app.audit(conn, "account.reopen", "account", key, before=_audit_state(before),
                   after={"closed": False, "reopened": _today().isoformat()})
         current = conn.execute(select(ACC).where(ACC.c.id == row.id)).first()
-    return {"account": _public(current), "change": "reopened"}
+    return AccountChange(_public(current), "reopened")
 
 
-def list_accounts(app: App) -> list[dict[str, Any]]:
+def list_accounts(app: App) -> list[AccountInfo]:
     """Own and registered accounts, with the rådmann notice and closure state.
 
     Own accounts seen in imports but not registered are listed too, marked ``registered=False``.
@@ -189,14 +232,7 @@ def list_accounts(app: App) -> list[dict[str, Any]]:
     with app.db.read() as conn:
         rows = conn.execute(select(ACC).where(or_(ACC.c.own.is_(True), ACC.c.registered.is_(True)))
                             .order_by(ACC.c.platform, ACC.c.platform_id)).all()
-    out = []
-    for r in rows:
-        d = _public(r)
-        d["rådmann_notified"] = r.notified_date.isoformat() if r.notified_date else "no"
-        d["status"] = (f"closed until {r.reopens_date}" if r.closed and r.reopens_date
-                       else "closed" if r.closed else "open")
-        out.append(d)
-    return out
+    return [_public(r) for r in rows]
 
 
 # -- warnings for importers -------------------------------------------------------------------

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,42 @@ class App:
 # -- init and users --------------------------------------------------------------------------
 
 
-def init_database(app: App) -> dict[str, Any]:
+@dataclass(frozen=True)
+class InitResult:
+    """What `init` did: the schema before (None: a new database) and after, whether the actor
+    became the first admin, and the data folder recorded (PostgreSQL) or None."""
+
+    before: str | None
+    after: str
+    made_admin: bool
+    actor: str
+    data_dir: str | None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """One user as `users list` shows it."""
+
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+    created_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """The outcome of :func:`add_user`: the user's role now, and whether anything changed."""
+
+    name: str
+    role: str
+    changed: bool
+
+
+def init_database(app: App) -> InitResult:
     """Create or upgrade the schema. On an empty database the current actor becomes admin.
 
     Anyone may create a new database; upgrading or re-running init on an existing one is
@@ -179,7 +215,7 @@ def init_database(app: App) -> dict[str, Any]:
             app.audit(conn, "database.upgrade" if before else "database.create", "database",
                       app.db.display_url, before={"schema": before}, after={"schema": after})
         data_dir = _record_data_dir(app, conn)
-    return {"before": before, "after": after, "made_admin": made_admin, "actor": app.actor, "data_dir": data_dir}
+    return InitResult(before=before, after=after, made_admin=made_admin, actor=app.actor, data_dir=data_dir)
 
 
 def _record_data_dir(app: App, conn: Connection) -> str | None:
@@ -205,7 +241,7 @@ def _role_in(conn: Connection, name: str) -> str | None:
     return row.role if row else None
 
 
-def add_user(app: App, name: str, role: str) -> dict[str, Any]:
+def add_user(app: App, name: str, role: str) -> UserChange:
     if role not in roles.ROLES:
         raise UsageError(f"unknown role {role!r} — choose one of: {', '.join(roles.ROLES)}")
     name = name.strip()
@@ -216,13 +252,13 @@ def add_user(app: App, name: str, role: str) -> dict[str, Any]:
         if row is None:
             conn.execute(USERS.insert().values(name=name, role=role, active=True, created_at=now(), created_by=app.actor))
             app.audit(conn, "user.add", "user", name, after={"name": name, "role": role})
-            return {"name": name, "role": role, "changed": True}
+            return UserChange(name, role, changed=True)
         if row.role == role and row.active:
-            return {"name": name, "role": role, "changed": False}
+            return UserChange(name, role, changed=False)
         conn.execute(USERS.update().where(USERS.c.id == row.id).values(role=role, active=True))
         app.audit(conn, "user.change", "user", name,
                   before={"role": row.role, "active": row.active}, after={"role": role, "active": True})
-        return {"name": name, "role": role, "changed": True}
+        return UserChange(name, role, changed=True)
 
 
 def deactivate_user(app: App, name: str, reason: str) -> None:
@@ -237,7 +273,8 @@ def deactivate_user(app: App, name: str, reason: str) -> None:
                   after={"active": False}, reason=reason)
 
 
-def list_users(app: App) -> list[dict[str, Any]]:
+def list_users(app: App) -> list[UserInfo]:
     with app.db.read() as conn:
         rows = conn.execute(select(USERS).order_by(USERS.c.name)).mappings().all()
-    return [dict(r) for r in rows]
+    return [UserInfo(name=r["name"], role=r["role"], active=r["active"], created_at=r["created_at"],
+                 created_by=r["created_by"]) for r in rows]

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from . import clock
 from .app import App
 from .db.tables import AuditEvent, JudgeModel, Setting
 from .errors import UsageError
@@ -32,7 +34,31 @@ KEY = "judge.model"
 _loaded: dict[str, TextModel] = {}
 
 
-def store_model(app: App, data: bytes, where: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StoredModel:
+    """A model file stored in the database: its SHA-256 (its name), version and training cases."""
+
+    sha256: str
+    version: str
+    cases: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One stored model as `model list` shows it."""
+
+    sha256: str
+    version: str
+    in_use: bool
+    trained_on: str                    # the training files' names, comma-separated
+    created_at: datetime
+    created_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def store_model(app: App, data: bytes, where: str) -> StoredModel:
     """Store a model file (checked by loading it); returns its row. Audited as ``model.add``."""
     model = parse_model(data, where)
     sha = hashlib.sha256(data).hexdigest()
@@ -40,11 +66,11 @@ def store_model(app: App, data: bytes, where: str) -> dict[str, Any]:
         if conn.execute(select(MODELS.c.sha256).where(MODELS.c.sha256 == sha)).first() is None:
             conn.execute(MODELS.insert().values(
                 sha256=sha, version=model.version, content=data.decode("utf-8"),
-                trained_on=model.trained_on, created_at=datetime.now(timezone.utc), created_by=app.actor))
+                trained_on=model.trained_on, created_at=clock.now(), created_by=app.actor))
             app.audit(conn, "model.add", "judge_model", sha,
                       after={"sha256": sha, "version": model.version, "cases": model.cases,
                              "trained_on": [f["name"] for f in model.trained_on]})
-    return {"sha256": sha, "version": model.version, "cases": model.cases}
+    return StoredModel(sha, model.version, model.cases)
 
 
 def _current(conn) -> str:
@@ -54,7 +80,7 @@ def _current(conn) -> str:
 
 def _set(app: App, conn, sha: str, reason: str | None) -> tuple[str, str]:
     before = _current(conn)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     if conn.execute(select(SETTINGS.c.key).where(SETTINGS.c.key == KEY)).first() is None:
         conn.execute(SETTINGS.insert().values(key=KEY, value=sha, updated_at=now, updated_by=app.actor))
     else:
@@ -106,14 +132,14 @@ def current(app: App) -> str:
         return _current(conn)
 
 
-def list_models(app: App) -> list[dict[str, Any]]:
+def list_models(app: App) -> list[ModelInfo]:
     with app.db.read() as conn:
         in_use = _current(conn)
         rows = conn.execute(select(MODELS.c.sha256, MODELS.c.version, MODELS.c.trained_on, MODELS.c.created_at,
                                    MODELS.c.created_by).order_by(MODELS.c.created_at, MODELS.c.sha256)).mappings()
-        return [{"sha256": r["sha256"], "version": r["version"], "in_use": r["sha256"] == in_use,
-                 "trained_on": ", ".join(f["name"] for f in r["trained_on"]), "created_at": r["created_at"],
-                 "created_by": r["created_by"]} for r in rows]
+        return [ModelInfo(sha256=r["sha256"], version=r["version"], in_use=r["sha256"] == in_use,
+                          trained_on=", ".join(f["name"] for f in r["trained_on"]), created_at=r["created_at"],
+                          created_by=r["created_by"]) for r in rows]
 
 
 def active_model(app: App) -> TextModel | None:

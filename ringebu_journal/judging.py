@@ -14,14 +14,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.engine import Connection
 
-from . import audit, killpoints, organisation, registry
+from . import audit, clock, killpoints, organisation, registry
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
@@ -188,7 +188,7 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
             else:
                 rows_to_judge = rows
             ctx = context_for(conn, rows_to_judge)
-            now = datetime.now(timezone.utc)
+            now = clock.now()
             inserts, events = [], []
             for r in rows_to_judge:
                 items = ctx.get(r["id"], [])

@@ -26,12 +26,12 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 from sqlalchemy import func, select, tuple_
 
+from . import clock
 from .app import App
 from .db.tables import Judgment, Message, MessageAction, ModeratorDecision, Setting
 from .errors import InputError, UsageError
@@ -336,7 +336,7 @@ def reject_rule(app: App, phrase: str, direction: str) -> None:
     """Remember that staff do not want this proposal; it is not proposed again."""
     if direction not in ("journal", "archive"):
         raise UsageError("direction must be journal or archive")
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     with app.db.write() as conn:
         row = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == REJECTED_KEY)).first()
         items = json.loads(row.value) if row else []

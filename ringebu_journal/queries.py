@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
@@ -27,7 +27,7 @@ from .app import App
 from .audit import SHOWN as AUDIT_SHOWN
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
-from .moderation import _combine, _rows_by_id, effective_decision, moderation_status, reason_line
+from .moderation import EffectiveDecision, _combine, _rows_by_id, effective_decision, moderation_status, reason_line
 from .reports.compliance import Threads, may_have_duties, open_duties
 from .reports.data import load_for_duties
 
@@ -97,7 +97,7 @@ def _midnight(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=timezone.utc)
 
 
-def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
+def queue(app: App, f: QueueFilter | None = None) -> list[QueueItem]:
     """The moderators' to-do list (decisions and open duties), oldest message first."""
     f = f or QueueFilter()
     if f.action and f.action.replace("-", "_") not in DUTY_RECORD:
@@ -122,7 +122,7 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         if f.until:
             stmt = stmt.where(cur.c.created_at < _midnight(f.until + timedelta(days=1)))
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
-        items: list[dict[str, Any]] = []
+        items: list[QueueItem] = []
         # in windows of the oldest first, so that --limit reads only as far as it needs
         for start in range(0, len(rows), _WINDOW):
             window = rows[start:start + _WINDOW]
@@ -187,23 +187,59 @@ def _matches(f: QueueFilter, eff, j: dict[str, Any] | None, todo: list[str]) -> 
     return True
 
 
+@dataclass(frozen=True)
+class QueueItem:
+    """One item of the moderators' queue: the message, why it is there, the decision in effect
+    beside the judge's latest proposal, the open duties, and the thread context it answers."""
+
+    id: int
+    ref: str
+    lock_version: int                  # what --expect-version takes
+    version: int
+    created_at: datetime
+    platform: str
+    kind: str
+    account: str | None
+    author: str | None
+    author_is_municipality: bool
+    text: str | None
+    why: str
+    duties: list[str]
+    decision: str | None
+    screen: bool
+    source: str | None                 # moderator | judge
+    decided_by: str | None             # the moderator, when the decision is a moderator's
+    judgment_id: int | None
+    judge_decision: str | None
+    judge_screen: bool
+    confidence: float | None
+    categories: list[str]
+    actions: list[str]
+    hjemmel: str | None
+    reasons: list[str]
+    context: list[dict[str, Any]]      # short_context: the post and the comment it answers
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 def _queue_item(conn: Connection, r: dict[str, Any], eff, j: dict[str, Any] | None, why: str,
-                todo: list[str]) -> dict[str, Any]:
-    return {
-        "id": r["id"], "ref": _ref(r), "lock_version": r["lock_version"], "version": r["version"],
-        "created_at": r["created_at"], "platform": r["platform"], "kind": r["kind"],
-        "account": r["account_platform_id"], "author": r["author_name"] or r["author_id"],
-        "author_is_municipality": r["author_is_municipality"], "text": r["text"],
-        "why": why, "duties": list(todo), "decision": eff.decision, "screen": eff.screen, "source": eff.source,
-        "decided_by": eff.decided_by if eff.source == "moderator" else None,
-        "judgment_id": j["id"] if j else None, "judge_decision": j["decision"] if j else None,
-        "judge_screen": bool(((j or {}).get("screening") or {}).get("screen")),
-        "confidence": j["confidence"] if j else None,
-        "categories": (j or {}).get("categories") or [], "actions": (j or {}).get("actions") or [],
-        "hjemmel": ((j or {}).get("screening") or {}).get("hjemmel"),
-        "reasons": [reason_line(x) for x in ((j or {}).get("reasons") or []) if isinstance(x, dict)],
-        "context": short_context(conn, r),
-    }
+                todo: list[str]) -> QueueItem:
+    screening = (j or {}).get("screening") or {}
+    return QueueItem(
+        id=r["id"], ref=_ref(r), lock_version=r["lock_version"], version=r["version"],
+        created_at=r["created_at"], platform=r["platform"], kind=r["kind"],
+        account=r["account_platform_id"], author=r["author_name"] or r["author_id"],
+        author_is_municipality=r["author_is_municipality"], text=r["text"],
+        why=why, duties=list(todo), decision=eff.decision, screen=eff.screen, source=eff.source,
+        decided_by=eff.decided_by if eff.source == "moderator" else None,
+        judgment_id=j["id"] if j else None, judge_decision=j["decision"] if j else None,
+        judge_screen=bool(screening.get("screen")), confidence=j["confidence"] if j else None,
+        categories=(j or {}).get("categories") or [], actions=(j or {}).get("actions") or [],
+        hjemmel=screening.get("hjemmel"),
+        reasons=[reason_line(x) for x in ((j or {}).get("reasons") or []) if isinstance(x, dict)],
+        context=short_context(conn, r),
+    )
 
 
 # -- thread context --------------------------------------------------------------------------------
@@ -281,7 +317,53 @@ def _plain_row(row: Any, drop: Sequence[str] = ()) -> dict[str, Any]:
     return {k: v for k, v in dict(row).items() if k not in drop}
 
 
-def show(app: App, ref: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ThreadView:
+    """Around one message: the post, the comment it answers, the replies to it."""
+
+    post: dict[str, Any] | None
+    answers: dict[str, Any] | None
+    replies: list[dict[str, Any]]
+
+    @property
+    def municipality_replies(self) -> list[dict[str, Any]]:
+        return [x for x in self.replies if x["municipality"]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"post": self.post, "answers": self.answers, "replies": self.replies,
+                "municipality_replies": self.municipality_replies}
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """Everything about one message (:func:`show`): the current version, its status and the
+    decision in effect, its thread, and every version, attachment, judgment, moderator decision,
+    recorded action and audit event of any of its versions (rows, oldest first)."""
+
+    message: dict[str, Any]            # the current version's row, without the raw payload
+    ref: str                           # platform:platform_message_id
+    lock_version: int
+    status: dict[str, Any]             # moderation.moderation_status
+    effective: EffectiveDecision
+    thread: ThreadView
+    versions: list[dict[str, Any]]
+    attachments: list[dict[str, Any]]
+    judgments: list[dict[str, Any]]    # each with "reason_lines"
+    decisions: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    audit: list[dict[str, Any]]        # before/after decoded
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (`show --format json`)."""
+        return {
+            "message": self.message, "ref": self.ref, "lock_version": self.lock_version,
+            "status": self.status, "effective": self.effective.as_dict(), "effective_line": self.effective.line(),
+            "thread": self.thread.as_dict(), "versions": self.versions, "attachments": self.attachments,
+            "judgments": self.judgments, "decisions": self.decisions, "actions": self.actions, "audit": self.audit,
+        }
+
+
+def show(app: App, ref: str) -> MessageView:
     """Everything about one message, for a moderator or an auditor."""
     mid = msgs.resolve(app, ref)
     with app.db.read() as conn:
@@ -311,18 +393,10 @@ def show(app: App, ref: str) -> dict[str, Any]:
         replies = _replies(conn, cur)
         eff = effective_decision(conn, mid)
         status = moderation_status(conn, mid)
-    thread = {
-        "post": next((c for c in context if c["role"] == "post"), None),
-        "answers": next((c for c in context if c["role"] == "answers"), None),
-        "replies": replies,
-        "municipality_replies": [x for x in replies if x["municipality"]],
-    }
-    message = _plain_row(cur, drop=("raw",))
-    return {
-        "message": message, "ref": _ref(cur), "lock_version": cur["lock_version"],
-        "status": status, "effective": eff.as_dict(), "effective_line": eff.line(),
-        "thread": thread,
-        "versions": [_plain_row(v, drop=("raw", "extra")) for v in versions],
-        "attachments": attachments, "judgments": judgments, "decisions": decisions, "actions": actions,
-        "audit": events,
-    }
+    thread = ThreadView(post=next((c for c in context if c["role"] == "post"), None),
+                        answers=next((c for c in context if c["role"] == "answers"), None), replies=replies)
+    return MessageView(
+        message=_plain_row(cur, drop=("raw",)), ref=_ref(cur), lock_version=cur["lock_version"], status=status,
+        effective=eff, thread=thread, versions=[_plain_row(v, drop=("raw", "extra")) for v in versions],
+        attachments=attachments, judgments=judgments, decisions=decisions, actions=actions, audit=events,
+    )

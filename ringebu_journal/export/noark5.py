@@ -31,7 +31,7 @@ import secrets
 import shutil
 import tarfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -64,7 +64,7 @@ from noark import (
     stable_uuid,
 )
 from noark.validate import validate_package
-from ringebu_journal import killpoints
+from ringebu_journal import clock, killpoints
 from ringebu_journal.audit import DECISION_ACTIONS
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
@@ -702,7 +702,7 @@ def _publish(app: App, plan: ExportPlan, summary: dict[str, Any], package_id: st
         _intent_path(final).unlink(missing_ok=True)
         raise _disk_error(exc, final) from None
     killpoints.reached("export.published")
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     try:
         with app.db.write() as conn:
             export_id = conn.execute(EXP.insert().values(

@@ -11,13 +11,13 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from ..accounts import Closure, add_command, closure_periods, find_account
 from ..app import App
 from .. import organisation
-from ..clock import utc
+from ..clock import now, utc
 from ..organisation import DEFAULTS
 from ..errors import UsageError
 from . import detect
@@ -486,7 +486,7 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
     if not settings.domain:
         settings = replace(settings, domain=org.domain)
     _check_settings(settings)
-    generated = datetime.now(timezone.utc)
+    generated = now()
     as_of = utc(as_of) if as_of else generated
     if from_date and to_date and to_date < from_date:
         raise UsageError(f"--to {to_date} is before --from {from_date} — give a period that runs forward")

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import clock
 from ..app import App
 from ..db.tables import ArkivmeldingKey, OutboxMessage
 from ..errors import UsageError
@@ -83,7 +84,7 @@ def build_journal_report(app: App, *, from_date: date | None = None, to_date: da
         raise UsageError(f"--to {to_date} is before --from {from_date} — give a period that runs forward")
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)
-    as_of = as_of or datetime.now(timezone.utc)
+    as_of = as_of or clock.now()
     with app.db.read() as conn:
         msgs = load_messages(conn, Period.of(from_date, to_date))
         status = arkivmelding_status(conn)

@@ -157,3 +157,24 @@ def test_every_command_is_in_the_role_table():
 
     missing = [c for c in leaves(cli, []) if c not in PERMISSIONS]
     assert not missing, f"commands without a role rule: {missing}"
+
+
+def test_each_command_group_has_one_room_and_one_way_in():
+    """One module per command group, each listing its commands in COMMANDS; main.py adds them in
+    one loop and no other module registers a command."""
+    import re
+
+    from ringebu_journal.cli import main
+
+    owners: dict[str, list[str]] = {}
+    for room in main.ROOMS:
+        for command in room.COMMANDS:
+            owners.setdefault(command.name, []).append(room.__name__.rsplit(".", 1)[1])
+    assert sorted(owners) == sorted(main.cli.commands), "a command is not in any room, or a room's is not registered"
+    assert {n: rooms for n, rooms in owners.items() if len(rooms) > 1} == {}
+    assert owners["accounts"] == ["accounts"] and owners["organisation"] == ["organisation"]
+    assert owners["model"] == ["model"] and owners["rules"] == ["rules"] and owners["report"] == ["reports"]
+    folder = Path(main.__file__).resolve().parent
+    elsewhere = [p.name for p in folder.glob("*.py")
+                 if p.name != "main.py" and re.search(r"add_command\(|def register\(", p.read_text(encoding="utf-8"))]
+    assert elsewhere == []

@@ -192,7 +192,7 @@ def test_postgresql_without_a_recorded_data_folder_refuses_imports(pg_url, tmp_p
     app.db.dispose()
     # an admin records one; from then on every command finds it without --data-dir
     admin = App.open(pg_url, actor="admin", data_dir=tmp_path / "shared")
-    assert init_database(admin)["data_dir"] == str(tmp_path / "shared")
+    assert init_database(admin).data_dir == str(tmp_path / "shared")
     admin.db.dispose()
     later = App.open(pg_url, actor="admin")
     assert later.data_dir == tmp_path / "shared"

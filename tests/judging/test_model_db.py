@@ -48,7 +48,7 @@ def test_model_hash_on_every_judgment_and_an_undoable_switch(make_app, tmp_path)
     data = _small_model(tmp_path)
     row = judge_models.store_model(app, data, "small.json")
     assert judge_models.store_model(app, data, "small.json") == row      # stored once
-    new = row["sha256"]
+    new = row.sha256
     assert judge_models.current(app) == ""
     judge_models.use_model(app, new[:10], reason="trained on this year's decisions")
     assert judge_models.current(app) == new

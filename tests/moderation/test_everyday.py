@@ -67,21 +67,21 @@ def test_an_edit_judged_stricter_waits_for_the_moderator_who_decides_again(seede
     v2 = new_version(app, v1, "Veien er fortsatt ikke brøytet. Jeg krever at kommunen refunderer brøytegebyret.")
     with app.db.write() as conn:
         add_judgment(conn, v2, "journal", 0.9, ["klage"], ["reply"], screen=True)
-    [item] = [i for i in queries.queue(app) if i["id"] == v2]
-    assert (item["decision"], item["screen"]) == ("review", True)
-    assert item["judge_decision"] == "journal"
+    [item] = [i for i in queries.queue(app) if i.id == v2]
+    assert (item.decision, item.screen) == ("review", True)
+    assert item.judge_decision == "journal"
 
-    code, out, err = run_cli(url, "kari", "confirm", str(v2), "--expect-version", str(item["lock_version"]))
+    code, out, err = run_cli(url, "kari", "confirm", str(v2), "--expect-version", str(item.lock_version))
     assert code != 0 and "review" in (out + err)
     code, out, err = run_cli(url, "kari", "flag", str(v2), "--archive", "--no-screen", "--reason", "Fortsatt ingen sak",
-                             "--expect-version", str(item["lock_version"]))
+                             "--expect-version", str(item.lock_version))
     assert code == 0 and "now archive" in out, err
     with app.db.read() as conn:
         e = moderation.effective_decision(conn, v2)
     assert (e.decision, e.screen, e.kind, e.decided_by) == ("archive", False, "flag", "kari")
     # decided on the new version: no longer a decision to make (the reply is still a duty)
-    [item] = [i for i in queries.queue(app) if i["id"] == v2]
-    assert item["why"] == "to do: reply"
+    [item] = [i for i in queries.queue(app) if i.id == v2]
+    assert item.why == "to do: reply"
 
 
 def test_confirm_refuses_when_what_counts_changed_since_the_moderator_looked(seeded):

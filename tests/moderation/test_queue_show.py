@@ -16,7 +16,7 @@ from .seed import new_version
 
 def keys_of(items, ids):
     by_id = {v: k for k, v in ids.items()}
-    return [by_id.get(i["id"], i["id"]) for i in items]
+    return [by_id.get(i.id, i.id) for i in items]
 
 
 def test_queue_lists_what_needs_a_person_oldest_first(seeded):
@@ -25,22 +25,22 @@ def test_queue_lists_what_needs_a_person_oldest_first(seeded):
     # review, unconfirmed journal and skjerming proposals, and open duties (the chatter's praise is
     # not thanked yet); not archive / exclude proposals whose duties are done
     assert keys_of(items, ids) == ["klage", "politisk", "ppt", "prat", "oppsigelse", "insta"]
-    why = {k: i["why"] for k, i in zip(keys_of(items, ids), items)}
+    why = {k: i.why for k, i in zip(keys_of(items, ids), items)}
     assert why == {"klage": "journal not confirmed", "politisk": "review", "ppt": "journal not confirmed",
                    "prat": "to do: thank", "oppsigelse": "journal not confirmed", "insta": "journal not confirmed"}
-    duties = {k: i["duties"] for k, i in zip(keys_of(items, ids), items)}
+    duties = {k: i.duties for k, i in zip(keys_of(items, ids), items)}
     # the complaint was answered with a referral to the post address: nothing left to do for it
     assert duties == {"klage": [], "politisk": ["reply", "refer_political"], "ppt": ["refer_post"],
                       "prat": ["thank"], "oppsigelse": ["refer_post"], "insta": ["reply"]}
     politisk = items[1]
-    assert politisk["lock_version"] == 0 and politisk["ref"] == "facebook:871234567890123_100_203"
-    assert [c["role"] for c in politisk["context"]] == ["post", "answers"]
-    assert politisk["context"][0]["text"].startswith("Fra 1. april endres tømmedagene")
-    assert politisk["context"][1]["author"] == "Kari Haugen"
-    assert politisk["reasons"][0] == "politisk «kommunestyret»: a question to the political level → refer_political"
+    assert politisk.lock_version == 0 and politisk.ref == "facebook:871234567890123_100_203"
+    assert [c["role"] for c in politisk.context] == ["post", "answers"]
+    assert politisk.context[0]["text"].startswith("Fra 1. april endres tømmedagene")
+    assert politisk.context[1]["author"] == "Kari Haugen"
+    assert politisk.reasons[0] == "politisk «kommunestyret»: a question to the political level → refer_political"
     oppsigelse = items[4]
-    assert [c["role"] for c in oppsigelse["context"]] == ["answers"]
-    assert oppsigelse["context"][0]["text"].startswith("Hei Ingrid! Biblioteket")
+    assert [c["role"] for c in oppsigelse.context] == ["answers"]
+    assert oppsigelse.context[0]["text"].startswith("Hei Ingrid! Biblioteket")
 
 
 def test_decided_items_leave_the_queue_and_come_back_when_edited(seeded):
@@ -56,9 +56,9 @@ def test_decided_items_leave_the_queue_and_come_back_when_edited(seeded):
     # the citizen edits the Instagram comment after the decision
     v2 = new_version(app, ids["insta"], "Veien opp til Kvitfjell er fortsatt ikke brøytet. Jeg krever refusjon.")
     items = queries.queue(app)
-    edited = [i for i in items if i["id"] == v2]
-    assert len(edited) == 1 and edited[0]["why"] == "edited after decision" and edited[0]["decided_by"] == "kari"
-    assert edited[0]["version"] == 2
+    edited = [i for i in items if i.id == v2]
+    assert len(edited) == 1 and edited[0].why == "edited after decision" and edited[0].decided_by == "kari"
+    assert edited[0].version == 2
 
 
 def test_queue_filters(seeded):
@@ -103,17 +103,17 @@ def test_show_has_the_whole_story(seeded):
     moderation.record_action(app, str(klage), "referred-post")
     v2 = new_version(app, klage, "Jeg klager herved på vedtaket om økt renovasjonsgebyr (redigert).")
     d = queries.show(app, "871234567890123_100_201")          # the platform's own id
-    assert d["message"]["id"] == v2 and d["ref"] == "facebook:871234567890123_100_201"
-    assert [v["version"] for v in d["versions"]] == [1, 2]
-    assert d["thread"]["post"]["id"] == ids["post"] and d["thread"]["answers"] is None
-    assert [r["id"] for r in d["thread"]["replies"]] == [ids["svar"], ids["politisk"]]
-    assert [r["id"] for r in d["thread"]["municipality_replies"]] == [ids["svar"]]
-    assert len(d["judgments"]) == 1 and d["judgments"][0]["reason_lines"][0].startswith("klage.vedtak")
-    assert [x["kind"] for x in d["decisions"]] == ["flag"]
-    assert [a["action"] for a in d["actions"]] == ["replied", "referred_post"]
-    assert [e["action"] for e in d["audit"]] == ["decision.flag", "action.record", "action.record"]
-    assert d["effective"]["decision"] == "journal" and d["effective"]["source"] == "moderator"
-    assert d["lock_version"] == 0          # the new version's own lock
+    assert d.message["id"] == v2 and d.ref == "facebook:871234567890123_100_201"
+    assert [v["version"] for v in d.versions] == [1, 2]
+    assert d.thread.post["id"] == ids["post"] and d.thread.answers is None
+    assert [r["id"] for r in d.thread.replies] == [ids["svar"], ids["politisk"]]
+    assert [r["id"] for r in d.thread.municipality_replies] == [ids["svar"]]
+    assert len(d.judgments) == 1 and d.judgments[0]["reason_lines"][0].startswith("klage.vedtak")
+    assert [x["kind"] for x in d.decisions] == ["flag"]
+    assert [a["action"] for a in d.actions] == ["replied", "referred_post"]
+    assert [e["action"] for e in d.audit] == ["decision.flag", "action.record", "action.record"]
+    assert d.effective.decision == "journal" and d.effective.source == "moderator"
+    assert d.lock_version == 0          # the new version's own lock
 
 
 def test_hidden_comment_keeps_its_content_and_says_who_removed_it(seeded):
@@ -124,11 +124,11 @@ def test_hidden_comment_keeps_its_content_and_says_who_removed_it(seeded):
     res = moderation.record_action(app, str(ppt), "hidden", "Helseopplysninger om et navngitt barn")
     assert res["status"] == "hidden"
     d = queries.show(app, str(ppt))
-    assert d["status"]["status"] == "hidden" and d["status"]["platform_status"] == "active"
-    assert d["status"]["removed_by"] == "kari"
-    assert d["status"]["removal_reason"] == "Helseopplysninger om et navngitt barn"
-    assert "ADHD-diagnose" in d["message"]["text"]          # captured before: kept whole
-    [ev] = d["audit"]
+    assert d.status["status"] == "hidden" and d.status["platform_status"] == "active"
+    assert d.status["removed_by"] == "kari"
+    assert d.status["removal_reason"] == "Helseopplysninger om et navngitt barn"
+    assert "ADHD-diagnose" in d.message["text"]          # captured before: kept whole
+    [ev] = d.audit
     assert ev["action"] == "action.record" and ev["after"]["status"] == "hidden" and ev["before"]["status"] == "active"
     code, out, err = run_cli(seeded.url, "kari", "show", str(ppt))
     assert code == 0, err

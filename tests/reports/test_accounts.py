@@ -34,20 +34,20 @@ def events(app, object_id: str) -> list[dict]:
 def test_add_change_close_reopen_are_audited(make_app):
     app = make_app("archivist", actor="arkivar")
     res = accmod.add_account(app, "facebook", PAGE, name="Ringebu kommune", unit="Kommunikasjon")
-    assert res["change"] == "added" and res["account"]["registered"] and res["account"]["own"]
-    assert accmod.add_account(app, "facebook", PAGE, name="Ringebu kommune", unit="Kommunikasjon")["change"] == "unchanged"
+    assert res.change == "added" and res.account.registered and res.account.own
+    assert accmod.add_account(app, "facebook", PAGE, name="Ringebu kommune", unit="Kommunikasjon").change == "unchanged"
     res = accmod.add_account(app, "facebook", PAGE, name="Ringebu kommune", unit="Servicetorget",
                              notified_date=date(2024, 1, 10))
-    assert res["change"] == "changed" and res["account"]["notified_date"] == date(2024, 1, 10)
+    assert res.change == "changed" and res.account.notified_date == date(2024, 1, 10)
     # a later change without --notified-date keeps the date
     accmod.add_account(app, "facebook", PAGE, name="Ringebu kommune", unit="Kommunikasjon")
     reopens = today() + timedelta(days=21)
     accmod.close_account(app, PAGE, reopens=reopens, notice="Siden er stengt i fellesferien, åpner 5. august.")
-    rows = {r["platform_id"]: r for r in accmod.list_accounts(app)}
+    rows = {r.platform_id: r.as_dict() for r in accmod.list_accounts(app)}
     assert rows[PAGE]["closed"] and rows[PAGE]["status"] == f"closed until {reopens}"
     assert rows[PAGE]["rådmann_notified"] == "2024-01-10" and rows[PAGE]["unit"] == "Kommunikasjon"
-    assert accmod.reopen_account(app, f"facebook:{PAGE}")["change"] == "reopened"
-    assert accmod.reopen_account(app, PAGE)["change"] == "unchanged"
+    assert accmod.reopen_account(app, f"facebook:{PAGE}").change == "reopened"
+    assert accmod.reopen_account(app, PAGE).change == "unchanged"
     ev = events(app, f"facebook:{PAGE}")
     assert [e["action"] for e in ev] == ["account.add", "account.change", "account.change", "account.close",
                                          "account.reopen"]
@@ -81,7 +81,7 @@ def test_registering_an_imported_own_account_is_an_add(make_app):
     assert "run `ringebu-journal accounts add facebook 104999 --name 'Ringebu bibliotek' --unit UNIT`" in warning
     assert accmod.registration_warning("messenger", "104777").endswith(
         "run `ringebu-journal accounts add facebook 104777 --name NAME --unit UNIT`")
-    assert accmod.add_account(app, "facebook", "104999", name="Ringebu bibliotek", unit="Biblioteket")["change"] == "added"
+    assert accmod.add_account(app, "facebook", "104999", name="Ringebu bibliotek", unit="Biblioteket").change == "added"
     assert [e["action"] for e in events(app, "facebook:104999")] == ["account.add"]
     with app.db.read() as conn:
         assert [m["platform_id"] for m in accmod.unregistered_own_accounts(conn)] == ["104777"]

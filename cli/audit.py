@@ -14,10 +14,6 @@ from ringebu_journal.errors import ProblemsFound, UsageError
 from .common import check_exclusive, command_app, emit_rows, is_stdout, listing_options, open_output, parse_date
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(audit)
-
-
 @click.group()
 def audit() -> None:
     """The tamper-evident audit trail: list, verify, export."""
@@ -104,3 +100,6 @@ def audit_export(out_path: str, app: App) -> None:
         return
     res = audit_query.export_trail(app, out_path)
     click.echo(f"wrote {res['events']} events to {res['path']} (last hash {res['last_hash']})")
+
+
+COMMANDS = (audit,)

@@ -1,4 +1,4 @@
-"""accounts, report: the registry of official profiles and the reports on the guideline's duties."""
+"""report: the guideline's duties (compliance) and what was journalført (journal)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any, Callable
 
 import click
 
-from ringebu_journal import accounts as accmod
 from ringebu_journal.app import App
 from ringebu_journal.reports import compliance as compmod
 from ringebu_journal.reports.html import render_html
@@ -16,88 +15,6 @@ from ringebu_journal.reports.journal import DETAIL_COLUMNS, SUMMARY_COLUMNS, bui
 from ringebu_journal.reports.settings import SETTINGS, ComplianceSettings
 
 from .common import command_app, emit_rows, emit_table, is_stdout, json_default, listing_options, open_output, parse_date
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(accounts)
-    cli.add_command(report)
-
-
-# -- accounts ---------------------------------------------------------------------------------
-
-
-@click.group()
-def accounts() -> None:
-    """The registry of official profiles: who answers for each of the municipality's accounts."""
-
-
-@accounts.command("add")
-@click.argument("platform")
-@click.argument("account_id", metavar="ID")
-@click.option("--name", required=True, help="The profile's name as it shows on the platform.")
-@click.option("--unit", required=True, help="The unit (tjenesteenhet) that answers for content and follow-up.")
-@click.option("--notified-date", metavar="DATE", help="When the rådmann was notified of the profile (YYYY-MM-DD).")
-@command_app("accounts add")
-def accounts_add(platform: str, account_id: str, name: str, unit: str, notified_date: str | None, app: App) -> None:
-    """Register an official profile (or update its name, unit or notice date)."""
-    res = accmod.add_account(app, platform, account_id, name=name, unit=unit,
-                             notified_date=parse_date(notified_date, "--notified-date"))
-    a = res["account"]
-    key = f"{a['platform']}:{a['platform_id']}"
-    if res["change"] == "added":
-        click.echo(f"registered {key} ({a['name']}), unit {a['unit']}")
-    elif res["change"] == "changed":
-        click.echo(f"updated {key} ({a['name']}), unit {a['unit']}")
-    else:
-        click.echo(f"{key} was already registered like this; nothing changed")
-    if not a["notified_date"]:
-        click.echo("note: the guideline requires that the rådmann is notified — record the date with "
-                   f"`ringebu-journal accounts add {a['platform']} {a['platform_id']} --name … --unit … "
-                   "--notified-date YYYY-MM-DD`")
-
-
-@accounts.command("list")
-@listing_options()
-@command_app("accounts list")
-def accounts_list(fmt: str, out: str | None, app: App) -> None:
-    """List the municipality's profiles: unit, rådmann notified, closed until."""
-    rows = accmod.list_accounts(app)
-    with open_output(out) as fh:
-        emit_rows(rows, ["platform", "platform_id", "name", "unit", "registered", "rådmann_notified", "status",
-                         "closed_notice"], fmt, out=fh)
-    if fmt == "table":
-        missing = [r for r in rows if not r["registered"]]
-        for r in missing:
-            click.echo("warning: " + accmod.registration_warning(r["platform"], r["platform_id"], r["name"]), err=True)
-
-
-@accounts.command("close")
-@click.argument("account_id", metavar="ID")
-@click.option("--reopens", required=True, metavar="DATE", help="When the page opens again (YYYY-MM-DD).")
-@click.option("--notice", required=True, help="The notice shown to users: closed, and when it opens again.")
-@click.option("--since", metavar="DATE", help="When the page was closed (default today), for a closure already begun.")
-@command_app("accounts close")
-def accounts_close(account_id: str, reopens: str, notice: str, since: str | None, app: App) -> None:
-    """Close a page that cannot be followed up (holidays), with a notice to its users."""
-    res = accmod.close_account(app, account_id, reopens=parse_date(reopens, "--reopens"), notice=notice,
-                               since=parse_date(since, "--since"))
-    a = res["account"]
-    click.echo(f"{a['platform']}:{a['platform_id']} is closed from {res['closed_from']} until {a['reopens_date']}; "
-               "post the notice on the page itself")
-
-
-@accounts.command("reopen")
-@click.argument("account_id", metavar="ID")
-@command_app("accounts reopen")
-def accounts_reopen(account_id: str, app: App) -> None:
-    """Reopen a closed page."""
-    res = accmod.reopen_account(app, account_id)
-    a = res["account"]
-    key = f"{a['platform']}:{a['platform_id']}"
-    click.echo(f"{key} was not closed; nothing changed" if res["change"] == "unchanged" else f"{key} is open again")
-
-
-# -- report -----------------------------------------------------------------------------------
 
 
 @click.group()
@@ -188,3 +105,6 @@ def report_journal(from_: str | None, to: str | None, detail: bool, fmt: str, ou
                 if failed or missing:
                     fh.write(f"arkivmelding receipts: {failed} failed, {missing} missing — see which with --detail "
                              "(columns arkivmelding, receipt, receipt_detail)\n")
+
+
+COMMANDS = (report,)

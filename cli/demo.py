@@ -7,10 +7,6 @@ import click
 from ringebu_journal.errors import ProblemsFound
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(demo)
-
-
 @click.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the demo's database, package, arkivmeldinger and report (made anew each run).")
@@ -26,3 +22,6 @@ def demo(out_dir: str) -> None:
     if not (res.package_ok and res.audit_ok):
         raise ProblemsFound("the demo's package or audit trail did not verify (see above)")
     click.echo(f"done: everything is in {res.out}")
+
+
+COMMANDS = (demo,)

@@ -1,0 +1,52 @@
+"""users: who may do what (admins add, deactivate and list users and their roles)."""
+
+from __future__ import annotations
+
+import click
+
+from ringebu_journal import app as appmod
+from ringebu_journal.roles import ROLES
+
+from .common import command_app, emit_rows, listing_options, open_output
+
+
+@click.group()
+def users() -> None:
+    """Manage users and their roles (admins)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True,
+              help="archivist: import, judge, export · moderator: review · auditor: read history · admin: users")
+@command_app("users add")
+def users_add(name: str, role: str, app: appmod.App) -> None:
+    """Add a user, or change an existing user's role."""
+    res = appmod.add_user(app, name, role)
+    if res.changed:
+        click.echo(f"{name} is now {role}")
+    else:
+        click.echo(f"{name} was already {role}; nothing changed")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@command_app("users deactivate")
+def users_deactivate(name: str, reason: str, app: appmod.App) -> None:
+    """Take a user's rights away (the user stays in the history)."""
+    appmod.deactivate_user(app, name, reason)
+    click.echo(f"{name} is deactivated")
+
+
+@users.command("list")
+@listing_options()
+@command_app("users list")
+def users_list(fmt: str, out: str | None, app: appmod.App) -> None:
+    """List users and roles."""
+    rows = [u.as_dict() for u in appmod.list_users(app)]
+    with open_output(out) as fh:
+        emit_rows(rows, ["name", "role", "active", "created_at", "created_by"], fmt, out=fh)
+
+
+COMMANDS = (users,)
