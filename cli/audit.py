@@ -96,10 +96,10 @@ def audit_export(out_path: str, app: App) -> None:
     if is_stdout(out_path):
         with open_output("-") as fh:
             res = audit_query.export_trail(app, out_path, stream=fh)
-        click.echo(f"wrote {res['events']} events to standard output (last hash {res['last_hash']})", err=True)
+        click.echo(f"wrote {res.events} events to standard output (last hash {res.last_hash})", err=True)
         return
     res = audit_query.export_trail(app, out_path)
-    click.echo(f"wrote {res['events']} events to {res['path']} (last hash {res['last_hash']})")
+    click.echo(f"wrote {res.events} events to {res.path} (last hash {res.last_hash})")
 
 
 COMMANDS = (audit,)

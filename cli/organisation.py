@@ -7,7 +7,7 @@ import click
 from ringebu_journal import organisation as orgmod
 from ringebu_journal.app import App
 
-from .common import command_app, emit_rows, format_option
+from .common import command_app, emit_rows, listing_options, open_output
 
 
 @click.group()
@@ -16,13 +16,14 @@ def organisation() -> None:
 
 
 @organisation.command("show")
-@format_option("table", "json", "csv")
+@listing_options()
 @command_app("organisation show")
-def organisation_show(fmt: str, app: App) -> None:
+def organisation_show(fmt: str, out: str | None, app: App) -> None:
     """Show the profile (a value never set shows its default)."""
     values = orgmod.profile(app).as_dict()
     rows = [{"key": k, "value": values[k], "meaning": orgmod.DESCRIPTIONS[k]} for k in orgmod.KEYS]
-    emit_rows(rows, ["key", "value", "meaning"], fmt)
+    with open_output(out) as fh:
+        emit_rows(rows, ["key", "value", "meaning"], fmt, out=fh)
 
 
 @organisation.command("set")

@@ -182,8 +182,7 @@ def record_action(message, action, note, app: App) -> None:
         raise UsageError("record-action needs one of --hidden, --deleted, --replied, --referred-post, "
                          "--referred-political")
     res = moderation.record_action(app, message, action, note)
-    click.echo(f"recorded {res['action']} on message {res['message_id']} by {res['actor']}"
-               f" (status now {res['status']})")
+    click.echo(f"recorded {res.action} on message {res.message_id} by {res.actor} (status now {res.status})")
 
 
 COMMANDS = (queue, show, flag, confirm, unflag, record_action)

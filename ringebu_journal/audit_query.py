@@ -89,7 +89,17 @@ def readable(ev: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def export_trail(app: App, out_path: str, *, stream: TextIO | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TrailExport:
+    """What :func:`export_trail` wrote: how many events, the chain's last hash (the head to verify
+    against later) and where ("-" for standard output)."""
+
+    events: int
+    last_hash: str
+    path: str
+
+
+def export_trail(app: App, out_path: str, *, stream: TextIO | None = None) -> TrailExport:
     """Write the whole trail as JSON Lines (atomic: a temporary file renamed at the end).
 
     With ``stream`` (``--out -``: standard output) the lines go there instead of a file.
@@ -98,7 +108,7 @@ def export_trail(app: App, out_path: str, *, stream: TextIO | None = None) -> di
         n, last_hash = _write_trail(app, stream)
         with app.db.write() as conn:
             app.audit(conn, "audit.export", "file", "-", after={"events": n, "last_hash": last_hash})
-        return {"events": n, "last_hash": last_hash, "path": "-"}
+        return TrailExport(n, last_hash, "-")
     path = Path(out_path)
     if path.is_dir():
         raise UsageError(f"{out_path} is a folder — give a file name for the trail, e.g. {out_path}/audit.jsonl")
@@ -108,7 +118,7 @@ def export_trail(app: App, out_path: str, *, stream: TextIO | None = None) -> di
         n, last_hash = _write_trail(app, fh)
     with app.db.write() as conn:
         app.audit(conn, "audit.export", "file", str(path), after={"events": n, "last_hash": last_hash})
-    return {"events": n, "last_hash": last_hash, "path": str(path)}
+    return TrailExport(n, last_hash, str(path))
 
 
 def _write_trail(app: App, fh: TextIO) -> tuple[int, str]:

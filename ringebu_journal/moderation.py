@@ -520,7 +520,20 @@ def raise_for_conflicts(outcomes: Sequence[Outcome]) -> None:
 # -- recorded actions -------------------------------------------------------------------------------
 
 
-def record_action(app: App, ref: str, action: str, note: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RecordedAction:
+    """One recorded action (:func:`record_action`) and the message's status after it."""
+
+    message_id: int
+    action: str
+    action_id: int
+    actor: str
+    recorded_at: datetime
+    note: str | None
+    status: str                        # moderation_status after the action: active, hidden, deleted …
+
+
+def record_action(app: App, ref: str, action: str, note: str | None = None) -> RecordedAction:
     """Record one of the guideline's actions against a message (who, when, why).
 
     Hiding or deleting does not touch the captured content: the archive keeps the message as it
@@ -544,8 +557,8 @@ def record_action(app: App, ref: str, action: str, note: str | None = None) -> d
         app.audit(conn, "action.record", "message", mid,
                   before={"status": before["status"]},
                   after={"action": action, "action_id": aid, "status": after["status"]}, reason=note)
-    return {"message_id": mid, "action": action, "action_id": aid, "actor": app.actor, "recorded_at": at,
-            "note": note, "status": after["status"]}
+    return RecordedAction(message_id=mid, action=action, action_id=aid, actor=app.actor, recorded_at=at,
+                          note=note, status=after["status"])
 
 
 def _version_ids(conn: Connection, message_id: int) -> list[int]:

@@ -306,7 +306,7 @@ class CaseNumber(SQLModel, table=True):
     thread_id: Optional[int] = Field(default=None, foreign_key="threads.id")
     saksaar: int
     sakssekvensnummer: int
-    saksdato: date                              # Europe/Oslo day the case was opened
+    saksdato: date                              # local day the case was opened (organisation.time_zone)
     assigned_at: datetime
     assigned_by: str = Field(max_length=200)
 
@@ -328,6 +328,6 @@ class JournalNumber(SQLModel, table=True):
     journalaar: int
     journalsekvensnummer: int
     journalpostnummer: int
-    journaldato: date                           # Europe/Oslo day of the decision that made it journal
+    journaldato: date                           # local day of the decision that made it journal
     assigned_at: datetime                       # that decision's time (UTC)
     assigned_by: str = Field(max_length=200)

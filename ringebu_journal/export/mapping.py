@@ -64,7 +64,8 @@ ARKIVERT = "Arkivert"
 UTGAAR = "Utgår"
 #: recorded actions that close an incoming journalpost → avskrivningsmåte (Noark M619)
 AVSKRIVNING = {"referred_post": "Tatt til etterretning", "replied": "Besvart med brev"}
-#: the namespace of ringebu-journal's virksomhetsspesifikkeMetadata (documented in docs/export.md)
+#: the namespace of ringebu-journal's virksomhetsspesifikkeMetadata (documented in docs/export.md): the
+#: product's schema name, the same for every organisation that uses it (not the organisation profile)
 VSM_NS = "https://ringebu.kommune.no/ringebu-journal/noark5/virksomhetsspesifikke/1"
 VSM_PREFIX = "rj"
 

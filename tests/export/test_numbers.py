@@ -172,7 +172,7 @@ def _db_at_0001(url: str) -> Database:
 
 def test_migration_numbers_existing_journal_messages_deterministically(db_url, tmp_path):
     db = _db_at_0001(db_url)
-    app = App(db=db, actor="arkivar", data_dir_given=(tmp_path / "data").absolute(), role="archivist", settings={})
+    app = App(db=db, actor="arkivar", data_dir_given=(tmp_path / "data").absolute(), role="archivist")
     w = World(app)
     with db.write() as conn:
         for name, minutes, decided in (("a", 0, 500), ("b", 5, 100), ("c", 10, 300), ("d", 15, 200)):

@@ -83,11 +83,11 @@ def test_deleted_last_event_is_detected_against_exported_head(make_app, tmp_path
     out = tmp_path / "trail.jsonl"
     exported = export_trail(app, str(out))
     with app.db.read() as conn:
-        assert audit.verify(conn, head=exported["last_hash"]).ok
+        assert audit.verify(conn, head=exported.last_hash).ok
     _tamper(app, "DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events)")
     with app.db.read() as conn:
         assert audit.verify(conn).ok  # a shorter chain is whole by itself ...
-        res = audit.verify(conn, head=exported["last_hash"])
+        res = audit.verify(conn, head=exported.last_hash)
     assert not res.ok and "truncated" in res.problem  # ... but the noted head is gone
 
 

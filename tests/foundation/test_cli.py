@@ -178,3 +178,22 @@ def test_each_command_group_has_one_room_and_one_way_in():
     elsewhere = [p.name for p in folder.glob("*.py")
                  if p.name != "main.py" and re.search(r"add_command\(|def register\(", p.read_text(encoding="utf-8"))]
     assert elsewhere == []
+
+
+def test_organisation_show_and_set_on_the_command_line(cwd):
+    import json
+
+    run(["--actor", "eli", "init"], cwd)
+    run(["--actor", "eli", "users", "add", "kari", "--role", "moderator"], cwd)
+    p = run(["--actor", "kari", "organisation", "show"], cwd)
+    assert p.returncode == 0 and "Ringebu kommune" in p.stdout and "961381185" in p.stdout, p.stderr
+    assert_one_line_error(run(["--actor", "kari", "organisation", "set", "name", "Testvik kommune"], cwd),
+                          3, "permission refused", "organisation set")
+    assert_one_line_error(run(["--actor", "eli", "organisation", "set", "kommunenummer", "12"], cwd),
+                          2, "kommunenummer '12' is not four digits")
+    assert_one_line_error(run(["--actor", "eli", "organisation", "set", "organisasjonsnummer", "961381186"], cwd),
+                          2, "wrong check digit")
+    p = run(["--actor", "eli", "organisation", "set", "name", "Testvik kommune"], cwd)
+    assert p.returncode == 0 and p.stdout.strip() == "name: Ringebu kommune → Testvik kommune", p.stderr
+    p = run(["--actor", "kari", "organisation", "show", "--format", "json"], cwd)
+    assert {r["key"]: r["value"] for r in json.loads(p.stdout)}["name"] == "Testvik kommune"

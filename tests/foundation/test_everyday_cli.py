@@ -34,6 +34,7 @@ LISTINGS = {
     ("report", "compliance"): "kari",
     ("model", "list"): "revisor",
     ("rules", "propose"): "kari",
+    ("organisation", "show"): "kari",
 }
 
 

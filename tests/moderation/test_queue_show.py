@@ -122,7 +122,7 @@ def test_hidden_comment_keeps_its_content_and_says_who_removed_it(seeded):
     with pytest.raises(UsageError, match="--note"):
         moderation.record_action(app, str(ppt), "hidden")
     res = moderation.record_action(app, str(ppt), "hidden", "Helseopplysninger om et navngitt barn")
-    assert res["status"] == "hidden"
+    assert res.status == "hidden"
     d = queries.show(app, str(ppt))
     assert d.status["status"] == "hidden" and d.status["platform_status"] == "active"
     assert d.status["removed_by"] == "kari"
