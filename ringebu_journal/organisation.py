@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from .clock import now
 from .db.tables import Setting
@@ -154,7 +155,7 @@ def profile(app: Any) -> Organisation:
     try:
         with app.db.read() as conn:
             return read(conn)
-    except Exception:  # noqa: BLE001 - no settings table yet (before `init`): the defaults
+    except SQLAlchemyError:     # no settings table yet (before `init`): the defaults
         return DEFAULTS
 
 

@@ -181,7 +181,7 @@ def test_postgresql_without_a_recorded_data_folder_refuses_imports(pg_url, tmp_p
     monkeypatch.chdir(tmp_path)
     boot = App.open(pg_url, actor="admin")
     res = init_database(boot)
-    assert res["data_dir"] is None
+    assert res.data_dir is None
     boot.db.dispose()
     app = App.open(pg_url, actor="admin")
     f = tmp_path / "a.jsonl"
