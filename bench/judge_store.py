@@ -59,7 +59,6 @@ def run(texts: list[str], threads: int) -> dict:
         from ringebu_journal.app import add_user
         add_user(admin, "arkivar", "archivist")
         app = App.open(db, actor="arkivar", data_dir=Path(tmp) / "data")
-        app.role = "archivist"
         src = Path(tmp) / "in.jsonl"
         src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _rows(texts, threads)),
                        encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ringebu_journal import app as appmod
-from ringebu_journal.roles import ROLES
+from ringebu_journal.permissions import ROLES
 
 from .common import Options, command_app, emit_rows, listing_options, open_output
 
@@ -23,6 +23,7 @@ def init(ctx: click.Context) -> None:
     On an empty database the actor running init becomes its first admin.
     """
     app = ctx.find_object(Options).app()
+    app.asked_by = "init"
     res = appmod.init_database(app)
     if res["before"] is None:
         click.echo(f"created database {app.db.display_url} (schema {res['after']})")

@@ -6,7 +6,6 @@ from datetime import datetime, time, timedelta, timezone
 
 import click
 
-from ringebu_journal import audit as auditlib
 from ringebu_journal import audit_query
 from ringebu_journal.app import App
 from ringebu_journal.errors import ProblemsFound, UsageError
@@ -84,8 +83,7 @@ def audit_verify(file_path: str | None, head: str | None, app: App) -> None:
     if file_path:
         res = audit_query.verify_file(file_path, head=head)
     else:
-        with app.db.read() as conn:
-            res = auditlib.verify(conn, head=head)
+        res = audit_query.verify_trail(app, head=head)
     if not res.ok:
         raise ProblemsFound(res.line())
     click.echo(res.line())

@@ -21,6 +21,8 @@ import click
 from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError
 
+from .operations import operation_of
+
 
 class Options:
     """Global options, resolved lazily so that `--help` never touches the database."""
@@ -42,12 +44,17 @@ _CURRENT: dict[str, str] = {}
 
 
 def current_command() -> str | None:
-    """The role-table name of the command running now (for the line an interruption prints)."""
+    """The spelling of the command running now, as in cli/operations.py (for the line an interruption prints)."""
     return _CURRENT.get("command")
 
 
 def command_app(command: str) -> Callable:
-    """Decorator: open the app, check the role table for `command`, pass `app=`."""
+    """Decorator: open the app, check the operation `command` maps to (cli/operations.py), pass `app=`.
+
+    The command's spelling is kept for messages and the refusal's audit event; the domain
+    function the command calls checks the same operation again (cached, no second query).
+    """
+    operation = operation_of(command)
 
     def deco(fn: Callable) -> Callable:
         @click.pass_context
@@ -56,10 +63,12 @@ def command_app(command: str) -> Callable:
             _CURRENT["command"] = command
             opts: Options = ctx.find_object(Options)
             app = opts.app()
-            app.authorize(command)
+            app.asked_by = command
+            app.require(operation)
             return ctx.invoke(fn, *args, app=app, **kwargs)
 
         wrapper.__ringebu_command__ = command  # type: ignore[attr-defined]
+        wrapper.__ringebu_operation__ = operation  # type: ignore[attr-defined]
         return wrapper
 
     return deco

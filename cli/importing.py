@@ -40,7 +40,7 @@ _dry_run = click.option("--dry-run", is_flag=True,
 
 
 def _finish(summary) -> None:
-    for line in summary.lines():
+    for line in summary.lines(renderer=command_line):
         click.echo(line)
     if summary.already:
         return
@@ -153,7 +153,7 @@ def harvest_facebook(page_id: str, instagram_user_id: str | None, since: str | N
     if do_import and result.responses:
         with progress("importing dump", None, quiet=quiet_flag()) as adv:
             summary = run.import_facebook_dump(app, [str(out_path)], advance=adv)
-        for line in summary.lines():
+        for line in summary.lines(renderer=command_line):
             click.echo(line)
         result.raise_stop()
         if summary.rejected:

@@ -22,6 +22,7 @@ from ringebu_journal.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, 
 
 from . import admin, audit_cmds
 from .common import Options, current_command
+from .operations import command_line
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         rv = cli.main(args=argv, prog_name="ringebu-journal", standalone_mode=False)
     except RingebuError as exc:
         _finish_stdout()
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {exc.render(command_line)}", err=True)
         sys.exit(exc.exit_code)
     except click.NoSuchOption as exc:
         if exc.option_name in GLOBAL_OPTIONS and exc.ctx is not None and exc.ctx.parent is not None:

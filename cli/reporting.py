@@ -10,12 +10,14 @@ import click
 
 from ringebu_journal import accounts as accmod
 from ringebu_journal.app import App
+from ringebu_journal.errors import render_text
 from ringebu_journal.reports import compliance as compmod
 from ringebu_journal.reports.html import render_html
 from ringebu_journal.reports.journal import DETAIL_COLUMNS, SUMMARY_COLUMNS, build_journal_report
 from ringebu_journal.reports.settings import SETTINGS, ComplianceSettings
 
 from .common import command_app, emit_rows, emit_table, is_stdout, json_default, listing_options, open_output, parse_date
+from .operations import command_line
 
 
 def register(cli: click.Group) -> None:
@@ -68,7 +70,8 @@ def accounts_list(fmt: str, out: str | None, app: App) -> None:
     if fmt == "table":
         missing = [r for r in rows if not r["registered"]]
         for r in missing:
-            click.echo("warning: " + accmod.registration_warning(r["platform"], r["platform_id"], r["name"]), err=True)
+            click.echo("warning: " + accmod.registration_warning(r["platform"], r["platform_id"], r["name"])
+                       .render(command_line), err=True)
 
 
 @accounts.command("close")
@@ -126,7 +129,7 @@ def _finding_row(f: compmod.Finding) -> dict[str, Any]:
             "permalink": first.permalink if first else "",
             "messages": " ".join(f"{r.platform}:{r.platform_message_id}" for r in f.messages),
             "permalinks": " ".join(r.permalink or "" for r in f.messages).strip(),
-            "summary": f.summary}
+            "summary": render_text(f.summary, command_line)}
 
 
 @report.command("compliance")
@@ -143,7 +146,7 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
                                account=account, settings=ComplianceSettings(**settings))
     with open_output(out) as fh:
         if fmt == "html":
-            fh.write(render_html(rep))
+            fh.write(render_html(rep, renderer=command_line))
         elif fmt == "json":
             fh.write(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2, default=json_default) + "\n")
         elif fmt == "jsonl":
@@ -151,7 +154,7 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
         elif fmt == "csv":
             emit_rows([_finding_row(f) for f in rep.findings], CSV_COLUMNS, "csv", out=fh)
         else:
-            lines = compmod.summary_lines(rep)
+            lines = compmod.summary_lines(rep, command_line)
             fh.write("\n".join(lines) + "\n")
             for a in rep.accounts:
                 if a.findings:

@@ -164,6 +164,7 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
     the model or the thread context differ from its latest judgment (same inputs give the same result,
     so nothing identical is stored twice).
     """
+    app.require("judge.run")
     judge = make_judge(app, policy_path)
     policy = judge.policy
     summary = JudgeSummary(policy_version=policy.version, policy_hash=policy.sha256, model_hash=judge.model_hash)
@@ -257,6 +258,7 @@ def iter_judgments(app: App, *, latest_only: bool = True, decision: str | None =
     else the judge's) — what the exporter and the queue use; ``judge_decision`` is this judgment's
     own proposal beside it. The ``decision`` filter is on the effective decision.
     """
+    app.require("message.read")
     from .moderation import effective_decisions
 
     stmt = (select(JUD, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version.label("message_version"))

@@ -34,7 +34,7 @@ from sqlalchemy import func, select, tuple_
 
 from .app import App
 from .db.tables import Judgment, Message, MessageAction, ModeratorDecision, Setting
-from .errors import InputError, UsageError
+from .errors import Hint, InputError, UsageError
 from .judge.engine import normalise
 from .judge.evaluate import LabelledCase, evaluate_cases
 from .judging import context_for
@@ -135,6 +135,7 @@ def write_jsonl(cases: Sequence[dict[str, Any]], out: str | Path) -> Path:
 
 def export_labels(app: App, out: str | Path) -> int:
     """Write the moderators' decisions as labelled JSON Lines; audited as ``labels.export``."""
+    app.require("model.manage")
     cases = moderator_cases(app)
     write_jsonl(cases, out)
     with app.db.write() as conn:
@@ -173,6 +174,7 @@ def retrain(app: App, labelled: Sequence[str | Path], *, shipped: bool = True,
             extra_held_out: Sequence[str | Path] = (), share: float = 0.2, workdir: str | Path) -> Retraining:
     """Train a new model on the shipped corpora, the given files and the moderators' cases outside
     the held-out share; evaluate the model in use and the new one on the held-out cases."""
+    app.require("model.manage")
     from .judge import Judge, load_policy
     from .judge.evaluate import read_labelled
     from .judge.model import load_model, parse_model
@@ -267,6 +269,7 @@ def rejected(app: App) -> set[tuple[str, str]]:
 
 def propose_rules(app: App, min_count: int = 3, limit: int = 20) -> list[Proposal]:
     """Phrases moderators keep moving the same way (see the module invariants)."""
+    app.require("rules.propose")
     moved = overrides(app)
     to_journal = [t for t, _, after in moved if after == "journal"]
     from_journal = [t for t, _, after in moved if after != "journal"]
@@ -302,6 +305,7 @@ def _rule_id(phrase: str, direction: str) -> str:
 
 def accept_rule(app: App, phrase: str, direction: str, policy_file: str | Path) -> str:
     """Append a rule for a proposed phrase to a policy file staff keep; the file must still load."""
+    app.require("rules.decide")
     from .judge.policy import load_policy
 
     if direction not in ("journal", "archive"):
@@ -309,7 +313,7 @@ def accept_rule(app: App, phrase: str, direction: str, policy_file: str | Path) 
     prop = next((p for p in propose_rules(app, min_count=1, limit=10_000)
                  if p.phrase == phrase and p.direction == direction), None)
     if prop is None:
-        raise UsageError(f"{phrase!r} ({direction}) is not among the proposals — see `ringebu-journal rules propose`")
+        raise UsageError(f"{phrase!r} ({direction}) is not among the proposals", Hint("see {step}", "rules.propose"))
     path = Path(policy_file)
     try:
         text = path.read_text(encoding="utf-8")
@@ -339,6 +343,7 @@ def accept_rule(app: App, phrase: str, direction: str, policy_file: str | Path) 
 
 def reject_rule(app: App, phrase: str, direction: str) -> None:
     """Remember that staff do not want this proposal; it is not proposed again."""
+    app.require("rules.decide")
     if direction not in ("journal", "archive"):
         raise UsageError("direction must be journal or archive")
     now = datetime.now(timezone.utc)

@@ -731,6 +731,7 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
 
     ``on_snapshot`` is called inside the snapshot transaction, right after the audit sequence
     was read (tests use it to commit a decision concurrently)."""
+    app.require("export.run")
     box = Outbox(out)
     try:
         try:

@@ -589,6 +589,7 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
                   account: str | None = None, tar: bool = False, klassifikasjon: Klassifikasjon | None = None,
                   advance: Callable[[int], None] | None = None, workers: int = 2) -> ExportResult:
     """Build, validate and publish one arkivuttrekk of the selection at ``out``."""
+    app.require("export.run")
     if date_from and date_to and date_from > date_to:
         raise UsageError(f"--from {date_from} is after --to {date_to} — swap them")
     out = Path(out).absolute()

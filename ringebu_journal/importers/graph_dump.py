@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from ..errors import Hint, Note
 from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform,
                       sha256_hex)
 from .blobs import blob_path
@@ -150,8 +151,9 @@ def file_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -
     if _is_dump(f):
         yield from _dump_items(f, data_dir, media)
     elif _is_generic_jsonl(f):
-        yield Rejection(f.display, None, "this is the generic JSON Lines format (records with platform, kind, id, "
-                        "created_at), not a Graph API dump — import it with `ringebu-journal import jsonl`")
+        yield Rejection(f.display, None, Note("this is the generic JSON Lines format (records with platform, kind, "
+                                              "id, created_at), not a Graph API dump",
+                                              Hint("import it with {step}", "import.run:jsonl")))
     else:
         yield from _bare_items(f, data_dir, media)
 

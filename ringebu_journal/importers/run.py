@@ -48,6 +48,7 @@ def _run(app: App, importer: str, inputs: InputSet, items: Callable[[Path], Iter
 
 def import_jsonl(app: App, paths: list[str], *, again: bool = False, advance: Advance = None,
                  chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
+    app.require("import.run")
     from . import jsonl
 
     inputs = open_inputs(paths, zip_allowed=False, accept=lambda n: n.endswith((".jsonl", ".ndjson")))
@@ -57,6 +58,7 @@ def import_jsonl(app: App, paths: list[str], *, again: bool = False, advance: Ad
 
 def import_facebook_dump(app: App, paths: list[str], *, again: bool = False, advance: Advance = None,
                          chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
+    app.require("import.run")
     from . import graph_dump
 
     inputs = open_inputs(paths, zip_allowed=False, accept=lambda n: n.endswith((".jsonl", ".json", ".ndjson")))
@@ -66,6 +68,7 @@ def import_facebook_dump(app: App, paths: list[str], *, again: bool = False, adv
 
 def import_x_archive(app: App, path: str, *, again: bool = False, advance: Advance = None,
                      chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
+    app.require("import.run")
     from . import x_archive
 
     inputs = open_inputs([path])
@@ -75,6 +78,7 @@ def import_x_archive(app: App, path: str, *, again: bool = False, advance: Advan
 
 def import_facebook_export(app: App, path: str, *, again: bool = False, advance: Advance = None,
                            chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
+    app.require("import.run")
     from . import facebook_export
 
     inputs = open_inputs([path])

@@ -58,7 +58,8 @@ from sqlalchemy.engine import Connection
 from .. import killpoints
 from ..app import App
 from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
-from ..errors import UsageError
+from ..accounts import registration_warning
+from ..errors import Hint, StepRenderer, UsageError, render_text
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
 from .sources import InputSet
@@ -134,7 +135,8 @@ class ImportSummary:
         """Whether the input held anything importable (messages new, changed or unchanged, or status changes)."""
         return _stored_anything(self.counts)
 
-    def lines(self, shown: int = MAX_SHOWN) -> list[str]:
+    def lines(self, shown: int = MAX_SHOWN, renderer: StepRenderer | None = None) -> list[str]:
+        """The summary as text; ``renderer`` shows hints the front end's way (see errors.Hint)."""
         c = self.counts
         out: list[str] = []
         if self.already:
@@ -167,16 +169,16 @@ class ImportSummary:
         listed = c.get("rejections", [])
         for r in listed[:shown]:
             where = f"{r['file']}:{r['place']}" if r.get("place") else r["file"]
-            out.append(f"    {where}: {r['reason']}")
+            out.append(f"    {where}: {render_text(r['reason'], renderer)}")
         more = c.get("rejected", 0) - min(shown, len(listed))
         if more > 0:
             kept = max(0, len(listed) - shown)
-            where = ("" if self.dry_run else
-                     f"; the first {len(listed):,} are in the audit trail: `ringebu-journal audit log --action "
-                     f"{'import.batch' if self.batch_id else 'import.rejected'} --format json`" if kept else "")
+            trail = Hint("the first {n} are in the audit trail: {{step}}".format(n=f"{len(listed):,}"),
+                         "audit.read:action", action="import.batch" if self.batch_id else "import.rejected")
+            where = "" if self.dry_run or not kept else "; " + trail.render(renderer)
             out.append(f"    … and {more:,} more{where}")
         for w in self.warnings:
-            out.append(f"warning: {w}")
+            out.append(f"warning: {render_text(w, renderer)}")
         return out
 
 
@@ -213,6 +215,7 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
                advance: Callable[[int], None] | None = None,
                input_sha256: str | None = None, dry_run: bool = False) -> ImportSummary:
     """Import the items an importer yields, resuming a crashed run of the same input."""
+    app.require("import.run")
     files = inputs.describe()
     sha = input_sha256 or inputs.sha256()
 
@@ -457,8 +460,7 @@ def _account_warnings(app: App, counts: dict[str, Any]) -> list[str]:
             row = conn.execute(select(ACC.c.registered, ACC.c.closed).where(
                 ACC.c.platform == platform, ACC.c.platform_id == pid)).first()
             if row is None or not row.registered:
-                out.append(f"own account {platform} {pid} is not in the registry of official profiles — "
-                           f"run `ringebu-journal accounts add {platform} {pid} --name NAME --unit UNIT`")
+                out.append(registration_warning(platform, pid))
     return out
 
 
