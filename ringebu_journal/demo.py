@@ -58,7 +58,7 @@ def _prepare(out: Path) -> None:
             raise UsageError(f"{out} exists and is not a demo folder — give a new or empty folder with --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / MARKER).write_text("made by `ringebu-journal demo`; safe to delete\n", encoding="utf-8")
+    (out / MARKER).write_text("made by the ringebu-journal demo; safe to delete\n", encoding="utf-8")
 
 
 def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
