@@ -14,6 +14,7 @@ from ringebu_journal.errors import ProblemsFound, UsageError
 from ringebu_journal.importers import run
 
 from .common import command_app, parse_date, progress, quiet_flag
+from .operations import command_line
 
 
 def register(cli: click.Group) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from cli.operations import command_line
 from imp_helpers import make_archivist_app
 from ringebu_journal.app import App, init_database
 from ringebu_journal.db.tables import ImportBatch, Message
@@ -233,7 +234,7 @@ def test_a_failed_attempt_leaves_no_batch_and_a_capped_list(any_app, tmp_path):
     s = run.import_jsonl(any_app, [str(bad)])
     assert s.rejected == 45 and s.batch_id is None and not s.stored
     assert _batches_and_events(any_app) == (0, ["import.rejected"])
-    lines = s.lines()
+    lines = s.lines(renderer=command_line)
     assert sum(1 for ln in lines if "bad.jsonl:line" in ln) == 20
     assert any("… and 25 more" in ln and "audit log --action import.rejected" in ln for ln in lines)
     # the fixed file is imported; the failed attempt did not make it "already imported"
@@ -303,8 +304,10 @@ def test_bare_numeric_platform_ids_resolve_on_both_databases(any_app, tmp_path, 
         resolve(any_app, "id:99999999999999999999")
     with pytest.raises(UsageError, match="no message"):
         resolve(any_app, "²")
-    any_app.role = "admin"
-    add_user(any_app, "mod", "moderator")
+    admin = App.open(str(any_app.db.engine.url.render_as_string(hide_password=False)), actor="admin",
+                     data_dir=any_app.data_dir)
+    add_user(admin, "mod", "moderator")            # users are added by the admin (the archivist may not)
+    admin.db.dispose()
     code, out, err = run_cli(db_args(any_app) + ["flag", "17890000000000012", "--archive", "--reason", "test"],
                              env={"RINGEBU_JOURNAL_ACTOR": "mod"})
     assert code == 0, err
