@@ -73,6 +73,9 @@ class Note(str):
         obj.base, obj.hint, obj.sep = base, hint, sep
         return obj
 
+    def __getnewargs__(self) -> tuple[str, Hint, str]:       # copy and pickle keep the hint
+        return self.base, self.hint, self.sep
+
     def render(self, renderer: StepRenderer | None = None) -> str:
         return f"{self.base}{self.sep}{self.hint.render(renderer)}"
 

@@ -261,3 +261,18 @@ def test_the_cli_refuses_the_last_admin_in_one_line(db_url, tmp_path):
                         "`ringebu-journal users add NAME --role ROLE`")
     assert len(_events(admin, "user.refused")) == 1
     admin.db.dispose()
+
+
+def test_a_note_keeps_its_hint_through_copy_and_pickle():
+    """Rejections and warnings travel in counts that are copied (and, in workers, pickled)."""
+    import copy
+    import pickle
+
+    from ringebu_journal.errors import render_text
+
+    note = accounts.registration_warning("facebook", "1", "Side")
+    for other in (copy.deepcopy(note), copy.copy(note), pickle.loads(pickle.dumps(note))):
+        assert other == note
+        assert render_text(other, command_line) == note.render(command_line)
+        assert "`ringebu-journal accounts add facebook 1 --name Side --unit UNIT`" in render_text(other, command_line)
+    assert json.loads(json.dumps({"w": note})) == {"w": str(note)}     # stored in product words
