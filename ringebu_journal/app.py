@@ -287,7 +287,9 @@ def add_user(app: App, name: str, role: str) -> dict[str, Any]:
             conn.execute(USERS.update().where(USERS.c.id == row.id).values(role=role, active=True))
             app.audit(conn, "user.change", "user", name,
                       before={"role": row.role, "active": row.active}, after={"role": role, "active": True})
-            return {"name": name, "role": role, "changed": True}
+        if name == app.actor:
+            app.forget_role()           # the App's own actor changed role: the next check reads it again
+        return {"name": name, "role": role, "changed": True}
     except _LastAdmin:
         raise _refuse_last_admin(app, name, {"role": role}) from None
 

@@ -220,6 +220,8 @@ def test_the_last_admin_cannot_demote_themself(db_url, tmp_path):
     # with a second admin the change is allowed, and then the other one is the last
     add_user(admin, "per", "admin")
     assert add_user(admin, "eli", "auditor")["changed"]
+    with pytest.raises(PermissionRefused, match="eli \\(auditor\\)"):    # the same App reads the new role
+        add_user(admin, "eli", "admin")
     per = App.open(db_url, actor="per", data_dir=tmp_path / "data")
     with pytest.raises(PermissionRefused):
         add_user(per, "per", "archivist")
