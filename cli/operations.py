@@ -87,7 +87,7 @@ STEP_COMMANDS: dict[str, str] = {
     "message.read:queue": "queue",
     "message.read:show": "show {message}",
     "message.decide:flag": "flag",
-    "message.decide:flag-choice": "flag --journal|--archive|--exclude --reason TEXT {message}",
+    "message.decide:flag-choice": "flag --journal|--archive|--exclude --reason TEXT",
     "model.manage:add": "model add FILE",
     "model.manage:undo": "model undo",
     "model.train": "train",

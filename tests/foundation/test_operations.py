@@ -278,3 +278,28 @@ def test_a_note_keeps_its_hint_through_copy_and_pickle():
         assert render_text(other, command_line) == note.render(command_line)
         assert "`ringebu-journal accounts add facebook 1 --name Side --unit UNIT`" in render_text(other, command_line)
     assert json.loads(json.dumps({"w": note})) == {"w": str(note)}     # stored in product words
+
+
+def test_every_hint_in_the_domain_gives_what_its_command_needs():
+    """Each Hint(...) in ringebu_journal/ names a known step and passes every {field} its CLI spelling
+    fills, so rendering a hint can never fail when the error is shown."""
+    import string
+
+    checked = 0
+    for path in (ROOT / "ringebu_journal").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Hint"):
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            step = node.args[1].value if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) else None
+            assert step in STEP_COMMANDS, f"{where}: step {step!r} has no CLI spelling"
+            if isinstance(node.args[0], ast.Constant):
+                fields = {f for _, f, _, _ in string.Formatter().parse(node.args[0].value) if f}
+                assert fields <= {"step", "step2"}, f"{where}: the text has {sorted(fields)}"
+            given = {k.arg for k in node.keywords} - {"also"}
+            steps = [step] + [k.value.value for k in node.keywords if k.arg == "also"]
+            for s in steps:
+                needed = {f for _, f, _, _ in string.Formatter().parse(STEP_COMMANDS[s]) if f}
+                assert needed <= given, f"{where}: {s} needs {sorted(needed - given)}"
+            checked += 1
+    assert checked >= 25
