@@ -86,7 +86,8 @@ def test_judging_again_adds_nothing_and_a_changed_policy_adds_judgments(make_app
     with app.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(JUD)).scalar() == 4  # old ones kept
         assert verify(conn).ok
-    events = list(query(app, AuditFilter(action="judgment.add")))
+    revisor = make_app("auditor", "revisor")           # the audit trail is for auditors (audit.read)
+    events = list(query(revisor, AuditFilter(action="judgment.add")))
     assert len(events) == 4
     last = json.loads(events[-1]["after"])
     assert last["policy_version"].startswith("lokal-") and json.loads(events[-1]["before"])["decision"]
