@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from cli.operations import command_line
 from imp_helpers import make_archivist_app
-from ringebu_journal.app import App, init_database
+from ringebu_journal.app import App, add_user, init_database
 from ringebu_journal.db.tables import ImportBatch, Message
-from ringebu_journal.errors import UsageError
+from ringebu_journal.errors import UsageError, render_text
 from ringebu_journal.importers import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,8 +183,9 @@ def test_postgresql_without_a_recorded_data_folder_refuses_imports(pg_url, tmp_p
     boot = App.open(pg_url, actor="admin")
     res = init_database(boot)
     assert res["data_dir"] is None
+    add_user(boot, "arkiv", "archivist")               # imports are the archivist's (import.run)
     boot.db.dispose()
-    app = App.open(pg_url, actor="admin")
+    app = App.open(pg_url, actor="arkiv")
     f = tmp_path / "a.jsonl"
     f.write_bytes(DATA)
     with pytest.raises(UsageError, match="no data folder for attachments"):
@@ -279,7 +280,10 @@ def test_jsonl_on_a_graph_dump_names_the_right_command(any_app, tmp_path):
     d = tmp_path / "dump.jsonl"
     d.write_text(dump_line(feed_body([("1", "Post", [])]), f"https://graph.facebook.com/v25.0/{PAGE}/feed") + "\n")
     s = run.import_jsonl(any_app, [str(d)])
-    assert s.rejected == 1 and "import facebook-dump" in s.counts["rejections"][0]["reason"]
+    reason = s.counts["rejections"][0]["reason"]
+    assert s.rejected == 1 and "Graph API dump import" in reason            # stored in the product's words
+    assert "`ringebu-journal import facebook-dump`" in render_text(reason, command_line)   # shown by the CLI
+    assert any("import it with `ringebu-journal import facebook-dump`" in ln for ln in s.lines(renderer=command_line))
 
 
 # -- item 5: bare numeric platform ids ---------------------------------------------------------------
@@ -287,7 +291,6 @@ def test_jsonl_on_a_graph_dump_names_the_right_command(any_app, tmp_path):
 
 def test_bare_numeric_platform_ids_resolve_on_both_databases(any_app, tmp_path, run_cli):
     from imp_helpers import db_args
-    from ringebu_journal.app import add_user
     from ringebu_journal.messages import resolve
 
     f = tmp_path / "ids.jsonl"
