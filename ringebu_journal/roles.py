@@ -57,11 +57,13 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "audit log": frozenset({"auditor", "admin"}),
     "audit verify": frozenset({"auditor", "admin", "archivist"}),
     "audit export": frozenset({"auditor", "admin"}),
+    "audit checkpoint": frozenset({"auditor", "admin"}),
     # no database involved
     "evaluate": OPEN,
     "train": OPEN,
     "validate": OPEN,
     "demo": OPEN,
+    "audit keygen": OPEN,
 }
 
 
