@@ -17,6 +17,7 @@ _READERS = frozenset({"archivist", "moderator", "auditor", "admin"})
 PERMISSIONS: dict[str, frozenset[str] | str] = {
     # administration
     "init": frozenset({"admin"}),            # on an empty database anyone may bootstrap it
+    "setup-roles": frozenset({"admin"}),
     "users add": frozenset({"admin"}),
     "users list": frozenset({"admin", "auditor"}),
     "users deactivate": frozenset({"admin"}),
