@@ -10,6 +10,7 @@ import csv
 import functools
 import io
 import json
+import re
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -246,13 +247,18 @@ UNSAFE = frozenset([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0
                     *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C, 0x2028, 0x2029])
 _ESCAPES = {c: f"\\u{c:04x}" for c in UNSAFE}
 _ESCAPES_NO_NEWLINE = {**_ESCAPES, 0x0A: "\\u000a", 0x09: "\\u0009"}
+# a quick test first: most text has none of them, and is then returned as it is
+_ANY_UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(UNSAFE)) + "]")
+_ANY_UNSAFE_OR_LAYOUT = re.compile("[\n\t" + "".join(re.escape(chr(c)) for c in sorted(UNSAFE)) + "]")
 
 
 def printable(text: str, *, newlines: bool = True) -> str:
     """``text`` with every control, DEL, C1 and bidi control written as a visible ``\\uXXXX``
     (``\\u001b`` for ESC, ``\\u000d`` for a carriage return, ``\\u202e`` for a right-to-left
     override). ``newlines=False`` escapes line feeds and tabs too (for one-line fields)."""
-    return text.translate(_ESCAPES if newlines else _ESCAPES_NO_NEWLINE)
+    if newlines:
+        return text.translate(_ESCAPES) if _ANY_UNSAFE.search(text) else text
+    return text.translate(_ESCAPES_NO_NEWLINE) if _ANY_UNSAFE_OR_LAYOUT.search(text) else text
 
 
 class SafeStream:
