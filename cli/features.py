@@ -18,5 +18,7 @@ def register(cli: click.Group) -> None:
     judging.register(cli)
     from . import demo_cmd
     demo_cmd.register(cli)
+    from . import security_cmds
+    security_cmds.register(cli)
     from .validate import validate
     cli.add_command(validate)

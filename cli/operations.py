@@ -59,11 +59,14 @@ COMMANDS: dict[str, str] = {
     "audit log": "audit.read",
     "audit export": "audit.read",
     "audit verify": "audit.verify",
+    "audit checkpoint": "audit.checkpoint",
+    "setup-roles": "database.init",
     # no database involved
     "evaluate": OPEN,
     "train": OPEN,
     "validate": OPEN,
     "demo": OPEN,
+    "audit keygen": OPEN,
 }
 
 #: commands of this map that other branches register (the tree test accepts their absence)
@@ -94,6 +97,7 @@ STEP_COMMANDS: dict[str, str] = {
     "rules.propose": "rules propose",
     "audit.read:export": "audit export",
     "audit.read:action": "audit log --action {action} --format json",
+    "audit.verify:against": "audit verify --against PACKAGE (or --checkpoint FILE --public-key FILE)",
 }
 
 

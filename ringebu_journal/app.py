@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from . import audit, permissions
-from .db import migrate
+from .db import migrate, privileges
 from .db.engine import Database
 from .db.tables import Setting, User
 from .errors import Hint, PermissionRefused, UsageError
@@ -144,6 +144,7 @@ class App:
                              Hint("create it with {step}, or give the right --db (or RINGEBU_JOURNAL_DB)", "database.init"))
         if check_schema and not self._looked_up:
             migrate.check_schema(self.db)
+            privileges.check_audit_guard(self.db)
         if not self._looked_up:
             self.role = self.lookup_role()
             self._looked_up = True
@@ -216,8 +217,32 @@ def init_database(app: App) -> dict[str, Any]:
         if before != after:
             app.audit(conn, "database.upgrade" if before else "database.create", "database",
                       app.db.display_url, before={"schema": before}, after={"schema": after})
+        if not app.db.is_sqlite:
+            _restore_guard(app, conn, upgraded=before != after)
         data_dir = _record_data_dir(app, conn)
     return {"before": before, "after": after, "made_admin": made_admin, "actor": app.actor, "data_dir": data_dir}
+
+
+def _restore_guard(app: App, conn: Connection, *, upgraded: bool) -> None:
+    """On PostgreSQL: put back missing or disabled audit triggers, and after an upgrade give the
+    runtime role (if ``setup-roles`` recorded one) its privileges on the new tables. Both need
+    the owner role; anyone else gets one line saying so."""
+    from sqlalchemy.exc import ProgrammingError
+
+    try:
+        with conn.begin_nested():
+            fixed = privileges.restore_guard(conn)
+            runtime = privileges.recorded_runtime(conn)
+            if upgraded and runtime:
+                privileges.grant_runtime(conn, runtime)
+    except ProgrammingError:
+        owner = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == privileges.OWNER_KEY)).scalar()
+        raise UsageError(f"database {app.db.display_url}: restoring the audit triggers or granting the runtime role "
+                         "needs the owner role",
+                         Hint(f"run {{step}} connected as {owner or 'the tables owner'}", "database.init")) from None
+    if fixed:
+        app.audit(conn, "database.guard_restored", "database", app.db.display_url, after={"fixed": fixed},
+                  reason="the audit trail's triggers were missing or disabled")
 
 
 def _record_data_dir(app: App, conn: Connection) -> str | None:

@@ -146,4 +146,6 @@ STEPS: dict[str, Step] = {
     "rules.propose": Step("rules.propose", "the rule proposals"),
     "audit.read:export": Step("audit.read", "the trail file written by the audit export"),
     "audit.read:action": Step("audit.read", "the audit log of this action"),
+    "audit.verify:against": Step("audit.verify", "the audit verification against the latest package or a signed "
+                                                 "checkpoint"),
 }
