@@ -37,6 +37,14 @@ class ContextItem:
     relation: Relation = "parent"
 
 
+# Format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, bidi marks,
+# the byte order mark, tag characters …) are invisible: "sø\u00adknad" and "klag\u200be" are the
+# words a reader sees. They are dropped before the rules and the model see the text. The class
+# is every Cf character of Unicode 14 (Python 3.11); a test checks it against unicodedata.
+_FORMAT = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
 _SPACE = re.compile(r"[^\S\n]+")
 # Only rewrite spaces when there is something to rewrite (the common case is plain text).
 _ODD_SPACE = re.compile("  |[\t\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
@@ -68,7 +76,10 @@ def _built(cls, **fields):
 
 
 def normalise(text: str) -> str:
-    """NFKC, lower case (æøå kept), one kind of quote and dash, single spaces; newlines kept."""
+    """Format characters (Cf) dropped, NFKC, lower case (æøå kept), one kind of quote and dash,
+    single spaces; newlines kept."""
+    if not text.isascii():
+        text = _FORMAT.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     if _QUOTE_CHARS.search(text):
         text = text.translate(_QUOTES)
