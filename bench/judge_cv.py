@@ -21,7 +21,7 @@ from pathlib import Path
 from ringebu_journal.judge import Judge, load_policy
 from ringebu_journal.judge.evaluate import evaluate_cases, read_labelled
 from ringebu_journal.judge.model import parse_model
-from ringebu_journal.judge.training import shipped_corpora, train
+from ringebu_journal.judge.training import shipped_corpora
 
 FIGURES = ("journal_recall", "journal_precision", "review_load", "screening_recall", "recall_remove",
            "recall_refer_political", "recall_reply", "recall_thank", "channel_consistency")
@@ -36,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default="")
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--rules-only", action="store_true")
+    ap.add_argument("--C", type=float, default=None, help="the regularisation to train with (default: training.C)")
     args = ap.parse_args(argv)
+    from ringebu_journal.judge import training
+    if args.C is not None:
+        training.C = args.C
     policy = load_policy()
     settings = dict(policy.model)
     for kv in args.set:
@@ -49,11 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     for p in held:
         rest = [q for q in files if q != p]
         key = hashlib.sha256("".join(hashlib.sha256(q.read_bytes()).hexdigest() for q in rest).encode()).hexdigest()[:16]
+        if training.C != 1.0:
+            key += f"-C{training.C:g}"
         cached = Path(args.cache) / f"{key}.json" if args.cache else None
         if cached is not None and cached.exists():
             data = cached.read_bytes()
         else:
-            data = train(rest, count_languages=True)
+            data = training.train(rest, count_languages=True)
             if cached is not None:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_bytes(data)

@@ -299,8 +299,6 @@ class Judge:
             if pos >= first_deferred and not screened:
                 break
             alts = open_alts.get(pos)
-            if r.context_author is not None and not self._context_ok(c, msg, domain):
-                continue
             hit = None
             rx = index.regex_for(c.pos, alts) if c.rx is not None else None
             if rx is not None:
@@ -315,6 +313,10 @@ class Judge:
                     if self._conditions_ok(c, msg, i, i + len(h.matched)):
                         hit = _Fired(r, h.matched, h.detail)
                         break
+            # the thread context last: it may judge a citizen's parent message, which costs as
+            # much as judging this one, so only when the message itself matched
+            if hit is not None and r.context_author is not None and not self._context_ok(c, msg, domain):
+                hit = None
             if hit is not None:
                 fired.append(hit)
                 screened = screened or r.screen

@@ -202,3 +202,15 @@ def test_format_characters_are_dropped_before_the_rules_and_the_model():
     hidden = judge.judge("Jeg kl\u200bager p\u00e5 ved\u00adtaket om bygge\u200ds\u00f8knaden.")
     assert plain.decision == hidden.decision == Decision.journal
     assert [r.rule for r in hidden.reasons] == [r.rule for r in plain.reasons]
+
+
+def test_a_citizens_parent_is_judged_only_when_the_reply_joins_it():
+    """Whether a citizen's parent message is a case is judged (at the cost of a second judgment)
+    only for a reply whose own words join it ("samme her"), not for every reply in a thread."""
+    judge = Judge()
+    parent = ContextItem("Jeg klager på vedtaket om brøyting av vegen vår.", relation="sibling")
+    judge.judge("Fint vær i dag, skal på tur", context=[parent])
+    assert judge._parent_cache == {}
+    joined = judge.judge("Samme her!", context=[parent])
+    assert len(judge._parent_cache) == 1
+    assert joined.decision != Decision.exclude
