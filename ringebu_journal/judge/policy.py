@@ -55,7 +55,8 @@ ACTIONS = frozenset(a.value for a in Action)
 _TABLES = ("policy", "thresholds", "condition", "rule", "model", "lures", "categories", "own_matter")
 _POLICY_KEYS = {"version", "name", "description", "default_hjemmel"}
 _OWN_MATTER_KEYS = {"rule", "description", "effect", "own", "need"}
-#: The [model] table: how the learned model and the rules are combined (probabilities 0–1).
+#: The [model] table: how the learned model and the rules are combined (probabilities 0–1). The
+#: label thresholds were chosen on held-out-by-writer evaluation (bench/judge_cv.py, docs/judge.md).
 MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "enabled": True,
     "file": "",                   # a model file; empty: the one shipped with the program
@@ -65,10 +66,10 @@ MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "confirm_at": 0.9,            # the rules only send to review, the model at or above this: journal
     "dismiss_below": 0.0,         # the rules only send to review, the model below this: archive (0: never)
     "screen_at": 0.35,
-    "reply_at": 0.35,
+    "reply_at": 0.30,
     "thank_at": 0.5,
-    "refer_political_at": 0.35,
-    "remove_at": 0.45,
+    "refer_political_at": 0.25,
+    "remove_at": 0.40,
     "unknown_min_cases": 30,      # training messages in a language below which it is unknown ground
     "unknown_known_words": 0.5,   # share of known words below which the language is looked up
 }
