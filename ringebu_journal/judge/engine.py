@@ -492,8 +492,11 @@ class Judge:
         # political side the model sees does not take the reply away
         political = _REFER_POLITICAL in actions
         if self.model is not None:
+            # a reply that joins a case through the thread (a rule with context) is the rules'
+            # to judge: the model sees the thread only as a few words of its parent
+            from_thread = any(f.rule.context_author is not None for f in fired)
             decision, confidence, case, spam, language, model_says = self._combine(
-                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons)
+                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons, from_thread)
             virus = virus or spam
         if case:
             actions.add(_REFER_POST)
@@ -515,7 +518,8 @@ class Judge:
 
     # ----------------------------------------------------------------------------------------
     def _combine(self, msg: _Message, decision: Decision, confidence: float, case: bool, virus: bool,
-                 actions: set[str], hjemmel: list[str], sreasons: list[str], reasons: list[Reason]):
+                 actions: set[str], hjemmel: list[str], sreasons: list[str], reasons: list[Reason],
+                 from_thread: bool = False):
         """The rules' decision weighed against the model's (see docs/judge.md, "Rules and model").
 
         Agreement decides automatically; disagreement, or a model without enough data for the
@@ -548,12 +552,12 @@ class Judge:
                     effect="til vurdering"))
         if not virus and not unknown:
             if decision == Decision.journal:
-                if p < ms["doubt_below"]:
+                if p < ms["doubt_below"] and not from_thread:
                     decision, confidence, note = Decision.review, 0.5, "reglene journalfører, modellen er uenig"
             elif decision == Decision.review:
                 if p >= ms["confirm_at"]:
                     decision, confidence, note = Decision.journal, 0.7, "reglene er i tvil, modellen ser en sak"
-                elif p < ms["dismiss_below"]:
+                elif p < ms["dismiss_below"] and not from_thread:
                     decision, confidence, case = Decision.archive, 0.6, False
                     note = "reglene er i tvil, modellen ser ingen sak"
             elif p >= ms["case_review_at"]:

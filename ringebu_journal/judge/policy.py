@@ -62,9 +62,9 @@ MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "file": "",                   # a model file; empty: the one shipped with the program
     "review_budget": 0.20,        # the share of (non-hard) messages that may go to review
     "doubt_below": 0.25,          # the rules journal, the model below this: review
-    "case_review_at": 0.45,       # the rules see no case, the model at or above this: review
+    "case_review_at": 0.40,       # the rules see no case, the model at or above this: review
     "confirm_at": 0.9,            # the rules only send to review, the model at or above this: journal
-    "dismiss_below": 0.0,         # the rules only send to review, the model below this: archive (0: never)
+    "dismiss_below": 0.35,        # the rules only send to review, the model below this: archive (0: never)
     "screen_at": 0.35,
     "reply_at": 0.30,
     "thank_at": 0.5,
