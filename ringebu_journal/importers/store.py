@@ -62,7 +62,7 @@ from ..errors import UsageError
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
 from .sources import InputSet
-from .textutil import clean_opt, time_problem
+from .textutil import MIN_TIME, clean_opt, latest_time, time_problem
 
 MSG = Message.__table__
 THR = Thread.__table__
@@ -495,22 +495,23 @@ def _copy_counts(c: dict[str, Any]) -> dict[str, Any]:
 def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any],
                  known_accounts: set[tuple[str, str]]) -> None:
     now = _now()
+    earliest, latest = MIN_TIME, latest_time(now)
     records: list[Record] = []
     changes: list[StatusChange] = []
     own: dict[tuple[str, str], AccountIn] = {}
     for it in chunk:
-        if isinstance(it, Record):
-            bad = _unsafe_id(it.message)
-            late = time_problem(it.message.created_at) if not bad else None
-            if bad:
-                it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
-                               "lone surrogate — not imported", it.message.platform.value)
-            elif late:
-                it = Rejection(*_where(it.capture), f"{it.message.platform.value} id {it.message.platform_message_id}: "
-                               f"{late}", it.message.platform.value)
-            else:
+        if type(it) is Record:
+            m = it.message
+            bad = _unsafe_id(m)
+            if not bad and earliest <= m.created_at <= latest:
                 records.append(it)
                 continue
+            if bad:
+                it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
+                               "lone surrogate — not imported", m.platform.value)
+            else:
+                it = Rejection(*_where(it.capture), f"{m.platform.value} id {m.platform_message_id}: "
+                               f"{time_problem(m.created_at, latest)}", m.platform.value)
         if isinstance(it, Rejection):
             counts["rejected"] += 1
             if it.platform:
@@ -528,14 +529,17 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
         elif isinstance(it, StatusChange):
             changes.append(it)
 
+    current: dict[tuple[str, str], tuple] = {}
     if records:
-        records = _same_identity(conn, records, counts)
+        current = _current(conn, list(dict.fromkeys((r.message.platform._value_, r.message.platform_message_id)
+                                                     for r in records)))
+        records = _same_identity(records, current, counts)
     caps = [r.capture for r in records] + [c.capture for c in changes]
     cap_ids = _store_captures(conn, caps, now, counts)
     _store_accounts(conn, records, own, now, counts, known_accounts)
     if records:
         thread_ids = _store_threads(conn, records, now)
-        _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts)
+        _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts, current)
     if changes:
         _store_status_changes(conn, batch_id, changes, cap_ids, now, counts)
 
@@ -545,42 +549,34 @@ _ID_FIELDS = ("platform_message_id", "parent_platform_id", "post_platform_id", "
               "account_platform_id", "author_id", "permalink")
 
 
+# The identity columns, in the order _current selects them after its first six columns.
 _IDENTITY = {"account_platform_id": "account", "author_id": "author", "conversation_id": "conversation",
              "post_platform_id": "post", "kind": "kind"}
 
 
-def _identity(m: MessageIn) -> dict[str, str | None]:
-    return {"account_platform_id": m.account_platform_id, "author_id": m.author_id,
-            "conversation_id": m.conversation_id, "post_platform_id": m.post_platform_id, "kind": m.kind.value}
-
-
-def _same_identity(conn: Connection, records: list[Record], counts: dict[str, Any]) -> list[Record]:
+def _same_identity(records: list[Record], current: dict[tuple[str, str], tuple],
+                   counts: dict[str, Any]) -> list[Record]:
     """The records that are the message their id names; the others become rejections.
 
-    A record is compared with the stored current version, or with the first record of this
-    chunk with the same id. A field unknown on one side (None) is no contradiction.
+    A record is compared with the stored current version (``current``, from :func:`_current`),
+    or with the first record of this chunk with the same id. A field unknown on one side (None)
+    is no contradiction.
     """
-    by_platform: dict[str, list[str]] = {}
-    for r in records:
-        by_platform.setdefault(r.message.platform.value, []).append(r.message.platform_message_id)
-    known: dict[tuple[str, str], dict[str, Any]] = {}
-    cols = [MSG.c.platform_message_id] + [MSG.c[c] for c in _IDENTITY]
-    for p, ids in by_platform.items():
-        for part in _parts(list(dict.fromkeys(ids))):
-            for row in conn.execute(select(*cols).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
-                                                        MSG.c.is_current == True)):  # noqa: E712
-                known[(p, row.platform_message_id)] = {c: getattr(row, c) for c in _IDENTITY}
+    known: dict[tuple[str, str], list] = {}
     kept: list[Record] = []
     for r in records:
         m = r.message
-        key = (m.platform.value, m.platform_message_id)
-        new = _identity(m)
+        key = (m.platform._value_, m.platform_message_id)
+        new = [m.account_platform_id, m.author_id, m.conversation_id, m.post_platform_id, m.kind._value_]
         old = known.get(key)
         if old is None:
-            known[key] = new
-            kept.append(r)
-            continue
-        differ = [label for c, label in _IDENTITY.items() if old[c] and new[c] and old[c] != new[c]]
+            row = current.get(key)
+            if row is None:
+                known[key] = new
+                kept.append(r)
+                continue
+            old = known[key] = list(row[6:11])
+        differ = [label for o, n, label in zip(old, new, _IDENTITY.values()) if o and n and o != n]
         if differ:
             file, place = _where(r.capture)
             counts["rejected"] += 1
@@ -591,9 +587,9 @@ def _same_identity(conn: Connection, records: list[Record], counts: dict[str, An
                     f"{', another '.join(differ)}) — a new version keeps its account, author and conversation; "
                     "give this message an id of its own")})
             continue
-        for c in _IDENTITY:
-            if not old[c]:
-                old[c] = new[c]
+        for i, o in enumerate(old):
+            if not o:
+                old[i] = new[i]
         kept.append(r)
     return kept
 
@@ -671,14 +667,15 @@ def _store_accounts(conn: Connection, records: list[Record], own: dict[tuple[str
         key = f"{platform}:{pid}"
         if key not in counts["own_accounts"]:
             counts["own_accounts"].append(key)
+    rows = {k: v for k, v in rows.items() if k not in known or k in own}
     for r in records:
         m = r.message
-        if m.author_id and not m.author_is_municipality:
-            k = (m.platform.value, m.author_id[:200])
-            if k not in rows:
+        author = m.author_id
+        if author and not m.author_is_municipality:
+            k = (m.platform._value_, author if len(author) <= 200 else author[:200])
+            if k not in known and k not in rows:
                 rows[k] = {"platform": k[0], "platform_id": k[1], "name": m.author_name, "unit": None,
                            "own": False, "registered": False, "closed": False, "created_at": now}
-    rows = {k: v for k, v in rows.items() if k not in known or k in own}
     if not rows:
         return
     if conn.dialect.name == "sqlite":
@@ -701,7 +698,8 @@ def _store_threads(conn: Connection, records: list[Record], now: datetime) -> di
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
     for r in records:
         m = r.message
-        key = (m.platform.value, m.thread_key()[:300])
+        tkey = m.thread_key()
+        key = (m.platform._value_, tkey if len(tkey) <= 300 else tkey[:300])
         if key not in wanted:
             wanted[key] = {"platform": key[0], "thread_key": key[1],
                            "kind": "conversation" if m.conversation_id else "post",
@@ -728,60 +726,87 @@ def _thread_ids(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str
     return out
 
 
-def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-    out: dict[tuple[str, str], Any] = {}
+_CURRENT_COLUMNS = ("id, platform_message_id, version, content_hash, status, lock_version, "
+                    "account_platform_id, author_id, conversation_id, post_platform_id, kind")
+
+
+def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+    """The stored current version of each (platform, id): a tuple of ``_CURRENT_COLUMNS``.
+
+    One statement per platform and IN_LIST_MAX ids on SQLite; one per platform on PostgreSQL
+    (``= ANY`` of an array). Driver SQL: this runs once per chunk on every import."""
+    out: dict[tuple[str, str], tuple] = {}
     by_platform: dict[str, list[str]] = {}
     for p, k in keys:
         by_platform.setdefault(p, []).append(k)
+    sqlite_mode = conn.dialect.name == "sqlite"
     for p, ks in by_platform.items():
-        for part in _parts(ks):
-            q = select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version, MSG.c.content_hash,
-                       MSG.c.status, MSG.c.lock_version).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
-                                           MSG.c.is_current == True)  # noqa: E712
-            for row in conn.execute(q):
-                out[(p, row.platform_message_id)] = row
+        if sqlite_mode:
+            for part in _parts(ks):
+                rows = conn.exec_driver_sql(
+                    f"SELECT {_CURRENT_COLUMNS} FROM messages WHERE platform = ? AND is_current = 1 "
+                    f"AND platform_message_id IN ({','.join('?' * len(part))})", (p, *part)).fetchall()
+                for row in rows:
+                    out[(p, row[1])] = tuple(row)
+        else:
+            rows = conn.exec_driver_sql(
+                f"SELECT {_CURRENT_COLUMNS} FROM messages WHERE platform = %s AND is_current "
+                "AND platform_message_id = ANY(%s)", (p, ks)).fetchall()
+            for row in rows:
+                out[(p, row[1])] = tuple(row)
     return out
 
 
 def _store_messages(conn: Connection, batch_id: int, records: list[Record], thread_ids: dict,
-                    cap_ids: dict[str, int], now: datetime, counts: dict[str, Any]) -> None:
+                    cap_ids: dict[str, int], now: datetime, counts: dict[str, Any],
+                    current: dict[tuple[str, str], tuple]) -> None:
+    """Write the records; ``current`` holds the stored versions read for this chunk."""
     pending = records
+    first = True
     while pending:
         # Take the first occurrence of each message in this wave; repeats of the same id within
         # the chunk wait for the next wave so that they are compared with what was just written.
         seen: set[tuple[str, str]] = set()
-        wave: list[Record] = []
+        wave: list[tuple[tuple[str, str], Record]] = []
         later: list[Record] = []
         for r in pending:
-            k = (r.message.platform.value, r.message.platform_message_id)
+            m = r.message
+            k = (m.platform._value_, m.platform_message_id)
             if k in seen:
                 later.append(r)
             else:
                 seen.add(k)
-                wave.append(r)
-        _store_wave(conn, batch_id, wave, thread_ids, cap_ids, now, counts)
+                wave.append((k, r))
+        if not first:
+            current = _current(conn, [k for k, _r in wave])
+        _store_wave(conn, batch_id, wave, thread_ids, cap_ids, now, counts, current)
         pending = later
+        first = False
 
 
-def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids: dict,
-                cap_ids: dict[str, int], now: datetime, counts: dict[str, Any]) -> None:
-    keys = [(r.message.platform.value, r.message.platform_message_id) for r in wave]
-    current = _current(conn, keys)
+def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str], Record]], thread_ids: dict,
+                cap_ids: dict[str, int], now: datetime, counts: dict[str, Any],
+                current: dict[tuple[str, str], tuple]) -> None:
     rows: list[tuple] = []
     retire: list[int] = []
     with_attachments: list[tuple[tuple[str, str, int], MessageIn]] = []
     sqlite_mode = conn.dialect.name == "sqlite"
     imported = _sqlite_time(now) if sqlite_mode else now
     dumps = json.dumps
-    for r, key in zip(wave, keys):
+    plats: dict[str, dict[str, int]] = {}
+    repairs = sanitized = 0
+    for key, r in wave:
         m = r.message
         h = m.content_hash()
         cur = current.get(key)
-        pc = _plat(counts, key[0])
-        counts["messages"] += 1
-        counts["mojibake_repairs"] += int(m.extra.get("mojibake_repairs", 0) or 0)
-        counts["sanitized_chars"] += int(m.extra.get("sanitized_chars", 0) or 0)
-        if cur is not None and (cur.content_hash == h or m.extra.get("text_absent")):
+        pc = plats.get(key[0])
+        if pc is None:
+            pc = plats[key[0]] = _plat(counts, key[0])
+        extra = m.extra
+        if extra:
+            repairs += int(extra.get("mojibake_repairs", 0) or 0)
+            sanitized += int(extra.get("sanitized_chars", 0) or 0)
+        if cur is not None and (cur[3] == h or extra.get("text_absent")):
             # Same content; or a response that did not carry the text field at all (not an edit).
             pc["unchanged"] += 1
             continue
@@ -791,19 +816,24 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
         else:
             # A new version continues the lock count, so a moderator who decided on what
             # they saw of the old version gets a conflict instead of deciding blind.
-            version, previous, lock = cur.version + 1, cur.id, cur.lock_version + 1
-            retire.append(cur.id)
+            version, previous, lock = cur[2] + 1, cur[0], cur[5] + 1
+            retire.append(cur[0])
             pc["new_versions"] += 1
-        extra = m.extra
+        pmid = key[1] if len(key[1]) <= 300 else key[1][:300]
+        tkey = m.thread_key()
+        raw = r.raw
         rows.append((
-            key[0], key[1][:300], version, previous, True, thread_ids.get((key[0], m.thread_key()[:300])), m.kind.value,
-            m.parent_platform_id, m.post_platform_id, m.conversation_id, m.account_platform_id, m.author_id,
-            m.author_name, m.author_is_municipality, m.text,
-            _sqlite_time(m.created_at) if sqlite_mode else m.created_at, m.permalink, m.status.value, h, r.raw,
-            sha256_hex(r.raw), cap_ids.get(r.capture.sha256), batch_id,
+            key[0], pmid, version, previous, True, thread_ids.get((key[0], tkey if len(tkey) <= 300 else tkey[:300])),
+            m.kind._value_, m.parent_platform_id, m.post_platform_id, m.conversation_id, m.account_platform_id,
+            m.author_id, m.author_name, m.author_is_municipality, m.text,
+            _sqlite_time(m.created_at) if sqlite_mode else m.created_at, m.permalink, m.status._value_, h, raw,
+            sha256_hex(raw), cap_ids.get(r.capture.sha256), batch_id,
             (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, lock))
         if m.attachments:
             with_attachments.append(((key[0], key[1], version), m))
+    counts["messages"] += len(wave)
+    counts["mojibake_repairs"] += repairs
+    counts["sanitized_chars"] += sanitized
     if retire:
         for part in _parts(retire):
             conn.execute(update(MSG).where(MSG.c.id.in_(part)).values(is_current=False))

@@ -117,9 +117,15 @@ def stream_array(reader: Any) -> Iterator[Any]:
     raise ijson.IncompleteJSONError("the array is not closed")
 
 
-def time_problem(dt: datetime) -> str | None:
-    """Why a message time cannot be right (before MIN_TIME or after tomorrow), or None."""
-    latest = datetime.now(timezone.utc) + FUTURE_SLACK
+def latest_time(now: datetime | None = None) -> datetime:
+    """The latest time a message can have: tomorrow, as seen from ``now`` (default: the clock)."""
+    return (now or datetime.now(timezone.utc)) + FUTURE_SLACK
+
+
+def time_problem(dt: datetime, latest: datetime | None = None) -> str | None:
+    """Why a message time cannot be right (before MIN_TIME or after ``latest``, by default
+    tomorrow), or None."""
+    latest = latest or latest_time()
     if dt < MIN_TIME or dt > latest:
         return (f"time {dt.isoformat()} is outside the dates a message can have ({MIN_TIME.date()} to "
                 f"{latest.date()}) — check the field and the clock of the capturing machine")
