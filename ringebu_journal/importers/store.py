@@ -40,6 +40,7 @@ before the record is yielded, and linked here.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -221,10 +222,38 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
             yield Rejection(p.file, p.place, p.reason)
         yield from items()
 
-    if dry_run:
-        return _dry_run(app, importer, sha, all_items(), chunk_size, advance)
-    with input_lock(app, importer, sha):
-        return _locked_import(app, importer, sha, files, all_items, chunk_size, again, advance)
+    with _collect_per_chunk():
+        if dry_run:
+            return _dry_run(app, importer, sha, all_items(), chunk_size, advance)
+        with input_lock(app, importer, sha):
+            return _locked_import(app, importer, sha, files, all_items, chunk_size, again, advance)
+
+
+@contextmanager
+def _collect_per_chunk() -> Iterator[None]:
+    """The cyclic garbage collector off while items are parsed and written, and one collection
+    after each chunk (:func:`_chunk_done`) instead.
+
+    Parsing a dump allocates millions of containers that reference counting frees; the automatic
+    collector would walk the whole heap (the program's modules, the chunk in hand) over and over
+    while they are made — a quarter of an import's time. The heap that exists when the import
+    starts is frozen (``gc.freeze``: never walked, still freed normally), so the collection after
+    each chunk walks only that chunk's leftovers: memory stays flat, whatever the input's size.
+    Everything is as before when the import returns or fails."""
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+def _chunk_done() -> None:
+    if not gc.isenabled():
+        gc.collect()
 
 
 def _locked_import(app: App, importer: str, sha: str, files: list[str], all_items: Callable[[], Iterable[Item]],
@@ -338,8 +367,11 @@ def _dry_write(app: App, importer: str, sha: str, items: Iterable[Item], chunk_s
             counts=counts, actor=app.actor, started_at=_now())).inserted_primary_key[0])
         for _index, chunk in _chunks(items, chunk_size):
             _write_chunk(conn, app, batch_id, chunk, counts, known)
+            taken = len(chunk)
+            del chunk
+            _chunk_done()
             if advance:
-                advance(len(chunk))
+                advance(taken)
         raise _RolledBack()
 
 
@@ -356,16 +388,20 @@ def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, coun
 
     for index, chunk in _chunks(counted(), chunk_size, skip=position, each=lambda: killpoints.reached("import.item")):
         _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
+        taken = len(chunk)
+        del chunk               # freed before the collection, which then has little to walk
+        _chunk_done()
         if advance:
-            advance(len(chunk))
+            advance(taken)
     return seen
 
 
 def _chunks(items: Iterable[Item], size: int, *, skip: int = 0,
             each: Callable[[], None] | None = None) -> Iterator[tuple[int, list[Item]]]:
     """The items after the first ``skip``, ``size`` at a time, each chunk with the 1-based index
-    of its last item (the position a resumed run starts after); ``each`` runs per item taken."""
-    chunk: list[Item] = []
+    of its last item (the position a resumed run starts after); ``each`` runs per item taken.
+    A chunk handed out is not referenced here any more, so it is freed when the caller is done."""
+    held: list[list[Item]] = [[]]
     index = 0
     for item in items:
         index += 1
@@ -373,12 +409,12 @@ def _chunks(items: Iterable[Item], size: int, *, skip: int = 0,
             continue
         if each is not None:
             each()
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield index, chunk
-            chunk = []
-    if chunk:
-        yield index, chunk
+        held[0].append(item)
+        if len(held[0]) >= size:
+            yield index, held.pop()
+            held.append([])
+    if held[0]:
+        yield index, held.pop()
 
 
 class _Checkpointer:
@@ -797,7 +833,9 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str
     repairs = sanitized = 0
     for key, r in wave:
         m = r.message
-        h = m.content_hash()
+        # MessageIn.content_hash, without its sort when there are no attachments
+        h = sha256_hex(f"{m.text}\x1f{m.status._value_}\x1f{m.author_name or ''}") if not m.attachments \
+            else m.content_hash()
         cur = current.get(key)
         pc = plats.get(key[0])
         if pc is None:
@@ -861,8 +899,7 @@ _SQLITE_INSERT = (f"INSERT INTO messages ({', '.join(_MSG_COLUMNS)}) "
 def _sqlite_time(dt: datetime) -> str:
     # What SQLAlchemy's SQLite DateTime stores for UTCDateTime: naive UTC text with microseconds.
     d = dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)
-    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d}."
-            f"{d.microsecond:06d}")
+    return d.isoformat(" ", "microseconds")[:26]       # YYYY-MM-DD HH:MM:SS.ffffff, without +00:00
 
 
 def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
