@@ -58,6 +58,7 @@ from sqlalchemy.engine import Connection
 
 from .. import killpoints
 from ..app import App
+from ..db.batches import ROWS_PER_BATCH, in_lists
 from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
 from ..errors import UsageError
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
@@ -72,7 +73,7 @@ ATT = Attachment.__table__
 ACC = Account.__table__
 BATCH = ImportBatch.__table__
 
-CHUNK_SIZE = 5000
+CHUNK_SIZE = ROWS_PER_BATCH
 SQLITE_CACHE_KIB = 65536
 MAX_LISTED = 1000          # rejections and not-retrievable ids kept in counts and the audit event
 MAX_SHOWN = 20             # rejections printed by ImportSummary.lines (all MAX_LISTED are in the audit trail)
@@ -663,7 +664,7 @@ def _store_captures(conn: Connection, caps: list[CaptureIn], now: datetime, coun
         return {}
     ids: dict[str, int] = {}
     shas = list(by_sha)
-    for part in _parts(shas):
+    for part in in_lists(shas):
         for row in conn.execute(select(CAP.c.id, CAP.c.sha256).where(CAP.c.sha256.in_(part))):
             ids[row.sha256] = row.id
     missing = [s for s in shas if s not in ids]
@@ -674,15 +675,10 @@ def _store_captures(conn: Connection, caps: list[CaptureIn], now: datetime, coun
              "size": len(by_sha[s].payload.encode("utf-8", "surrogatepass")), "payload": by_sha[s].payload}
             for s in missing])
         counts["captures"] += len(missing)
-        for part in _parts(missing):
+        for part in in_lists(missing):
             for row in conn.execute(select(CAP.c.id, CAP.c.sha256).where(CAP.c.sha256.in_(part))):
                 ids[row.sha256] = row.id
     return ids
-
-
-def _parts(seq: list, n: int = 900) -> Iterable[list]:
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
 
 
 def _account_platform(platform: str) -> str:
@@ -755,7 +751,7 @@ def _thread_ids(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str
     for p, k in keys:
         by_platform.setdefault(p, []).append(k)
     for p, ks in by_platform.items():
-        for part in _parts(ks):
+        for part in in_lists(ks):
             for row in conn.execute(select(THR.c.id, THR.c.thread_key).where(
                     THR.c.platform == p, THR.c.thread_key.in_(part))):
                 out[(p, row.thread_key)] = row.id
@@ -778,7 +774,7 @@ def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     sqlite_mode = conn.dialect.name == "sqlite"
     for p, ks in by_platform.items():
         if sqlite_mode:
-            for part in _parts(ks):
+            for part in in_lists(ks):
                 rows = conn.exec_driver_sql(
                     f"SELECT {_CURRENT_COLUMNS} FROM messages WHERE platform = ? AND is_current = 1 "
                     f"AND platform_message_id IN ({','.join('?' * len(part))})", (p, *part)).fetchall()
@@ -873,7 +869,7 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str
     counts["mojibake_repairs"] += repairs
     counts["sanitized_chars"] += sanitized
     if retire:
-        for part in _parts(retire):
+        for part in in_lists(retire):
             conn.execute(update(MSG).where(MSG.c.id.in_(part)).values(is_current=False))
     if rows:
         _insert_messages(conn, rows)
@@ -926,7 +922,7 @@ def _ids_of(conn: Connection, keys: list[tuple[str, str, int]]) -> dict[tuple[st
         by_platform.setdefault(p, []).append(k)
     wanted = set(keys)
     for p, ks in by_platform.items():
-        for part in _parts(ks):
+        for part in in_lists(ks):
             for row in conn.execute(select(MSG.c.id, MSG.c.platform_message_id, MSG.c.version).where(
                     MSG.c.platform == p, MSG.c.platform_message_id.in_(part))):
                 k = (p, row.platform_message_id, row.version)
