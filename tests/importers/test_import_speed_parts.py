@@ -155,7 +155,7 @@ class _Item:
 
 
 def test_a_chunk_handed_out_is_not_kept_by_the_generator():
-    chunks = store._chunks(iter([_Item() for _ in range(7)]), 3)
+    chunks = store._chunks((_Item() for _ in range(7)), 3)
     _index, first = next(chunks)
     ref = weakref.ref(first[0])
     refs_to_list = sys.getrefcount(first)
