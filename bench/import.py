@@ -105,11 +105,12 @@ def main() -> None:
               f"{r['floor_rss_mb']:>9.0f} {r['ratio']:>10.2f} {r['cpu_ratio']:>9.2f}")
     print(f"load average {os.getloadavg()[0]:.1f} at end (other processes on the machine skew the figures)")
     ok_ratio = all(r["ratio"] >= 0.33 for r in results)
-    ok_rate = all(r["rate"] >= 30000 for r in results if r["size"] >= 1_000_000)
+    big = [r for r in results if r["size"] >= 1_000_000]
+    ok_rate = "not measured" if not big else "met" if all(r["rate"] >= 30000 for r in big) else "NOT met"
     ok_rss = all(r["rss_mb"] < 300 for r in results)
     flat = max(r["rss_mb"] for r in results) - min(r["rss_mb"] for r in results)
     print(f"targets: ratio ≥ 0.33 {'met' if ok_ratio else 'NOT met'}; ≥ 30,000 msgs/s at 1,000,000 "
-          f"{'met' if ok_rate else 'NOT met'}; peak RSS < 300 MB {'met' if ok_rss else 'NOT met'} "
+          f"{ok_rate}; peak RSS < 300 MB {'met' if ok_rss else 'NOT met'} "
           f"(spread {flat:.0f} MB across sizes)")
 
 

@@ -30,7 +30,13 @@ belongs to) and :class:`StatusChange` (an object the platform no longer returns)
   is one ``import.rejected`` audit event with the rejections (``import.empty`` if the input
   held nothing at all);
 * a dry run (``dry_run=True``) does all of it in one transaction that is rolled back: the
-  counts and rejections are exact, nothing is stored.
+  counts and rejections are exact, nothing is stored;
+* flat memory — one chunk (``ROWS_PER_BATCH`` items, ``db/batches.py``) is in hand at a time and
+  freed before the next is read; the cyclic garbage collector runs once per chunk instead of
+  during parsing (``_collect_per_chunk``), and is as it was when the import returns or fails.
+
+Per chunk, the stored current versions of its ids are read once (one statement per platform and
+``IN_LIST_MAX`` ids) and serve both the identity check and the versioning.
 
 Captures are stored once per SHA-256 of their verbatim payload; threads and accounts are
 upserted; attachment bytes are stored content-addressed by the importers (``blobs.py``)
