@@ -51,6 +51,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -246,16 +247,27 @@ def _collect_per_chunk() -> Iterator[None]:
     while they are made — a quarter of an import's time. The heap that exists when the import
     starts is frozen (``gc.freeze``: never walked, still freed normally), so the collection after
     each chunk walks only that chunk's leftovers: memory stays flat, whatever the input's size.
-    Everything is as before when the import returns or fails."""
-    enabled = gc.isenabled()
-    gc.disable()
-    gc.freeze()
+    Everything is as before when the import returns or fails; imports running at the same time
+    in threads of one process share one such period (the last one out restores the collector)."""
+    with _GC_LOCK:
+        if _GC_STATE["runs"] == 0:
+            _GC_STATE["enabled"] = gc.isenabled()
+            gc.disable()
+            gc.freeze()
+        _GC_STATE["runs"] += 1
     try:
         yield
     finally:
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
+        with _GC_LOCK:
+            _GC_STATE["runs"] -= 1
+            if _GC_STATE["runs"] == 0:
+                gc.unfreeze()
+                if _GC_STATE["enabled"]:
+                    gc.enable()
+
+
+_GC_LOCK = threading.Lock()
+_GC_STATE: dict[str, Any] = {"runs": 0, "enabled": True}
 
 
 def _chunk_done() -> None:

@@ -170,3 +170,16 @@ def test_one_entry_point_and_one_batch_size():
         f = getattr(run, name)
         assert f.func is run.import_input and f.args == (kind,) and kind in run.KINDS
     assert store.CHUNK_SIZE == ROWS_PER_BATCH
+
+
+def test_overlapping_imports_in_threads_leave_the_collector_as_it_was():
+    """Two imports in threads of one process: the second to start may end first; the collector
+    is restored only when the last one ends."""
+    assert gc.isenabled()
+    first, second = store._collect_per_chunk(), store._collect_per_chunk()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()           # the second import still runs
+    second.__exit__(None, None, None)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
