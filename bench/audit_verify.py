@@ -118,6 +118,7 @@ def main() -> None:
 
     from ringebu_journal import audit
     from ringebu_journal.app import App, init_database
+    from ringebu_journal.db.batches import ROWS_PER_BATCH
 
     tmp = tempfile.mkdtemp(prefix="rj-bench-audit-")
     url = args.db or f"sqlite:///{tmp}/audit.db"
@@ -126,7 +127,7 @@ def main() -> None:
     app.role = "admin"
     t0 = time.perf_counter()
     done = 0
-    batch = 5000
+    batch = ROWS_PER_BATCH
     while done < args.events:
         n = min(batch, args.events - done)
         evs = [{"actor": "bench", "role": "archivist", "action": "judgment.add", "object_type": "message",

@@ -6,7 +6,9 @@ storing judgments and audit events, on SQLite.
 Imports the messages first (not timed), then times ``judge_stored`` twice on fresh databases:
 the messages as comments spread over ``--threads`` posts, and the same messages as comments on
 one post (one thread). Prints one JSON object per layout and the per-message ratio of the one
-thread to the spread threads (≥ 0.5 means the context lookup stays linear in thread size).
+thread to the spread threads (≥ 0.5 means the context lookup stays linear in thread size),
+and where the time goes: the judge alone on the same messages and contexts (no database), and
+the share of the command's CPU time that is judging rather than reading and storing.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ def run(texts: list[str], threads: int) -> dict:
         from ringebu_journal.app import add_user
         add_user(admin, "arkivar", "archivist")
         app = App.open(db, actor="arkivar", data_dir=Path(tmp) / "data")
-        app.role = "archivist"
         src = Path(tmp) / "in.jsonl"
         src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _rows(texts, threads)),
                        encoding="utf-8")
@@ -67,10 +68,33 @@ def run(texts: list[str], threads: int) -> dict:
         start, cpu = time.perf_counter(), time.process_time()
         s = judge_stored(app)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        engine_cpu = _engine_alone(app)
         admin.db.engine.dispose()
         app.db.engine.dispose()
     return {"figure": "judge end to end", "threads": threads, "messages": s.judged,
-            "per_s_cpu": round(s.judged / cpu), "per_s_wall": round(s.judged / wall), "cpu_s": round(cpu, 2)}
+            "per_s_cpu": round(s.judged / cpu), "per_s_wall": round(s.judged / wall), "cpu_s": round(cpu, 2),
+            "judge_alone_per_s_cpu": round(s.judged / engine_cpu), "judging_share": round(engine_cpu / cpu, 3)}
+
+
+def _engine_alone(app: App) -> float:
+    """CPU seconds the judge alone takes for the same messages with the same thread context
+    (read first, not timed): the part of the command that is judging."""
+    from sqlalchemy import select
+
+    from ringebu_journal.judging import MSG, context_for, make_judge
+    with app.db.read() as conn:
+        rows = [dict(r) for r in conn.execute(select(
+            MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.text,
+            MSG.c.author_is_municipality, MSG.c.parent_platform_id, MSG.c.post_platform_id,
+            MSG.c.conversation_id, MSG.c.created_at).where(MSG.c.is_current.is_(True)).order_by(MSG.c.id)).mappings()]
+        ctx = {}
+        for i in range(0, len(rows), 1000):
+            ctx.update(context_for(conn, rows[i:i + 1000]))
+    cpu = time.process_time()
+    judge = make_judge(app)
+    for r in rows:
+        judge.judge(r["text"], author_is_municipality=r["author_is_municipality"], context=ctx.get(r["id"], []))
+    return time.process_time() - cpu
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ def moderator(url: str, actor: str, seconds: float, refs: list[str], seed: int,
     M = Message.__table__
     rnd = random.Random(seed)
     app = App.open(url, actor=actor, data_dir=tempfile.gettempdir())
-    app.authorize("flag")
+    app.require("message.decide")
     deadline = _wait_for_start(seconds)
     attempts = stored = conflicts = 0
     flag_ms: list[float] = []
@@ -92,7 +92,7 @@ def importer(url: str, actor: str, seconds: float, work: str, min_files: int = 0
     from ringebu_journal.importers.run import import_jsonl
 
     app = App.open(url, actor=actor, data_dir=work)
-    app.authorize("import jsonl")
+    app.require("import.run")
     deadline = _wait_for_start(seconds)
     files = imported = 0
     while files < min_files or time.time() < deadline:
@@ -134,7 +134,6 @@ def setup(base: str, messages: int, work: Path) -> tuple[str, list[str]]:
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     admin = App.open(url, actor="admin", data_dir=work)
     init_database(admin)
-    admin.role = "admin"
     for i in range(8):
         add_user(admin, f"mod{i}", "moderator")
     for i in range(2):
@@ -151,7 +150,6 @@ def setup(base: str, messages: int, work: Path) -> tuple[str, list[str]]:
                                  "created_at": "2026-10-05T09:00:00Z", "author": {"id": f"s{i}", "name": f"Innbygger {i}"}})
                      + "\n")
     seed = App.open(url, actor="seed", data_dir=work)
-    seed.role = "archivist"
     import_jsonl(seed, [str(f)])
     judge_stored(seed)
     seed.db.dispose()

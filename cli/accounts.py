@@ -9,6 +9,7 @@ from ringebu_journal import accounts as accmod
 from ringebu_journal.app import App
 
 from .common import command_app, emit_rows, listing_options, open_output, parse_date
+from .operations import command_line
 
 
 @click.group()
@@ -53,7 +54,8 @@ def accounts_list(fmt: str, out: str | None, app: App) -> None:
     if fmt == "table":
         for a in accounts:
             if not a.registered:
-                click.echo("warning: " + accmod.registration_warning(a.platform, a.platform_id, a.name), err=True)
+                click.echo("warning: " + accmod.registration_warning(a.platform, a.platform_id, a.name)
+                           .render(command_line), err=True)
 
 
 @accounts.command("close")

@@ -1,4 +1,4 @@
-"""audit log / verify / export: the history, for auditors."""
+"""audit log / verify / export / checkpoint / keygen: the history, for auditors."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import click
 
+from ringebu_journal import anchors
 from ringebu_journal import audit as auditlib
 from ringebu_journal import audit_query
 from ringebu_journal.app import App
@@ -74,17 +75,84 @@ def audit_log(obj, actor_name, moderator, action, message_ref, decisions_only, e
 @click.option("--file", "file_path", type=click.Path(dir_okay=False), help="Verify an exported trail file instead of the database.")
 @click.option("--head", metavar="HASH", help="A head hash noted earlier (printed by verify and export): "
               "it must still be in the chain, which catches deleted newest events.")
+@click.option("--against", "against", multiple=True, metavar="PACKAGE|OUTBOX",
+              help="A Noark 5 package (folder or .tar) or an arkivmelding outbox: the audit head it carries "
+                   "must still be in the trail (same sequence, same hash). Repeatable.")
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="FILE",
+              help="A signed checkpoint (from `audit checkpoint`): its signature must verify with a "
+                   "--public-key and its head must still be in the trail. Repeatable.")
+@click.option("--public-key", "public_keys", multiple=True, metavar="FILE",
+              help="An Ed25519 public key (PEM) that may have signed the checkpoints. Repeatable.")
 @command_app("audit verify")
-def audit_verify(file_path: str | None, head: str | None, app: App) -> None:
-    """Recompute the hash chain; name the first event that was changed (exit 1)."""
+def audit_verify(file_path: str | None, head: str | None, against: tuple[str, ...], checkpoints: tuple[str, ...],
+                 public_keys: tuple[str, ...], app: App) -> None:
+    """Recompute the hash chain; name the first event that was changed (exit 1).
+
+    With --against and --checkpoint, also prove that the trail still holds the heads recorded
+    outside the database: a rewritten trail verifies as a chain but not against them."""
+    if (against or checkpoints) and file_path:
+        raise UsageError("--against and --checkpoint check the database's trail — leave out --file")
+    if checkpoints and not public_keys:
+        raise UsageError("--checkpoint needs the signer's --public-key FILE")
+    keys = [anchors.load_public(k) for k in public_keys]
+    found: list[anchors.Anchor] = []
+    for path in against:
+        found.extend(anchors.anchors_in(path))
+    for path in checkpoints:
+        try:
+            found.append(anchors.read_checkpoint(path, keys))
+        except anchors.BadSignature as exc:
+            raise ProblemsFound(f"audit trail NOT verified: {exc}") from None
     if file_path:
         res = audit_query.verify_file(file_path, head=head)
     else:
-        with app.db.read() as conn:
-            res = auditlib.verify(conn, head=head)
+        res = audit_query.verify_trail(app, head=head)
+        if res.ok and found:
+            with app.db.read() as conn:
+                for anchor in found:
+                    why = anchors.contains(conn, anchor.head)
+                    if why:
+                        raise ProblemsFound(f"audit trail NOT verified against {anchor.source}: {why}")
     if not res.ok:
         raise ProblemsFound(res.line())
-    click.echo(res.line())
+    click.echo(res.line() + (f"; holds the {len(found)} head(s) recorded outside the database" if found else ""))
+
+
+@audit.command("checkpoint")
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False),
+              help="The Ed25519 private key (PEM, mode 0600) kept outside the database.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="The checkpoint file to write (never overwritten).")
+@command_app("audit checkpoint")
+def audit_checkpoint(key_path: str, out_path: str, app: App) -> None:
+    """Sign the trail's head (sequence, hash, time) into a checkpoint file.
+
+    Keep the file where the database's users cannot change it; `audit verify --checkpoint FILE
+    --public-key PUB` later proves the trail still holds that head."""
+    with app.db.read() as conn:
+        res = auditlib.verify(conn)
+        head = anchors.current_head(conn)
+    if not res.ok:
+        raise ProblemsFound(f"not signed: {res.line()}")
+    if head is None:
+        raise UsageError("the audit trail is empty — nothing to sign")
+    body = anchors.make_checkpoint(head, key_path)
+    path = anchors.write_checkpoint(body, out_path)
+    with app.db.write() as conn:
+        app.audit(conn, "audit.checkpoint", "audit", head.seq,
+                  after={"seq": head.seq, "hash": head.hash, "at": body["at"], "key_id": body["key_id"]})
+    click.echo(f"signed checkpoint of event {head.seq} (hash {head.hash}) with key {body['key_id']} into {path}")
+
+
+@audit.command("keygen")
+@click.option("--private", "private_path", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the private key (mode 0600; keep it away from the database's users).")
+@click.option("--public", "public_path", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the public key (give it to whoever verifies checkpoints).")
+def audit_keygen(private_path: str, public_path: str) -> None:
+    """Make an Ed25519 key pair for signing checkpoints (no database involved)."""
+    kid = anchors.generate_keypair(private_path, public_path)
+    click.echo(f"wrote private key {private_path} (mode 600) and public key {public_path}; key id {kid}")
 
 
 @audit.command("export")

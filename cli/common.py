@@ -10,6 +10,7 @@ import csv
 import functools
 import io
 import json
+import re
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -21,6 +22,8 @@ import click
 from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError
 from ringebu_journal.files import replacing
+
+from .operations import operation_of
 
 
 class Options:
@@ -43,12 +46,17 @@ _CURRENT: dict[str, str] = {}
 
 
 def current_command() -> str | None:
-    """The role-table name of the command running now (for the line an interruption prints)."""
+    """The spelling of the command running now, as in cli/operations.py (for the line an interruption prints)."""
     return _CURRENT.get("command")
 
 
 def command_app(command: str) -> Callable:
-    """Decorator: open the app, check the role table for `command`, pass `app=`."""
+    """Decorator: open the app, check the operation `command` maps to (cli/operations.py), pass `app=`.
+
+    The command's spelling is kept for messages and the refusal's audit event; the domain
+    function the command calls checks the same operation again (cached, no second query).
+    """
+    operation = operation_of(command)
 
     def deco(fn: Callable) -> Callable:
         @click.pass_context
@@ -57,10 +65,12 @@ def command_app(command: str) -> Callable:
             _CURRENT["command"] = command
             opts: Options = ctx.find_object(Options)
             app = opts.app()
-            app.authorize(command)
+            app.asked_by = command
+            app.require(operation)
             return ctx.invoke(fn, *args, app=app, **kwargs)
 
         wrapper.__ringebu_command__ = command  # type: ignore[attr-defined]
+        wrapper.__ringebu_operation__ = operation  # type: ignore[attr-defined]
         return wrapper
 
     return deco
@@ -223,12 +233,63 @@ def emit_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title:
 def _cell(v: Any) -> str:
     if v is None:
         return ""
-    s = str(_plain(v))
-    return s.replace("\r", " ").replace("\n", " ")
+    return printable(str(_plain(v)).replace("\n", " "), newlines=False)
 
 
 def _clip(s: str, width: int) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
+
+
+# -- terminal-safe text ---------------------------------------------------------------------
+#
+# Stored text stays verbatim; what reaches a terminal must not be able to move the cursor,
+# rewrite or hide lines, or reorder what is shown. Every character below is written as a
+# visible \uXXXX escape — the same escape JSON uses, so JSON text keeps its meaning.
+
+#: C0 controls (but line feed and tab, which only lay text out), DEL, C1 controls, the bidi
+#: embeddings, overrides, isolates and marks, and the Unicode line/paragraph separators
+UNSAFE = frozenset([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0),
+                    *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C, 0x2028, 0x2029])
+_ESCAPES = {c: f"\\u{c:04x}" for c in UNSAFE}
+_ESCAPES_NO_NEWLINE = {**_ESCAPES, 0x0A: "\\u000a", 0x09: "\\u0009"}
+# a quick test first: most text has none of them, and is then returned as it is
+_ANY_UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(UNSAFE)) + "]")
+_ANY_UNSAFE_OR_LAYOUT = re.compile("[\n\t" + "".join(re.escape(chr(c)) for c in sorted(UNSAFE)) + "]")
+
+
+def printable(text: str, *, newlines: bool = True) -> str:
+    """``text`` with every control, DEL, C1 and bidi control written as a visible ``\\uXXXX``
+    (``\\u001b`` for ESC, ``\\u000d`` for a carriage return, ``\\u202e`` for a right-to-left
+    override). ``newlines=False`` escapes line feeds and tabs too (for one-line fields)."""
+    if newlines:
+        return text.translate(_ESCAPES) if _ANY_UNSAFE.search(text) else text
+    return text.translate(_ESCAPES_NO_NEWLINE) if _ANY_UNSAFE_OR_LAYOUT.search(text) else text
+
+
+class SafeStream:
+    """A text stream that passes everything written through :func:`printable` (installed on
+    standard output and standard error by ``cli.main.main``); the binary ``buffer`` stays raw."""
+
+    def __init__(self, raw: TextIO):
+        self.raw = raw
+
+    def write(self, s: str) -> int:
+        self.raw.write(printable(s) if isinstance(s, str) else s)
+        return len(s)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":        # no way around the escaping (click would write bytes there)
+            raise AttributeError(name)
+        return getattr(self.raw, name)
+
+
+def raw_stream(stream: Any) -> Any:
+    """The stream below a :class:`SafeStream` (for progress bars, which draw with escapes)."""
+    return stream.raw if isinstance(stream, SafeStream) else stream
 
 
 # -- progress -----------------------------------------------------------------------------
@@ -240,7 +301,7 @@ def progress(description: str, total: int | None = None, *, quiet: bool = False)
 
     Yields ``advance(n)``.
     """
-    if quiet or not sys.stderr.isatty():
+    if quiet or not raw_stream(sys.stderr).isatty():
         yield lambda n=1: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -254,7 +315,7 @@ def progress(description: str, total: int | None = None, *, quiet: bool = False)
 def _stderr_console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(file=raw_stream(sys.stderr))
 
 
 def parse_date(value: str | None, option: str) -> date | None:

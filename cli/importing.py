@@ -14,6 +14,7 @@ from ringebu_journal.errors import ProblemsFound, UsageError
 from ringebu_journal.importers import run
 
 from .common import command_app, parse_date, progress, quiet_flag
+from .operations import command_line
 
 
 @click.group("import")
@@ -35,7 +36,7 @@ _dry_run = click.option("--dry-run", is_flag=True,
 
 
 def _finish(summary) -> None:
-    for line in summary.lines():
+    for line in summary.lines(renderer=command_line):
         click.echo(line)
     if summary.already:
         return
@@ -148,7 +149,7 @@ def harvest_facebook(page_id: str, instagram_user_id: str | None, since: str | N
     if do_import and result.responses:
         with progress("importing dump", None, quiet=quiet_flag()) as adv:
             summary = run.import_facebook_dump(app, [str(out_path)], advance=adv)
-        for line in summary.lines():
+        for line in summary.lines(renderer=command_line):
             click.echo(line)
         result.raise_stop()
         if summary.rejected:

@@ -22,7 +22,8 @@ from ringebu_journal.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, 
 
 from . import (accounts, audit, database, demo, exporting, importing, judging, model, organisation, reports, review,
                rules, users, validate)
-from .common import Options, current_command
+from .common import Options, SafeStream, current_command, printable
+from .operations import command_line
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -101,6 +102,9 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, data_dir: str | N
     and audit every step (audit).
     """
     ctx.obj = Options(db, actor, data_dir, quiet)
+    # click would strip escape sequences from output that is not a terminal, hiding them; the
+    # SafeStream main() installs shows them escaped instead, wherever the output goes
+    ctx.color = True
 
 
 #: one module ("room") per command group, in the order `--help` lists them; each exposes its
@@ -122,20 +126,30 @@ def main(argv: list[str] | None = None) -> None:
         driver_log = logging.getLogger("psycopg")
         driver_log.addHandler(logging.NullHandler())
         driver_log.propagate = False
+    # every line shown is terminal-safe (controls and bidi overrides escaped) and secret-free
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        _run(argv, debug)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(argv: list[str] | None, debug: bool) -> None:
     try:
         rv = cli.main(args=argv, prog_name="ringebu-journal", standalone_mode=False)
     except RingebuError as exc:
         _finish_stdout()
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {_safe_line(exc.render(command_line))}", err=True)
         sys.exit(exc.exit_code)
     except click.NoSuchOption as exc:
         if exc.option_name in GLOBAL_OPTIONS and exc.ctx is not None and exc.ctx.parent is not None:
             click.echo(f"error: {_global_option_line(exc.option_name, exc.ctx)}", err=True)
             sys.exit(EXIT_USAGE)
-        exc.show()
+        _show(exc)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
-        exc.show()
+        _show(exc)
         sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
     except click.exceptions.Exit as exc:
         _finish_stdout()
@@ -154,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(
-            f"internal error: {type(exc).__name__}: {_one_line(exc)} — this is a bug in ringebu-journal; "
+            f"internal error: {type(exc).__name__}: {_safe_line(_one_line(exc))} — this is a bug in ringebu-journal; "
             "please report it with the command you ran (set RINGEBU_JOURNAL_DEBUG=1 for details)",
             err=True,
         )
@@ -216,6 +230,23 @@ def _interrupted() -> None:
         "nothing half-written was kept — run the same command again")
     click.echo(f"interrupted{' (' + command + ')' if command else ''}: {hint}", err=True)
     sys.exit(EXIT_INTERRUPTED)
+
+
+def _safe_line(text: str) -> str:
+    """An error line as shown: no secret of the database URL, no control or bidi character."""
+    from ringebu_journal.db.engine import redact
+
+    return printable(redact(text), newlines=False)
+
+
+def _show(exc: click.ClickException) -> None:
+    """click's usage error (it may quote what was typed, e.g. a --db URL), secret-free."""
+    import io
+
+    buf = io.StringIO()
+    exc.show(file=buf)
+    for line in buf.getvalue().splitlines():
+        click.echo(_safe_line(line), err=True)
 
 
 def _one_line(exc: Any) -> str:

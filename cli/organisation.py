@@ -20,7 +20,7 @@ def organisation() -> None:
 @command_app("organisation show")
 def organisation_show(fmt: str, out: str | None, app: App) -> None:
     """Show the profile (a value never set shows its default)."""
-    values = orgmod.profile(app).as_dict()
+    values = orgmod.show(app).as_dict()
     rows = [{"key": k, "value": values[k], "meaning": orgmod.DESCRIPTIONS[k]} for k in orgmod.KEYS]
     with open_output(out) as fh:
         emit_rows(rows, ["key", "value", "meaning"], fmt, out=fh)

@@ -9,12 +9,14 @@ from typing import Any, Callable
 import click
 
 from ringebu_journal.app import App
+from ringebu_journal.errors import render_text
 from ringebu_journal.reports import compliance as compmod
 from ringebu_journal.reports.html import render_html
 from ringebu_journal.reports.journal import DETAIL_COLUMNS, SUMMARY_COLUMNS, build_journal_report
 from ringebu_journal.reports.settings import SETTINGS, ComplianceSettings
 
 from .common import command_app, emit_rows, emit_table, is_stdout, json_default, listing_options, open_output, parse_date
+from .operations import command_line
 
 
 @click.group()
@@ -43,7 +45,7 @@ def _finding_row(f: compmod.Finding) -> dict[str, Any]:
             "permalink": first.permalink if first else "",
             "messages": " ".join(f"{r.platform}:{r.platform_message_id}" for r in f.messages),
             "permalinks": " ".join(r.permalink or "" for r in f.messages).strip(),
-            "summary": f.summary}
+            "summary": render_text(f.summary, command_line)}
 
 
 @report.command("compliance")
@@ -60,7 +62,7 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
                                account=account, settings=ComplianceSettings(**settings))
     with open_output(out) as fh:
         if fmt == "html":
-            fh.write(render_html(rep))
+            fh.write(render_html(rep, renderer=command_line))
         elif fmt == "json":
             fh.write(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2, default=json_default) + "\n")
         elif fmt == "jsonl":
@@ -68,7 +70,7 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
         elif fmt == "csv":
             emit_rows([_finding_row(f) for f in rep.findings], CSV_COLUMNS, "csv", out=fh)
         else:
-            lines = compmod.summary_lines(rep)
+            lines = compmod.summary_lines(rep, command_line)
             fh.write("\n".join(lines) + "\n")
             for a in rep.accounts:
                 if a.findings:

@@ -9,11 +9,12 @@ import click
 
 from ringebu_journal import moderation, queries
 from ringebu_journal.app import App
-from ringebu_journal.errors import UsageError
+from ringebu_journal.errors import UsageError, render_text
 
 from . import render
 from .common import (command_app, echo_err, emit_rows, exclusive_flags, format_option, json_default,
                      listing_options, open_output, parse_date, read_id_file)
+from .operations import command_line
 
 
 def _dump(obj: Any) -> None:
@@ -100,7 +101,7 @@ def _report(outcomes: list[moderation.Outcome]) -> None:
                     else "now not judged")
             click.echo(f"{o.kind} stored for message {o.message_id} ({o.ref}): {what}; lock {o.lock_version}")
         elif len(outcomes) > 1:
-            echo_err(o.conflict or "conflict")
+            echo_err(render_text(o.conflict or "conflict", command_line))
     moderation.raise_for_conflicts(outcomes)
 
 
@@ -171,8 +172,8 @@ def unflag(messages, reason, expect_version, from_file, app: App) -> None:
     ("--hidden", "hidden", "The comment was hidden on the platform."),
     ("--deleted", "deleted", "The comment was deleted on the platform."),
     ("--replied", "replied", "The municipality replied (or thanked)."),
-    ("--referred-post", "referred-post", "The sender was referred to ordinary post for case handling."),
-    ("--referred-political", "referred-political", "The sender was referred to the political level."),
+    ("--referred-post", "referred_post", "The sender was referred to ordinary post for case handling."),
+    ("--referred-political", "referred_political", "The sender was referred to the political level."),
 ])
 @click.option("--note", metavar="TEXT", help="Why, or what was done (required for --hidden and --deleted).")
 @command_app("record-action")
@@ -181,6 +182,8 @@ def record_action(message, action, note, app: App) -> None:
     if action is None:
         raise UsageError("record-action needs one of --hidden, --deleted, --replied, --referred-post, "
                          "--referred-political")
+    if action in moderation.REMOVALS and not (note and note.strip()):
+        raise UsageError(f"--{action} needs --note TEXT saying why it was {action} (kept with the archived message)")
     res = moderation.record_action(app, message, action, note)
     click.echo(f"recorded {res.action} on message {res.message_id} by {res.actor} (status now {res.status})")
 

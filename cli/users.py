@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ringebu_journal import app as appmod
-from ringebu_journal.roles import ROLES
+from ringebu_journal.permissions import ROLES
 
 from .common import command_app, emit_rows, listing_options, open_output
 

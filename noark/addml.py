@@ -4,6 +4,12 @@ The template (``noark/data/arkivuttrekk-mal.xml``, a byte-for-byte copy of «Noa
 arkivuttrekk_v5_0.xml») is parsed and only its values are replaced, so the structure is exactly
 the one the depot and Arkade read (Arkade takes ``dataObject[0]/properties/info/additionalInfo``
 by position).
+
+Besides the template's own context elements, a caller may add named groups of values
+(``Uttrekksinfo.kontekst``), each written as one more ``additionalElement`` in
+``dataset/reference/context/additionalElements`` with one ``property`` per value. The ADDML
+schema allows any number of them and Arkade reads only the elements it knows by name, so the
+extract stays valid; :func:`read_kontekst` reads them back from a written arkivuttrekk.xml.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ class Uttrekksinfo(NoarkModel):
     inngaaendeSkille: Literal["mykt", "skarpt"] = "skarpt"
     utgaaendeSkille: Literal["mykt", "skarpt"] = "skarpt"
     inneholderVirksomhetsspesifikkeMetadata: bool = False
+    # extra context groups: additionalElement name -> {property name: value}
+    kontekst: dict[str, dict[str, Tekst]] = {}
 
 
 @dataclass
@@ -97,6 +105,12 @@ def build_arkivuttrekk(
     context.find("a:additionalElement[@name='systemType']/a:value", _NSMAP).text = info.systemType
     context.find("a:additionalElement[@name='systemName']/a:value", _NSMAP).text = info.systemnavn
     context.find("a:additionalElement[@name='archive']/a:value", _NSMAP).text = info.arkivnavn
+    for group, values in info.kontekst.items():
+        element = etree.SubElement(context, _A + "additionalElement", name=group)
+        props = etree.SubElement(element, _A + "properties")
+        for key, value in values.items():
+            prop = etree.SubElement(props, _A + "property", name=key)
+            etree.SubElement(prop, _A + "value").text = value
     period = root.find(
         "a:dataset/a:reference/a:content/a:additionalElements/a:additionalElement[@name='archivalPeriod']", _NSMAP
     )
@@ -156,6 +170,17 @@ def _fill_file(directory: Path, file_prop: etree._Element) -> None:
         return
     _set_value(_prop(checksum, "algorithm"), "SHA-256")
     _set_value(_prop(checksum, "value"), sha256_file(directory / name))
+
+
+def read_kontekst(data: bytes, group: str) -> dict[str, str] | None:
+    """The values of one extra context group of an arkivuttrekk.xml (None when it has none)."""
+    root = etree.fromstring(data, secure_parser(remove_comments=True))
+    element = root.find(
+        f"a:dataset/a:reference/a:context/a:additionalElements/a:additionalElement[@name='{group}']", _NSMAP)
+    if element is None:
+        return None
+    return {p.get("name"): (p.findtext("a:value", default="", namespaces=_NSMAP) or "")
+            for p in element.findall("a:properties/a:property", _NSMAP)}
 
 
 def write_arkivuttrekk(directory: Path | str, info: Uttrekksinfo, datafiler: list[Datafil], **flags) -> Path:

@@ -15,7 +15,6 @@ audit events: the trail is the history.
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -25,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from .app import App, now
 from .db.tables import Account, AuditEvent, Message
-from .errors import UsageError
+from .errors import Hint, Note, UsageError
 from .models import Platform
 
 ACC = Account.__table__
@@ -113,6 +112,7 @@ def add_account(app: App, platform: str, platform_id: str, *, name: str, unit: s
     ``result.change`` is ``"added"`` (not registered before), ``"changed"`` or ``"unchanged"``.
     An existing ``notified_date`` is kept when none is given.
     """
+    app.require("account.manage")
     platform = (platform or "").strip().lower()
     if platform not in PLATFORMS:
         raise UsageError(f"unknown platform {platform!r} — choose one of: {', '.join(PLATFORMS)}")
@@ -162,7 +162,7 @@ def find_account(conn: Connection, ref: str, *, registered_only: bool = False) -
     """The account row ``ref`` names: ``platform:id`` or the platform id alone when unique."""
     ref = (ref or "").strip()
     if not ref:
-        raise UsageError("empty account id — give the platform id or platform:id (see `ringebu-journal accounts list`)")
+        raise UsageError("empty account id", Hint("give the platform id or platform:id (see {step})", "account.read"))
     head, sep, tail = ref.partition(":")
     if sep and head in PLATFORMS:
         rows = conn.execute(select(ACC).where(ACC.c.platform == account_platform(head),
@@ -173,20 +173,21 @@ def find_account(conn: Connection, ref: str, *, registered_only: bool = False) -
             own = [r for r in rows if r.own or r.registered]
             rows = own or rows
     if not rows:
-        raise UsageError(f"no account {ref!r} — register it with `ringebu-journal accounts add PLATFORM ID "
-                         "--name NAME --unit UNIT`")
+        raise UsageError(f"no account {ref!r}", Hint("register it with {step}", "account.manage:add",
+                                                     platform="PLATFORM", id="ID", name="NAME", unit="UNIT"))
     if len(rows) > 1:
         options = ", ".join(f"{r.platform}:{r.platform_id}" for r in rows)
         raise UsageError(f"{ref!r} names accounts on several platforms — write one of: {options}")
     row = rows[0]
     if registered_only and not row.registered:
-        raise UsageError(f"{row.platform}:{row.platform_id} is not in the registry of official profiles — "
-                         f"{add_command(row.platform, row.platform_id, row.name)}")
+        raise UsageError(f"{row.platform}:{row.platform_id} is not in the registry of official profiles",
+                         add_hint(row.platform, row.platform_id, row.name))
     return row
 
 
 def close_account(app: App, ref: str, *, reopens: date, notice: str, since: date | None = None) -> AccountChange:
     """Close a page that cannot be followed up, with the notice shown to users and its reopening date."""
+    app.require("account.manage")
     notice = (notice or "").strip()
     if not notice:
         raise UsageError("--notice is empty — give the text that tells users the page is closed and when it opens")
@@ -211,6 +212,7 @@ def close_account(app: App, ref: str, *, reopens: date, notice: str, since: date
 
 def reopen_account(app: App, ref: str) -> AccountChange:
     """Reopen a closed page. Reopening an open page changes nothing."""
+    app.require("account.manage")
     with app.db.write() as conn:
         row = find_account(conn, ref, registered_only=True)
         if not row.closed:
@@ -229,6 +231,7 @@ def list_accounts(app: App) -> list[AccountInfo]:
 
     Own accounts seen in imports but not registered are listed too, marked ``registered=False``.
     """
+    app.require("account.read")
     with app.db.read() as conn:
         rows = conn.execute(select(ACC).where(or_(ACC.c.own.is_(True), ACC.c.registered.is_(True)))
                             .order_by(ACC.c.platform, ACC.c.platform_id)).all()
@@ -238,18 +241,17 @@ def list_accounts(app: App) -> list[AccountInfo]:
 # -- warnings for importers -------------------------------------------------------------------
 
 
-def add_command(platform: str, platform_id: str, name: str | None = None, unit: str | None = None) -> str:
-    """The command that registers an account, ready to copy."""
-    parts = ["ringebu-journal", "accounts", "add", account_platform(platform), platform_id,
-             "--name", name or "NAME", "--unit", unit or "UNIT"]
-    return "run `" + " ".join(p if p in ("NAME", "UNIT") else shlex.quote(p) for p in parts) + "`"
+def add_hint(platform: str, platform_id: str, name: str | None = None, unit: str | None = None) -> Hint:
+    """What registers an account (the CLI shows the command, ready to copy)."""
+    return Hint("run {step}", "account.manage:add", platform=account_platform(platform), id=platform_id,
+                name=name or "NAME", unit=unit or "UNIT")
 
 
-def registration_warning(platform: str, platform_id: str, name: str | None = None) -> str:
+def registration_warning(platform: str, platform_id: str, name: str | None = None) -> Note:
     """The warning an import from an unregistered own account prints."""
     who = f" ({name})" if name else ""
-    return (f"own account {account_platform(platform)} {platform_id}{who} is not in the registry of official "
-            f"profiles — {add_command(platform, platform_id, name)}")
+    return Note(f"own account {account_platform(platform)} {platform_id}{who} is not in the registry of official "
+                "profiles", add_hint(platform, platform_id, name))
 
 
 def unregistered_own_accounts(conn: Connection) -> list[dict[str, Any]]:

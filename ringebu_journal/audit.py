@@ -59,6 +59,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
 from . import killpoints
+from .db.batches import ROWS_PER_BATCH
 from .db.tables import AuditEvent
 
 GENESIS = "0" * 64
@@ -295,7 +296,7 @@ def verify_events(events: Iterable[dict[str, Any]], head: str | None = None) -> 
     return VerifyResult(True, n, head=prev)
 
 
-def iter_events(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
+def iter_events(conn: Connection, batch: int = ROWS_PER_BATCH) -> Iterator[dict[str, Any]]:
     """All events in seq order, fetched in batches (flat memory for millions of events)."""
     last = 0
     cols = [AUDIT.c[f] for f in FIELDS] + [AUDIT.c.prev_hash, AUDIT.c.hash]
@@ -310,7 +311,7 @@ def iter_events(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]
         last = rows[-1]["seq"]
 
 
-def verify(conn: Connection, head: str | None = None, batch: int = 5000) -> VerifyResult:
+def verify(conn: Connection, head: str | None = None, batch: int = ROWS_PER_BATCH) -> VerifyResult:
     """Verify the trail in the database: the chain over the stored record bytes, and every
     event's columns against its record (see the module docstring).
 

@@ -21,11 +21,13 @@ from sqlalchemy import and_, or_, select
 
 from . import audit
 from .app import App
-from .errors import UsageError
+from .errors import Hint, UsageError
 from .files import replacing
 
 AUDIT = audit.AUDIT
 
+#: where a trail file comes from, for the errors about one
+TRAIL_HINT = Hint("give the file {step} wrote", "audit.read:export")
 
 
 @dataclass
@@ -48,6 +50,7 @@ def like_prefix(text: str) -> str:
 
 
 def query(app: App, f: AuditFilter) -> Iterator[dict[str, Any]]:
+    app.require("audit.read")
     conds = []
     if f.object_type:
         conds.append(AUDIT.c.object_type == f.object_type)
@@ -104,6 +107,7 @@ def export_trail(app: App, out_path: str, *, stream: TextIO | None = None) -> Tr
 
     With ``stream`` (``--out -``: standard output) the lines go there instead of a file.
     """
+    app.require("audit.read")
     if stream is not None:
         n, last_hash = _write_trail(app, stream)
         with app.db.write() as conn:
@@ -143,12 +147,19 @@ def _trail_path(path: str) -> None:
         if exc.errno == errno.ELOOP:
             raise UsageError(f"{path}: a loop of symbolic links — give the exported trail file") from None
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            raise UsageError(f"{path}: no such file — give the file `ringebu-journal audit export` wrote") from None
+            raise UsageError(f"{path}: no such file", TRAIL_HINT) from None
         raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{path} is a folder — give the file `ringebu-journal audit export` wrote")
+        raise UsageError(f"{path} is a folder", TRAIL_HINT)
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
-        raise UsageError(f"{path}: not a file (a device) — give the file `ringebu-journal audit export` wrote")
+        raise UsageError(f"{path}: not a file (a device)", TRAIL_HINT)
+
+
+def verify_trail(app: App, head: str | None = None) -> audit.VerifyResult:
+    """Verify the database's hash chain (``head``: a head hash noted earlier must still be in it)."""
+    app.require("audit.verify")
+    with app.db.read() as conn:
+        return audit.verify(conn, head=head)
 
 
 def verify_file(path: str, head: str | None = None) -> audit.VerifyResult:
@@ -156,26 +167,25 @@ def verify_file(path: str, head: str | None = None) -> audit.VerifyResult:
     from .importers.sources import iter_lines
 
     _trail_path(path)
-    hint = "give the file `ringebu-journal audit export` wrote"
 
     def events() -> Iterator[dict[str, Any]]:
         with open(path, "rb") as fh:
             for n, raw in iter_lines(fh, MAX_TRAIL_LINE):
                 if raw is None:
-                    raise UsageError(f"{path}:{n}: line longer than {MAX_TRAIL_LINE:,} bytes — not an audit trail; {hint}")
+                    raise UsageError(f"{path}:{n}: line longer than {MAX_TRAIL_LINE:,} bytes — not an audit trail", TRAIL_HINT)
                 if not raw.strip():
                     continue
                 try:
                     ev = json.loads(raw.decode("utf-8"))
                 except UnicodeDecodeError:
-                    raise UsageError(f"{path}:{n}: not UTF-8 — not an audit trail; {hint}") from None
+                    raise UsageError(f"{path}:{n}: not UTF-8 — not an audit trail", TRAIL_HINT) from None
                 except (json.JSONDecodeError, RecursionError) as exc:
                     why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
-                    raise UsageError(f"{path}:{n}: not a JSON line ({why}); {hint}") from None
+                    raise UsageError(f"{path}:{n}: not a JSON line ({why})", TRAIL_HINT) from None
                 if not isinstance(ev, dict) or not _EVENT_KEYS <= ev.keys():
-                    raise UsageError(f"{path}:{n}: not an audit event (it needs {', '.join(sorted(_EVENT_KEYS))}); {hint}")
+                    raise UsageError(f"{path}:{n}: not an audit event (it needs {', '.join(sorted(_EVENT_KEYS))})", TRAIL_HINT)
                 if not isinstance(ev["seq"], int) or not all(isinstance(ev[k], str) for k in ("prev_hash", "hash")):
-                    raise UsageError(f"{path}:{n}: not an audit event (seq must be a number, the hashes text); {hint}")
+                    raise UsageError(f"{path}:{n}: not an audit event (seq must be a number, the hashes text)", TRAIL_HINT)
                 yield ev
 
     try:
@@ -183,7 +193,7 @@ def verify_file(path: str, head: str | None = None) -> audit.VerifyResult:
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"{path}: an event has a value of the wrong type ({exc}); {hint}") from None
+        raise UsageError(f"{path}: an event has a value of the wrong type ({exc})", TRAIL_HINT) from None
     if res.ok and res.checked == 0:
-        raise UsageError(f"{path}: empty — no audit events in it, so nothing is verified; {hint}")
+        raise UsageError(f"{path}: empty — no audit events in it, so nothing is verified", TRAIL_HINT)
     return res

@@ -58,7 +58,7 @@ def _prepare(out: Path) -> None:
             raise UsageError(f"{out} exists and is not a demo folder — give a new or empty folder with --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / MARKER).write_text("made by `ringebu-journal demo`; safe to delete\n", encoding="utf-8")
+    (out / MARKER).write_text("made by the ringebu-journal demo; safe to delete\n", encoding="utf-8")
 
 
 def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
@@ -70,7 +70,7 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
     from .moderation import confirm, flag, record_action
     from .reports.compliance import compliance_summary
     from .reports.html import write_html_report
-    from . import audit
+    from .audit_query import verify_trail
 
     out = Path(out).absolute()
     _prepare(out)
@@ -91,25 +91,20 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
         "moderator (moderator), revisor (auditor)")
 
     arkiv = as_("arkiv")
-    arkiv.authorize("accounts add")
     add_account(arkiv, "facebook", PAGE, name="Ringebu kommune", unit="Kommunikasjon",
                 notified_date=date(2024, 2, 1))
     add_account(arkiv, "instagram", IG, name="ringebukommune", unit="Kommunikasjon",
                 notified_date=date(2024, 2, 1))
     # the LinkedIn page was opened by the business unit without telling the rådmann: a finding
     add_account(arkiv, "linkedin", LINKEDIN, name="Ringebu kommune", unit="Næring og samfunn")
-    arkiv.authorize("import facebook-dump")
     s1 = import_facebook_dump(arkiv, [str(_data("facebook-harvest.jsonl"))])
-    arkiv.authorize("import jsonl")
     s2 = import_jsonl(arkiv, [str(_data("manual-captures.jsonl"))])
     say("2. imported: " + _import_line(s1) + "; " + _import_line(s2))
 
-    arkiv.authorize("judge")
     js = judge_stored(arkiv)
     say(f"3. {js.line()}")
 
     mod = as_("moderator")
-    mod.authorize("confirm")
     judged = list(iter_judgments(mod))
     journal = [f"{j['platform']}:{j['platform_message_id']}" for j in judged if j["decision"] == "journal"]
     confirm(mod, journal, reason="Gjennomgått: saksdokument, journalføres")
@@ -124,7 +119,6 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
         flag(mod, [f"{flagged['platform']}:{flagged['platform_message_id']}"], "archive",
              "Påpeker en faktafeil i kommunens innlegg; arkiveres som del av debatten på siden")
         overrides = 1
-    mod.authorize("record-action")
     actions = 0
     for j in judged:
         ref = f"{j['platform']}:{j['platform_message_id']}"
@@ -138,13 +132,11 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
     say(f"4. moderator: confirmed {len(journal)} journal proposals, settled {len(review)} reviews, "
         f"overrode {overrides} decision with a reason, recorded {actions} actions")
 
-    arkiv.authorize("export noark5")
     exp = export_noark5(arkiv, out / "arkivuttrekk", workers=2)
     res.package = exp.path
     sm = exp.summary
     res.package_ok = bool(sm.get("valid", sm.get("validation_ok", True)))
     say(f"5. Noark 5 package {exp.path} (id {exp.package_id}): " + _summary_line(sm))
-    arkiv.authorize("export arkivmelding")
     am = export_arkivmelding(arkiv, out / "arkivmelding", workers=2)
     from noark.arkivmelding_outbox import validate_outbox
 
@@ -161,16 +153,13 @@ def run(out: str | Path, say: Callable[[str], None] = print) -> DemoResult:
         f"{'0 errors' if report.ok else str(len(report.findings)) + ' problems'}")
 
     revisor = as_("revisor")
-    revisor.authorize("report compliance")
     summary = compliance_summary(revisor, as_of=AS_OF)
     html = write_html_report(revisor, out / "compliance.html", as_of=AS_OF)
     say("6. compliance (as of 2026-10-31):")
     for ln in summary.splitlines():
         say("   " + ln)
     say(f"   HTML report: {html}")
-    revisor.authorize("audit verify")
-    with revisor.db.read() as conn:
-        v = audit.verify(conn)
+    v = verify_trail(revisor)
     res.audit_ok = v.ok
     say(f"   {v.line()}")
     for a in (admin, arkiv, mod, revisor):

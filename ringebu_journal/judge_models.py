@@ -23,7 +23,7 @@ from sqlalchemy import select
 from . import clock
 from .app import App
 from .db.tables import AuditEvent, JudgeModel, Setting
-from .errors import UsageError
+from .errors import Hint, UsageError
 from .judge.model import TextModel, parse_model
 
 MODELS = JudgeModel.__table__
@@ -60,6 +60,7 @@ class ModelInfo:
 
 def store_model(app: App, data: bytes, where: str) -> StoredModel:
     """Store a model file (checked by loading it); returns its row. Audited as ``model.add``."""
+    app.require("model.manage")
     model = parse_model(data, where)
     sha = hashlib.sha256(data).hexdigest()
     with app.db.write() as conn:
@@ -98,7 +99,7 @@ def resolve(conn, ref: str) -> str:
         raise UsageError(f"model {ref!r}: give at least 8 characters of its SHA-256 (see `model list`)")
     rows = [r.sha256 for r in conn.execute(select(MODELS.c.sha256).where(MODELS.c.sha256.like(ref + "%")))]
     if not rows:
-        raise UsageError(f"model {ref!r} is not stored — store it first with `ringebu-journal model add FILE`")
+        raise UsageError(f"model {ref!r} is not stored", Hint("store it first with {step}", "model.manage:add"))
     if len(rows) > 1:
         raise UsageError(f"model {ref!r} is ambiguous ({len(rows)} stored models start so): give more characters")
     return rows[0]
@@ -106,6 +107,7 @@ def resolve(conn, ref: str) -> str:
 
 def use_model(app: App, ref: str | None, reason: str | None = None) -> tuple[str, str]:
     """Put a stored model in use (``ref`` None: back to the policy's own model)."""
+    app.require("model.manage")
     with app.db.write() as conn:
         sha = resolve(conn, ref) if ref else ""
         if sha:
@@ -116,6 +118,7 @@ def use_model(app: App, ref: str | None, reason: str | None = None) -> tuple[str
 
 def undo(app: App, reason: str | None = None) -> tuple[str, str]:
     """Put back the model the latest ``model.use`` replaced."""
+    app.require("model.manage")
     with app.db.write() as conn:
         row = conn.execute(select(AUDIT.c.before).where(AUDIT.c.action == "model.use")
                            .order_by(AUDIT.c.seq.desc()).limit(1)).first()
@@ -133,6 +136,7 @@ def current(app: App) -> str:
 
 
 def list_models(app: App) -> list[ModelInfo]:
+    app.require("model.read")
     with app.db.read() as conn:
         in_use = _current(conn)
         rows = conn.execute(select(MODELS.c.sha256, MODELS.c.version, MODELS.c.trained_on, MODELS.c.created_at,
@@ -152,7 +156,7 @@ def active_model(app: App) -> TextModel | None:
             return _loaded[sha]
         row = conn.execute(select(MODELS.c.content).where(MODELS.c.sha256 == sha)).first()
     if row is None:
-        raise UsageError(f"the model in use ({sha[:12]}) is not stored — run `ringebu-journal model undo`")
+        raise UsageError(f"the model in use ({sha[:12]}) is not stored", Hint("run {step}", "model.manage:undo"))
     model = parse_model(row.content.encode("utf-8"), f"stored model {sha[:12]}")
     _loaded[sha] = model
     return model

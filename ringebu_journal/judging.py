@@ -25,6 +25,7 @@ from . import audit, clock, killpoints, organisation, registry
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
+from .models import Reason, ScreeningProposal
 
 MSG = Message.__table__
 JUD = Judgment.__table__
@@ -154,6 +155,19 @@ def context_hash(text: str, author_is_municipality: bool, ctx: Iterable[ContextI
     return h.hexdigest()
 
 
+def screening_json(s: ScreeningProposal) -> dict[str, Any]:
+    """The stored form of a screening proposal: what ``model_dump(mode="json")`` gives, built
+    directly (the judge's results are valid by construction; dumping through pydantic cost more
+    than storing)."""
+    return {"screen": s.screen, "mask": list(s.mask), "hjemmel": s.hjemmel, "reasons": list(s.reasons)}
+
+
+def reasons_json(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
+    """The stored form of the reasons: each as ``model_dump(mode="json")`` with its ``line``."""
+    return [{"rule": x.rule, "description": x.description, "matched": x.matched, "effect": x.effect,
+             "line": x.line()} for x in reasons]
+
+
 def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path | None = None,
                  message_ids: list[int] | None = None,
                  advance: Callable[[int], None] | None = None) -> JudgeSummary:
@@ -164,6 +178,7 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
     the model or the thread context differ from its latest judgment (same inputs give the same result,
     so nothing identical is stored twice).
     """
+    app.require("judge.run")
     judge = make_judge(app, policy_path)
     policy = judge.policy
     summary = JudgeSummary(policy_version=policy.version, policy_hash=policy.sha256, model_hash=judge.model_hash)
@@ -202,8 +217,8 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                 row = {
                     "message_id": r["id"], "decision": res.decision.value, "confidence": res.confidence,
                     "categories": list(res.categories), "actions": [a.value for a in res.actions],
-                    "screening": res.screening.model_dump(mode="json"),
-                    "reasons": [dict(x.model_dump(mode="json"), line=x.line()) for x in res.reasons],
+                    "screening": screening_json(res.screening),
+                    "reasons": reasons_json(res.reasons),
                     "policy_version": policy.version, "policy_hash": policy.sha256,
                     "model_hash": judge.model_hash,
                     "context_hash": chash, "judged_at": now, "actor": app.actor,
@@ -257,6 +272,7 @@ def iter_judgments(app: App, *, latest_only: bool = True, decision: str | None =
     else the judge's) — what the exporter and the queue use; ``judge_decision`` is this judgment's
     own proposal beside it. The ``decision`` filter is on the effective decision.
     """
+    app.require("message.read")
     from .moderation import effective_decisions
 
     stmt = (select(JUD, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version.label("message_version"))

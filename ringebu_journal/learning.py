@@ -34,7 +34,7 @@ from sqlalchemy import func, select, tuple_
 from . import clock
 from .app import App
 from .db.tables import Judgment, Message, MessageAction, ModeratorDecision, Setting
-from .errors import InputError, UsageError
+from .errors import Hint, InputError, UsageError
 from .files import write_atomic
 from .judge.engine import normalise
 from .judge.evaluate import LabelledCase, evaluate_cases
@@ -132,6 +132,7 @@ def write_jsonl(cases: Sequence[dict[str, Any]], out: str | Path) -> Path:
 
 def export_labels(app: App, out: str | Path) -> int:
     """Write the moderators' decisions as labelled JSON Lines; audited as ``labels.export``."""
+    app.require("model.manage")
     cases = moderator_cases(app)
     write_jsonl(cases, out)
     with app.db.write() as conn:
@@ -170,6 +171,7 @@ def retrain(app: App, labelled: Sequence[str | Path], *, shipped: bool = True,
             extra_held_out: Sequence[str | Path] = (), share: float = 0.2, workdir: str | Path) -> Retraining:
     """Train a new model on the shipped corpora, the given files and the moderators' cases outside
     the held-out share; evaluate the model in use and the new one on the held-out cases."""
+    app.require("model.manage")
     from .judge import Judge, load_policy
     from .judge.evaluate import read_labelled
     from .judge.model import load_model, parse_model
@@ -264,6 +266,7 @@ def rejected(app: App) -> set[tuple[str, str]]:
 
 def propose_rules(app: App, min_count: int = 3, limit: int = 20) -> list[Proposal]:
     """Phrases moderators keep moving the same way (see the module invariants)."""
+    app.require("rules.propose")
     moved = overrides(app)
     to_journal = [t for t, _, after in moved if after == "journal"]
     from_journal = [t for t, _, after in moved if after != "journal"]
@@ -299,6 +302,7 @@ def _rule_id(phrase: str, direction: str) -> str:
 
 def accept_rule(app: App, phrase: str, direction: str, policy_file: str | Path) -> str:
     """Append a rule for a proposed phrase to a policy file staff keep; the file must still load."""
+    app.require("rules.decide")
     from .judge.policy import load_policy
 
     if direction not in ("journal", "archive"):
@@ -306,7 +310,7 @@ def accept_rule(app: App, phrase: str, direction: str, policy_file: str | Path) 
     prop = next((p for p in propose_rules(app, min_count=1, limit=10_000)
                  if p.phrase == phrase and p.direction == direction), None)
     if prop is None:
-        raise UsageError(f"{phrase!r} ({direction}) is not among the proposals — see `ringebu-journal rules propose`")
+        raise UsageError(f"{phrase!r} ({direction}) is not among the proposals", Hint("see {step}", "rules.propose"))
     path = Path(policy_file)
     try:
         text = path.read_text(encoding="utf-8")
@@ -334,6 +338,7 @@ def accept_rule(app: App, phrase: str, direction: str, policy_file: str | Path) 
 
 def reject_rule(app: App, phrase: str, direction: str) -> None:
     """Remember that staff do not want this proposal; it is not proposed again."""
+    app.require("rules.decide")
     if direction not in ("journal", "archive"):
         raise UsageError("direction must be journal or archive")
     now = clock.now()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from .app import App
 from .db.tables import Message
-from .errors import UsageError
+from .errors import Hint, UsageError
 from .models import Platform
 
 MSG = Message.__table__
@@ -47,7 +47,7 @@ def resolve(app: App, ref: str) -> int:
                                        MSG.c.is_current.is_(True))
             ).all()
             if not rows:
-                raise UsageError(f"no {head} message with id {tail!r} — check the id with `ringebu-journal queue`")
+                raise UsageError(f"no {head} message with id {tail!r}", Hint("check the id with {step}", "message.read:queue"))
             return rows[0][0]
         rows = conn.execute(
             select(MSG.c.id, MSG.c.platform).where(MSG.c.platform_message_id == ref, MSG.c.is_current.is_(True))

@@ -45,7 +45,7 @@ from . import registry
 from .app import App
 from .clock import now
 from .db.tables import Judgment, Message, MessageAction, ModeratorDecision
-from .errors import ConflictError, UsageError
+from .errors import ConflictError, Hint, Note, UsageError
 from .models import Decision
 
 MSG = Message.__table__
@@ -55,14 +55,8 @@ ACT = MessageAction.__table__
 
 FLAG_DECISIONS = (Decision.journal.value, Decision.archive.value, Decision.exclude.value)
 
-#: the guideline's actions as typed on the command line → stored name
-ACTIONS = {
-    "hidden": "hidden",
-    "deleted": "deleted",
-    "replied": "replied",
-    "referred-post": "referred_post",
-    "referred-political": "referred_political",
-}
+#: the guideline's actions, as stored (front ends spell them their own way)
+ACTIONS = ("hidden", "deleted", "replied", "referred_post", "referred_political")
 #: actions that change what a reader of the archive must be told about the message
 REMOVALS = ("hidden", "deleted")
 
@@ -330,12 +324,16 @@ def _describe_latest(conn: Connection, message_id: int) -> str:
     return f"{what}; {edited}" if edited else what
 
 
-def _conflict_line(conn: Connection, t: _Target, now_lock: int | None) -> str:
+def _look_again(t: _Target, then: str) -> Hint:
+    return Hint("check {step} and " + then, "message.read:show", message=str(t.message_id))
+
+
+def _conflict_line(conn: Connection, t: _Target, now_lock: int | None) -> Note:
     other = _describe_latest(conn, t.message_id)
     now = f", now {now_lock}" if now_lock is not None else ""
-    return (f"conflict on message {t.message_id} ({t.ref}): it changed since you saw it (version {t.seen}{now}): "
-            f"{other}. Nothing of yours was stored — check `ringebu-journal show {t.message_id}` and decide "
-            f"again with --expect-version {now_lock if now_lock is not None else '?'}")
+    return Note(f"conflict on message {t.message_id} ({t.ref}): it changed since you saw it (version {t.seen}{now}): "
+                f"{other}. Nothing of yours was stored",
+                _look_again(t, f"decide again with --expect-version {now_lock if now_lock is not None else '?'}"))
 
 
 def _ref_is_old_version(conn: Connection, ref: str, current: int) -> bool:
@@ -389,12 +387,12 @@ def _targets(app: App, refs: Sequence[str], expect_version: int | None, kind: st
 
 def _check_confirmable(t: _Target, eff: EffectiveDecision) -> None:
     if eff.source is None:
-        raise UsageError(f"message {t.message_id} ({t.ref}) has no judgment to confirm — run "
-                         "`ringebu-journal judge` first, or decide it with `ringebu-journal flag`")
+        raise UsageError(f"message {t.message_id} ({t.ref}) has no judgment to confirm",
+                         Hint("run {step} first, or decide it with {step2}", "judge.run",
+                                                               also="message.decide:flag"))
     if eff.decision == Decision.review.value:
         raise UsageError(f"message {t.message_id} ({t.ref}): the judge could not decide (review), so there is "
-                         "nothing to confirm — decide it with `ringebu-journal flag --journal|--archive|--exclude "
-                         "--reason TEXT`")
+                         "nothing to confirm", Hint("decide it with {step}", "message.decide:flag-choice"))
 
 
 def _judgment(conn: Connection, judgment_id: int) -> dict[str, Any]:
@@ -443,17 +441,16 @@ def _store_one(app: App, conn: Connection, t: _Target, kind: str, decision: str 
     if kind == "confirm":
         seen = t.effective
         if before.source == "judge" and (j is None or j["id"] != t.judgment_id):
-            raise _Lost(
+            raise _Lost(Note(
                 f"conflict on message {t.message_id} ({t.ref}): the judge made a new judgment "
                 f"({j['id'] if j else '?'}, proposes {j['decision'] if j else '?'}) after you looked at judgment "
-                f"{t.judgment_id}. Nothing of yours was stored — check `ringebu-journal show {t.message_id}` "
-                "and confirm or flag again")
+                f"{t.judgment_id}. Nothing of yours was stored", _look_again(t, "confirm or flag again")))
         if seen is not None and (before.source, before.decision, before.screen, before.decision_id) != (
                 seen.source, seen.decision, seen.screen, seen.decision_id):
-            raise _Lost(
+            raise _Lost(Note(
                 f"conflict on message {t.message_id} ({t.ref}): what counts changed since you looked "
-                f"(you saw {seen.line()}, now {before.line()}). Nothing of yours was stored — check "
-                f"`ringebu-journal show {t.message_id}` and confirm or flag again")
+                f"(you saw {seen.line()}, now {before.line()}). Nothing of yours was stored",
+                _look_again(t, "confirm or flag again")))
         # confirm what the moderator was shown: the effective decision, not the latest proposal
         decision, screen = before.decision, before.screen
         judgment_id = j["id"] if before.source == "judge" and j is not None else None
@@ -485,8 +482,9 @@ def flag(app: App, refs: Sequence[str], decision: str, reason: str, *, screen: b
 
     ``screen=None`` keeps the judge's screening proposal; True/False decides it.
     """
+    app.require("message.decide")
     if decision not in FLAG_DECISIONS:
-        raise UsageError(f"flag: {decision!r} is not a decision — use --journal, --archive or --exclude")
+        raise UsageError(f"flag: {decision!r} is not a decision — use journal, archive or exclude")
     reason = _need_reason(reason, "flag")
     return _decide(app, _targets(app, refs, expect_version, "flag"), "flag",
                    decision=decision, screen=screen, reason=reason)
@@ -496,12 +494,14 @@ def confirm(app: App, refs: Sequence[str], *, reason: str | None = None,
             expect_version: int | None = None) -> list[Outcome]:
     """Confirm the effective decision as it stands (decision and screening): the judge's latest
     proposal when no moderator has decided, else the moderator decision in effect."""
+    app.require("message.decide")
     reason = reason.strip() if reason and reason.strip() else None
     return _decide(app, _targets(app, refs, expect_version, "confirm"), "confirm", reason=reason)
 
 
 def unflag(app: App, refs: Sequence[str], reason: str, *, expect_version: int | None = None) -> list[Outcome]:
     """Withdraw the moderator decision: the judge's latest proposal counts again."""
+    app.require("message.decide")
     reason = _need_reason(reason, "unflag")
     return _decide(app, _targets(app, refs, expect_version, "unflag"), "unflag", reason=reason)
 
@@ -512,7 +512,10 @@ def raise_for_conflicts(outcomes: Sequence[Outcome]) -> None:
     if not lost:
         return
     if len(outcomes) == 1:
-        raise ConflictError(lost[0].conflict or "conflict")
+        line = lost[0].conflict or "conflict"
+        if isinstance(line, Note):
+            raise ConflictError(line.base, line.hint)
+        raise ConflictError(line)
     raise ConflictError(f"{len(lost)} of {len(outcomes)} decisions were not stored because of conflicts "
                         "(listed above); the others were stored — look again and decide those again")
 
@@ -539,13 +542,12 @@ def record_action(app: App, ref: str, action: str, note: str | None = None) -> R
     Hiding or deleting does not touch the captured content: the archive keeps the message as it
     was, and tells its reader who removed it from the platform, when and why.
     """
-    if action in ACTIONS:
-        action = ACTIONS[action]
-    if action not in ACTIONS.values():
-        raise UsageError(f"unknown action {action!r} — use one of: {', '.join('--' + a for a in ACTIONS)}")
+    app.require("action.record")
+    if action not in ACTIONS:
+        raise UsageError(f"unknown action {action!r} — use one of: {', '.join(ACTIONS)}")
     note = note.strip() if note and note.strip() else None
     if action in REMOVALS and note is None:
-        raise UsageError(f"--{action} needs --note TEXT saying why it was {action} (kept with the archived message)")
+        raise UsageError(f"{action} needs a note saying why it was {action} (kept with the archived message)")
     mid = msgs.resolve(app, ref)
     with app.db.write() as conn:
         before = moderation_status(conn, mid)

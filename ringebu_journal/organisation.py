@@ -16,6 +16,9 @@ Invariants:
   organisasjonsnummer nine digits with a valid mod-11 check digit, own domains domain names,
   time zone one zoneinfo knows; a bad value is one line naming the key and what to give.
 * Every change is audited as ``setting.change`` with the key and the old and new value.
+* The entry points check their operation: :func:`show` ``settings.read``, :func:`set_value`
+  ``settings.manage`` (admins). :func:`profile` is the other operations' own reading of the
+  profile (an export, a report, a judge run) and checks nothing itself.
 """
 
 from __future__ import annotations
@@ -159,6 +162,12 @@ def profile(app: Any) -> Organisation:
         return DEFAULTS
 
 
+def show(app: Any) -> Organisation:
+    """The profile as `organisation show` lists it, for whoever may read the settings."""
+    app.require("settings.read")
+    return profile(app)
+
+
 @dataclass(frozen=True)
 class Change:
     key: str
@@ -173,6 +182,7 @@ class Change:
 def set_value(app: Any, key: str, value: str) -> Change:
     """Store one field of the profile; audited as ``setting.change`` (nothing is written when the
     value is the one in force)."""
+    app.require("settings.manage")
     new = check(key, value)
     with app.db.write() as conn:
         current = read(conn)

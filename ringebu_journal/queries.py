@@ -99,6 +99,7 @@ def _midnight(d: date) -> datetime:
 
 def queue(app: App, f: QueueFilter | None = None) -> list[QueueItem]:
     """The moderators' to-do list (decisions and open duties), oldest message first."""
+    app.require("message.read")
     f = f or QueueFilter()
     if f.action and f.action.replace("-", "_") not in DUTY_RECORD:
         raise UsageError(f"--action {f.action!r} is not a duty — use one of: {', '.join(DUTY_RECORD)}")
@@ -365,6 +366,7 @@ class MessageView:
 
 def show(app: App, ref: str) -> MessageView:
     """Everything about one message, for a moderator or an auditor."""
+    app.require("message.read")
     mid = msgs.resolve(app, ref)
     with app.db.read() as conn:
         cur = dict(conn.execute(select(MSG).where(MSG.c.id == mid)).mappings().one())

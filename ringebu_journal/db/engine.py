@@ -39,12 +39,67 @@ def resolve_url(url: str | None) -> str:
     return url
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+#: connection parameters whose value is a secret (libpq's, in a URL's query or a conninfo string)
+SECRET_PARAMS = ("password", "sslpassword")
+_SECRETS: set[str] = set()
+_QUERY_SECRET = re.compile(r"(?i)\b(" + "|".join(SECRET_PARAMS) + r")(\s*=\s*)('[^']*'|[^&\s;,)]*)")
+_USERINFO = re.compile(r"(://[^:/@\s]*):([^@\s]*)@")
+
+
+def url_secrets(url: str) -> set[str]:
+    """The secret values a database URL holds: the password of ``user:pw@`` and every
+    ``password=``/``sslpassword=`` query parameter (raw and percent-decoded)."""
+    from urllib.parse import unquote
+
+    found: set[str] = set()
+    m = _USERINFO.search(url)
+    if m and m.group(2):
+        found.add(m.group(2))
+    for m in _QUERY_SECRET.finditer(url):
+        value = m.group(3).strip("'")
+        if value:
+            found.add(value)
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+        sa = make_url(url)
+        if sa.password:
+            found.add(str(sa.password))
+        for key, value in sa.query.items():
+            if key.lower() in SECRET_PARAMS:
+                found.update(v for v in ((value,) if isinstance(value, str) else value) if v)
+    except (ArgumentError, ValueError, TypeError):
+        pass
+    return found | {unquote(v) for v in found}
+
+
+def remember_secrets(url: str) -> None:
+    """Note a URL's secrets, so that :func:`redact` removes them from every line shown or stored."""
+    _SECRETS.update(v for v in url_secrets(url) if len(v) >= 3)   # shorter ones: masked by form only
+    env = os.environ.get("PGPASSWORD")
+    if env:
+        _SECRETS.add(env)
+
+
+def redact(text_: str) -> str:
+    """``text_`` with every known secret replaced by ``***`` (longest first, so no part of one is left)."""
+    if not text_:
+        return text_
+    out = _QUERY_SECRET.sub(lambda m: m.group(1) + m.group(2) + "***", text_)
+    out = _USERINFO.sub(lambda m: m.group(1) + ":***@", out)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret and secret != "***":
+            out = out.replace(secret, "***")
+    return out
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, in no form (``user:pw@``, ``?password=``, ``sslpassword=``):
+    for messages, logs and audit events."""
+    remember_secrets(url)
+    try:
+        rendered = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        rendered = url
+    return redact(rendered)
 
 
 class Database:
@@ -53,7 +108,7 @@ class Database:
         self.display_url = safe_url(self.url)
         try:
             sa_url = make_url(self.url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             raise DatabaseError(
                 f"database URL {self.display_url!r} is not valid — use a file path, "
                 "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"

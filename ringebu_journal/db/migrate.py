@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from ..errors import DatabaseError
+from ..errors import DatabaseError, Hint
 from .engine import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -61,15 +61,11 @@ def check_schema(db: Database) -> None:
     if rev == head:
         return
     if rev is None:
-        raise DatabaseError(
-            f"database {db.display_url} is not initialised — run `ringebu-journal init` first"
-        )
+        raise DatabaseError(f"database {db.display_url} is not initialised", Hint("run {step} first", "database.init"))
     if rev not in known_revisions():
         raise _newer(db, rev)
-    raise DatabaseError(
-        f"database {db.display_url} has schema {rev}, this program needs {head} — "
-        "run `ringebu-journal init` to upgrade it"
-    )
+    raise DatabaseError(f"database {db.display_url} has schema {rev}, this program needs {head}",
+                        Hint("run {step} to upgrade it", "database.init"))
 
 
 def _newer(db: Database, rev: str) -> DatabaseError:

@@ -26,7 +26,10 @@ validated against the kvittering XSDs and recorded per message.
 
 One export reads one snapshot: the plan, the decisions, the lifecycle and the last audit sequence
 are read in a single transaction (REPEATABLE READ on PostgreSQL; SQLite's read transaction is a
-snapshot), and that sequence is recorded in the export's audit event. A decision committed after
+snapshot), and that sequence is recorded in the export's audit event. Every message's
+``melding.json`` (and its line in ``index.jsonl``) carries that sequence and the hash of that
+event (``meta.audit_seq``, ``meta.audit_head``): an anchor of the audit trail outside the
+database (``audit verify --against OUTBOX``, see :mod:`ringebu_journal.anchors`). A decision committed after
 the snapshot goes in the next export.
 
 The domain only maps (``RecordPlan`` → :mod:`noark.arkivmelding` objects); writing and
@@ -44,12 +47,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from noark import stable_uuid
 from noark import arkivmelding as am
 from noark.arkivmelding_outbox import Outbox, OutboxBusy, OutboxEntry, PayloadError
 from noark.errors import NoarkWriteError
+from ringebu_journal import anchors
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import (
     ArkivmeldingKey,
@@ -157,6 +161,7 @@ class Snapshot:
     plan: ExportPlan
     keys: dict[tuple[str, str], dict[str, Any]]
     gone: dict[str, dict[str, Any]]          # journalpost systemID → the current decision of a key no longer journal
+    audit_head: str | None = None            # the hash of event audit_seq (None on an empty trail)
 
 
 @contextmanager
@@ -195,7 +200,8 @@ def live(rec: RecordPlan) -> bool:
 def _take_snapshot(app: App, klassifikasjon: Klassifikasjon | None,
                    on_snapshot: Callable[[], None] | None) -> Snapshot:
     with _snapshot_conn(app) as conn:
-        audit_seq = conn.execute(select(func.max(AUD.c.seq))).scalar() or 0
+        head = anchors.current_head(conn)
+        audit_seq = head.seq if head else 0
         if on_snapshot is not None:
             on_snapshot()
         plan = build_plan(conn, Selection(), klassifikasjon)
@@ -214,7 +220,7 @@ def _take_snapshot(app: App, klassifikasjon: Klassifikasjon | None,
             d = export_decisions(conn, [row.id])[row.id]
             gone[sid] = {"decision": d.decision, "message_id": row.id, "decided_by": d.decided_by,
                          "decided_at": d.decided_at}
-    return Snapshot(audit_seq, plan, keys, gone)
+    return Snapshot(audit_seq, plan, keys, gone, head.hash if head else None)
 
 
 # -- what to send ----------------------------------------------------------------------------------
@@ -728,6 +734,7 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
 
     ``on_snapshot`` is called inside the snapshot transaction, right after the audit sequence
     was read (tests use it to commit a decision concurrently)."""
+    app.require("export.run")
     box = Outbox(out)
     try:
         try:
@@ -748,6 +755,8 @@ def export_arkivmelding(app: App, out: str | Path, *, klassifikasjon: Klassifika
             for p in pend:
                 payload, files, extra = p.build()
                 meta = {**p.meta, **extra, "audit_seq": snap.audit_seq}
+                if snap.audit_head:
+                    meta["audit_head"] = snap.audit_head
                 keys = dict(p.keys)
                 if extra.get("dokument"):
                     keys["dokument"] = extra["dokument"]

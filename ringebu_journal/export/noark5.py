@@ -19,6 +19,11 @@ next export to that ``--out`` finds the intent, sees that no export of that pack
 recorded, withdraws the package (it was never reported as delivered) and builds it again. A
 kill after 3 leaves only a stale intent file, which the next export removes. Every step is a
 named kill point (:mod:`ringebu_journal.killpoints`).
+
+arkivuttrekk.xml carries the audit trail's head (sequence and hash) as it was when the package's
+content was read, in ``reference/context/additionalElements/additionalElement[@name=
+"auditTrailHead"]`` (see :mod:`ringebu_journal.anchors`); the export's own audit event comes
+after it and records the package's checksums.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ from noark import (
     stable_uuid,
 )
 from noark.validate import validate_package
-from ringebu_journal import clock, killpoints
+from ringebu_journal import anchors, clock, killpoints
 from ringebu_journal.audit import DECISION_ACTIONS
 from ringebu_journal.app import App
 from ringebu_journal.db.tables import AuditEvent, Delivery, Export, Judgment, Message, ModeratorDecision
@@ -508,7 +513,7 @@ def _disk_error(exc: OSError, where: Path) -> ProblemsFound:
 
 
 def _write_package(folder: Path, plan: ExportPlan, rendered: dict[str, Path], endringsliste: list[Endring],
-                   sel: Selection, regelsett: list[tuple[str, str]] = ()):
+                   sel: Selection, regelsett: list[tuple[str, str]] = (), head: "anchors.Head | None" = None):
     first, last = plan.first_time, plan.last_time
     org = plan.organisation          # the arkivskaper: its kommunenummer is the arkivskaperID
     arkiv_id = stable_uuid("arkiv", org.kommunenummer, "sosiale medier")
@@ -519,6 +524,7 @@ def _write_package(folder: Path, plan: ExportPlan, rendered: dict[str, Path], en
     uttrekk = Uttrekksinfo(
         arkivskapere=[org.name], systemnavn=SYSTEM,
         arkivnavn=f"{org.name} – sosiale medier", periodeStart=start, periodeSlutt=slutt,
+        kontekst=anchors.package_context(head),
     )
     with PackageBuilder(folder, uttrekk) as pkg:
         arkiv = Arkiv(systemID=arkiv_id, tittel=f"{org.name} – sosiale medier",
@@ -588,6 +594,7 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
                   account: str | None = None, tar: bool = False, klassifikasjon: Klassifikasjon | None = None,
                   advance: Callable[[int], None] | None = None, workers: int = 2) -> ExportResult:
     """Build, validate and publish one arkivuttrekk of the selection at ``out``."""
+    app.require("export.run")
     if date_from and date_to and date_from > date_to:
         raise UsageError(f"--from {date_from} is after --to {date_to} — swap them")
     out = Path(out).absolute()
@@ -614,12 +621,13 @@ def export_noark5(app: App, out: str | Path, *, date_from: date | None = None, d
                 + ") — judge and review the messages first, or widen --from/--to/--account")
         endringsliste = endringer(conn, plan)
         regelsett = policies(conn, plan)
+        head = anchors.current_head(conn)
     jobs = _without_withdrawn(plan, plan_documents(plan, app.data_dir))
     rendered, rstats = render_all(jobs, app.data_dir, workers=workers, advance=advance)
     partial = parent / f".{final.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         try:
-            result = _write_package(partial, plan, rendered, endringsliste, sel, regelsett)
+            result = _write_package(partial, plan, rendered, endringsliste, sel, regelsett, head)
         except NoarkWriteError as exc:
             raise ProblemsFound(f"the package cannot be written as valid Noark 5: {exc} — please report this") from None
         except OSError as exc:

@@ -335,6 +335,7 @@ def harvest(app: App, *, token: str, page_id: str, instagram_user_id: str | None
             session: requests.Session | None = None) -> HarvestResult:
     """Harvest into ``out`` (appended) and audit the run. Raises nothing for a stopped harvest:
     check ``result.stopped`` (``result.raise_stop()``) after importing what was fetched."""
+    app.require("import.run")
     cfg = config or HarvestConfig()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -28,13 +28,14 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from ..errors import Hint, Note
 from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform,
                       sha256_hex)
 from .blobs import blob_path
 from .sources import MAX_LINE_BYTES, DamagedInput, InputFile, InputSet, iter_lines, read_document
 from .store import Item, OwnAccount, Record, Rejection, StatusChange
-from .textutil import (MAX_TEXT_CHARS, TooDeep, as_id, clean_opt, clean_text, loads, parse_graph_time, raw_json,
-                       safe_payload)
+from .textutil import (MAX_TEXT_CHARS, TooDeep, as_id, clean_opt, clean_text, loads, loads_noting_numbers,
+                       parse_graph_time, raw_json, safe_payload)
 
 THROTTLE_CODES = {4, 17, 32, 613, 80001}
 _VERSION = re.compile(r"^v\d+(\.\d+)?$")
@@ -150,8 +151,9 @@ def file_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -
     if _is_dump(f):
         yield from _dump_items(f, data_dir, media)
     elif _is_generic_jsonl(f):
-        yield Rejection(f.display, None, "this is the generic JSON Lines format (records with platform, kind, id, "
-                        "created_at), not a Graph API dump — import it with `ringebu-journal import jsonl`")
+        yield Rejection(f.display, None, Note("this is the generic JSON Lines format (records with platform, kind, "
+                                              "id, created_at), not a Graph API dump",
+                                              Hint("import it with {step}", "import.run:jsonl")))
     else:
         yield from _bare_items(f, data_dir, media)
 
@@ -171,7 +173,7 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
                 yield Rejection(f.display, place, f"not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})")
                 continue
             try:
-                obj = loads(text)
+                obj, numbers = loads_noting_numbers(text)
             except TooDeep as exc:
                 yield Rejection(f.display, place, str(exc))
                 continue
@@ -191,7 +193,8 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
             payload = safe_payload(text)
             cap = CaptureIn(source=ctx.source(), locator=url or f.display, entry=f"{Path(f.name).name} {place}",
                             retrieved_at=retrieved, payload=payload, sha256=sha256_hex(payload))
-            yield from body_items(obj["body"], ctx, cap, f.display, place, data_dir, media, status=obj.get("status"))
+            yield from body_items(obj["body"], ctx, cap, f.display, place, data_dir, media, status=obj.get("status"),
+                                  numbers=numbers)
 
 
 def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -> Iterator[Item]:
@@ -206,7 +209,7 @@ def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
         yield Rejection(f.display, None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
         return
     try:
-        body = loads(text)
+        body, numbers = loads_noting_numbers(text)
     except TooDeep as exc:
         yield Rejection(f.display, None, str(exc))
         return
@@ -220,15 +223,17 @@ def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
     payload = safe_payload(text)
     cap = CaptureIn(source=ctx.source() + " (saved response)", locator=f.display, entry=None,
                     retrieved_at=f.mtime, payload=payload, sha256=sha256_hex(payload))
-    yield from body_items(body, ctx, cap, f.display, None, data_dir, media, status=None)
+    yield from body_items(body, ctx, cap, f.display, None, data_dir, media, status=None, numbers=numbers)
 
 
 # -- bodies --------------------------------------------------------------------------------------
 
 
 def body_items(body: Any, ctx: Context, cap: CaptureIn, file: str, place: str | None, data_dir: Path,
-               media: dict[str, dict[str, Any]], status: Any = None) -> Iterator[Item]:
-    p = _Parser(ctx, cap, file, place, data_dir, media)
+               media: dict[str, dict[str, Any]], status: Any = None, numbers: bool = True) -> Iterator[Item]:
+    """The items of one response body; ``numbers=False`` when its text held no fraction,
+    exponent or NaN (each message's raw object is then encoded by orjson, see ``raw_json``)."""
+    p = _Parser(ctx, cap, file, place, data_dir, media, numbers)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         yield from p.error(body["error"], status)
         return
@@ -246,9 +251,9 @@ def _entry(place: str | None, i: str) -> str:
 
 class _Parser:
     def __init__(self, ctx: Context, cap: CaptureIn, file: str, place: str | None, data_dir: Path,
-                 media: dict[str, dict[str, Any]]):
+                 media: dict[str, dict[str, Any]], numbers: bool = True):
         self.ctx, self.cap, self.file, self.place = ctx, cap, file, place
-        self.data_dir, self.media = data_dir, media
+        self.data_dir, self.media, self.numbers = data_dir, media, numbers
         p = cap.payload
         self.may_have_surrogates = "\\ud" in p or "\\uD" in p
 
@@ -402,7 +407,7 @@ class _Parser:
             msg = MessageIn(author_name=author_name, extra=extra, **fields)
         except ValidationError as exc:
             return self.reject(where, "; ".join(f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-        return Record(msg, raw_json(raw_node, self.may_have_surrogates), self.cap)
+        return Record(msg, raw_json(raw_node, self.may_have_surrogates, self.numbers), self.cap)
 
     def _author(self, n: dict[str, Any]) -> tuple[str | None, str | None]:
         fr = n.get("from")

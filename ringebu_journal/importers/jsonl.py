@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import jsonschema
 from pydantic import ValidationError
 
+from ..errors import Hint, Note
 from ..models import AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
 from .blobs import TooLarge, store_blob
 from ringebu_journal.schemas import GENERIC_IMPORT_SCHEMA
@@ -75,8 +76,9 @@ def _file_items(f: InputFile, data_dir: Path) -> Iterator[Item]:
                 yield Rejection(f.display, place, str(exc))
                 continue
             if first and isinstance(obj, dict) and (("request" in obj and "body" in obj) or set(obj) == {"attachment"}):
-                yield Rejection(f.display, None, "this is a Graph API dump (written by `harvest facebook`), not the "
-                                "generic JSON Lines format — import it with `ringebu-journal import facebook-dump`")
+                yield Rejection(f.display, None, Note("this is a Graph API dump (written by the harvest), not the "
+                                                      "generic JSON Lines format",
+                                                      Hint("import it with {step}", "import.run:facebook-dump")))
                 return
             first = False
             errors = schema_errors(obj)

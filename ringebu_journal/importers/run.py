@@ -1,82 +1,88 @@
-"""The import entry points: one function per input kind, callable from the CLI, tests or a notebook.
+"""The import entry point: one function for every input kind, callable from the CLI, tests or a notebook.
 
-Each opens the input safely (``sources.open_inputs``), hands the importer's generator to
-``store.run_import`` and returns its :class:`~.store.ImportSummary`. ``dry_run=True`` reads and
-checks everything and stores nothing (attachment bytes go to a temporary folder, removed after).
+:func:`import_input` opens the input safely (``sources.open_inputs``, with the kind's own
+rules: which file names it reads, whether a zip is accepted), hands the kind's generator
+(``items(inputs, data_dir)`` of its module) to ``store.run_import`` and returns its
+:class:`~.store.ImportSummary`. ``dry_run=True`` reads and checks everything and stores nothing
+(attachment bytes go to a temporary folder, removed after). ``import_jsonl``,
+``import_facebook_dump``, ``import_x_archive`` and ``import_facebook_export`` are the same
+function with the kind filled in.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from ..app import App
-from .sources import InputSet, open_inputs
+from ..db.batches import ROWS_PER_BATCH
+from .sources import open_inputs
 from .store import ImportSummary, run_import
-from .store import CHUNK_SIZE as _DEFAULT_CHUNK
 
 Advance = Callable[[int], None] | None
 
 
+@dataclass(frozen=True)
+class Kind:
+    """One kind of input: the module whose ``items(inputs, data_dir)`` reads it, and how its
+    paths are opened (``suffixes``: the file names read in a folder; ``zip_allowed``)."""
+
+    module: str
+    suffixes: tuple[str, ...] | None = None
+    zip_allowed: bool = True
+
+    def open(self, paths: list[str]):
+        if self.suffixes is None:
+            return open_inputs(paths)
+        suffixes = self.suffixes
+        return open_inputs(paths, zip_allowed=self.zip_allowed, accept=lambda n: n.endswith(suffixes))
+
+
+KINDS: dict[str, Kind] = {
+    "jsonl": Kind("jsonl", (".jsonl", ".ndjson"), zip_allowed=False),
+    "facebook-dump": Kind("graph_dump", (".jsonl", ".json", ".ndjson"), zip_allowed=False),
+    "x-archive": Kind("x_archive"),
+    "facebook-export": Kind("facebook_export"),
+}
+
+
 def _chunk_from_env() -> int:
-    """Messages per transaction: RINGEBU_JOURNAL_IMPORT_CHUNK (a tuning knob; default 5,000)."""
+    """Messages per transaction: RINGEBU_JOURNAL_IMPORT_CHUNK (a tuning knob; default ROWS_PER_BATCH)."""
     try:
-        return max(1, int(os.environ.get("RINGEBU_JOURNAL_IMPORT_CHUNK", _DEFAULT_CHUNK)))
+        return max(1, int(os.environ.get("RINGEBU_JOURNAL_IMPORT_CHUNK", ROWS_PER_BATCH)))
     except ValueError:
-        return _DEFAULT_CHUNK
+        return ROWS_PER_BATCH
 
 
 CHUNK_SIZE = _chunk_from_env()
 
 
-def _run(app: App, importer: str, inputs: InputSet, items: Callable[[Path], Iterable], *, again: bool,
-         advance: Advance, chunk_size: int, dry_run: bool) -> ImportSummary:
-    """Run one import; a dry run stores attachment bytes in a temporary folder that is removed."""
+def import_input(importer: str, app: App, paths: str | list[str], *, again: bool = False, advance: Advance = None,
+                 chunk_size: int | None = None, dry_run: bool = False) -> ImportSummary:
+    """Import ``paths`` (one path or several) as the input kind ``importer`` (a key of KINDS)."""
+    app.require("import.run")
+    kind = KINDS[importer]
+    module = importlib.import_module(f"{__package__}.{kind.module}")
+    inputs = kind.open([str(paths)] if isinstance(paths, (str, os.PathLike)) else [str(p) for p in paths])
+    chunk = chunk_size or CHUNK_SIZE
     try:
         if not dry_run:
             data_dir = app.data_dir
-            return run_import(app, importer=importer, inputs=inputs, items=lambda: items(data_dir),
-                              chunk_size=chunk_size, again=again, advance=advance)
+            return run_import(app, importer=importer, inputs=inputs, items=lambda: module.items(inputs, data_dir),
+                              chunk_size=chunk, again=again, advance=advance)
         with tempfile.TemporaryDirectory(prefix="ringebu-journal-dry-run-") as tmp:
-            return run_import(app, importer=importer, inputs=inputs, items=lambda: items(Path(tmp)),
-                              chunk_size=chunk_size, advance=advance, dry_run=True)
+            return run_import(app, importer=importer, inputs=inputs, items=lambda: module.items(inputs, Path(tmp)),
+                              chunk_size=chunk, advance=advance, dry_run=True)
     finally:
         inputs.close()
 
 
-def import_jsonl(app: App, paths: list[str], *, again: bool = False, advance: Advance = None,
-                 chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
-    from . import jsonl
-
-    inputs = open_inputs(paths, zip_allowed=False, accept=lambda n: n.endswith((".jsonl", ".ndjson")))
-    return _run(app, "jsonl", inputs, lambda d: jsonl.items(inputs, d), again=again, advance=advance,
-                chunk_size=chunk_size, dry_run=dry_run)
-
-
-def import_facebook_dump(app: App, paths: list[str], *, again: bool = False, advance: Advance = None,
-                         chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
-    from . import graph_dump
-
-    inputs = open_inputs(paths, zip_allowed=False, accept=lambda n: n.endswith((".jsonl", ".json", ".ndjson")))
-    return _run(app, "facebook-dump", inputs, lambda d: graph_dump.items(inputs, d), again=again, advance=advance,
-                chunk_size=chunk_size, dry_run=dry_run)
-
-
-def import_x_archive(app: App, path: str, *, again: bool = False, advance: Advance = None,
-                     chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
-    from . import x_archive
-
-    inputs = open_inputs([path])
-    return _run(app, "x-archive", inputs, lambda d: x_archive.items(inputs, d), again=again, advance=advance,
-                chunk_size=chunk_size, dry_run=dry_run)
-
-
-def import_facebook_export(app: App, path: str, *, again: bool = False, advance: Advance = None,
-                           chunk_size: int = CHUNK_SIZE, dry_run: bool = False) -> ImportSummary:
-    from . import facebook_export
-
-    inputs = open_inputs([path])
-    return _run(app, "facebook-export", inputs, lambda d: facebook_export.items(inputs, d), again=again,
-                advance=advance, chunk_size=chunk_size, dry_run=dry_run)
+import_jsonl = partial(import_input, "jsonl")
+import_facebook_dump = partial(import_input, "facebook-dump")
+import_x_archive = partial(import_input, "x-archive")
+import_facebook_export = partial(import_input, "facebook-export")

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterator
 
-from ..errors import UsageError
+from ..errors import Hint, UsageError
 
 # Limits (module constants so tests and operators can lower or raise them).
 MAX_LINE_BYTES = 16 * 1024 * 1024          # one JSON Lines record / one dump line
@@ -165,8 +165,9 @@ def _kind(p: str) -> str:
     if p == STDIN:
         st = os.fstat(sys.stdin.fileno())
         if stat.S_ISCHR(st.st_mode) and os.isatty(sys.stdin.fileno()):
-            raise UsageError("standard input is a terminal — pipe or redirect a file into it "
-                             "(e.g. `zcat dump.gz | ringebu-journal import facebook-dump -`)")
+            raise UsageError("standard input is a terminal",
+                             Hint("pipe or redirect a file into it (e.g. zcat dump.gz | {step})",
+                                  "import.run:facebook-dump-stdin"))
         if stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
             return "stream"
         raise UsageError("standard input is a device, not a file or a pipe — redirect a file into it")

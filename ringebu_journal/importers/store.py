@@ -30,7 +30,13 @@ belongs to) and :class:`StatusChange` (an object the platform no longer returns)
   is one ``import.rejected`` audit event with the rejections (``import.empty`` if the input
   held nothing at all);
 * a dry run (``dry_run=True``) does all of it in one transaction that is rolled back: the
-  counts and rejections are exact, nothing is stored.
+  counts and rejections are exact, nothing is stored;
+* flat memory — one chunk (``ROWS_PER_BATCH`` items, ``db/batches.py``) is in hand at a time and
+  freed before the next is read; the cyclic garbage collector runs once per chunk instead of
+  during parsing (``_collect_per_chunk``), and is as it was when the import returns or fails.
+
+Per chunk, the stored current versions of its ids are read once (one statement per platform and
+``IN_LIST_MAX`` ids) and serve both the identity check and the versioning.
 
 Captures are stored once per SHA-256 of their verbatim payload; threads and accounts are
 upserted; attachment bytes are stored content-addressed by the importers (``blobs.py``)
@@ -40,10 +46,12 @@ before the record is yielded, and linked here.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import os
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -57,12 +65,14 @@ from sqlalchemy.engine import Connection
 
 from .. import killpoints
 from ..app import App
+from ..db.batches import ROWS_PER_BATCH, in_lists
 from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
-from ..errors import UsageError
+from ..accounts import registration_warning
+from ..errors import Hint, StepRenderer, UsageError, render_text
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
 from .sources import InputSet
-from .textutil import clean_opt, time_problem
+from .textutil import MIN_TIME, clean_opt, latest_time, time_problem
 
 MSG = Message.__table__
 THR = Thread.__table__
@@ -71,7 +81,7 @@ ATT = Attachment.__table__
 ACC = Account.__table__
 BATCH = ImportBatch.__table__
 
-CHUNK_SIZE = 5000
+CHUNK_SIZE = ROWS_PER_BATCH
 SQLITE_CACHE_KIB = 65536
 MAX_LISTED = 1000          # rejections and not-retrievable ids kept in counts and the audit event
 MAX_SHOWN = 20             # rejections printed by ImportSummary.lines (all MAX_LISTED are in the audit trail)
@@ -134,7 +144,8 @@ class ImportSummary:
         """Whether the input held anything importable (messages new, changed or unchanged, or status changes)."""
         return _stored_anything(self.counts)
 
-    def lines(self, shown: int = MAX_SHOWN) -> list[str]:
+    def lines(self, shown: int = MAX_SHOWN, renderer: StepRenderer | None = None) -> list[str]:
+        """The summary as text; ``renderer`` shows hints the front end's way (see errors.Hint)."""
         c = self.counts
         out: list[str] = []
         if self.already:
@@ -167,16 +178,16 @@ class ImportSummary:
         listed = c.get("rejections", [])
         for r in listed[:shown]:
             where = f"{r['file']}:{r['place']}" if r.get("place") else r["file"]
-            out.append(f"    {where}: {r['reason']}")
+            out.append(f"    {where}: {render_text(r['reason'], renderer)}")
         more = c.get("rejected", 0) - min(shown, len(listed))
         if more > 0:
             kept = max(0, len(listed) - shown)
-            where = ("" if self.dry_run else
-                     f"; the first {len(listed):,} are in the audit trail: `ringebu-journal audit log --action "
-                     f"{'import.batch' if self.batch_id else 'import.rejected'} --format json`" if kept else "")
+            trail = Hint("the first {n} are in the audit trail: {{step}}".format(n=f"{len(listed):,}"),
+                         "audit.read:action", action="import.batch" if self.batch_id else "import.rejected")
+            where = "" if self.dry_run or not kept else "; " + trail.render(renderer)
             out.append(f"    … and {more:,} more{where}")
         for w in self.warnings:
-            out.append(f"warning: {w}")
+            out.append(f"warning: {render_text(w, renderer)}")
         return out
 
 
@@ -213,6 +224,7 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
                advance: Callable[[int], None] | None = None,
                input_sha256: str | None = None, dry_run: bool = False) -> ImportSummary:
     """Import the items an importer yields, resuming a crashed run of the same input."""
+    app.require("import.run")
     files = inputs.describe()
     sha = input_sha256 or inputs.sha256()
 
@@ -221,10 +233,49 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
             yield Rejection(p.file, p.place, p.reason)
         yield from items()
 
-    if dry_run:
-        return _dry_run(app, importer, sha, all_items(), chunk_size, advance)
-    with input_lock(app, importer, sha):
-        return _locked_import(app, importer, sha, files, all_items, chunk_size, again, advance)
+    with _collect_per_chunk():
+        if dry_run:
+            return _dry_run(app, importer, sha, all_items(), chunk_size, advance)
+        with input_lock(app, importer, sha):
+            return _locked_import(app, importer, sha, files, all_items, chunk_size, again, advance)
+
+
+@contextmanager
+def _collect_per_chunk() -> Iterator[None]:
+    """The cyclic garbage collector off while items are parsed and written, and one collection
+    after each chunk (:func:`_chunk_done`) instead.
+
+    Parsing a dump allocates millions of containers that reference counting frees; the automatic
+    collector would walk the whole heap (the program's modules, the chunk in hand) over and over
+    while they are made — a quarter of an import's time. The heap that exists when the import
+    starts is frozen (``gc.freeze``: never walked, still freed normally), so the collection after
+    each chunk walks only that chunk's leftovers: memory stays flat, whatever the input's size.
+    Everything is as before when the import returns or fails; imports running at the same time
+    in threads of one process share one such period (the last one out restores the collector)."""
+    with _GC_LOCK:
+        if _GC_STATE["runs"] == 0:
+            _GC_STATE["enabled"] = gc.isenabled()
+            gc.disable()
+            gc.freeze()
+        _GC_STATE["runs"] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_STATE["runs"] -= 1
+            if _GC_STATE["runs"] == 0:
+                gc.unfreeze()
+                if _GC_STATE["enabled"]:
+                    gc.enable()
+
+
+_GC_LOCK = threading.Lock()
+_GC_STATE: dict[str, Any] = {"runs": 0, "enabled": True}
+
+
+def _chunk_done() -> None:
+    if not gc.isenabled():
+        gc.collect()
 
 
 def _locked_import(app: App, importer: str, sha: str, files: list[str], all_items: Callable[[], Iterable[Item]],
@@ -338,8 +389,11 @@ def _dry_write(app: App, importer: str, sha: str, items: Iterable[Item], chunk_s
             counts=counts, actor=app.actor, started_at=_now())).inserted_primary_key[0])
         for _index, chunk in _chunks(items, chunk_size):
             _write_chunk(conn, app, batch_id, chunk, counts, known)
+            taken = len(chunk)
+            del chunk
+            _chunk_done()
             if advance:
-                advance(len(chunk))
+                advance(taken)
         raise _RolledBack()
 
 
@@ -356,16 +410,20 @@ def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, coun
 
     for index, chunk in _chunks(counted(), chunk_size, skip=position, each=lambda: killpoints.reached("import.item")):
         _commit_chunk(app, batch_id, chunk, counts, index, known_accounts)
+        taken = len(chunk)
+        del chunk               # freed before the collection, which then has little to walk
+        _chunk_done()
         if advance:
-            advance(len(chunk))
+            advance(taken)
     return seen
 
 
 def _chunks(items: Iterable[Item], size: int, *, skip: int = 0,
             each: Callable[[], None] | None = None) -> Iterator[tuple[int, list[Item]]]:
     """The items after the first ``skip``, ``size`` at a time, each chunk with the 1-based index
-    of its last item (the position a resumed run starts after); ``each`` runs per item taken."""
-    chunk: list[Item] = []
+    of its last item (the position a resumed run starts after); ``each`` runs per item taken.
+    A chunk handed out is not referenced here any more, so it is freed when the caller is done."""
+    held: list[list[Item]] = [[]]
     index = 0
     for item in items:
         index += 1
@@ -373,12 +431,12 @@ def _chunks(items: Iterable[Item], size: int, *, skip: int = 0,
             continue
         if each is not None:
             each()
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield index, chunk
-            chunk = []
-    if chunk:
-        yield index, chunk
+        held[0].append(item)
+        if len(held[0]) >= size:
+            yield index, held.pop()
+            held.append([])
+    if held[0]:
+        yield index, held.pop()
 
 
 class _Checkpointer:
@@ -457,8 +515,7 @@ def _account_warnings(app: App, counts: dict[str, Any]) -> list[str]:
             row = conn.execute(select(ACC.c.registered, ACC.c.closed).where(
                 ACC.c.platform == platform, ACC.c.platform_id == pid)).first()
             if row is None or not row.registered:
-                out.append(f"own account {platform} {pid} is not in the registry of official profiles — "
-                           f"run `ringebu-journal accounts add {platform} {pid} --name NAME --unit UNIT`")
+                out.append(registration_warning(platform, pid))
     return out
 
 
@@ -495,22 +552,23 @@ def _copy_counts(c: dict[str, Any]) -> dict[str, Any]:
 def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], counts: dict[str, Any],
                  known_accounts: set[tuple[str, str]]) -> None:
     now = _now()
+    earliest, latest = MIN_TIME, latest_time(now)
     records: list[Record] = []
     changes: list[StatusChange] = []
     own: dict[tuple[str, str], AccountIn] = {}
     for it in chunk:
-        if isinstance(it, Record):
-            bad = _unsafe_id(it.message)
-            late = time_problem(it.message.created_at) if not bad else None
-            if bad:
-                it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
-                               "lone surrogate — not imported", it.message.platform.value)
-            elif late:
-                it = Rejection(*_where(it.capture), f"{it.message.platform.value} id {it.message.platform_message_id}: "
-                               f"{late}", it.message.platform.value)
-            else:
+        if type(it) is Record:
+            m = it.message
+            bad = _unsafe_id(m)
+            if not bad and earliest <= m.created_at <= latest:
                 records.append(it)
                 continue
+            if bad:
+                it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
+                               "lone surrogate — not imported", m.platform.value)
+            else:
+                it = Rejection(*_where(it.capture), f"{m.platform.value} id {m.platform_message_id}: "
+                               f"{time_problem(m.created_at, latest)}", m.platform.value)
         if isinstance(it, Rejection):
             counts["rejected"] += 1
             if it.platform:
@@ -528,14 +586,17 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
         elif isinstance(it, StatusChange):
             changes.append(it)
 
+    current: dict[tuple[str, str], tuple] = {}
     if records:
-        records = _same_identity(conn, records, counts)
+        current = _current(conn, list(dict.fromkeys((r.message.platform._value_, r.message.platform_message_id)
+                                                     for r in records)))
+        records = _same_identity(records, current, counts)
     caps = [r.capture for r in records] + [c.capture for c in changes]
     cap_ids = _store_captures(conn, caps, now, counts)
     _store_accounts(conn, records, own, now, counts, known_accounts)
     if records:
         thread_ids = _store_threads(conn, records, now)
-        _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts)
+        _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts, current)
     if changes:
         _store_status_changes(conn, batch_id, changes, cap_ids, now, counts)
 
@@ -545,42 +606,34 @@ _ID_FIELDS = ("platform_message_id", "parent_platform_id", "post_platform_id", "
               "account_platform_id", "author_id", "permalink")
 
 
+# The identity columns, in the order _current selects them after its first six columns.
 _IDENTITY = {"account_platform_id": "account", "author_id": "author", "conversation_id": "conversation",
              "post_platform_id": "post", "kind": "kind"}
 
 
-def _identity(m: MessageIn) -> dict[str, str | None]:
-    return {"account_platform_id": m.account_platform_id, "author_id": m.author_id,
-            "conversation_id": m.conversation_id, "post_platform_id": m.post_platform_id, "kind": m.kind.value}
-
-
-def _same_identity(conn: Connection, records: list[Record], counts: dict[str, Any]) -> list[Record]:
+def _same_identity(records: list[Record], current: dict[tuple[str, str], tuple],
+                   counts: dict[str, Any]) -> list[Record]:
     """The records that are the message their id names; the others become rejections.
 
-    A record is compared with the stored current version, or with the first record of this
-    chunk with the same id. A field unknown on one side (None) is no contradiction.
+    A record is compared with the stored current version (``current``, from :func:`_current`),
+    or with the first record of this chunk with the same id. A field unknown on one side (None)
+    is no contradiction.
     """
-    by_platform: dict[str, list[str]] = {}
-    for r in records:
-        by_platform.setdefault(r.message.platform.value, []).append(r.message.platform_message_id)
-    known: dict[tuple[str, str], dict[str, Any]] = {}
-    cols = [MSG.c.platform_message_id] + [MSG.c[c] for c in _IDENTITY]
-    for p, ids in by_platform.items():
-        for part in _parts(list(dict.fromkeys(ids))):
-            for row in conn.execute(select(*cols).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
-                                                        MSG.c.is_current == True)):  # noqa: E712
-                known[(p, row.platform_message_id)] = {c: getattr(row, c) for c in _IDENTITY}
+    known: dict[tuple[str, str], list] = {}
     kept: list[Record] = []
     for r in records:
         m = r.message
-        key = (m.platform.value, m.platform_message_id)
-        new = _identity(m)
+        key = (m.platform._value_, m.platform_message_id)
+        new = [m.account_platform_id, m.author_id, m.conversation_id, m.post_platform_id, m.kind._value_]
         old = known.get(key)
         if old is None:
-            known[key] = new
-            kept.append(r)
-            continue
-        differ = [label for c, label in _IDENTITY.items() if old[c] and new[c] and old[c] != new[c]]
+            row = current.get(key)
+            if row is None:
+                known[key] = new
+                kept.append(r)
+                continue
+            old = known[key] = list(row[6:11])
+        differ = [label for o, n, label in zip(old, new, _IDENTITY.values()) if o and n and o != n]
         if differ:
             file, place = _where(r.capture)
             counts["rejected"] += 1
@@ -591,9 +644,9 @@ def _same_identity(conn: Connection, records: list[Record], counts: dict[str, An
                     f"{', another '.join(differ)}) — a new version keeps its account, author and conversation; "
                     "give this message an id of its own")})
             continue
-        for c in _IDENTITY:
-            if not old[c]:
-                old[c] = new[c]
+        for i, o in enumerate(old):
+            if not o:
+                old[i] = new[i]
         kept.append(r)
     return kept
 
@@ -631,7 +684,7 @@ def _store_captures(conn: Connection, caps: list[CaptureIn], now: datetime, coun
         return {}
     ids: dict[str, int] = {}
     shas = list(by_sha)
-    for part in _parts(shas):
+    for part in in_lists(shas):
         for row in conn.execute(select(CAP.c.id, CAP.c.sha256).where(CAP.c.sha256.in_(part))):
             ids[row.sha256] = row.id
     missing = [s for s in shas if s not in ids]
@@ -642,15 +695,10 @@ def _store_captures(conn: Connection, caps: list[CaptureIn], now: datetime, coun
              "size": len(by_sha[s].payload.encode("utf-8", "surrogatepass")), "payload": by_sha[s].payload}
             for s in missing])
         counts["captures"] += len(missing)
-        for part in _parts(missing):
+        for part in in_lists(missing):
             for row in conn.execute(select(CAP.c.id, CAP.c.sha256).where(CAP.c.sha256.in_(part))):
                 ids[row.sha256] = row.id
     return ids
-
-
-def _parts(seq: list, n: int = 900) -> Iterable[list]:
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
 
 
 def _account_platform(platform: str) -> str:
@@ -671,14 +719,15 @@ def _store_accounts(conn: Connection, records: list[Record], own: dict[tuple[str
         key = f"{platform}:{pid}"
         if key not in counts["own_accounts"]:
             counts["own_accounts"].append(key)
+    rows = {k: v for k, v in rows.items() if k not in known or k in own}
     for r in records:
         m = r.message
-        if m.author_id and not m.author_is_municipality:
-            k = (m.platform.value, m.author_id[:200])
-            if k not in rows:
+        author = m.author_id
+        if author and not m.author_is_municipality:
+            k = (m.platform._value_, author if len(author) <= 200 else author[:200])
+            if k not in known and k not in rows:
                 rows[k] = {"platform": k[0], "platform_id": k[1], "name": m.author_name, "unit": None,
                            "own": False, "registered": False, "closed": False, "created_at": now}
-    rows = {k: v for k, v in rows.items() if k not in known or k in own}
     if not rows:
         return
     if conn.dialect.name == "sqlite":
@@ -701,7 +750,8 @@ def _store_threads(conn: Connection, records: list[Record], now: datetime) -> di
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
     for r in records:
         m = r.message
-        key = (m.platform.value, m.thread_key()[:300])
+        tkey = m.thread_key()
+        key = (m.platform._value_, tkey if len(tkey) <= 300 else tkey[:300])
         if key not in wanted:
             wanted[key] = {"platform": key[0], "thread_key": key[1],
                            "kind": "conversation" if m.conversation_id else "post",
@@ -721,67 +771,96 @@ def _thread_ids(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str
     for p, k in keys:
         by_platform.setdefault(p, []).append(k)
     for p, ks in by_platform.items():
-        for part in _parts(ks):
+        for part in in_lists(ks):
             for row in conn.execute(select(THR.c.id, THR.c.thread_key).where(
                     THR.c.platform == p, THR.c.thread_key.in_(part))):
                 out[(p, row.thread_key)] = row.id
     return out
 
 
-def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-    out: dict[tuple[str, str], Any] = {}
+_CURRENT_COLUMNS = ("id, platform_message_id, version, content_hash, status, lock_version, "
+                    "account_platform_id, author_id, conversation_id, post_platform_id, kind")
+
+
+def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+    """The stored current version of each (platform, id): a tuple of ``_CURRENT_COLUMNS``.
+
+    One statement per platform and IN_LIST_MAX ids on SQLite; one per platform on PostgreSQL
+    (``= ANY`` of an array). Driver SQL: this runs once per chunk on every import."""
+    out: dict[tuple[str, str], tuple] = {}
     by_platform: dict[str, list[str]] = {}
     for p, k in keys:
         by_platform.setdefault(p, []).append(k)
+    sqlite_mode = conn.dialect.name == "sqlite"
     for p, ks in by_platform.items():
-        for part in _parts(ks):
-            q = select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.version, MSG.c.content_hash,
-                       MSG.c.status, MSG.c.lock_version).where(MSG.c.platform == p, MSG.c.platform_message_id.in_(part),
-                                           MSG.c.is_current == True)  # noqa: E712
-            for row in conn.execute(q):
-                out[(p, row.platform_message_id)] = row
+        if sqlite_mode:
+            for part in in_lists(ks):
+                rows = conn.exec_driver_sql(
+                    f"SELECT {_CURRENT_COLUMNS} FROM messages WHERE platform = ? AND is_current = 1 "
+                    f"AND platform_message_id IN ({','.join('?' * len(part))})", (p, *part)).fetchall()
+                for row in rows:
+                    out[(p, row[1])] = tuple(row)
+        else:
+            rows = conn.exec_driver_sql(
+                f"SELECT {_CURRENT_COLUMNS} FROM messages WHERE platform = %s AND is_current "
+                "AND platform_message_id = ANY(%s)", (p, ks)).fetchall()
+            for row in rows:
+                out[(p, row[1])] = tuple(row)
     return out
 
 
 def _store_messages(conn: Connection, batch_id: int, records: list[Record], thread_ids: dict,
-                    cap_ids: dict[str, int], now: datetime, counts: dict[str, Any]) -> None:
+                    cap_ids: dict[str, int], now: datetime, counts: dict[str, Any],
+                    current: dict[tuple[str, str], tuple]) -> None:
+    """Write the records; ``current`` holds the stored versions read for this chunk."""
     pending = records
+    first = True
     while pending:
         # Take the first occurrence of each message in this wave; repeats of the same id within
         # the chunk wait for the next wave so that they are compared with what was just written.
         seen: set[tuple[str, str]] = set()
-        wave: list[Record] = []
+        wave: list[tuple[tuple[str, str], Record]] = []
         later: list[Record] = []
         for r in pending:
-            k = (r.message.platform.value, r.message.platform_message_id)
+            m = r.message
+            k = (m.platform._value_, m.platform_message_id)
             if k in seen:
                 later.append(r)
             else:
                 seen.add(k)
-                wave.append(r)
-        _store_wave(conn, batch_id, wave, thread_ids, cap_ids, now, counts)
+                wave.append((k, r))
+        if not first:
+            current = _current(conn, [k for k, _r in wave])
+        _store_wave(conn, batch_id, wave, thread_ids, cap_ids, now, counts, current)
         pending = later
+        first = False
 
 
-def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids: dict,
-                cap_ids: dict[str, int], now: datetime, counts: dict[str, Any]) -> None:
-    keys = [(r.message.platform.value, r.message.platform_message_id) for r in wave]
-    current = _current(conn, keys)
+def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str], Record]], thread_ids: dict,
+                cap_ids: dict[str, int], now: datetime, counts: dict[str, Any],
+                current: dict[tuple[str, str], tuple]) -> None:
     rows: list[tuple] = []
     retire: list[int] = []
     with_attachments: list[tuple[tuple[str, str, int], MessageIn]] = []
     sqlite_mode = conn.dialect.name == "sqlite"
     imported = _sqlite_time(now) if sqlite_mode else now
     dumps = json.dumps
-    for r, key in zip(wave, keys):
+    plats: dict[str, dict[str, int]] = {}
+    repairs = sanitized = 0
+    for key, r in wave:
         m = r.message
-        h = m.content_hash()
+        # MessageIn.content_hash, without its sort when there are no attachments
+        h = sha256_hex(f"{m.text}\x1f{m.status._value_}\x1f{m.author_name or ''}") if not m.attachments \
+            else m.content_hash()
         cur = current.get(key)
-        pc = _plat(counts, key[0])
-        counts["messages"] += 1
-        counts["mojibake_repairs"] += int(m.extra.get("mojibake_repairs", 0) or 0)
-        counts["sanitized_chars"] += int(m.extra.get("sanitized_chars", 0) or 0)
-        if cur is not None and (cur.content_hash == h or m.extra.get("text_absent")):
+        pc = plats.get(key[0])
+        if pc is None:
+            pc = plats[key[0]] = _plat(counts, key[0])
+        extra = m.extra
+        if extra:
+            repairs += int(extra.get("mojibake_repairs", 0) or 0)
+            sanitized += int(extra.get("sanitized_chars", 0) or 0)
+        if cur is not None and (cur[3] == h or extra.get("text_absent")):
             # Same content; or a response that did not carry the text field at all (not an edit).
             pc["unchanged"] += 1
             continue
@@ -791,21 +870,26 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[Record], thread_ids:
         else:
             # A new version continues the lock count, so a moderator who decided on what
             # they saw of the old version gets a conflict instead of deciding blind.
-            version, previous, lock = cur.version + 1, cur.id, cur.lock_version + 1
-            retire.append(cur.id)
+            version, previous, lock = cur[2] + 1, cur[0], cur[5] + 1
+            retire.append(cur[0])
             pc["new_versions"] += 1
-        extra = m.extra
+        pmid = key[1] if len(key[1]) <= 300 else key[1][:300]
+        tkey = m.thread_key()
+        raw = r.raw
         rows.append((
-            key[0], key[1][:300], version, previous, True, thread_ids.get((key[0], m.thread_key()[:300])), m.kind.value,
-            m.parent_platform_id, m.post_platform_id, m.conversation_id, m.account_platform_id, m.author_id,
-            m.author_name, m.author_is_municipality, m.text,
-            _sqlite_time(m.created_at) if sqlite_mode else m.created_at, m.permalink, m.status.value, h, r.raw,
-            sha256_hex(r.raw), cap_ids.get(r.capture.sha256), batch_id,
+            key[0], pmid, version, previous, True, thread_ids.get((key[0], tkey if len(tkey) <= 300 else tkey[:300])),
+            m.kind._value_, m.parent_platform_id, m.post_platform_id, m.conversation_id, m.account_platform_id,
+            m.author_id, m.author_name, m.author_is_municipality, m.text,
+            _sqlite_time(m.created_at) if sqlite_mode else m.created_at, m.permalink, m.status._value_, h, raw,
+            sha256_hex(raw), cap_ids.get(r.capture.sha256), batch_id,
             (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, lock))
         if m.attachments:
             with_attachments.append(((key[0], key[1], version), m))
+    counts["messages"] += len(wave)
+    counts["mojibake_repairs"] += repairs
+    counts["sanitized_chars"] += sanitized
     if retire:
-        for part in _parts(retire):
+        for part in in_lists(retire):
             conn.execute(update(MSG).where(MSG.c.id.in_(part)).values(is_current=False))
     if rows:
         _insert_messages(conn, rows)
@@ -831,8 +915,7 @@ _SQLITE_INSERT = (f"INSERT INTO messages ({', '.join(_MSG_COLUMNS)}) "
 def _sqlite_time(dt: datetime) -> str:
     # What SQLAlchemy's SQLite DateTime stores for UTCDateTime: naive UTC text with microseconds.
     d = dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)
-    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d}."
-            f"{d.microsecond:06d}")
+    return d.isoformat(" ", "microseconds")[:26]       # YYYY-MM-DD HH:MM:SS.ffffff, without +00:00
 
 
 def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
@@ -859,7 +942,7 @@ def _ids_of(conn: Connection, keys: list[tuple[str, str, int]]) -> dict[tuple[st
         by_platform.setdefault(p, []).append(k)
     wanted = set(keys)
     for p, ks in by_platform.items():
-        for part in _parts(ks):
+        for part in in_lists(ks):
             for row in conn.execute(select(MSG.c.id, MSG.c.platform_message_id, MSG.c.version).where(
                     MSG.c.platform == p, MSG.c.platform_message_id.in_(part))):
                 k = (p, row.platform_message_id, row.version)

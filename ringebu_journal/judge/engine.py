@@ -1,7 +1,8 @@
 """The content judge: one pass of the policy's rules over a message, then a decision.
 
 The judge never sees the platform or the message kind: the same text in the same thread context
-gets the same result on Facebook, Messenger, Instagram and X. The author matters only in one
+gets the same result on Facebook, Messenger, Instagram and X. The engine holds no vocabulary: every
+expression, category and fallback comes from the policy (categories by their declared role). The author matters only in one
 way: the municipality's own posts and replies are outgoing, so they are archived and checked
 for the guideline's duties instead of being judged as incoming cases.
 """
@@ -36,6 +37,14 @@ class ContextItem:
     relation: Relation = "parent"
 
 
+# Format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, bidi marks,
+# the byte order mark, tag characters …) are invisible: "sø\u00adknad" and "klag\u200be" are the
+# words a reader sees. They are dropped before the rules and the model see the text. The class
+# is every Cf character of Unicode 14 (Python 3.11); a test checks it against unicodedata.
+_FORMAT = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
 _SPACE = re.compile(r"[^\S\n]+")
 # Only rewrite spaces when there is something to rewrite (the common case is plain text).
 _ODD_SPACE = re.compile("  |[\t\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
@@ -46,21 +55,7 @@ _QUOTE_CHARS = re.compile("[’‘´`“”«»–—]")
 # starts with a literal character, so the engine scans for them quickly.
 _SENTENCE_END = re.compile(r"\.[.!?]*(?=\s|$)|![.!?]*(?=\s|$)|\?[.!?]*(?=\s|$)|\n+")
 
-#: Categories that mean "this needs case handling" when they come with enough evidence.
-CASE_CATEGORIES = ("soknad", "klage", "innsynskrav", "varsling", "bekymringsmelding", "krav",
-                   "oppsigelse", "oppfolging", "personvern", "anmodning", "melding")
 _ACTION_ORDER = [a for a in Action]
-# A need, also inside praise ("takk til heimetenesta … men nå trenger han mer hjelp").
-_NEED = re.compile(r"\b(?:trenger|treng|trengs|need|needs)\b")
-# The writer or the writer's family as the subject of the matter (not "naboen vår").
-_OWN_MATTER = re.compile(
-    r"(?<!naboen )(?<!grannen )(?<!læreren )(?<!treneren )(?<!sjefen )"
-    r"\b(?:min|mi|mitt|mine|vår|vårt|våre|my|our)\b|"
-    r"\b(?:jeg|eg|æ|vi|me)\s+(?:har|hadde|er|var|fikk|fekk|får|sliter|bur|bor|trenger|treng|må|mister|mista|mistet|driver|driv|eier|eig)\b|"
-    r"^\W*(?:\w+\W+){0,3}?(?:trenger|treng|trengs)\s+(?!du\b|dere\b|dokker\b|man\b|noen\b)\w+|"
-    r"\b(?:mor|far|mora|faren|moren|kona|mannen|dattera|sønnen|sonen|gutten|jenta|ungen|ungane|ungene)\s+"
-    r"(?:kan|må|skal|får|fikk|fekk|har|er|slutter|sluttar|begynner|byrjar)\b"
-)
 _REPLY, _THANK, _REFER_POST, _REFER_POLITICAL, _REMOVE = (
     Action.reply.value, Action.thank.value, Action.refer_post.value, Action.refer_political.value,
     Action.remove.value)
@@ -81,7 +76,10 @@ def _built(cls, **fields):
 
 
 def normalise(text: str) -> str:
-    """NFKC, lower case (æøå kept), one kind of quote and dash, single spaces; newlines kept."""
+    """Format characters (Cf) dropped, NFKC, lower case (æøå kept), one kind of quote and dash,
+    single spaces; newlines kept."""
+    if not text.isascii():
+        text = _FORMAT.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     if _QUOTE_CHARS.search(text):
         text = text.translate(_QUOTES)
@@ -245,6 +243,20 @@ class Judge:
             )
             for muni, group in ((False, self._citizen), (True, self._municipality))
         }
+        roles = self.policy.with_role
+        self._remove_cats = roles("remove")
+        self._municipal_cats = roles("municipal_field")
+        self._praise_cats = roles("praise")
+        self._political_cats = roles("political")
+        self._to_others_cats = roles("to_others")
+        self._sensitive_cats = roles("sensitive")
+        self._not_substantive = roles("chatter") | roles("to_others")
+        self._outgoing_exposure_cats = roles("outgoing_exposure")
+        self._exposure = next(iter(roles("exposure")), None)
+        om = self.policy.own_matter
+        self._own_matter = om
+        self._own_rx = re.compile("|".join(f"(?:{p})" for p in om.own)) if om else None
+        self._need_rx = re.compile("|".join(f"(?:{p})" for p in om.need)) if om and om.need else None
         self._journal_at = self.policy.thresholds["journal"]
         self._review_at = self.policy.thresholds["review"]
         self._confident_at = self.policy.thresholds["confident"]
@@ -287,8 +299,6 @@ class Judge:
             if pos >= first_deferred and not screened:
                 break
             alts = open_alts.get(pos)
-            if r.context_author is not None and not self._context_ok(c, msg, domain):
-                continue
             hit = None
             rx = index.regex_for(c.pos, alts) if c.rx is not None else None
             if rx is not None:
@@ -303,6 +313,10 @@ class Judge:
                     if self._conditions_ok(c, msg, i, i + len(h.matched)):
                         hit = _Fired(r, h.matched, h.detail)
                         break
+            # the thread context last: it may judge a citizen's parent message, which costs as
+            # much as judging this one, so only when the message itself matched
+            if hit is not None and r.context_author is not None and not self._context_ok(c, msg, domain):
+                hit = None
             if hit is not None:
                 fired.append(hit)
                 screened = screened or r.screen
@@ -420,32 +434,34 @@ class Judge:
         """The municipality's own post or reply: archived, with the guideline's duties as categories."""
         _, categories, _, _, hjemmel, mask, sreasons, reasons = self._collect(fired)
         # An own post exposing someone's confidential matters must come down like anyone else's.
-        own_actions = {_REMOVE} if ((hjemmel and "egen_personopplysninger" in categories)
-                                    or "virus" in categories) else set()
+        own_actions = {_REMOVE} if ((hjemmel and not self._outgoing_exposure_cats.isdisjoint(categories))
+                                    or not self._remove_cats.isdisjoint(categories)) else set()
         return self._result(Decision.archive, 0.95, categories, own_actions,
                             self._screening(hjemmel, mask, sreasons), reasons)
 
     def _incoming(self, fired: list[_Fired], msg: _Message, domain: str) -> JudgmentResult:
         evidence, categories, actions, signals, hjemmel, mask, sreasons, reasons = self._collect(fired)
         journal_at, review_at = self._journal_at, self._review_at
-        virus = "virus" in categories
+        virus = not self._remove_cats.isdisjoint(categories)
         case = evidence >= review_at
-        # The writer's own matter in one of the municipality's fields, said rather than asked
-        # ("avlastningen for gutten vår er kuttet", "brøytinga ved huset mitt"): often a case in
-        # words no rule knows. Not confident enough to journal; a moderator looks.
-        own_matter = (not case and "kommunal" in categories and not virus
-                      and ("ros" not in categories or _NEED.search(msg.norm) is not None)
-                      and "politisk" not in categories
-                      and "sporsmal_til_andre" not in categories and _OWN_MATTER.search(msg.norm) is not None)
-        if own_matter and not case:
+        # The policy's fallback (``[own_matter]``): the writer's own matter in one of the
+        # municipality's fields, said rather than asked ("avlastningen for gutten vår er kuttet"):
+        # often a case in words no rule knows. Not confident enough to journal; a moderator looks.
+        om = self._own_matter
+        own_matter = (om is not None and not case and not virus
+                      and not self._municipal_cats.isdisjoint(categories)
+                      and (self._praise_cats.isdisjoint(categories)
+                           or (self._need_rx is not None and self._need_rx.search(msg.norm) is not None))
+                      and self._political_cats.isdisjoint(categories)
+                      and self._to_others_cats.isdisjoint(categories)
+                      and self._own_rx.search(msg.norm) is not None)
+        if own_matter:
             case = True
-            reasons.append(_built(Reason, rule="sak.egen_i_kommunalt_felt", matched="",
-                                  description="Egen sak i et kommunalt ansvarsområde, uten spørsmål: kan være en sak",
-                                  effect="til vurdering"))
-        exposure = ("sensitivt" in categories and "third_party" in signals and "own_party" not in signals
-                    and evidence < review_at)
+            reasons.append(_built(Reason, rule=om.rule, matched="", description=om.description, effect=om.effect))
+        exposure = (self._exposure is not None and not self._sensitive_cats.isdisjoint(categories)
+                    and "third_party" in signals and "own_party" not in signals and evidence < review_at)
         if exposure:
-            categories.append("eksponering")
+            categories.append(self._exposure)
             actions.add(_REMOVE)
         if virus:
             actions.add(_REMOVE)
@@ -460,7 +476,7 @@ class Judge:
             decision = Decision.review
             confidence = 0.5
         elif categories or signals & {"relevant", "question"}:
-            substantive = [c for c in categories if c not in ("prat", "reklame", "sporsmal_til_andre")]
+            substantive = [c for c in categories if c not in self._not_substantive]
             if substantive or "relevant" in signals:
                 decision = Decision.archive
                 confidence = 0.8 - 0.2 * min(1.0, evidence / max(0.1, review_at))
@@ -476,8 +492,11 @@ class Judge:
         # political side the model sees does not take the reply away
         political = _REFER_POLITICAL in actions
         if self.model is not None:
+            # a reply that joins a case through the thread (a rule with context) is the rules'
+            # to judge: the model sees the thread only as a few words of its parent
+            from_thread = any(f.rule.context_author is not None for f in fired)
             decision, confidence, case, spam, language, model_says = self._combine(
-                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons)
+                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons, from_thread)
             virus = virus or spam
         if case:
             actions.add(_REFER_POST)
@@ -499,7 +518,8 @@ class Judge:
 
     # ----------------------------------------------------------------------------------------
     def _combine(self, msg: _Message, decision: Decision, confidence: float, case: bool, virus: bool,
-                 actions: set[str], hjemmel: list[str], sreasons: list[str], reasons: list[Reason]):
+                 actions: set[str], hjemmel: list[str], sreasons: list[str], reasons: list[Reason],
+                 from_thread: bool = False):
         """The rules' decision weighed against the model's (see docs/judge.md, "Rules and model").
 
         Agreement decides automatically; disagreement, or a model without enough data for the
@@ -532,12 +552,12 @@ class Judge:
                     effect="til vurdering"))
         if not virus and not unknown:
             if decision == Decision.journal:
-                if p < ms["doubt_below"]:
+                if p < ms["doubt_below"] and not from_thread:
                     decision, confidence, note = Decision.review, 0.5, "reglene journalfører, modellen er uenig"
             elif decision == Decision.review:
                 if p >= ms["confirm_at"]:
                     decision, confidence, note = Decision.journal, 0.7, "reglene er i tvil, modellen ser en sak"
-                elif p < ms["dismiss_below"]:
+                elif p < ms["dismiss_below"] and not from_thread:
                     decision, confidence, case = Decision.archive, 0.6, False
                     note = "reglene er i tvil, modellen ser ingen sak"
             elif p >= ms["case_review_at"]:

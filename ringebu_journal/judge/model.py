@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ringebu_journal.errors import InputError
+from ringebu_journal.errors import Hint, InputError
 
 DEFAULT_MODEL = "default_model.json"
 FEATURE_SCHEME = "ringebu-features-1"
@@ -265,7 +265,7 @@ def model_bytes(path: str | Path | None = None) -> tuple[str, bytes]:
         return str(p), p.read_bytes()
     except FileNotFoundError:
         raise InputError(str(p), None, "model file not found",
-                         "give the path of a model JSON file made by `ringebu-journal train`") from None
+                         Hint("give the path of a model JSON file made by {step}", "model.train")) from None
     except OSError as e:
         raise InputError(str(p), None, f"cannot read model file: {e.strerror}") from None
 
@@ -280,7 +280,7 @@ def parse_model(data: bytes, where: str = "<model>") -> TextModel:
     try:
         obj = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(where, None, f"not a model file: {e}", "train one with `ringebu-journal train`") from None
+        raise InputError(where, None, f"not a model file: {e}", Hint("train one with {step}", "model.train")) from None
     if not isinstance(obj, dict) or obj.get("scheme") != FEATURE_SCHEME:
         raise InputError(where, None, f"unknown model scheme {obj.get('scheme') if isinstance(obj, dict) else None!r}",
                          f"this program reads {FEATURE_SCHEME}; train the model again")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from .detectors import DETECTORS
-from .policy import Policy, load_policy
+from .policy import ROLES, Policy, load_policy
 
 _DETECTOR_TEXT = {
     "fodselsnummer": "fødselsnummer, D-nummer og H-nummer (11 siffer, også 6+5 med mellomrom) med begge "
@@ -55,8 +55,8 @@ def render(policy: Policy) -> str:
         "- ellers **arkiveres** meldingen når den gjelder kommunen (spørsmål, kritikk, ros, politikk, "
         "kommunens ansvarsområder) og **avgrenses** når den ikke gjør det (prat, reklame, svindel).",
         "",
-        "Kategorien `virus` gir alltid tiltaket `remove` og avgrensning (virus- og svindellenker). "
-        "Sensitivt innhold om en annen person som kan identifiseres, uten at innbyggeren skriver om seg selv "
+        "En kategori med rollen remove (`virus`) gir alltid tiltaket `remove` og avgrensning (virus- og "
+        "svindellenker). Sensitivt innhold om en annen person som kan identifiseres, uten at innbyggeren skriver om seg selv "
         "eller sin egen sak, gir kategorien `eksponering` og tiltaket `remove`. Når meldingen er en sak, "
         "faller `reply` og `thank` bort (saken henvises til postmottak); når den er politisk, faller `reply` "
         "bort (henvises til politisk nivå).",
@@ -82,6 +82,27 @@ def render(policy: Policy) -> str:
              for k in ("short_brands", "trusted", "shorteners", "free_hosting", "suspicious_tlds",
                        "own_lure_tokens", "host_lure_words")]]
           if policy.lures else ["(ingen)"]),
+        "",
+        "## Kategorier og roller (`[categories]`)",
+        "",
+        "En regel kan bare gi en kategori som er deklarert her. Rollen avgjør hva dommeren gjør med den; "
+        "dommeren kjenner ingen kategorinavn selv.",
+        "",
+        "| kategori | rolle | hva rollen betyr |",
+        "|---|---|---|",
+        *[f"| `{c}` | {r} | {_md(ROLES[r])} |" for c, r in policy.categories.items()],
+        "",
+        "## Egen sak i et kommunalt felt (`[own_matter]`)",
+        "",
+        *([f"Når reglene ikke gir nok saksbevis, men meldingen har en kategori med rollen municipal_field "
+           f"og ingen med rollene praise, political, to_others eller remove, og et mønster under `own` "
+           f"treffer, går meldingen til vurdering med begrunnelsen `{policy.own_matter.rule}` "
+           f"(«{_md(policy.own_matter.description)}»). Med ros gjelder det bare når også et mønster under "
+           f"`need` treffer.",
+           "",
+           *[f"- own `{_md(p)}`" for p in policy.own_matter.own],
+           *[f"- need `{_md(p)}`" for p in policy.own_matter.need]]
+          if policy.own_matter else ["(ingen: regelsettet har ingen slik vurdering)"]),
         "",
         "## Betingelser",
         "",

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
-from ..accounts import Closure, add_command, closure_periods, find_account
+from ..accounts import Closure, add_hint, closure_periods, find_account
 from ..app import App
 from .. import organisation
 from ..clock import now, utc
 from ..organisation import DEFAULTS
-from ..errors import UsageError
+from ..errors import Hint, Note, StepRenderer, UsageError, render_text
 from . import detect
 from .data import UNKNOWN_ACCOUNT, Msg, Period, load_accounts, load_messages
 from .settings import ComplianceSettings
@@ -437,10 +437,10 @@ class _Checker:
                     continue
                 days = round((e - s).total_seconds() / 86400, 1)
                 ongoing = e >= end and end == self.as_of
-                summary = (f"no message from the municipality for {days:g} days ({s:%Y-%m-%d} – "
-                           f"{'now' if ongoing else format(e, '%Y-%m-%d')}) while citizens wrote {len(wrote)} "
-                           f"messages — follow up, or close the page with a notice: `ringebu-journal accounts close "
-                           f"{key} --reopens DATE --notice TEXT`")
+                summary = Note(f"no message from the municipality for {days:g} days ({s:%Y-%m-%d} – "
+                               f"{'now' if ongoing else format(e, '%Y-%m-%d')}) while citizens wrote {len(wrote)} "
+                               "messages", Hint("follow up, or close the page with a notice: {step}",
+                                                "account.manage:close", account=key))
                 out.append(self.finding("silent_stretch", None, summary, key, refs=wrote, at=s,
                                         start=s, end=e, days=days, citizen_messages=len(wrote), ongoing=ongoing))
         return out
@@ -481,6 +481,7 @@ def build_report(app: App, *, from_date: date | None = None, to_date: date | Non
     up, not delivered) is measured up to then; replies, actions and deliveries count whenever
     they were recorded.
     """
+    app.require("report.read")
     settings = settings or ComplianceSettings()
     org = organisation.profile(app)
     if not settings.domain:
@@ -573,15 +574,16 @@ def _registry_findings(rep: AccountReport, msgs: list[Msg], as_of: datetime) -> 
         if rep.info.get("own") or own_messages:
             platform, _, pid = rep.key.partition(":")
             return [Finding("account_not_registered", rep.key,
-                            f"the municipality posts here but the profile is not registered — "
-                            f"{add_command(platform, pid, rep.info.get('name'))}", as_of,
+                            Note("the municipality posts here but the profile is not registered",
+                                 add_hint(platform, pid, rep.info.get("name"))), as_of,
                             [MessageRef.of(m) for m in own_messages[:1]])]
         return []
     if not rep.info.get("notified_date"):
         return [Finding("radmann_not_notified", rep.key,
-                        "no date the rådmann was notified — record it with `ringebu-journal accounts add "
-                        f"{rep.info.get('platform')} {rep.info.get('platform_id')} --name … --unit … "
-                        "--notified-date YYYY-MM-DD`", as_of)]
+                        Note("no date the rådmann was notified",
+                             Hint("record it with {step}", "account.manage:add-notified",
+                                  platform=str(rep.info.get("platform")), id=str(rep.info.get("platform_id")))),
+                        as_of)]
     return []
 
 
@@ -600,7 +602,8 @@ def _check_settings(s: ComplianceSettings) -> None:
 # -- summary text --------------------------------------------------------------------------
 
 
-def summary_lines(report: ComplianceReport) -> list[str]:
+def summary_lines(report: ComplianceReport, renderer: StepRenderer | None = None) -> list[str]:
+    """A few lines per account; ``renderer`` shows the hints the front end's way (see errors.Hint)."""
     lines = []
     for rep in report.accounts:
         st = rep.stats
@@ -632,8 +635,9 @@ def summary_lines(report: ComplianceReport) -> list[str]:
         else:
             lines.append("  findings: none")
     if not report.accounts:
-        lines.append("no accounts and no messages in the period — register profiles with "
-                     "`ringebu-journal accounts add` and import conversations")
+        lines.append(render_text(Note("no accounts and no messages in the period",
+                                      Hint("register profiles with {step} and import conversations",
+                                           "account.manage:register")), renderer))
     return lines
 
 
@@ -641,5 +645,6 @@ def compliance_summary(app: App, *, from_date: date | None = None, to_date: date
                        account: str | None = None, settings: ComplianceSettings | None = None,
                        as_of: datetime | None = None) -> str:
     """A few lines per account: messages, outcomes, replies in time, findings by severity."""
+    app.require("report.read")
     report = build_report(app, from_date=from_date, to_date=to_date, account=account, settings=settings, as_of=as_of)
     return "\n".join(summary_lines(report))

@@ -1,15 +1,19 @@
 """Direct checks on the text, where the text says more reliably than a category whether a duty
 was met: a link to the municipality's website, a reply that refers to the post address or to
 the political level, a reply that decides a case, a national identity number.
+
+Identity numbers are found by the judge's own detector (``judge.detectors.national_id_spans``),
+so the compliance report and the judge never disagree on what is one.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Iterable
 
-from stdnum.no import fodselsnummer
+from ringebu_journal.judge.detectors import national_id_spans
 
 # A reply that sends the citizen to the ordinary post address, the archive's inbox or a form.
 REFERRAL_POST = re.compile(
@@ -38,8 +42,6 @@ OWN_CASE_HANDLING = re.compile(
     re.IGNORECASE,
 )
 
-_FNR_CANDIDATE = re.compile(r"(?<!\d)(\d{6})[ .]?(\d{5})(?!\d)")
-
 
 @lru_cache(maxsize=16)
 def _domain_pattern(domain: str) -> re.Pattern:
@@ -67,14 +69,14 @@ def looks_like_case_handling(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+_NOT_DIGIT = re.compile(r"[^0-9]")
+
+
 def identity_numbers(text: str) -> list[str]:
-    """Valid Norwegian national identity numbers (fødselsnummer, D-nummer) in the text."""
-    out = []
-    for m in _FNR_CANDIDATE.finditer(text or ""):
-        number = m.group(1) + m.group(2)
-        if fodselsnummer.is_valid(number):
-            out.append(number)
-    return out
+    """Valid Norwegian national identity numbers (fødselsnummer, D-nummer, H-nummer) in the text,
+    as their eleven digits, however they were written."""
+    t = text or ""
+    return [_NOT_DIGIT.sub("", unicodedata.normalize("NFKC", t[a:b])) for a, b, _ in national_id_spans(t)]
 
 
 def mask_number(number: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..app import App
-from ..errors import UsageError
+from ..errors import StepRenderer, UsageError, render_text
 from ..files import write_atomic
 from .compliance import FINDING_TYPES, OUTCOMES, SEVERITIES, ComplianceReport, build_report
 
@@ -153,7 +153,8 @@ def _message_links(refs: list[Any]) -> str:
     return "<br>".join(out)
 
 
-def render_html(report: ComplianceReport, *, title: str | None = None) -> str:
+def render_html(report: ComplianceReport, *, title: str | None = None, renderer: StepRenderer | None = None) -> str:
+    """The report as one HTML page; ``renderer`` shows the findings' hints the front end's way."""
     title = title or f"{report.organisation} — social media compliance"
     period = report.as_dict()["period"]
     span = f"{period['from'] or 'the beginning'} – {period['to'] or 'now'}"
@@ -209,7 +210,7 @@ def render_html(report: ComplianceReport, *, title: str | None = None) -> str:
             h.append(f'<tr data-type="{f.type}" data-severity="{f.severity}">'
                      f'<td><span class="sev sev-{f.severity}">{f.severity}</span></td>'
                      f"<td>{escape(f.title)}</td><td>{escape(_fmt(f.at))}</td>"
-                     f"<td>{_message_links(f.messages)}</td><td>{escape(f.summary)}</td></tr>")
+                     f"<td>{_message_links(f.messages)}</td><td>{escape(render_text(f.summary, renderer))}</td></tr>")
         h.append("</tbody></table></section>")
     h.append("<h2>What is checked</h2><ul>")
     for t in FINDING_TYPES.values():
@@ -227,6 +228,7 @@ def write_html_report(app: App, path: str | Path, **options: Any) -> Path:
     ``options`` are those of :func:`~ringebu_journal.reports.compliance.build_report`
     (``from_date``, ``to_date``, ``account``, ``settings``, ``as_of``).
     """
+    app.require("report.read")
     report = build_report(app, **options)
     return save_html(report, path)
 

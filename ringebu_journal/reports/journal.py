@@ -80,6 +80,7 @@ class JournalReport:
 
 def build_journal_report(app: App, *, from_date: date | None = None, to_date: date | None = None,
                          as_of: datetime | None = None) -> JournalReport:
+    app.require("report.read")
     if from_date and to_date and to_date < from_date:
         raise UsageError(f"--to {to_date} is before --from {from_date} — give a period that runs forward")
     if as_of is not None and as_of.tzinfo is None:

@@ -248,7 +248,7 @@ def test_original_data_is_json_with_a_konvertering(world, tmp_path):
 def test_avskrivning_from_recorded_actions(world, make_app, tmp_path):
     app, w = world
     mod = make_app("moderator", "Mona Moderator")
-    record_action(mod, f"id:{w.ids['skyss3']}", "referred-post", "Henvist til postmottak")
+    record_action(mod, f"id:{w.ids['skyss3']}", "referred_post", "Henvist til postmottak")
     pkg = export_noark5(app, tmp_path / "pakke").path
     root = etree.parse(str(pkg / "arkivstruktur.xml")).getroot()
     regs = {r.findtext(N + "systemID"): r for r in root.iter(N + "registrering")}

@@ -146,7 +146,7 @@ def test_every_command_is_in_the_role_table():
     from click import Group
 
     from ringebu_journal.cli.main import cli
-    from ringebu_journal.roles import PERMISSIONS
+    from ringebu_journal.cli.operations import COMMANDS as PERMISSIONS
 
     def leaves(cmd, path):
         if isinstance(cmd, Group):

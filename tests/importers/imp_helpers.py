@@ -78,5 +78,5 @@ def make_archivist_app(db_url: str, data_dir: Path) -> App:
     add_user(boot, "arkiv", "archivist")
     boot.db.dispose()
     app = App.open(db_url, actor="arkiv", data_dir=data_dir)
-    app.authorize("import jsonl")
+    app.require("import.run")
     return app

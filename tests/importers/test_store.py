@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from imp_helpers import PAGE, canonical, write_feed_dump
+from ringebu_journal.cli.operations import command_line
 from ringebu_journal import audit
 from ringebu_journal.db.tables import Account, AuditEvent, Capture, Message, Thread
 from ringebu_journal.importers import run
@@ -70,7 +71,8 @@ def test_threads_captures_accounts_and_audit(any_app, tmp_path):
     assert len(events) == 1
     after = json.loads(events[0].after)
     assert after["input_sha256"] == s.input_sha256 and after["counts"]["platforms"]["facebook"]["new"] == 5
-    assert any("accounts add facebook" in w for w in s.warnings)
+    assert any("accounts add facebook" in w.render(command_line) for w in s.warnings)   # the CLI's spelling
+    assert any("is not in the registry of official profiles — run the account registration" in w for w in s.warnings)
     rows = {r.platform_message_id: r for r in messages(any_app)}
     assert rows["1_12"].kind == "reply" and rows["1_12"].parent_platform_id == "1_11"
     assert rows[f"{PAGE}_1"].author_is_municipality and not rows["1_11"].author_is_municipality

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from ringebu_journal.cli.operations import command_line
 from imp_helpers import make_archivist_app
-from ringebu_journal.app import App, init_database
+from ringebu_journal.app import App, add_user, init_database
 from ringebu_journal.db.tables import ImportBatch, Message
-from ringebu_journal.errors import UsageError
+from ringebu_journal.errors import UsageError, render_text
 from ringebu_journal.importers import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,8 +183,9 @@ def test_postgresql_without_a_recorded_data_folder_refuses_imports(pg_url, tmp_p
     boot = App.open(pg_url, actor="admin")
     res = init_database(boot)
     assert res.data_dir is None
+    add_user(boot, "arkiv", "archivist")               # imports are the archivist's (import.run)
     boot.db.dispose()
-    app = App.open(pg_url, actor="admin")
+    app = App.open(pg_url, actor="arkiv")
     f = tmp_path / "a.jsonl"
     f.write_bytes(DATA)
     with pytest.raises(UsageError, match="no data folder for attachments"):
@@ -233,7 +235,7 @@ def test_a_failed_attempt_leaves_no_batch_and_a_capped_list(any_app, tmp_path):
     s = run.import_jsonl(any_app, [str(bad)])
     assert s.rejected == 45 and s.batch_id is None and not s.stored
     assert _batches_and_events(any_app) == (0, ["import.rejected"])
-    lines = s.lines()
+    lines = s.lines(renderer=command_line)
     assert sum(1 for ln in lines if "bad.jsonl:line" in ln) == 20
     assert any("… and 25 more" in ln and "audit log --action import.rejected" in ln for ln in lines)
     # the fixed file is imported; the failed attempt did not make it "already imported"
@@ -278,7 +280,10 @@ def test_jsonl_on_a_graph_dump_names_the_right_command(any_app, tmp_path):
     d = tmp_path / "dump.jsonl"
     d.write_text(dump_line(feed_body([("1", "Post", [])]), f"https://graph.facebook.com/v25.0/{PAGE}/feed") + "\n")
     s = run.import_jsonl(any_app, [str(d)])
-    assert s.rejected == 1 and "import facebook-dump" in s.counts["rejections"][0]["reason"]
+    reason = s.counts["rejections"][0]["reason"]
+    assert s.rejected == 1 and "Graph API dump import" in reason            # stored in the product's words
+    assert "`ringebu-journal import facebook-dump`" in render_text(reason, command_line)   # shown by the CLI
+    assert any("import it with `ringebu-journal import facebook-dump`" in ln for ln in s.lines(renderer=command_line))
 
 
 # -- item 5: bare numeric platform ids ---------------------------------------------------------------
@@ -286,7 +291,6 @@ def test_jsonl_on_a_graph_dump_names_the_right_command(any_app, tmp_path):
 
 def test_bare_numeric_platform_ids_resolve_on_both_databases(any_app, tmp_path, run_cli):
     from imp_helpers import db_args
-    from ringebu_journal.app import add_user
     from ringebu_journal.messages import resolve
 
     f = tmp_path / "ids.jsonl"
@@ -303,8 +307,10 @@ def test_bare_numeric_platform_ids_resolve_on_both_databases(any_app, tmp_path, 
         resolve(any_app, "id:99999999999999999999")
     with pytest.raises(UsageError, match="no message"):
         resolve(any_app, "²")
-    any_app.role = "admin"
-    add_user(any_app, "mod", "moderator")
+    admin = App.open(str(any_app.db.engine.url.render_as_string(hide_password=False)), actor="admin",
+                     data_dir=any_app.data_dir)
+    add_user(admin, "mod", "moderator")            # users are added by the admin (the archivist may not)
+    admin.db.dispose()
     code, out, err = run_cli(db_args(any_app) + ["flag", "17890000000000012", "--archive", "--reason", "test"],
                              env={"RINGEBU_JOURNAL_ACTOR": "mod"})
     assert code == 0, err

@@ -184,3 +184,33 @@ def test_judging_in_threads_gives_the_same_results(judge):
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda t: judge.judge(t).model_dump(), texts))
     assert got == expected
+
+
+def test_format_characters_are_dropped_before_the_rules_and_the_model():
+    """Zero-width spaces, soft hyphens, bidi marks and other format characters (Unicode Cf) are
+    invisible to a reader, so the judge does not see them either."""
+    import sys
+    import unicodedata
+
+    from ringebu_journal.judge.engine import _FORMAT, normalise
+
+    every_cf = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf")
+    assert _FORMAT.sub("", every_cf) == ""
+    assert normalise("Jeg kl\u200bager p\u00e5 ved\u00adtaket\u2069\ufeff") == "jeg klager på vedtaket"
+    judge = Judge(model=None)
+    plain = judge.judge("Jeg klager på vedtaket om byggesøknaden.")
+    hidden = judge.judge("Jeg kl\u200bager p\u00e5 ved\u00adtaket om bygge\u200ds\u00f8knaden.")
+    assert plain.decision == hidden.decision == Decision.journal
+    assert [r.rule for r in hidden.reasons] == [r.rule for r in plain.reasons]
+
+
+def test_a_citizens_parent_is_judged_only_when_the_reply_joins_it():
+    """Whether a citizen's parent message is a case is judged (at the cost of a second judgment)
+    only for a reply whose own words join it ("samme her"), not for every reply in a thread."""
+    judge = Judge()
+    parent = ContextItem("Jeg klager på vedtaket om brøyting av vegen vår.", relation="sibling")
+    judge.judge("Fint vær i dag, skal på tur", context=[parent])
+    assert judge._parent_cache == {}
+    joined = judge.judge("Samme her!", context=[parent])
+    assert len(judge._parent_cache) == 1
+    assert joined.decision != Decision.exclude

@@ -18,6 +18,9 @@ name = "Test"
 journal = 2.0
 review = 1.5
 
+[categories]
+klage = "case"
+
 [[condition]]
 id = "sporsmal"
 description = "Spørreord før treffet"
@@ -146,3 +149,58 @@ def test_missing_file():
 def test_bad_condition_scope(tmp_path):
     err = error_of(tmp_path, GOOD.replace('scope = "before"', 'scope = "everywhere"'))
     assert "condition sporsmal" in str(err) and "unknown scope" in str(err)
+
+
+def test_every_mistake_in_a_file_is_reported_at_once(tmp_path):
+    """A file with several mistakes names each of them, with its line, in one error."""
+    text = (GOOD.replace("'\\bklager\\b'", "'(klager'")
+            .replace('scope = "before"', 'scope = "everywhere"')
+            + "\n[[rule]]\nid = \"ros.takk\"\ndescription = \"Takk\"\npatterns = ['takk']\ncategory = \"ros\"\n")
+    text = text.replace("[thresholds]", "[thresholds]\nsnill = 1")
+    err = error_of(tmp_path, text)
+    msg = str(err)
+    assert "4 problems in the policy file" in msg
+    assert "unknown key(s) in [thresholds]: snill" in msg
+    assert "unknown scope 'everywhere'" in msg
+    klage_line = line_of(text, 'id = "klage.verb"')
+    assert f"line {klage_line}, rule klage.verb: bad regular expression" in msg
+    ros_line = line_of(text, 'id = "ros.takk"')
+    assert f"line {ros_line}, rule ros.takk: unknown effect: category 'ros'" in msg
+    assert len(err.problems) == 4
+    assert all(line.startswith("  ") for line in msg.splitlines()[1:])
+
+
+def test_categories_are_declared_with_a_known_role(tmp_path):
+    err = error_of(tmp_path, GOOD.replace('klage = "case"', 'klage = "sak"'))
+    assert "[categories] klage: unknown role 'sak'" in str(err)
+    policy = load_policy()
+    assert policy.categories["virus"] == "remove"
+    assert policy.with_role("praise") == {"ros"}
+
+
+def test_the_judge_takes_the_meaning_of_categories_from_their_role(tmp_path):
+    """A category is what its role says, whatever its name: the engine knows no category names."""
+    text = GOOD.replace('klage = "case"', 'klage = "case"\nlureri = "remove"') + (
+        "\n[[rule]]\nid = \"lureri.gevinst\"\ndescription = \"Gevinst\"\npatterns = ['gevinst']\n"
+        "category = \"lureri\"\n")
+    judge = Judge(load_policy(write(tmp_path, text)), model=None)
+    result = judge.judge("Du har vunnet en gevinst")
+    assert result.decision.value == "exclude"
+    assert [a.value for a in result.actions] == ["remove"]
+
+
+def test_own_matter_fallback_comes_from_the_policy(tmp_path):
+    """The fallback after the rules (own matter in a municipal field) is the policy's [own_matter];
+    without that table there is none."""
+    base = GOOD.replace('klage = "case"', 'klage = "case"\nveg = "municipal_field"') + (
+        "\n[[rule]]\nid = \"felt.veg\"\ndescription = \"Veg\"\npatterns = ['brøyting']\n"
+        "category = \"veg\"\n")
+    own = ('\n[own_matter]\nrule = "sak.eget"\ndescription = "Egen sak"\neffect = "til vurdering"\n'
+           "own = ['\\bvår\\b']\n")
+    text = "Brøytinga i vår gate er ikke gjort"
+    without = Judge(load_policy(write(tmp_path, base)), model=None).judge(text)
+    assert without.decision.value == "archive"
+    (tmp_path / "own.toml").write_text(base.replace("[[condition]]", own + "\n[[condition]]", 1), encoding="utf-8")
+    withit = Judge(load_policy(tmp_path / "own.toml"), model=None).judge(text)
+    assert withit.decision.value == "review"
+    assert [r.rule for r in withit.reasons][-1] == "sak.eget"

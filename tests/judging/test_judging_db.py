@@ -86,7 +86,8 @@ def test_judging_again_adds_nothing_and_a_changed_policy_adds_judgments(make_app
     with app.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(JUD)).scalar() == 4  # old ones kept
         assert verify(conn).ok
-    events = list(query(app, AuditFilter(action="judgment.add")))
+    revisor = make_app("auditor", "revisor")           # the audit trail is for auditors (audit.read)
+    events = list(query(revisor, AuditFilter(action="judgment.add")))
     assert len(events) == 4
     last = json.loads(events[-1]["after"])
     assert last["policy_version"].startswith("lokal-") and json.loads(events[-1]["before"])["decision"]
@@ -112,3 +113,19 @@ def test_every_judgment_has_readable_reasons(make_app, tmp_path):
     j = decision_of(app, "c1")
     assert j["decision"] == "journal"
     assert j["reasons"] and all(isinstance(r, str) and "«" in r for r in j["reasons"])
+
+
+def test_stored_reasons_and_screening_are_the_results_dump():
+    """Judgments are stored in the form pydantic dumps them (plus each reason's line), over every
+    message of the shared development corpus."""
+    from ringebu_journal.judge import Judge
+    from ringebu_journal.judge.evaluate import read_labelled
+    from ringebu_journal.judge.training import shipped_corpora
+    from ringebu_journal.judging import reasons_json, screening_json
+
+    judge = Judge()
+    dev = next(p for p in shipped_corpora() if p.name == "dev.jsonl")
+    for case in read_labelled(dev):
+        res = judge.judge(case.text, author_is_municipality=case.author == "municipality", context=case.context)
+        assert screening_json(res.screening) == res.screening.model_dump(mode="json")
+        assert reasons_json(res.reasons) == [dict(r.model_dump(mode="json"), line=r.line()) for r in res.reasons]

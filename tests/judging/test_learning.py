@@ -52,7 +52,7 @@ def decided(make_app, tmp_path):
     return archivist
 
 
-def test_export_writes_every_moderator_decision_as_a_labelled_case(decided, tmp_path):
+def test_export_writes_every_moderator_decision_as_a_labelled_case(decided, make_app, tmp_path):
     out = tmp_path / "labels.jsonl"
     assert learning.export_labels(decided, out) == len(GROUT) + len(CHAT)
     cases = read_labelled(out)                       # the corpus format, checked by the same reader
@@ -65,11 +65,12 @@ def test_export_writes_every_moderator_decision_as_a_labelled_case(decided, tmp_
     first = out.read_bytes()
     learning.export_labels(decided, out)
     assert out.read_bytes() == first                 # same decisions, same file
-    [ev] = list(query(decided, AuditFilter(action="labels.export")))[:1]
+    revisor = make_app("auditor", "revisor")           # the audit trail is for auditors (audit.read)
+    [ev] = list(query(revisor, AuditFilter(action="labels.export")))[:1]
     assert json.loads(ev["after"])["cases"] == len(cases)
 
 
-def test_repeated_overrides_become_proposed_rules(decided, tmp_path):
+def test_repeated_overrides_become_proposed_rules(decided, make_app, tmp_path):
     props = learning.propose_rules(decided, min_count=3)
     top = props[0]
     assert top.phrase == "brøytekanten ved" and top.direction == "journal" and top.count == 4
@@ -87,8 +88,9 @@ def test_repeated_overrides_become_proposed_rules(decided, tmp_path):
     # reject: never proposed again
     learning.reject_rule(decided, top.phrase, top.direction)
     assert (top.phrase, top.direction) not in {(p.phrase, p.direction) for p in learning.propose_rules(decided, 3)}
-    assert [e["action"] for e in query(decided, AuditFilter(action="rule.accept"))] == ["rule.accept"]
-    assert len(list(query(decided, AuditFilter(action="rule.reject")))) == 1
+    revisor = make_app("auditor", "revisor")           # the audit trail is for auditors (audit.read)
+    assert [e["action"] for e in query(revisor, AuditFilter(action="rule.accept"))] == ["rule.accept"]
+    assert len(list(query(revisor, AuditFilter(action="rule.reject")))) == 1
     with pytest.raises(UsageError, match="not among the proposals"):
         learning.accept_rule(decided, "ingen slik frase", "journal", policy_file)
 

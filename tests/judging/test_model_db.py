@@ -42,7 +42,8 @@ def test_model_hash_on_every_judgment_and_an_undoable_switch(make_app, tmp_path)
     with app.db.read() as conn:
         assert {r.model_hash for r in conn.execute(select(JUD.c.model_hash))} == {shipped}
     assert {j["model_hash"] for j in iter_judgments(app)} == {shipped}
-    events = list(query(app, AuditFilter(action="judgment.add")))
+    revisor = make_app("auditor", "revisor")           # the audit trail is for auditors (audit.read)
+    events = list(query(revisor, AuditFilter(action="judgment.add")))
     assert all(json.loads(e["after"])["model_hash"] == shipped for e in events)
 
     data = _small_model(tmp_path)
@@ -57,10 +58,10 @@ def test_model_hash_on_every_judgment_and_an_undoable_switch(make_app, tmp_path)
     assert judge_models.undo(app) == (new, "")
     s = judge_stored(app, everything=True)
     assert s.judged == 2 and s.model_hash == shipped
-    uses = list(query(app, AuditFilter(action="model.use")))
+    uses = list(query(revisor, AuditFilter(action="model.use")))
     assert [json.loads(e["after"])["sha256"] for e in uses] == [new, ""]
     assert json.loads(uses[-1]["before"])["sha256"] == new and uses[-1]["reason"] == "undo"
-    assert [e["object_id"] for e in query(app, AuditFilter(action="model.add"))] == [new]
+    assert [e["object_id"] for e in query(revisor, AuditFilter(action="model.add"))] == [new]
     with app.db.read() as conn:
         assert verify(conn).ok
 

@@ -45,7 +45,7 @@ WORKER = textwrap.dedent('''
     url, actor, n, ids = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
     rnd = random.Random(actor)
     app = App.open(url, actor=actor, data_dir="/tmp")
-    app.authorize("flag")                       # the role comes from the users table, as in the CLI
+    app.require("message.decide")             # the role comes from the users table, as in the CLI
     M = Message.__table__
     stored, conflicts, decision_ids, lines = 0, 0, [], []
     for i in range(n):

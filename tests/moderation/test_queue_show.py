@@ -100,7 +100,7 @@ def test_show_has_the_whole_story(seeded):
     klage = ids["klage"]
     moderation.flag(app, [str(klage)], "journal", "Klage på gebyrvedtak", screen=False)
     moderation.record_action(app, str(klage), "replied", "Svart i tråden og henvist til postmottak")
-    moderation.record_action(app, str(klage), "referred-post")
+    moderation.record_action(app, str(klage), "referred_post")
     v2 = new_version(app, klage, "Jeg klager herved på vedtaket om økt renovasjonsgebyr (redigert).")
     d = queries.show(app, "871234567890123_100_201")          # the platform's own id
     assert d.message["id"] == v2 and d.ref == "facebook:871234567890123_100_201"
@@ -119,7 +119,7 @@ def test_show_has_the_whole_story(seeded):
 def test_hidden_comment_keeps_its_content_and_says_who_removed_it(seeded):
     app, ids = seeded.moderator, seeded.ids
     ppt = ids["ppt"]
-    with pytest.raises(UsageError, match="--note"):
+    with pytest.raises(UsageError, match="hidden needs a note"):
         moderation.record_action(app, str(ppt), "hidden")
     res = moderation.record_action(app, str(ppt), "hidden", "Helseopplysninger om et navngitt barn")
     assert res.status == "hidden"

@@ -1,15 +1,17 @@
-"""Every command with every role: the one table (ringebu_journal.roles.PERMISSIONS) decides.
+"""Every command with every role: the one table (ringebu_journal.permissions.PERMISSIONS) decides.
 
 Each leaf command of the CLI is run with each role (archivist, moderator, auditor, admin) and
 with an actor nobody registered. A refused run must exit 3 with one line and leave exactly one
-``command.refused`` event; an allowed run must pass the role check for the command's own entry
-in the table. Allowed runs stop right after that check (a spy on ``App.authorize``), so the test
-runs no harvest, import or export for real; refused runs go through the real refusal path.
+``command.refused`` event naming the command's operation (cli/operations.py) and the command
+that asked; an allowed run must pass the check of the command's own operation. Allowed runs stop
+right after that check (a spy on ``App.authorize``), so the test runs no harvest, import or
+export for real; refused runs go through the real refusal path.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import click
 import pytest
 from sqlalchemy import func, select
 
-from ringebu_journal import roles
+from ringebu_journal.cli.operations import COMMANDS
+from ringebu_journal import permissions
 from ringebu_journal.app import App, add_user, init_database
 from ringebu_journal.db.tables import AuditEvent
 from ringebu_journal.errors import RingebuError
@@ -111,10 +114,10 @@ def test_every_command_with_every_role(database, tmp_path, monkeypatch):
     real = App.authorize
     checked: list[str] = []
 
-    def spy(self, command, *, check_schema=True):
-        real(self, command, check_schema=check_schema)
-        checked.append(command)
-        raise Allowed(command)
+    def spy(self, operation, *, asked_by=None, check_schema=True):
+        real(self, operation, asked_by=asked_by, check_schema=check_schema)
+        checked.append((operation, asked_by or self.asked_by))
+        raise Allowed(operation)
 
     monkeypatch.setattr(App, "authorize", spy)
     commands = leaf_commands()
@@ -125,8 +128,9 @@ def test_every_command_with_every_role(database, tmp_path, monkeypatch):
     problems = []
     ran = 0
     for command, cmd in commands:
-        assert command in roles.PERMISSIONS, f"{command} has no rule in roles.PERMISSIONS"
-        if roles.PERMISSIONS[command] == roles.OPEN:
+        assert command in COMMANDS, f"{command} has no operation in cli.operations.COMMANDS"
+        operation = COMMANDS[command]
+        if operation == permissions.OPEN:
             # needs no database and no role: it must not check one either
             assert getattr(cmd.callback, "__ringebu_command__", None) is None, command
             continue
@@ -143,16 +147,17 @@ def test_every_command_with_every_role(database, tmp_path, monkeypatch):
                     code = exc.code
             ran += 1
             events = refused_events(database)[before:]
-            expected = roles.allowed(command, role)
+            expected = permissions.allowed(operation, role)
             where = f"{command!r} as {actor} ({role})"
             if expected:
-                if code != 99 or checked != [command] or events:
+                if code != 99 or checked != [(operation, command)] or events:
                     problems.append(f"{where}: should be allowed, got exit {code}, checked {checked}, "
                                     f"stderr {err.getvalue().strip()!r}")
             else:
                 lines = err.getvalue().strip().splitlines()
                 ok = (code == 3 and len(lines) == 1 and lines[0].startswith("error: permission refused")
-                      and len(events) == 1 and events[0]["object_id"] == command
+                      and len(events) == 1 and events[0]["object_id"] == operation
+                      and json.loads(events[0]["after"])["asked_by"] == command
                       and events[0]["actor"] == actor and events[0]["role"] == (role or "none"))
                 if not ok:
                     problems.append(f"{where}: should be refused (exit 3, one audited line), got exit {code}, "
@@ -163,13 +168,13 @@ def test_every_command_with_every_role(database, tmp_path, monkeypatch):
 
 def test_the_issue_role_rules_hold_in_the_table():
     """Moderators decide, archivists import/judge/export, auditors read only, admins manage users."""
-    P = roles.PERMISSIONS
+    P = {name: op.roles for name, op in permissions.PERMISSIONS.items()}
     for c in ("flag", "confirm", "unflag", "record-action"):
-        assert P[c] == frozenset({"moderator"}), c
+        assert P[COMMANDS[c]] == frozenset({"moderator"}), c
     for c in ("queue", "show"):
-        assert {"moderator", "auditor"} <= P[c], c
-    writes = [c for c, rule in P.items() if rule != roles.OPEN and "auditor" in rule]
-    assert set(writes) <= {"queue", "show", "judgments", "model list", "status", "report compliance", "report journal",
-                           "audit log", "audit verify", "audit export", "users list", "accounts list",
-                           "organisation show"}
-    assert all(P[c] == frozenset({"admin"}) for c in ("users add", "users deactivate"))
+        assert {"moderator", "auditor"} <= P[COMMANDS[c]], c
+    auditors = {op for op, roles in P.items() if "auditor" in roles}
+    assert auditors <= {"message.read", "model.read", "report.read", "audit.read", "audit.verify", "audit.checkpoint",
+                        "user.read", "account.read", "settings.read"}
+    assert P["user.manage"] == P["settings.manage"] == frozenset({"admin"})
+    assert P["import.run"] == P["judge.run"] == P["export.run"] == frozenset({"archivist"})

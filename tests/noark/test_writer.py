@@ -170,3 +170,17 @@ def test_package_contents(package):
     text = (package / "arkivstruktur.xml").read_text(encoding="utf-8")
     assert "<referanseDokumentfil>DOKUMENT/2024/0-0-1.txt</referanseDokumentfil>" in text
     assert "<format>txt</format><formatDetaljer>x-fmt/111</formatDetaljer>" in text
+
+
+def test_extra_context_groups_are_written_valid_and_read_back(tmp_path):
+    """Uttrekksinfo.kontekst: named groups in arkivuttrekk.xml's context (used for the audit trail's head)."""
+    from noark.addml import read_kontekst
+
+    b.build_small_package(tmp_path / "p", kontekst={"auditTrailHead": {"sequence": "42", "sha256": "ab" * 32}})
+    data = (tmp_path / "p" / "arkivuttrekk.xml").read_bytes()
+    assert read_kontekst(data, "auditTrailHead") == {"sequence": "42", "sha256": "ab" * 32}
+    assert read_kontekst(data, "noSuchGroup") is None
+    report = validate_package(tmp_path / "p")
+    assert report.ok, report.to_text()
+    b.build_small_package(tmp_path / "q")
+    assert read_kontekst((tmp_path / "q" / "arkivuttrekk.xml").read_bytes(), "auditTrailHead") is None

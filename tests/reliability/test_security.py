@@ -212,7 +212,7 @@ def test_public_journal_leaks_no_screened_text(tmp_path):
 def test_the_role_walk_exists_and_covers_every_command():
     sys.path.insert(0, str(ROOT / "tests" / "moderation"))
     import test_roles                                   # tests/moderation/test_roles.py
-    from ringebu_journal.roles import PERMISSIONS
+    from ringebu_journal.cli.operations import COMMANDS as PERMISSIONS
 
     from ringebu_journal.cli.main import cli
 

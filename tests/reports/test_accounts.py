@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from ringebu_journal.cli.operations import command_line
 from ringebu_journal import accounts as accmod
 from ringebu_journal.db.tables import Account, AuditEvent, Message
 from ringebu_journal.errors import UsageError
@@ -77,9 +78,10 @@ def test_registering_an_imported_own_account_is_an_add(make_app):
         missing = accmod.unregistered_own_accounts(conn)
     assert [(m["platform"], m["platform_id"]) for m in missing] == [("facebook", "104777"), ("facebook", "104999")]
     warning = missing[1]["warning"]
-    assert "not in the registry" in warning
-    assert "run `ringebu-journal accounts add facebook 104999 --name 'Ringebu bibliotek' --unit UNIT`" in warning
-    assert accmod.registration_warning("messenger", "104777").endswith(
+    assert "not in the registry" in warning and "account registration" in warning
+    assert ("run `ringebu-journal accounts add facebook 104999 --name 'Ringebu bibliotek' --unit UNIT`"
+            in warning.render(command_line))
+    assert accmod.registration_warning("messenger", "104777").render(command_line).endswith(
         "run `ringebu-journal accounts add facebook 104777 --name NAME --unit UNIT`")
     assert accmod.add_account(app, "facebook", "104999", name="Ringebu bibliotek", unit="Biblioteket").change == "added"
     assert [e["action"] for e in events(app, "facebook:104999")] == ["account.add"]

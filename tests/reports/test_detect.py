@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from ringebu_journal.reports import FINDING_TYPES, SETTINGS
+from ringebu_journal.judge.detectors import find_national_ids
+from ringebu_journal.judge.engine import normalise
 from ringebu_journal.reports import detect
 
 
@@ -73,3 +76,18 @@ def test_weekly_chart_fills_quiet_weeks_across_new_year():
     weeks = _fill_weeks({"2025-W52": one, "2026-W02": one})
     assert list(weeks) == ["2025-W52", "2026-W01", "2026-W02"]
     assert sum(weeks["2026-W01"].values()) == 0
+
+
+@pytest.mark.parametrize("text, numbers", [
+    ("fnr 15 10 86 950 88 på saken", ["15108695088"]),              # grouped 2-2-2-3-2
+    ("fnr 151086\u200b95088", ["15108695088"]),                     # a zero-width space inside
+    ("fnr 151086-95088", ["15108695088"]),                           # a dash between the parts
+    ("tlf 15108695088", []),                                         # a telephone number, not an identity number
+    ("sak 2026/15108695088", []),                                    # part of a case number
+])
+def test_identity_numbers_are_the_judges(text, numbers):
+    """The compliance report finds exactly the identity numbers the judge finds (they disagreed
+    when the report had its own expression)."""
+    assert detect.identity_numbers(text) == numbers
+    judged = [re.sub(r"\D", "", h.matched) for h in find_national_ids(normalise(text))]
+    assert judged == numbers

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ringebu_journal.cli.operations import command_line
+from ringebu_journal.errors import render_text
 from ringebu_journal.reports import FINDING_TYPES, build_report
 from ringebu_journal.reports.compliance import ComplianceReport
 from ringebu_journal.reports.settings import ComplianceSettings
@@ -125,7 +127,8 @@ def test_silent_stretch_unless_the_page_was_closed(report, world):
     f = kultur[0]
     assert f.details["citizen_messages"] == 4 and f.details["days"] >= 19 and f.details["ongoing"]
     assert {r.platform_message_id for r in f.messages} == {world.pmids[f"k{i}"] for i in range(1, 5)}
-    assert "accounts close" in f.summary
+    assert "accounts close" in render_text(f.summary, command_line)
+    assert "closing the account with a notice" in f.summary
     for key in (f"facebook:{UNGDOM}", MAIN_KEY, f"instagram:{IG}"):
         assert not [x for x in report.findings if x.account == key and x.type == "silent_stretch"], key
 

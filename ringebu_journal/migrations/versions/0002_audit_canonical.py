@@ -18,12 +18,14 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from ringebu_journal.db.batches import ROWS_PER_BATCH
+
 revision = '0002_audit_canonical'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
 
-_BATCH = 5000
+_BATCH = ROWS_PER_BATCH
 
 
 def _record(seq, at, actor, role, action, object_type, object_id, before, after, reason) -> bytes:
