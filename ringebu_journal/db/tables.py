@@ -23,6 +23,22 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime
     created_by: Optional[str] = Field(default=None, max_length=200)
+    # the web workspace (0006_web_accounts): an argon2id hash, never the password
+    password_hash: Optional[str] = Field(default=None, sa_column=Column(Text))
+    password_changed_at: Optional[datetime] = None
+
+
+class WebSession(SQLModel, table=True):
+    """One signed-in browser: the SHA-256 of its cookie token (never the token), its CSRF token."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_web_session_token"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    user_name: str = Field(max_length=200, index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
 
 
 class Account(SQLModel, table=True):
