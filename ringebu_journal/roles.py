@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "model list": _READERS,
     "queue": frozenset({"moderator", "auditor", "archivist"}),
     "show": frozenset({"moderator", "auditor", "archivist"}),
+    "search": frozenset({"moderator", "auditor", "archivist"}),
     "report compliance": frozenset({"auditor", "archivist", "moderator", "admin"}),
     "report journal": frozenset({"auditor", "archivist", "moderator", "admin"}),
     # auditors

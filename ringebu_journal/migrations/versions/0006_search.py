@@ -1,0 +1,68 @@
+"""Full-text search over messages: SQLite FTS5 and PostgreSQL's Norwegian text search.
+
+Revision ID: 0006_search
+Revises: 0005_numbers
+
+SQLite: ``messages_fts``, an FTS5 table over ``messages.text`` with ``messages`` as its
+external content (nothing is stored twice), tokenised by ``unicode61`` with diacritics kept
+(å, ø and æ are letters of their own in Norwegian) and prefix indexes for 2 and 3 characters.
+Three triggers keep it in step with every write to ``messages`` — the import store's bulk
+inserts, new versions, status changes and any deletion — so no code path can forget it. Every
+version is indexed; search asks for current versions only.
+
+PostgreSQL: a GIN index on ``to_tsvector('norwegian', left(text, 100000))``, an expression index
+the server keeps in step by itself. The first 100,000 characters of a message are indexed (a
+tsvector has a size limit of 1 MB; social-media messages are far shorter).
+
+Both are built over the messages already stored when the database is upgraded.
+
+A later migration that rebuilds ``messages`` on SQLite (``batch_alter_table`` copies the table)
+drops its triggers: it must create them again (the statements below) and rebuild the index.
+"""
+
+from alembic import op
+
+
+revision = '0006_search'
+down_revision = '0005_numbers'
+branch_labels = None
+depends_on = None
+
+
+SQLITE_UP = [
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 0', prefix='2 3')",
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN "
+    "INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END",
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+]
+
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS messages_fts_update",
+    "DROP TRIGGER IF EXISTS messages_fts_delete",
+    "DROP TRIGGER IF EXISTS messages_fts_insert",
+    "DROP TABLE IF EXISTS messages_fts",
+]
+
+PG_UP = [
+    "CREATE INDEX ix_messages_text_search ON messages USING gin (to_tsvector('norwegian', left(text, 100000)))",
+]
+
+PG_DOWN = ["DROP INDEX IF EXISTS ix_messages_text_search"]
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    for stmt in (SQLITE_UP if bind.dialect.name == "sqlite" else PG_UP):
+        op.execute(stmt)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    for stmt in (SQLITE_DOWN if bind.dialect.name == "sqlite" else PG_DOWN):
+        op.execute(stmt)

@@ -1,0 +1,369 @@
+"""Search across messages: one interface over SQLite FTS5 and PostgreSQL's Norwegian text search.
+
+:func:`search` finds current message versions by words of their text, by author, platform,
+time and effective decision, newest first, and returns typed hits (:class:`SearchHit`).
+
+Invariants:
+
+* **One interface, two engines.** On SQLite the words are looked up in the FTS5 table
+  ``messages_fts``; on PostgreSQL in the GIN index on ``to_tsvector('norwegian', …)``
+  (migration ``0006_search``). Both are kept in step with every write to ``messages`` by the
+  database itself (triggers on SQLite, an expression index on PostgreSQL): imports, new
+  versions of edited messages and status changes are found at once, with no step to forget.
+* **Current versions only.** Every version is indexed, but a hit is always the message's current
+  version: after an edit the old words no longer find it, the new ones do. A message deleted on
+  the platform stays in the record and is found, with its ``status``.
+* **Words, never syntax.** The user's text is cut into words (letters and digits) before it
+  reaches either engine; every word must occur, each matched at its start (``brøyt`` finds
+  ``brøyting``). Quotes, ``*``, ``NEAR``, ``AND``/``OR``/``NOT``, column filters (``text:``) and
+  tsquery operators (``&``, ``|``, ``!``, ``<->``, ``:*``) are plain characters: they separate
+  words or are words themselves, and every value is a bound parameter. On PostgreSQL the words
+  are also stemmed with the Norwegian stemmer (``søknader`` finds ``søknaden``); on SQLite a
+  word matches at its start only. Letters are compared without case; å, ø and æ are letters of
+  their own (``år`` does not find ``ar``).
+* **The one effective decision.** A hit's decision is ``moderation.effective_decisions`` — the
+  rule the queue, the exporter and the reports use. Filtering by decision narrows the
+  candidates in SQL to messages with a judgment or a moderator decision of that value (a superset),
+  then keeps exactly those whose effective decision it is.
+* **Limits reject the query, never the database:** at most ``MAX_WORDS`` words of at most
+  ``MAX_WORD`` characters, ``limit`` 1 … ``MAX_LIMIT``; anything else is a ``UsageError`` line.
+
+Search is a reading operation (``message.read``: moderators, auditors, archivists); callers check
+the right before calling, as for ``queries.show``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, text
+from sqlalchemy.engine import Connection
+
+from .app import App
+from .db.tables import Judgment, Message, ModeratorDecision
+from .errors import UsageError
+from .models import Decision, Platform
+from .moderation import effective_decisions
+
+MSG = Message.__table__
+JUD = Judgment.__table__
+DEC = ModeratorDecision.__table__
+
+DECISIONS = tuple(d.value for d in Decision)
+PLATFORMS = tuple(p.value for p in Platform)
+MAX_WORDS = 20
+MAX_WORD = 100
+MAX_TEXT = 1000
+MAX_LIMIT = 500
+MAX_AUTHOR = 300
+SNIPPET = 160
+#: characters of a message PostgreSQL indexes (must equal the expression of migration 0006_search)
+PG_INDEXED_CHARS = 100000
+_WINDOW = 500
+
+_WORD = re.compile(r"[^\W_]+")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One message found (its current version)."""
+
+    message_id: int                     # internal id of the current version
+    ref: str                            # platform:platform_message_id
+    platform: str
+    platform_message_id: str
+    kind: str
+    author: str | None                  # the author's name, else the author's id
+    author_id: str | None
+    author_is_municipality: bool
+    created_at: datetime
+    status: str                         # active | hidden | deleted | not_retrievable
+    version: int
+    lock_version: int
+    snippet: str                        # plain text around the first word found
+    highlights: tuple[tuple[int, int], ...]   # (start, end) of the words found, in the snippet
+    decision: str | None                # the effective decision, None when not judged
+    screen: bool                        # skjerming in the public journal
+    decision_source: str | None         # moderator | judge | None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["highlights"] = [list(h) for h in self.highlights]
+        return d
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    hits: list[SearchHit]
+    offset: int
+    limit: int
+    more: bool                          # there are hits after these
+    words: tuple[str, ...] = field(default=())   # the words searched for
+
+    def __iter__(self):
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+
+# -- the query's words -------------------------------------------------------------------------
+
+
+def words_of(text_: str | None) -> tuple[str, ...]:
+    """The words of a search text: runs of letters and digits, case folded, in order, each once.
+
+    Everything else (quotes, operators, punctuation) separates words. UsageError past the limits.
+    """
+    if text_ is None:
+        return ()
+    if len(text_) > MAX_TEXT:
+        raise UsageError(f"the search text is {len(text_):,} characters long — search for at most {MAX_TEXT:,}")
+    found = _WORD.findall(unicodedata.normalize("NFC", text_).casefold())
+    out = tuple(dict.fromkeys(found))
+    if not out:
+        raise UsageError(f"the search text {text_[:60]!r} has no words (letters or digits) to search for — "
+                         "give at least one word, or leave the text out")
+    if len(out) > MAX_WORDS:
+        raise UsageError(f"the search text has {len(out)} different words — search for at most {MAX_WORDS}")
+    long = next((w for w in out if len(w) > MAX_WORD), None)
+    if long:
+        raise UsageError(f"the word {long[:40]!r}… is longer than {MAX_WORD} characters — shorten it")
+    return out
+
+
+def fts5_query(words: Sequence[str]) -> str:
+    """The FTS5 MATCH expression for ``words``: each a quoted prefix term, all required.
+
+    The words hold letters and digits only (``words_of``), so a quote cannot occur in them;
+    quoting them keeps FTS5 keywords (AND, OR, NOT, NEAR) plain words.
+    """
+    assert all(_WORD.fullmatch(w) for w in words)
+    return " AND ".join(f'"{w}"*' for w in words)
+
+
+def tsquery(words: Sequence[str]) -> str:
+    """The text of a PostgreSQL tsquery for ``words``: each a prefix term, all required.
+
+    Letters and digits only (``words_of``): no operator of tsquery syntax can be among them.
+    """
+    assert all(_WORD.fullmatch(w) for w in words)
+    return " & ".join(f"{w}:*" for w in words)
+
+
+# -- the search --------------------------------------------------------------------------------
+
+
+def _as_start(v: date | datetime | None, name: str) -> datetime | None:
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+    if isinstance(v, date):
+        return datetime.combine(v, time(0), tzinfo=timezone.utc)
+    raise UsageError(f"{name} {v!r} is not a date — write it as YYYY-MM-DD")
+
+
+def _as_end(v: date | datetime | None, name: str) -> datetime | None:
+    """The first moment after ``until``: a date includes its whole day; a datetime is inclusive."""
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=timezone.utc)) + timedelta(microseconds=1)
+    if isinstance(v, date):
+        return datetime.combine(v + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    raise UsageError(f"{name} {v!r} is not a date — write it as YYYY-MM-DD")
+
+
+def _check(platform: str | None, decision: str | None, author: str | None, limit: int, offset: int) -> None:
+    if platform is not None and platform not in PLATFORMS:
+        raise UsageError(f"platform {platform!r} is not known — use one of: {', '.join(PLATFORMS)}")
+    if decision is not None and decision not in DECISIONS:
+        raise UsageError(f"decision {decision!r} is not known — use one of: {', '.join(DECISIONS)}")
+    if author is not None and not author.strip():
+        raise UsageError("the author is empty — give a name (or part of it) or the author's platform id")
+    if author is not None and len(author) > MAX_AUTHOR:
+        raise UsageError(f"the author is {len(author):,} characters long — give at most {MAX_AUTHOR}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"limit {limit!r} is out of range — give 1 … {MAX_LIMIT}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise UsageError(f"offset {offset!r} is out of range — give 0 or more")
+
+
+def search(app: App, text: str | None = None, author: str | None = None, platform: str | None = None,
+           since: date | datetime | None = None, until: date | datetime | None = None,
+           decision: str | None = None, limit: int = 50, offset: int = 0) -> SearchResults:
+    """Current messages matching every criterion given, newest first (see the module docstring).
+
+    ``text``: words that must all occur; ``author``: part of the author's name (any case) or the
+    author's platform id; ``platform``: facebook, messenger, instagram, x …; ``since``/``until``:
+    the message's time (a date includes its whole day, UTC); ``decision``: the effective decision
+    (journal, archive, exclude, review). ``limit`` hits from ``offset``; ``more`` says whether
+    there are hits after them.
+    """
+    _check(platform, decision, author, limit, offset)
+    words = words_of(text)
+    start, end = _as_start(since, "since"), _as_end(until, "until")
+    if start and end and start >= end:
+        raise UsageError(f"since {since} is after until {until} — swap them")
+    with app.db.read() as conn:
+        stmt = _candidates(conn, words, author, platform, start, end, decision)
+        if decision is None:
+            rows = [dict(r) for r in conn.execute(stmt.limit(limit + 1).offset(offset)).mappings()]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            effective = effective_decisions(conn, [r["id"] for r in rows]) if rows else {}
+        else:
+            rows, effective, more = _filter_by_decision(conn, stmt, decision, limit, offset)
+    hits = [_hit(r, effective.get(r["id"]), words) for r in rows]
+    return SearchResults(hits=hits, offset=offset, limit=limit, more=more, words=words)
+
+
+_COLUMNS = (MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.kind, MSG.c.author_name, MSG.c.author_id,
+            MSG.c.author_is_municipality, MSG.c.created_at, MSG.c.status, MSG.c.version, MSG.c.lock_version,
+            MSG.c.text)
+
+
+def _candidates(conn: Connection, words: Sequence[str], author: str | None, platform: str | None,
+                start: datetime | None, end: datetime | None, decision: str | None):
+    stmt = select(*_COLUMNS).where(MSG.c.is_current.is_(True))
+    if words:
+        if conn.dialect.name == "sqlite":
+            matched = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :fts").bindparams(
+                fts=fts5_query(words)).columns(literal_column("rowid"))
+            stmt = stmt.where(MSG.c.id.in_(matched))
+        else:
+            stmt = stmt.where(text(f"to_tsvector('norwegian', left(messages.text, {PG_INDEXED_CHARS})) "
+                                   "@@ to_tsquery('norwegian', :tsq)").bindparams(tsq=tsquery(words)))
+    if author is not None:
+        stmt = stmt.where(_author_clause(conn, author.strip()))
+    if platform is not None:
+        stmt = stmt.where(MSG.c.platform == platform)
+    if start is not None:
+        stmt = stmt.where(MSG.c.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(MSG.c.created_at < end)
+    if decision is not None:
+        stmt = stmt.where(_may_have_decision(decision))
+    return stmt.order_by(MSG.c.created_at.desc(), MSG.c.id.desc())
+
+
+def _author_clause(conn: Connection, author: str):
+    if conn.dialect.name == "sqlite":
+        needle = unicodedata.normalize("NFC", author).casefold()
+        # rj_fold: Python's casefold, registered on every SQLite connection (db/engine.py);
+        # SQLite's own lower() folds ASCII letters only
+        name = func.instr(func.rj_fold(MSG.c.author_name), bindparam("author_needle", needle)) > 0
+    else:
+        needle = unicodedata.normalize("NFC", author)
+        name = func.strpos(func.lower(MSG.c.author_name), func.lower(bindparam("author_needle", needle))) > 0
+    return or_(MSG.c.author_id == author, name)
+
+
+def _may_have_decision(decision: str):
+    """SQL: the message has, on some version, a judgment or a moderator decision that could make
+    ``decision`` its effective decision (a superset; ``review`` also comes from a stricter judgment
+    of a new version, so any judgment may give it)."""
+    ver = MSG.alias("sv")
+    same = and_(ver.c.platform == MSG.c.platform, ver.c.platform_message_id == MSG.c.platform_message_id)
+    judged = exists().select_from(ver.join(JUD, JUD.c.message_id == ver.c.id)).where(same)
+    if decision == Decision.review.value:
+        return judged
+    by_judge = exists().select_from(ver.join(JUD, JUD.c.message_id == ver.c.id)).where(same, JUD.c.decision == decision)
+    by_moderator = exists().select_from(ver.join(DEC, DEC.c.message_id == ver.c.id)).where(
+        same, DEC.c.decision == decision)
+    return or_(by_judge, by_moderator)
+
+
+def _filter_by_decision(conn: Connection, stmt, decision: str, limit: int, offset: int):
+    """Walk the candidates newest first, window by window, keeping those whose effective decision
+    is ``decision``, until ``offset + limit + 1`` are found."""
+    ids = [r[0] for r in conn.execute(stmt.with_only_columns(MSG.c.id))]
+    kept: list[int] = []
+    effective: dict[int, Any] = {}
+    want = offset + limit + 1
+    for i in range(0, len(ids), _WINDOW):
+        part = ids[i:i + _WINDOW]
+        eff = effective_decisions(conn, part)
+        for mid in part:
+            if eff[mid].decision == decision:
+                kept.append(mid)
+                effective[mid] = eff[mid]
+                if len(kept) >= want:
+                    break
+        if len(kept) >= want:
+            break
+    page = kept[offset:offset + limit]
+    more = len(kept) > offset + limit
+    if not page:
+        return [], {}, more
+    by_id = {r["id"]: dict(r) for r in conn.execute(
+        select(*_COLUMNS).where(MSG.c.id.in_(page))).mappings()}
+    return [by_id[i] for i in page], effective, more
+
+
+def _hit(r: dict[str, Any], eff: Any, words: Sequence[str]) -> SearchHit:
+    snip, spans = snippet(r["text"], words)
+    return SearchHit(
+        message_id=r["id"], ref=f"{r['platform']}:{r['platform_message_id']}", platform=r["platform"],
+        platform_message_id=r["platform_message_id"], kind=r["kind"],
+        author=r["author_name"] or r["author_id"], author_id=r["author_id"],
+        author_is_municipality=bool(r["author_is_municipality"]), created_at=r["created_at"], status=r["status"],
+        version=r["version"], lock_version=r["lock_version"], snippet=snip, highlights=spans,
+        decision=eff.decision if eff else None, screen=bool(eff.screen) if eff else False,
+        decision_source=eff.source if eff else None,
+    )
+
+
+# -- snippets ----------------------------------------------------------------------------------
+
+
+def _stems(words: Iterable[str]) -> list[str]:
+    """What a word of the text must start with to be shown as found: the searched word, cut a
+    little for the Norwegian endings PostgreSQL's stemmer removes (søknader → søkna)."""
+    out = []
+    for w in words:
+        cut = len(w) - 2 if len(w) > 6 else len(w)
+        out.append(w[:max(cut, 1)])
+    return out
+
+
+def snippet(text_: str | None, words: Sequence[str] = (), width: int = SNIPPET) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Plain text around the first word found (whitespace made single spaces), at most ``width``
+    characters with … where cut, and the (start, end) spans of the words found in it."""
+    s = _SPACE.sub(" ", text_ or "").strip()
+    stems = _stems(words)
+    found: list[tuple[int, int]] = []
+    if stems:
+        folded = s.casefold()
+        if len(folded) == len(s):       # casefold kept the offsets (it does for almost every text)
+            for m in _WORD.finditer(folded):
+                if any(m.group().startswith(st) for st in stems):
+                    found.append((m.start(), m.end()))
+    if len(s) <= width:
+        return s, tuple(found)
+    first = found[0][0] if found else 0
+    begin = max(0, min(first - width // 4, len(s) - width + 1))
+    if begin > 0:
+        space = s.find(" ", begin, first if found else begin + 20)
+        begin = space + 1 if space != -1 else begin
+    head = "…" if begin > 0 else ""
+    room = width - len(head)
+    body = s[begin:begin + room]
+    tail = ""
+    if begin + room < len(s):
+        body = body[:room - 1]
+        tail = "…"
+    shift = len(head) - begin
+    spans = tuple((a + shift, min(b + shift, len(head) + len(body))) for a, b in found
+                  if a >= begin and a < begin + len(body))
+    return head + body + tail, spans
+
+
+__all__ = ["SearchHit", "SearchResults", "search", "words_of", "fts5_query", "tsquery", "snippet",
+           "DECISIONS", "MAX_LIMIT"]
