@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "users add": frozenset({"admin"}),
     "users list": frozenset({"admin", "auditor"}),
     "users deactivate": frozenset({"admin"}),
+    "users set-password": frozenset({"admin"}),
+    "serve": frozenset({"admin"}),          # the web workspace checks each page for its user
     "accounts add": frozenset({"admin", "archivist"}),
     "accounts close": frozenset({"admin", "archivist"}),
     "accounts reopen": frozenset({"admin", "archivist"}),

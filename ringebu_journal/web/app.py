@@ -163,8 +163,8 @@ def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200)
     return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
 
 
-def _page(request: Request, name: str, session: auth.Session | None, status: int = 200, **ctx: Any) -> Response:
-    return _render(request, name, {"session": session, "csrf": session.csrf_token if session else "", **ctx}, status)
+def _page(request: Request, template: str, session: auth.Session | None, status: int = 200, **ctx: Any) -> Response:
+    return _render(request, template, {"session": session, "csrf": session.csrf_token if session else "", **ctx}, status)
 
 
 def _error(request: Request, session: auth.Session | None, status: int, title: str, detail: str,

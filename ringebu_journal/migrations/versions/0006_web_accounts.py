@@ -1,7 +1,7 @@
 """The web workspace: password hashes on users, and the signed-in sessions.
 
 Revision ID: 0006_web_accounts
-Revises: 0005_numbers
+Revises: 0006_search (0005_numbers in the shared plan; chained after search here, where both are present)
 
 ``users.password_hash`` holds an argon2id hash (never the password); a user without one cannot
 sign in with a password (the CLI still works for them, and so does single sign-on through the
@@ -16,7 +16,7 @@ import sqlmodel
 
 
 revision = '0006_web_accounts'
-down_revision = '0005_numbers'
+down_revision = '0006_search'
 branch_labels = None
 depends_on = None
 
