@@ -3,6 +3,7 @@
     python -m bench            # full sizes (several minutes on a 2-core machine)
     python -m bench --quick    # small sizes, about a minute
     python -m bench --only import,judge --markdown
+    python -m bench web        # the web workspace: pages on 100,000 messages, 8 moderators over HTTP (bench/web.py)
 
 Runs bench/import.py, bench/judge.py (+ bench/judge_floor.py), bench/judge_store.py (the judge
 command end to end, one thread against many), bench/export.py (export and
@@ -216,6 +217,10 @@ STEPS = {"import": bench_import, "judge": bench_judge, "judge_store": bench_judg
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["web"]:
+        # the web workspace's speed: its own script, with its own options (python -m bench web --help)
+        return subprocess.run([sys.executable, str(HERE / "web.py"), *argv[1:]], cwd=ROOT).returncode
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     ap.add_argument("--only", help="comma-separated: " + ",".join(STEPS))
