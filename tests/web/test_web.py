@@ -7,6 +7,7 @@ import io
 import json
 import sys
 
+import pytest
 from sqlalchemy import select
 
 from moderation.conftest import run_cli
@@ -250,6 +251,7 @@ def test_trusted_header_signs_in_only_when_switched_on_and_from_the_proxy(site):
     assert json.loads(signins[-1]["after"])["method"] == "trusted header X-Remote-User"
 
 
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")
 def test_users_set_password_prompts_and_never_shows_the_password(site, monkeypatch):
     pw = "et nytt og langt passord"
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{pw}\n{pw}\n"))
