@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str] | str] = {
     "import x-archive": frozenset({"archivist"}),
     "import facebook-export": frozenset({"archivist"}),
     "import jsonl": frozenset({"archivist"}),
+    "import webhooks": frozenset({"archivist"}),
     "judge": frozenset({"archivist"}),
     "model add": frozenset({"archivist", "admin"}),
     "model use": frozenset({"archivist", "admin"}),

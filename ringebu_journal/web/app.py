@@ -44,6 +44,8 @@ from ..db.engine import Database
 from ..errors import PermissionRefused, RingebuError, UsageError
 from ..reports import compliance as compmod
 from . import access, auth, views
+from . import webhooks as webhook_routes
+from ..webhooks import ACTOR as WEBHOOK_ACTOR
 
 HERE = Path(__file__).resolve().parent
 SIGNIN_CSRF_COOKIE = "rj_signin_csrf"
@@ -461,6 +463,8 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         Route("/reports/compliance", g("compliance", compliance_page)),
         Route("/archive", g("archive", archive_page)),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+        # Meta signs its deliveries: the webhook route is outside sign-in and CSRF by design
+        *webhook_routes.routes(lambda: state.app_for(WEBHOOK_ACTOR)),
         *settings.extra_routes,
     ]
     return Starlette(routes=routes, middleware=[Middleware(_SecurityHeaders)])

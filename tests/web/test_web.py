@@ -7,6 +7,7 @@ import io
 import json
 import sys
 
+import pytest
 from sqlalchemy import select
 
 from moderation.conftest import run_cli
@@ -250,6 +251,7 @@ def test_trusted_header_signs_in_only_when_switched_on_and_from_the_proxy(site):
     assert json.loads(signins[-1]["after"])["method"] == "trusted header X-Remote-User"
 
 
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")
 def test_users_set_password_prompts_and_never_shows_the_password(site, monkeypatch):
     pw = "et nytt og langt passord"
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{pw}\n{pw}\n"))
@@ -265,3 +267,13 @@ def test_users_set_password_prompts_and_never_shows_the_password(site, monkeypat
     assert code == 2 and "shorter than 12" in err and "kort" not in err.replace("shorter", "")
     code, _out, err = run_cli(site.url, "kari", "users", "set-password", "ola")
     assert code == 3
+
+
+def test_the_webhook_route_is_served_without_sign_in_and_checks_its_signature(site, monkeypatch):
+    monkeypatch.setenv("RINGEBU_JOURNAL_META_APP_SECRET", "hemmelig-app-secret")
+    c = site.client()
+    r = c.post("/webhooks/meta", content=b'{"object": "page", "entry": []}',
+               headers={"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64})
+    assert r.status_code == 403 and "location" not in r.headers
+    refused = events(site.admin, "webhook.refused")
+    assert len(refused) == 1 and "hemmelig-app-secret" not in json.dumps(refused, default=str)
