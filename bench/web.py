@@ -94,7 +94,7 @@ def pages_on_sqlite(messages: int, requests_per_kind: int, work: Path, say) -> d
         M = Message.__table__
         low, high, total = conn.execute(select(func.min(M.c.id), func.max(M.c.id), func.count())).one()
     rnd = random.Random(16)
-    queue_urls = ["/queue", "/queue?decision=review", "/queue?action=reply", "/queue?since=2024-05-10",
+    queue_urls = ["/queue", "/queue?decision=journal", "/queue?action=reply", "/queue?since=2024-05-10",
                   "/queue?decision=journal&until=2024-05-20"]
     search_urls = [f"/search?q={w}" for w in WORDS] + \
                   [f"/search?q={w}&platform=facebook" for w in WORDS[:4]] + \

@@ -76,14 +76,13 @@ class QueueFilter:
     limit: int | None = None
 
 
-def _group_latest(table, cur, ver):
+def _latest_of(table, cur, ver):
+    """The newest row id of ``table`` (judgments, decisions) over every version of ``cur``'s message."""
     return (
-        select(cur.c.id.label("cid"), func.max(table.c.id).label("latest"))
-        .select_from(cur.join(ver, and_(ver.c.platform == cur.c.platform,
-                                        ver.c.platform_message_id == cur.c.platform_message_id))
-                     .join(table, table.c.message_id == ver.c.id))
-        .where(cur.c.is_current.is_(True))
-        .group_by(cur.c.id)
+        select(func.max(table.c.id))
+        .select_from(ver.join(table, table.c.message_id == ver.c.id))
+        .where(ver.c.platform == cur.c.platform, ver.c.platform_message_id == cur.c.platform_message_id)
+        .scalar_subquery()
     )
 
 
@@ -106,14 +105,16 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
         raise UsageError(f"--since {f.since} is after --until {f.until} — swap them")
     with app.db.read() as conn:
         cur = MSG.alias("cur")
-        lj = _group_latest(JUD, cur, MSG.alias("vj")).subquery("lj")
-        ld = _group_latest(DEC, cur, MSG.alias("vd")).subquery("ld")
+        # the latest judgment and decision over all versions of each current message, looked up
+        # row by row as the messages are read oldest first (not aggregated over the whole table
+        # first), so that a limited queue reads only as far as it needs
         stmt = (
-            select(*[c for c in cur.c if c.key not in ("raw", "extra")], lj.c.latest.label("jid"),
-                   ld.c.latest.label("did"))
-            .select_from(cur.outerjoin(lj, lj.c.cid == cur.c.id).outerjoin(ld, ld.c.cid == cur.c.id))
-            .where(cur.c.is_current.is_(True), or_(lj.c.latest.isnot(None), ld.c.latest.isnot(None)))
+            select(*[c for c in cur.c if c.key not in ("raw", "extra")],
+                   _latest_of(JUD, cur, MSG.alias("vj")).label("jid"),
+                   _latest_of(DEC, cur, MSG.alias("vd")).label("did"))
+            .where(cur.c.is_current.is_(True))
             .order_by(cur.c.created_at, cur.c.id)
+            .execution_options(stream_results=True)
         )
         if f.account:
             stmt = stmt.where(cur.c.account_platform_id.in_(_account_ids(conn, f.account)))
@@ -121,23 +122,29 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
             stmt = stmt.where(cur.c.created_at >= _midnight(f.since))
         if f.until:
             stmt = stmt.where(cur.c.created_at < _midnight(f.until + timedelta(days=1)))
-        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        result = conn.execute(stmt).mappings()
         items: list[dict[str, Any]] = []
-        # in windows of the oldest first, so that --limit reads only as far as it needs
-        for start in range(0, len(rows), _WINDOW):
-            window = rows[start:start + _WINDOW]
+        # in windows of the oldest first, fetched as they are needed and growing from twice
+        # the limit, so that --limit (the web queue's page) reads only as far as it needs
+        size = min(_WINDOW, max(2 * f.limit, 50)) if f.limit else _WINDOW
+        while rows := result.fetchmany(size):
+            size = min(_WINDOW, size * 4)
+            window = [dict(r) for r in rows if r["jid"] is not None or r["did"] is not None]
             jrows = _rows_by_id(conn, JUD, [r["jid"] for r in window if r["jid"]])
             drows = _rows_by_id(conn, DEC, [r["did"] for r in window if r["did"]])
             decided_on = sorted({d["message_id"] for d in drows.values()})
             decided_versions = {i: v for i, v in conn.execute(
                 select(MSG.c.id, MSG.c.version).where(MSG.c.id.in_(decided_on)))} if decided_on else {}
-            latest = {r["id"]: jrows[r["jid"]] for r in window if r["jid"] in jrows}
-            duties = _open_duties(conn, {mid: j for mid, j in latest.items()
-                                         if may_have_duties(j.get("categories") or [], j.get("actions") or [])})
+            # the decision and category filters first: duties are worked out only for what may be shown
+            candidates = []
             for r in window:
-                j = jrows.get(r["jid"])
-                d = drows.get(r["did"])
+                j, d = jrows.get(r["jid"]), drows.get(r["did"])
                 eff = _combine(r["id"], j, d, r["lock_version"])
+                if _matches(f, eff, j, None):
+                    candidates.append((r, j, d, eff))
+            duties = _open_duties(conn, {r["id"]: j for r, j, _d, _e in candidates
+                                         if j and may_have_duties(j.get("categories") or [], j.get("actions") or [])})
+            for r, j, d, eff in candidates:
                 todo = duties.get(r["id"], [])
                 why = _why(eff, r, d, decided_versions) or (f"{WHY_DUTY}: {', '.join(todo)}" if todo else None)
                 if why is None or not _matches(f, eff, j, todo):
@@ -177,12 +184,13 @@ def _why(eff, row: dict[str, Any], d: dict[str, Any] | None, decided_versions: d
     return None
 
 
-def _matches(f: QueueFilter, eff, j: dict[str, Any] | None, todo: list[str]) -> bool:
+def _matches(f: QueueFilter, eff, j: dict[str, Any] | None, todo: list[str] | None) -> bool:
+    """Whether an item passes the filters; ``todo`` None: the duties are not known yet (not checked)."""
     if f.decision and eff.decision != f.decision:
         return False
     if f.category and f.category not in ((j or {}).get("categories") or []):
         return False
-    if f.action and f.action.replace("-", "_") not in todo:
+    if todo is not None and f.action and f.action.replace("-", "_") not in todo:
         return False
     return True
 
