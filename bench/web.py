@@ -3,8 +3,9 @@
     python -m bench web                       # 100,000 messages on SQLite; 8 moderators, 60 s on PostgreSQL
     python bench/web.py --messages 20000 --seconds 10 --pg-url postgresql+psycopg:///ringebu_test
 
-1. Pages on SQLite: a synthetic Graph API dump of --messages comments (the import bench's
-   generator) is imported and judged into a fresh SQLite database through the library; the
+1. Pages on SQLite: --messages comments under municipal posts (complaints, requests for access,
+   questions, thanks, political remarks, scam links in turn; :data:`MIX`) are imported and judged
+   into a fresh SQLite database through the library; the
    server runs as its own process; one signed-in ``requests`` session asks, one request at a
    time, for the queue (with its filters), message pages (random messages) and searches (words,
    an author, a number, with platform and decision filters). The first requests of each kind
@@ -65,15 +66,56 @@ def timed(session, url: str) -> float:
     return ms
 
 
+#: what citizens write under the municipality's posts, in the proportions of a busy page: complaints and
+#: requests for access (journal), questions (archive, to be answered), thanks and chatter (exclude),
+#: political remarks (review), scam links (to be removed); {n} makes each text unique
+MIX = (
+    "Jeg klager herved på vedtaket om {w} i sak {n}. Begrunnelsen er mangelfull.",
+    "Jeg ber om innsyn i dokumentene om {w}, sak {n}.",
+    "Når blir det gjort noe med {w}? Spørsmål nr {n} fra en innbygger.",
+    "Hvor kan jeg lese mer om {w}? ({n})",
+    "Takk for god informasjon om {w}! {n}",
+    "Fint bilde fra {w} i dag 😊 {n}",
+    "Ordføreren og kommunestyret bør svare for {w}, dette er en skandale. {n}",
+    "GRATIS gavekort {n} til de første! Registrer deg på https://gavekort-{n}.click/claim",
+    "Samme her, {w} er et problem i vår gate også. {n}",
+    "Har dere åpent i {w} i påsken? {n}",
+)
+
+
+def write_mix(path: Path, messages: int, per_post: int = 100) -> Path:
+    """A JSON Lines capture: one municipal post per ``per_post`` comments, a few answered by the
+    municipality, the comments' texts drawn from :data:`MIX` in turn."""
+    from ringebu_journal.importers.synthetic import WORDS
+
+    with open(path, "w", encoding="utf-8") as fh:
+        for n in range(messages):
+            post = f"bench-post-{n // per_post}"
+            day, minute = 1 + (n // per_post) % 28, n % per_post
+            if n % per_post == 0:
+                fh.write(json.dumps({"platform": "facebook", "kind": "post", "id": post,
+                                     "text": f"Informasjon nr. {n // per_post} om {WORDS[n % len(WORDS)]} fra Ringebu kommune.",
+                                     "created_at": f"2024-05-{day:02d}T08:00:00Z",
+                                     "author": {"id": "kommune", "name": "Ringebu kommune", "is_municipality": True}},
+                                    ensure_ascii=False) + "\n")
+            w = WORDS[(n * 7) % len(WORDS)]
+            fh.write(json.dumps({"platform": "facebook", "kind": "comment", "id": f"bench-{n}", "post_id": post,
+                                 "parent_id": post, "text": MIX[n % len(MIX)].format(w=w, n=n),
+                                 "created_at": f"2024-05-{day:02d}T{9 + minute // 60:02d}:{minute % 60:02d}:00Z",
+                                 "author": {"id": f"c{n % 5000}", "name": f"Innbygger {n % 5000}"}},
+                                ensure_ascii=False) + "\n")
+    return path
+
+
 def pages_on_sqlite(messages: int, requests_per_kind: int, work: Path, say) -> dict:
     from ringebu_journal.app import App, add_user, init_database
-    from ringebu_journal.importers.run import import_facebook_dump
-    from ringebu_journal.importers.synthetic import WORDS, generate_dump
+    from ringebu_journal.importers.run import import_jsonl
+    from ringebu_journal.importers.synthetic import WORDS
     from ringebu_journal.judging import judge_stored
 
     url = f"sqlite:///{work / 'web-bench.db'}"
     data = work / "data"
-    dump = generate_dump(work / "dump.jsonl", messages)
+    capture = write_mix(work / "capture.jsonl", messages)
     admin = App.open(url, actor="admin", data_dir=data)
     init_database(admin)
     admin.role = "admin"
@@ -82,7 +124,7 @@ def pages_on_sqlite(messages: int, requests_per_kind: int, work: Path, say) -> d
     t0 = time.perf_counter()
     arkiv = App.open(url, actor="arkiv", data_dir=data)
     arkiv.role = "archivist"
-    import_facebook_dump(arkiv, [str(dump)])
+    import_jsonl(arkiv, [str(capture)])
     judge_stored(arkiv)
     arkiv.db.dispose()
     say(f"  {messages:,} messages imported and judged in {time.perf_counter() - t0:.0f} s")
@@ -93,6 +135,10 @@ def pages_on_sqlite(messages: int, requests_per_kind: int, work: Path, say) -> d
         from ringebu_journal.db.tables import Message
         M = Message.__table__
         low, high, total = conn.execute(select(func.min(M.c.id), func.max(M.c.id), func.count())).one()
+        from ringebu_journal.db.tables import Judgment
+        J = Judgment.__table__
+        mix = dict(conn.execute(select(J.c.decision, func.count()).group_by(J.c.decision)).all())
+    say(f"  judged: {mix}")
     rnd = random.Random(16)
     queue_urls = ["/queue", "/queue?decision=journal", "/queue?action=reply", "/queue?since=2024-05-10",
                   "/queue?decision=journal&until=2024-05-20"]
@@ -102,7 +148,7 @@ def pages_on_sqlite(messages: int, requests_per_kind: int, work: Path, say) -> d
                   [f"/search?author=Innbygger+{n}" for n in (7, 42, 4711)] + \
                   [f"/search?q={n}" for n in (12345, 99, 70001)] + \
                   ["/search?q=vann&since=2024-05-03&until=2024-05-09"]
-    out: dict = {"messages": int(total)}
+    out: dict = {"messages": int(total), "judged": mix}
     with Server(url, data) as server:
         s = signed_in(server.url, "moderator", PASSWORD)
         for kind, make in (("queue", lambda i: queue_urls[i % len(queue_urls)]),
