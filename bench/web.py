@@ -156,9 +156,15 @@ def pages_on_sqlite(messages: int, requests_per_kind: int, work: Path, say) -> d
                            ("search", lambda i: search_urls[i % len(search_urls)])):
             for i in range(10):                             # warm-up, not counted
                 timed(s, server.url + make(i))
-            times = [timed(s, server.url + make(i)) for i in range(requests_per_kind)]
+            asked = [make(i) for i in range(requests_per_kind)]
+            times = [timed(s, server.url + u) for u in asked]
             out[kind] = {"requests": len(times), "p50_ms": round(statistics.median(times), 1),
                          "p95_ms": round(pct(times, 95), 1), "max_ms": round(max(times), 1)}
+            if kind != "message":                           # which of the page's variants is slow
+                by_url: dict[str, list[float]] = {}
+                for u, ms in zip(asked, times):
+                    by_url.setdefault(u, []).append(ms)
+                out[kind]["median_ms_by_url"] = {u: round(statistics.median(v), 1) for u, v in by_url.items()}
             say(f"  {kind}: p50 {out[kind]['p50_ms']} ms, p95 {out[kind]['p95_ms']} ms over {len(times)} requests")
     out["queue_ok"] = out["queue"]["p95_ms"] <= 150
     out["message_ok"] = out["message"]["p95_ms"] <= 150
