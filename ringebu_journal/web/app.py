@@ -72,6 +72,7 @@ class _State:
         self.settings = settings
         self.db = Database(settings.db_url)
         self.data_dir = Path(settings.data_dir).absolute() if settings.data_dir else None
+        self.failures = auth.FailedSignIns()
 
     def app_for(self, actor: str, role: str | None = None) -> App:
         return App(db=self.db, actor=actor, data_dir_given=self.data_dir, role=role)
@@ -409,9 +410,16 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
             return _signin_form(request, 403, "Skjemaet var utløpt. Prøv igjen.")
         name = str(form.get("username") or "")[:auth.MAX_NAME]
         password = str(form.get("password") or "")
-        started = await run_in_threadpool(auth.sign_in, state.app_for("web"), name, password, client=_client(request))
+        client = _client(request)
+        if state.failures.blocked(name, client):
+            await run_in_threadpool(auth.refuse, state.app_for("web"), name, "too many failed attempts", client)
+            return _signin_form(request, 429, "For mange mislykte forsøk. Vent et kvarter, eller be en "
+                                              "administrator om nytt passord.", name)
+        started = await run_in_threadpool(auth.sign_in, state.app_for("web"), name, password, client=client)
         if started is None:
+            state.failures.failed(name, client)
             return _signin_form(request, 401, "Feil brukernavn eller passord.", name)
+        state.failures.succeeded(name)
         resp = RedirectResponse(_local_path(str(form.get("next") or "/")), status_code=303)
         _set_session_cookie(state, request, resp, started.token)
         resp.delete_cookie(SIGNIN_CSRF_COOKIE, path="/signin")

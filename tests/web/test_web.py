@@ -277,3 +277,16 @@ def test_the_webhook_route_is_served_without_sign_in_and_checks_its_signature(si
     assert r.status_code == 403 and "location" not in r.headers
     refused = events(site.admin, "webhook.refused")
     assert len(refused) == 1 and "hemmelig-app-secret" not in json.dumps(refused, default=str)
+
+
+def test_repeated_failed_sign_ins_are_stopped_before_the_password_is_checked(site):
+    from ringebu_journal.web import auth
+
+    c = site.client()
+    for _ in range(auth.MAX_FAILURES):
+        assert sign_in(c, "kari", "gjetter et passord").status_code == 401
+    blocked = sign_in(c, "kari")                     # even the right password waits now
+    assert blocked.status_code == 429 and "For mange mislykte forsøk" in blocked.text
+    reasons = [json.loads(e["after"])["reason"] for e in events(site.admin, "web.signin.failed")]
+    assert reasons == ["wrong password"] * auth.MAX_FAILURES + ["too many failed attempts"]
+    assert "gjetter et passord" not in json.dumps(events(site.admin), default=str)
