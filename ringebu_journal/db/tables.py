@@ -100,6 +100,9 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "platform_message_id", "version", name="uq_message_version"),
         Index("ix_message_thread", "thread_id", "created_at"),
+        # the thread around a message (replies to it, the conversation it is in): 0006_web_accounts
+        Index("ix_message_parent", "platform", "parent_platform_id"),
+        Index("ix_message_conversation", "platform", "conversation_id", "created_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
@@ -255,7 +258,8 @@ class OutboxMessage(SQLModel, table=True):
     receiver's receipt for it."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_key", "system_id"),)
+    __table_args__ = (Index("ix_outbox_key", "system_id"),
+                      Index("ix_outbox_message", "message_id"))      # a message's deliveries (0006_web_accounts)
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     outbox: str = Field(sa_column=Column(Text, nullable=False))
     folder: str = Field(max_length=200)
