@@ -290,3 +290,26 @@ def test_repeated_failed_sign_ins_are_stopped_before_the_password_is_checked(sit
     reasons = [json.loads(e["after"])["reason"] for e in events(site.admin, "web.signin.failed")]
     assert reasons == ["wrong password"] * auth.MAX_FAILURES + ["too many failed attempts"]
     assert "gjetter et passord" not in json.dumps(events(site.admin), default=str)
+
+
+def test_the_auditor_sees_a_broken_chain_named_by_its_event(site):
+    from sqlalchemy import text
+
+    c = site.client()
+    sign_in(c, "revisor")
+    ok = c.get("/audit/verify")
+    assert ok.status_code == 200 and 'data-ok="true"' in ok.text
+    # tampered with as someone with database access would (on PostgreSQL past the append-only trigger)
+    with site.admin.db.engine.begin() as conn:
+        pg = conn.dialect.name == "postgresql"
+        if pg:
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        conn.execute(text("UPDATE audit_events SET reason = 'endret i ettertid' WHERE seq = 3"))
+        if pg:
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    broken = c.get("/audit/verify")
+    assert broken.status_code == 409 and 'data-ok="false"' in broken.text
+    assert "Kjeden er brutt ved hendelse 3" in broken.text
+    report = c.get("/reports/compliance?from=2026-03-01&to=2026-03-31")
+    assert report.status_code == 200 and 'id="compliance-summary"' in report.text and "findings" in report.text
+    assert c.get("/reports/compliance?from=2026-04-01&to=2026-03-01").status_code == 400
