@@ -48,6 +48,8 @@ from . import webhooks as webhook_routes
 from ..webhooks import ACTOR as WEBHOOK_ACTOR
 
 HERE = Path(__file__).resolve().parent
+#: where the direct peer's address is kept before the proxy headers replace the client's
+PEER_KEY = "ringebu_journal.peer"
 SIGNIN_CSRF_COOKIE = "rj_signin_csrf"
 DECISIONS = ("journal", "archive", "exclude")
 QUEUE_PAGE = 50
@@ -230,7 +232,8 @@ def _session(state: _State, request: Request) -> tuple[auth.Session | None, str 
     if session is not None:
         return session, None
     header = state.settings.trusted_header
-    if header and request.client and request.client.host in state.settings.trusted_proxies:
+    peer = request.scope.get(PEER_KEY)
+    if header and peer and peer[0] in state.settings.trusted_proxies:
         name = request.headers.get(header)
         if name:
             started = auth.sign_in_trusted(app, name, header=header, client=_client(request))
@@ -390,8 +393,29 @@ def _signin_form(request: Request, status: int = 200, error: str | None = None,
     return resp
 
 
-def create_app(settings: WebSettings | None = None) -> Starlette:
+def create_app(settings: WebSettings | None = None) -> Any:
+    """The ASGI application: the proxy headers believed only from ``trusted_proxies`` (the
+    client's address and the scheme come from ``X-Forwarded-For``/``-Proto`` then), the direct
+    peer kept for the trusted-header check, and the workspace itself."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
     settings = settings or WebSettings()
+    return _KeepPeer(ProxyHeadersMiddleware(_workspace(settings), trusted_hosts=list(settings.trusted_proxies)))
+
+
+class _KeepPeer:
+    """Keeps the address of whoever connected (the proxy, when there is one) under ``PEER_KEY``."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope[PEER_KEY] = scope.get("client")
+        await self.app(scope, receive, send)
+
+
+def _workspace(settings: WebSettings) -> Starlette:
     state = _State(settings)
     migrate.check_schema(state.db)          # a database older or newer than the program is refused at start
 

@@ -313,3 +313,18 @@ def test_the_auditor_sees_a_broken_chain_named_by_its_event(site):
     report = c.get("/reports/compliance?from=2026-03-01&to=2026-03-31")
     assert report.status_code == 200 and 'id="compliance-summary"' in report.text and "findings" in report.text
     assert c.get("/reports/compliance?from=2026-04-01&to=2026-03-01").status_code == 400
+
+
+def test_behind_the_proxy_https_makes_the_cookie_secure_and_the_header_comes_from_the_proxy_only(site):
+    proxied = site.client(trusted_header="X-Remote-User", trusted_proxies=("testclient",))
+    r = proxied.get("/queue", headers={"X-Remote-User": "kari", "X-Forwarded-For": "10.20.30.40",
+                                       "X-Forwarded-Proto": "https"})
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("__Host-rj_session=") and "Secure" in cookie and "HttpOnly" in cookie
+    signin = events(site.admin, "web.signin")[-1]
+    assert json.loads(signin["after"])["client"] == "10.20.30.40"      # the user's address, from the proxy
+    # the same headers from anyone else are not believed: no sign-in, no https
+    direct = site.client(trusted_header="X-Remote-User")
+    r = direct.get("/signin", headers={"X-Remote-User": "kari", "X-Forwarded-Proto": "https"})
+    assert r.status_code == 200 and "Secure" not in r.headers["set-cookie"]
