@@ -55,8 +55,10 @@ DECISIONS = ("journal", "archive", "exclude")
 QUEUE_PAGE = 50
 AUDIT_PAGE = 200
 
-#: the first page of each role after signing in
-HOME_ROUTES = (("queue", "/queue"), ("audit", "/audit"), ("archive", "/archive"), ("compliance", "/reports/compliance"))
+#: the first page after signing in: the first of these the role may open (moderators the queue,
+#: auditors the trail, archive staff their imports and exports)
+HOME_ROUTES = (("decide", "/queue"), ("audit", "/audit"), ("archive", "/archive"), ("queue", "/queue"),
+               ("compliance", "/reports/compliance"))
 
 
 @dataclass
@@ -103,6 +105,8 @@ DUTY_NB = {"reply": "svare", "thank": "takke", "remove": "fjerne", "refer_post":
            "refer_political": "henvise til politisk nivå"}
 ACTION_NB = {"replied": "svart", "hidden": "skjult", "deleted": "slettet", "referred_post": "henvist til postmottak",
              "referred_political": "henvist til politisk nivå"}
+KIND_NB = {"post": "innlegg", "comment": "kommentar", "reply": "svar", "message": "melding", "tweet": "innlegg",
+           "story": "historie"}
 STATUS_NB = {"active": "aktiv", "edited": "endret", "deleted": "slettet", "hidden": "skjult"}
 
 
@@ -121,6 +125,7 @@ def _templates() -> Jinja2Templates:
     t.env.filters["duty_nb"] = lambda d: DUTY_NB.get(d, d)
     t.env.filters["action_nb"] = lambda a: ACTION_NB.get(a, a)
     t.env.filters["status_nb"] = lambda s: STATUS_NB.get(s, s)
+    t.env.filters["kind_nb"] = lambda k: KIND_NB.get(k, k)
     t.env.globals["may"] = access.route_may
     return t
 
