@@ -21,6 +21,10 @@ Invariants:
   are also stemmed with the Norwegian stemmer (``søknader`` finds ``søknaden``); on SQLite a
   word matches at its start only. Letters are compared without case; å, ø and æ are letters of
   their own (``år`` does not find ``ar``).
+* **Authors by name or id.** ``author`` finds messages whose author's name has every word of it,
+  each at its start and in any case (``ødegå`` finds Åse Ødegård), or whose author has exactly
+  that platform id. Names are indexed beside the text (SQLite: a column of ``messages_fts``;
+  PostgreSQL: a GIN index on the name's words, not stemmed).
 * **The one effective decision.** A hit's decision is ``moderation.effective_decisions`` — the
   rule the queue, the exporter and the reports use. Filtering by decision narrows the
   candidates in SQL to messages with a judgment or a moderator decision of that value (a superset),
@@ -40,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, text
+from sqlalchemy import and_, bindparam, literal_column, or_, select, text, union
 from sqlalchemy.engine import Connection
 
 from .app import App
@@ -115,7 +119,7 @@ class SearchResults:
 # -- the query's words -------------------------------------------------------------------------
 
 
-def words_of(text_: str | None) -> tuple[str, ...]:
+def words_of(text_: str | None, what: str = "the search text") -> tuple[str, ...]:
     """The words of a search text: runs of letters and digits, case folded, in order, each once.
 
     Everything else (quotes, operators, punctuation) separates words. UsageError past the limits.
@@ -123,28 +127,29 @@ def words_of(text_: str | None) -> tuple[str, ...]:
     if text_ is None:
         return ()
     if len(text_) > MAX_TEXT:
-        raise UsageError(f"the search text is {len(text_):,} characters long — search for at most {MAX_TEXT:,}")
+        raise UsageError(f"{what} is {len(text_):,} characters long — search for at most {MAX_TEXT:,}")
     found = _WORD.findall(unicodedata.normalize("NFC", text_).casefold())
     out = tuple(dict.fromkeys(found))
     if not out:
-        raise UsageError(f"the search text {text_[:60]!r} has no words (letters or digits) to search for — "
-                         "give at least one word, or leave the text out")
+        raise UsageError(f"{what} {text_[:60]!r} has no words (letters or digits) to search for — "
+                         "give at least one word, or leave it out")
     if len(out) > MAX_WORDS:
-        raise UsageError(f"the search text has {len(out)} different words — search for at most {MAX_WORDS}")
+        raise UsageError(f"{what} has {len(out)} different words — search for at most {MAX_WORDS}")
     long = next((w for w in out if len(w) > MAX_WORD), None)
     if long:
         raise UsageError(f"the word {long[:40]!r}… is longer than {MAX_WORD} characters — shorten it")
     return out
 
 
-def fts5_query(words: Sequence[str]) -> str:
-    """The FTS5 MATCH expression for ``words``: each a quoted prefix term, all required.
+def fts5_query(words: Sequence[str], column: str = "text") -> str:
+    """The FTS5 MATCH expression for ``words`` in ``column`` (text or author_name): each a quoted
+    prefix term, all required.
 
     The words hold letters and digits only (``words_of``), so a quote cannot occur in them;
-    quoting them keeps FTS5 keywords (AND, OR, NOT, NEAR) plain words.
+    quoting them keeps FTS5 keywords (AND, OR, NOT, NEAR) plain words. The column is ours.
     """
-    assert all(_WORD.fullmatch(w) for w in words)
-    return " AND ".join(f'"{w}"*' for w in words)
+    assert column in ("text", "author_name") and all(_WORD.fullmatch(w) for w in words)
+    return " AND ".join(f'{column} : "{w}"*' for w in words)
 
 
 def tsquery(words: Sequence[str]) -> str:
@@ -200,8 +205,8 @@ def search(app: App, text: str | None = None, author: str | None = None, platfor
            decision: str | None = None, limit: int = 50, offset: int = 0) -> SearchResults:
     """Current messages matching every criterion given, newest first (see the module docstring).
 
-    ``text``: words that must all occur; ``author``: part of the author's name (any case) or the
-    author's platform id; ``platform``: facebook, messenger, instagram, x …; ``since``/``until``:
+    ``text``: words that must all occur; ``author``: words of the author's name (each at its start,
+    any case) or the author's platform id; ``platform``: facebook, messenger, instagram, x …; ``since``/``until``:
     the message's time (a date includes its whole day, UTC); ``decision``: the effective decision
     (journal, archive, exclude, review). ``limit`` hits from ``offset``; ``more`` says whether
     there are hits after them.
@@ -212,7 +217,7 @@ def search(app: App, text: str | None = None, author: str | None = None, platfor
     if start and end and start >= end:
         raise UsageError(f"since {since} is after until {until} — swap them")
     with app.db.read() as conn:
-        stmt = _candidates(conn, words, author, platform, start, end, decision)
+        stmt = _candidates(conn, words, _Author.of(conn, author), platform, start, end, decision)
         if decision is None:
             rows = [dict(r) for r in conn.execute(stmt.limit(limit + 1).offset(offset)).mappings()]
             more = len(rows) > limit
@@ -229,19 +234,63 @@ _COLUMNS = (MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.kind, MSG
             MSG.c.text)
 
 
-def _candidates(conn: Connection, words: Sequence[str], author: str | None, platform: str | None,
+@dataclass(frozen=True)
+class _Author:
+    words: tuple[str, ...]              # words of the name, each matched at its start
+    author_id: str | None               # the author's platform id, when some message has it
+
+    @classmethod
+    def of(cls, conn: Connection, author: str | None) -> "_Author | None":
+        if author is None:
+            return None
+        a = author.strip()
+        if conn.execute(select(MSG.c.id).where(MSG.c.author_id == a).limit(1)).first() is not None:
+            try:
+                words = words_of(a, "the author")
+            except UsageError:
+                words = ()
+            return cls(words, a)
+        return cls(words_of(a, "the author"), None)
+
+
+def _fts_ids(q: str):
+    return text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :fts").bindparams(
+        bindparam("fts", q, unique=True)).columns(literal_column("rowid"))
+
+
+def _pg_text(words: Sequence[str]):
+    return text(f"to_tsvector('norwegian', left(messages.text, {PG_INDEXED_CHARS})) "
+                "@@ to_tsquery('norwegian', :tsq)").bindparams(tsq=tsquery(words))
+
+
+def _pg_author(words: Sequence[str]):
+    return text("to_tsvector('simple', coalesce(messages.author_name, '')) @@ to_tsquery('simple', :asq)"
+                ).bindparams(asq=tsquery(words))
+
+
+def _candidates(conn: Connection, words: Sequence[str], author: _Author | None, platform: str | None,
                 start: datetime | None, end: datetime | None, decision: str | None):
     stmt = select(*_COLUMNS).where(MSG.c.is_current.is_(True))
-    if words:
-        if conn.dialect.name == "sqlite":
-            matched = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :fts").bindparams(
-                fts=fts5_query(words)).columns(literal_column("rowid"))
-            stmt = stmt.where(MSG.c.id.in_(matched))
+    sqlite_db = conn.dialect.name == "sqlite"
+    by_name = author is not None and author.author_id is None
+    if sqlite_db:
+        # one MATCH for the words of the text and, unless the author is an id, of the name
+        parts = ([fts5_query(words)] if words else []) + ([fts5_query(author.words, "author_name")] if by_name else [])
+        if parts:
+            stmt = stmt.where(MSG.c.id.in_(_fts_ids(" AND ".join(parts))))
+    else:
+        if words:
+            stmt = stmt.where(_pg_text(words))
+        if by_name:
+            stmt = stmt.where(_pg_author(author.words))
+    if author is not None and author.author_id is not None:
+        same_id = MSG.c.author_id == author.author_id
+        if author.words:
+            name = (MSG.c.id.in_(_fts_ids(fts5_query(author.words, "author_name"))) if sqlite_db
+                    else _pg_author(author.words))
+            stmt = stmt.where(or_(same_id, name))
         else:
-            stmt = stmt.where(text(f"to_tsvector('norwegian', left(messages.text, {PG_INDEXED_CHARS})) "
-                                   "@@ to_tsquery('norwegian', :tsq)").bindparams(tsq=tsquery(words)))
-    if author is not None:
-        stmt = stmt.where(_author_clause(conn, author.strip()))
+            stmt = stmt.where(same_id)
     if platform is not None:
         stmt = stmt.where(MSG.c.platform == platform)
     if start is not None:
@@ -249,46 +298,38 @@ def _candidates(conn: Connection, words: Sequence[str], author: str | None, plat
     if end is not None:
         stmt = stmt.where(MSG.c.created_at < end)
     if decision is not None:
-        stmt = stmt.where(_may_have_decision(decision))
+        stmt = stmt.where(MSG.c.id.in_(_may_have_decision(decision)))
     return stmt.order_by(MSG.c.created_at.desc(), MSG.c.id.desc())
 
 
-def _author_clause(conn: Connection, author: str):
-    if conn.dialect.name == "sqlite":
-        needle = unicodedata.normalize("NFC", author).casefold()
-        # rj_fold: Python's casefold, registered on every SQLite connection (db/engine.py);
-        # SQLite's own lower() folds ASCII letters only
-        name = func.instr(func.rj_fold(MSG.c.author_name), bindparam("author_needle", needle)) > 0
-    else:
-        needle = unicodedata.normalize("NFC", author)
-        name = func.strpos(func.lower(MSG.c.author_name), func.lower(bindparam("author_needle", needle))) > 0
-    return or_(MSG.c.author_id == author, name)
-
-
 def _may_have_decision(decision: str):
-    """SQL: the message has, on some version, a judgment or a moderator decision that could make
-    ``decision`` its effective decision (a superset; ``review`` also comes from a stricter judgment
-    of a new version, so any judgment may give it)."""
+    """SQL: the current versions of messages with, on some version, a judgment or a moderator
+    decision that could make ``decision`` their effective decision — a superset, found from the
+    judgments and decisions of that value (indexed). ``review`` also comes from a judgment of a
+    new version stricter than a moderator's decision: every message a moderator decided may have it."""
+    cur = MSG.alias("sc")
     ver = MSG.alias("sv")
-    same = and_(ver.c.platform == MSG.c.platform, ver.c.platform_message_id == MSG.c.platform_message_id)
-    judged = exists().select_from(ver.join(JUD, JUD.c.message_id == ver.c.id)).where(same)
-    if decision == Decision.review.value:
-        return judged
-    by_judge = exists().select_from(ver.join(JUD, JUD.c.message_id == ver.c.id)).where(same, JUD.c.decision == decision)
-    by_moderator = exists().select_from(ver.join(DEC, DEC.c.message_id == ver.c.id)).where(
-        same, DEC.c.decision == decision)
-    return or_(by_judge, by_moderator)
+    same = and_(cur.c.platform == ver.c.platform, cur.c.platform_message_id == ver.c.platform_message_id,
+                cur.c.is_current.is_(True))
+    by_judge = (select(cur.c.id).select_from(JUD.join(ver, ver.c.id == JUD.c.message_id).join(cur, same))
+                .where(JUD.c.decision == decision))
+    by_moderator = select(cur.c.id).select_from(DEC.join(ver, ver.c.id == DEC.c.message_id).join(cur, same))
+    if decision != Decision.review.value:
+        by_moderator = by_moderator.where(DEC.c.decision == decision)
+    return union(by_judge, by_moderator)
 
 
 def _filter_by_decision(conn: Connection, stmt, decision: str, limit: int, offset: int):
     """Walk the candidates newest first, window by window, keeping those whose effective decision
     is ``decision``, until ``offset + limit + 1`` are found."""
-    ids = [r[0] for r in conn.execute(stmt.with_only_columns(MSG.c.id))]
+    result = conn.execute(stmt.with_only_columns(MSG.c.id))
     kept: list[int] = []
     effective: dict[int, Any] = {}
     want = offset + limit + 1
-    for i in range(0, len(ids), _WINDOW):
-        part = ids[i:i + _WINDOW]
+    while True:
+        part = [r[0] for r in result.fetchmany(_WINDOW)]
+        if not part:
+            break
         eff = effective_decisions(conn, part)
         for mid in part:
             if eff[mid].decision == decision:
@@ -298,6 +339,7 @@ def _filter_by_decision(conn: Connection, stmt, decision: str, limit: int, offse
                     break
         if len(kept) >= want:
             break
+    result.close()
     page = kept[offset:offset + limit]
     more = len(kept) > offset + limit
     if not page:

@@ -114,6 +114,11 @@ class Message(SQLModel, table=True):
     lock_version: int = 0                       # optimistic locking of moderator decisions
 
 
+# Full-text search over messages (migration 0006_search) has no class here: on SQLite it is the
+# FTS5 table ``messages_fts`` (external content: ``messages``) kept in step by triggers, on
+# PostgreSQL GIN expression indexes on ``messages`` (see ringebu_journal/search.py).
+
+
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachments"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -130,7 +135,7 @@ class Attachment(SQLModel, table=True):
 
 class Judgment(SQLModel, table=True):
     __tablename__ = "judgments"
-    __table_args__ = (Index("ix_judgment_message", "message_id", "id"),)
+    __table_args__ = (Index("ix_judgment_message", "message_id", "id"), Index("ix_judgment_decision", "decision"))
     id: Optional[int] = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id")
     decision: str = Field(max_length=20)
@@ -162,7 +167,8 @@ class JudgeModel(SQLModel, table=True):
 
 class ModeratorDecision(SQLModel, table=True):
     __tablename__ = "moderator_decisions"
-    __table_args__ = (Index("ix_decision_message", "message_id", "id"),)
+    __table_args__ = (Index("ix_decision_message", "message_id", "id"),
+                      Index("ix_moderator_decision_decision", "decision"))
     id: Optional[int] = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id")
     kind: str = Field(max_length=20)            # flag | confirm | unflag

@@ -128,7 +128,8 @@ def test_query_text_is_words_never_syntax(make_app, tmp_path):
 def test_words_and_engine_queries():
     assert words_of('Søknad "OR" søknad* NEAR(a)') == ("søknad", "or", "near", "a")
     assert words_of("ÅR år Ar") == ("år", "ar")
-    assert fts5_query(("søknad", "near")) == '"søknad"* AND "near"*'
+    assert fts5_query(("søknad", "near")) == 'text : "søknad"* AND text : "near"*'
+    assert fts5_query(("åse",), "author_name") == 'author_name : "åse"*'
     assert tsquery(("søknad", "or")) == "søknad:* & or:*"
     with pytest.raises(UsageError, match="at most 20"):
         words_of(" ".join(f"w{i}" for i in range(21)))
@@ -170,6 +171,9 @@ def test_filters_author_platform_dates_paging(make_app, tmp_path):
     assert len(search(app, "skolen", author="ÅSE").hits) == 5              # any case, Norwegian letters
     assert len(search(app, "skolen", author="ødegå").hits) == 5            # part of the name
     assert len(search(app, author="u0").hits) == 5                         # the author's platform id
+    assert search(app, "ødegård").hits == []                               # text words are not names
+    assert search(app, author="gård").hits == []                           # a name's words, at their start
+    assert len(search(app, "skolen", author="per bakken").hits) == 5
     assert _refs(search(app, platform="instagram")) == {"instagram:m8", "instagram:m9"}
     got = search(app, since=date(2026, 5, 3), until=date(2026, 5, 4))
     assert _refs(got) == {"facebook:m2", "facebook:m3"}                    # until includes its day
