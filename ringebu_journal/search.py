@@ -5,11 +5,13 @@ time and effective decision, newest first, and returns typed hits (:class:`Searc
 
 Invariants:
 
-* **One interface, two engines.** On SQLite the words are looked up in the FTS5 table
-  ``messages_fts``; on PostgreSQL in the GIN index on ``to_tsvector('norwegian', …)``
-  (migration ``0006_search``). Both are kept in step with every write to ``messages`` by the
-  database itself (triggers on SQLite, an expression index on PostgreSQL): imports, new
-  versions of edited messages and status changes are found at once, with no step to forget.
+* **One interface, two engines.** On SQLite the words are looked up in the FTS5 tables
+  ``messages_fts`` and ``authors_fts``; on PostgreSQL in GIN indexes on ``to_tsvector(…)``
+  (migration ``0006_search``). Every search sees every message stored before it: PostgreSQL
+  keeps its expression indexes in step itself; on SQLite :func:`catch_up` first indexes, in
+  one ``INSERT … SELECT``, the rows written since the last search (message rows are only ever
+  added; the migration's triggers take a changed or deleted row out). Imports, new versions of
+  edited messages and status changes are found at once, with no step for their writers to forget.
 * **Current versions only.** Every version is indexed, but a hit is always the message's current
   version: after an edit the old words no longer find it, the new ones do. A message deleted on
   the platform stays in the record and is found, with its ``status``.
@@ -23,8 +25,8 @@ Invariants:
   their own (``år`` does not find ``ar``).
 * **Authors by name or id.** ``author`` finds messages whose author's name has every word of it,
   each at its start and in any case (``ødegå`` finds Åse Ødegård), or whose author has exactly
-  that platform id. Names are indexed beside the text (SQLite: a column of ``messages_fts``;
-  PostgreSQL: a GIN index on the name's words, not stemmed).
+  that platform id. Names are indexed beside the text (SQLite: ``authors_fts``; PostgreSQL: a
+  GIN index on the name's words, not stemmed).
 * **The one effective decision.** A hit's decision is ``moderation.effective_decisions`` — the
   rule the queue, the exporter and the reports use. Filtering by decision narrows the
   candidates in SQL to messages with a judgment or a moderator decision of that value (a superset),
@@ -44,16 +46,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, literal_column, or_, select, text, union
+from sqlalchemy import bindparam, literal_column, or_, select, text, tuple_, union
 from sqlalchemy.engine import Connection
 
 from .app import App
-from .db.tables import Judgment, Message, ModeratorDecision
+from .db.tables import Account, Judgment, Message, ModeratorDecision
 from .errors import UsageError
 from .models import Decision, Platform
 from .moderation import effective_decisions
 
 MSG = Message.__table__
+ACC = Account.__table__
 JUD = Judgment.__table__
 DEC = ModeratorDecision.__table__
 
@@ -69,6 +72,7 @@ SNIPPET = 160
 PG_INDEXED_CHARS = 100000
 _WINDOW = 500
 
+# letters and digits: the token characters of FTS5's unicode61 tokenizer (categories L* and N*)
 _WORD = re.compile(r"[^\W_]+")
 _SPACE = re.compile(r"\s+")
 
@@ -141,15 +145,16 @@ def words_of(text_: str | None, what: str = "the search text") -> tuple[str, ...
     return out
 
 
-def fts5_query(words: Sequence[str], column: str = "text") -> str:
-    """The FTS5 MATCH expression for ``words`` in ``column`` (text or author_name): each a quoted
-    prefix term, all required.
+def fts5_query(words: Sequence[str]) -> str:
+    """The FTS5 MATCH expression for ``words``: each a quoted prefix term, all required.
 
     The words hold letters and digits only (``words_of``), so a quote cannot occur in them;
-    quoting them keeps FTS5 keywords (AND, OR, NOT, NEAR) plain words. The column is ours.
+    quoting them keeps FTS5 keywords (AND, OR, NOT, NEAR) plain words. A word is one token of
+    the index's tokenizer (its letters and digits are unicode61's token characters), so no term
+    is a phrase (the index keeps no positions).
     """
-    assert column in ("text", "author_name") and all(_WORD.fullmatch(w) for w in words)
-    return " AND ".join(f'{column} : "{w}"*' for w in words)
+    assert all(_WORD.fullmatch(w) for w in words)
+    return " AND ".join(f'"{w}"*' for w in words)
 
 
 def tsquery(words: Sequence[str]) -> str:
@@ -216,6 +221,7 @@ def search(app: App, text: str | None = None, author: str | None = None, platfor
     start, end = _as_start(since, "since"), _as_end(until, "until")
     if start and end and start >= end:
         raise UsageError(f"since {since} is after until {until} — swap them")
+    catch_up(app)
     with app.db.read() as conn:
         stmt = _candidates(conn, words, _Author.of(conn, author), platform, start, end, decision)
         if decision is None:
@@ -227,6 +233,30 @@ def search(app: App, text: str | None = None, author: str | None = None, platfor
             rows, effective, more = _filter_by_decision(conn, stmt, decision, limit, offset)
     hits = [_hit(r, effective.get(r["id"]), words) for r in rows]
     return SearchResults(hits=hits, offset=offset, limit=limit, more=more, words=words)
+
+
+_NEWEST = text("SELECT (SELECT last_message_id FROM search_index_state WHERE id = 1), "
+               "(SELECT max(id) FROM messages)")
+
+
+def catch_up(app: App) -> int:
+    """SQLite: index the message rows written since the index was last brought up to date (see
+    migration 0006_search); the number of rows indexed. Nothing to do on PostgreSQL."""
+    if not app.db.is_sqlite:
+        return 0
+    with app.db.read() as conn:
+        last, newest = conn.execute(_NEWEST).one()
+    if newest is None or newest <= last:
+        return 0
+    with app.db.write() as conn:               # one writer at a time: no other search indexes the same rows
+        last, newest = conn.execute(_NEWEST).one()
+        if newest is None or newest <= last:
+            return 0
+        for table, column in (("messages_fts", "text"), ("authors_fts", "author_name")):
+            conn.execute(text(f"INSERT INTO {table}(rowid, {column}) SELECT id, {column} FROM messages "
+                              "WHERE id > :last AND id <= :newest"), {"last": last, "newest": newest})
+        conn.execute(text("UPDATE search_index_state SET last_message_id = :newest WHERE id = 1"), {"newest": newest})
+    return newest - last
 
 
 _COLUMNS = (MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.kind, MSG.c.author_name, MSG.c.author_id,
@@ -241,10 +271,13 @@ class _Author:
 
     @classmethod
     def of(cls, conn: Connection, author: str | None) -> "_Author | None":
+        """The author's words, and the id when it is one: every author id the import stores is in
+        the accounts table (the citizens', and the municipality's own accounts), which is indexed."""
         if author is None:
             return None
         a = author.strip()
-        if conn.execute(select(MSG.c.id).where(MSG.c.author_id == a).limit(1)).first() is not None:
+        known = select(ACC.c.id).where(ACC.c.platform.in_(PLATFORMS), ACC.c.platform_id == a).limit(1)
+        if conn.execute(known).first() is not None:
             try:
                 words = words_of(a, "the author")
             except UsageError:
@@ -253,9 +286,11 @@ class _Author:
         return cls(words_of(a, "the author"), None)
 
 
-def _fts_ids(q: str):
-    return text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :fts").bindparams(
-        bindparam("fts", q, unique=True)).columns(literal_column("rowid"))
+def _fts_ids(table: str, words: Sequence[str]):
+    """SQL: the rowids (message version ids) of ``table`` (messages_fts or authors_fts) holding every word."""
+    assert table in ("messages_fts", "authors_fts")
+    return text(f"SELECT rowid FROM {table} WHERE {table} MATCH :fts").bindparams(
+        bindparam("fts", fts5_query(words), unique=True)).columns(literal_column("rowid"))
 
 
 def _pg_text(words: Sequence[str]):
@@ -270,14 +305,23 @@ def _pg_author(words: Sequence[str]):
 
 def _candidates(conn: Connection, words: Sequence[str], author: _Author | None, platform: str | None,
                 start: datetime | None, end: datetime | None, decision: str | None):
+    """The current messages matching, newest first.
+
+    On SQLite the sets (words, decision) are tested against each row while the index on
+    ``created_at`` is read backwards, so the first page is found without sorting every hit: the
+    columns are written ``id + 0`` and ``platform || ''``, which keeps SQLite from driving the
+    query by them instead (a word in a fifth of 100,000 messages would be looked up and sorted
+    whole). PostgreSQL plans by its statistics and gets the plain columns."""
     stmt = select(*_COLUMNS).where(MSG.c.is_current.is_(True))
     sqlite_db = conn.dialect.name == "sqlite"
+    row_id = (MSG.c.id + 0) if sqlite_db else MSG.c.id
+    key = tuple_(MSG.c.platform.concat("") if sqlite_db else MSG.c.platform, MSG.c.platform_message_id)
     by_name = author is not None and author.author_id is None
     if sqlite_db:
-        # one MATCH for the words of the text and, unless the author is an id, of the name
-        parts = ([fts5_query(words)] if words else []) + ([fts5_query(author.words, "author_name")] if by_name else [])
-        if parts:
-            stmt = stmt.where(MSG.c.id.in_(_fts_ids(" AND ".join(parts))))
+        if words:
+            stmt = stmt.where(row_id.in_(_fts_ids("messages_fts", words)))
+        if by_name:
+            stmt = stmt.where(row_id.in_(_fts_ids("authors_fts", author.words)))
     else:
         if words:
             stmt = stmt.where(_pg_text(words))
@@ -286,34 +330,33 @@ def _candidates(conn: Connection, words: Sequence[str], author: _Author | None, 
     if author is not None and author.author_id is not None:
         same_id = MSG.c.author_id == author.author_id
         if author.words:
-            name = (MSG.c.id.in_(_fts_ids(fts5_query(author.words, "author_name"))) if sqlite_db
+            name = (row_id.in_(_fts_ids("authors_fts", author.words)) if sqlite_db
                     else _pg_author(author.words))
             stmt = stmt.where(or_(same_id, name))
         else:
             stmt = stmt.where(same_id)
     if platform is not None:
-        stmt = stmt.where(MSG.c.platform == platform)
+        stmt = stmt.where(key.clauses[0] == platform)
     if start is not None:
         stmt = stmt.where(MSG.c.created_at >= start)
     if end is not None:
         stmt = stmt.where(MSG.c.created_at < end)
     if decision is not None:
-        stmt = stmt.where(MSG.c.id.in_(_may_have_decision(decision)))
+        stmt = stmt.where(key.in_(_may_have_decision(decision)))
     return stmt.order_by(MSG.c.created_at.desc(), MSG.c.id.desc())
 
 
 def _may_have_decision(decision: str):
-    """SQL: the current versions of messages with, on some version, a judgment or a moderator
-    decision that could make ``decision`` their effective decision — a superset, found from the
-    judgments and decisions of that value (indexed). ``review`` also comes from a judgment of a
-    new version stricter than a moderator's decision: every message a moderator decided may have it."""
-    cur = MSG.alias("sc")
+    """SQL: (platform, platform_message_id) of the messages with, on some version, a judgment or a
+    moderator decision that could make ``decision`` their effective decision — a superset, found
+    from the judgments and decisions of that value (indexed). ``review`` also comes from a judgment
+    of a new version stricter than a moderator's decision: every message a moderator decided may
+    have it."""
     ver = MSG.alias("sv")
-    same = and_(cur.c.platform == ver.c.platform, cur.c.platform_message_id == ver.c.platform_message_id,
-                cur.c.is_current.is_(True))
-    by_judge = (select(cur.c.id).select_from(JUD.join(ver, ver.c.id == JUD.c.message_id).join(cur, same))
-                .where(JUD.c.decision == decision))
-    by_moderator = select(cur.c.id).select_from(DEC.join(ver, ver.c.id == DEC.c.message_id).join(cur, same))
+    by_judge = (select(ver.c.platform, ver.c.platform_message_id)
+                .select_from(JUD.join(ver, ver.c.id == JUD.c.message_id)).where(JUD.c.decision == decision))
+    by_moderator = select(ver.c.platform, ver.c.platform_message_id).select_from(
+        DEC.join(ver, ver.c.id == DEC.c.message_id))
     if decision != Decision.review.value:
         by_moderator = by_moderator.where(DEC.c.decision == decision)
     return union(by_judge, by_moderator)
@@ -326,8 +369,10 @@ def _filter_by_decision(conn: Connection, stmt, decision: str, limit: int, offse
     kept: list[int] = []
     effective: dict[int, Any] = {}
     want = offset + limit + 1
+    size = min(want, _WINDOW)          # the first window is the page (most candidates have the decision)
     while True:
-        part = [r[0] for r in result.fetchmany(_WINDOW)]
+        part = [r[0] for r in result.fetchmany(size)]
+        size = min(size * 2, _WINDOW)
         if not part:
             break
         eff = effective_decisions(conn, part)
@@ -407,5 +452,5 @@ def snippet(text_: str | None, words: Sequence[str] = (), width: int = SNIPPET) 
     return head + body + tail, spans
 
 
-__all__ = ["SearchHit", "SearchResults", "search", "words_of", "fts5_query", "tsquery", "snippet",
+__all__ = ["SearchHit", "SearchResults", "search", "catch_up", "words_of", "fts5_query", "tsquery", "snippet",
            "DECISIONS", "MAX_LIMIT"]

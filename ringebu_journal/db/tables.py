@@ -84,6 +84,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "platform_message_id", "version", name="uq_message_version"),
         Index("ix_message_thread", "thread_id", "created_at"),
+        Index("ix_message_author", "author_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
