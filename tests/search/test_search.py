@@ -94,6 +94,32 @@ def test_search_follows_imports_edits_and_deletions(make_app, tmp_path):
     _fts_consistent(app)
 
 
+def test_sqlite_index_follows_changed_deleted_and_reused_rows(make_app, tmp_path):
+    """SQLite indexes new rows in bulk before a search; a row already indexed that changes or is
+    deleted leaves the index at once, and an id given again after the newest row was deleted is
+    indexed like any new row (FTS5's integrity check proves the index equals the table)."""
+    from ringebu_journal.search import catch_up
+
+    app = make_app("archivist")
+    if not app.db.is_sqlite:
+        pytest.skip("the bulk index is SQLite's")
+    _import(app, tmp_path, "one", [_line("a", "Gatelysene er slukket", when="2026-05-02T08:00:00Z"),
+                                    _line("b", "Snøen er ikke ryddet", when="2026-05-03T08:00:00Z")])
+    assert catch_up(app) == 2 and catch_up(app) == 0
+    with app.db.write() as conn:
+        newest = conn.execute(select(func.max(MSG.c.id))).scalar()
+        conn.execute(MSG.update().where(MSG.c.platform_message_id == "a").values(text="Gatelysene lyser igjen"))
+        conn.execute(MSG.delete().where(MSG.c.id == newest))
+    _fts_consistent(app)
+    assert _refs(search(app, "lyser")) == {"facebook:a"} and search(app, "slukket").hits == []
+    assert search(app, "snøen").hits == []
+    _import(app, tmp_path, "two", [_line("c", "Brøytebilen kom i dag", when="2026-05-04T08:00:00Z")])
+    with app.db.read() as conn:
+        assert conn.execute(select(MSG.c.id).where(MSG.c.platform_message_id == "c")).scalar() == newest
+    assert _refs(search(app, "brøytebilen")) == {"facebook:c"}
+    _fts_consistent(app)
+
+
 NASTY = ['"', "'", "*", ":*", "&|!", "<->", "()", "^", "-", "+", "\\", "%", "_", "\x00", "'';",
          "{}", '"" ""', "::", "@@"]
 
