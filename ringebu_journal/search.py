@@ -169,7 +169,21 @@ def tsquery(words: Sequence[str]) -> str:
 # -- the search --------------------------------------------------------------------------------
 
 
-def _as_start(v: date | datetime | None, name: str) -> datetime | None:
+def _parse_time(v: Any, name: str) -> date | datetime | None:
+    """A date or time; text (from a form or a URL) as YYYY-MM-DD or ISO 8601; empty text is none."""
+    if not isinstance(v, str):
+        return v
+    v = v.strip()
+    if not v:
+        return None
+    try:
+        return date.fromisoformat(v) if len(v) == 10 else datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{name} {v[:40]!r} is not a date — write it as YYYY-MM-DD") from None
+
+
+def _as_start(v: date | datetime | str | None, name: str) -> datetime | None:
+    v = _parse_time(v, name)
     if v is None:
         return None
     if isinstance(v, datetime):
@@ -179,8 +193,9 @@ def _as_start(v: date | datetime | None, name: str) -> datetime | None:
     raise UsageError(f"{name} {v!r} is not a date — write it as YYYY-MM-DD")
 
 
-def _as_end(v: date | datetime | None, name: str) -> datetime | None:
+def _as_end(v: date | datetime | str | None, name: str) -> datetime | None:
     """The first moment after ``until``: a date includes its whole day; a datetime is inclusive."""
+    v = _parse_time(v, name)
     if v is None:
         return None
     if isinstance(v, datetime):
@@ -206,13 +221,14 @@ def _check(platform: str | None, decision: str | None, author: str | None, limit
 
 
 def search(app: App, text: str | None = None, author: str | None = None, platform: str | None = None,
-           since: date | datetime | None = None, until: date | datetime | None = None,
+           since: date | datetime | str | None = None, until: date | datetime | str | None = None,
            decision: str | None = None, limit: int = 50, offset: int = 0) -> SearchResults:
     """Current messages matching every criterion given, newest first (see the module docstring).
 
     ``text``: words that must all occur; ``author``: words of the author's name (each at its start,
     any case) or the author's platform id; ``platform``: facebook, messenger, instagram, x …; ``since``/``until``:
-    the message's time (a date includes its whole day, UTC); ``decision``: the effective decision
+    the message's time (a date includes its whole day, UTC; text as YYYY-MM-DD is read as a
+    date); ``decision``: the effective decision
     (journal, archive, exclude, review). ``limit`` hits from ``offset``; ``more`` says whether
     there are hits after them.
     """

@@ -203,6 +203,7 @@ def test_filters_author_platform_dates_paging(make_app, tmp_path):
     assert _refs(search(app, platform="instagram")) == {"instagram:m8", "instagram:m9"}
     got = search(app, since=date(2026, 5, 3), until=date(2026, 5, 4))
     assert _refs(got) == {"facebook:m2", "facebook:m3"}                    # until includes its day
+    assert _refs(search(app, since="2026-05-03", until="2026-05-04")) == {"facebook:m2", "facebook:m3"}
     got = search(app, "skolen", since=datetime(2026, 5, 10, 12, tzinfo=timezone.utc))
     assert _refs(got) == {"instagram:m9"}
     page1 = search(app, "melding", limit=4)
@@ -212,7 +213,7 @@ def test_filters_author_platform_dates_paging(make_app, tmp_path):
     order = [h.ref for h in page1.hits + page2.hits + page3.hits]
     assert order == [f"{'instagram' if i >= 8 else 'facebook'}:m{i}" for i in range(9, -1, -1)]
     for bad in (dict(platform="myspace"), dict(decision="maybe"), dict(limit=0), dict(limit=501), dict(offset=-1),
-                dict(author="  "), dict(since=date(2026, 5, 4), until=date(2026, 5, 3))):
+                dict(author="  "), dict(since=date(2026, 5, 4), until=date(2026, 5, 3)), dict(since="4. mai")):
         with pytest.raises(UsageError):
             search(app, **bad)
 
