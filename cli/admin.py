@@ -131,5 +131,5 @@ def serve(host: str, port: int, trusted_header: str | None, forwarded_allow_ips:
     sso = f", single sign-on from header {trusted_header}" if trusted_header else ""
     click.echo(f"web workspace on http://{host}:{port}/ (database {app.db.display_url}{sso}); Ctrl-C stops it",
                err=True)
-    uvicorn.run(web, host=host, port=port, proxy_headers=True, forwarded_allow_ips=list(proxies),
-                server_header=False, log_level="info")
+    # the application reads the proxy headers itself (create_app), keeping the proxy's own address
+    uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False, log_level="info")

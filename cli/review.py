@@ -203,8 +203,8 @@ SEARCH_COLUMNS = ["id", "ref", "created_at", "platform", "kind", "author", "stat
 
 @click.command()
 @click.argument("words", nargs=-1, metavar="[WORD]...")
-@click.option("--author", metavar="NAME", help="Only messages by this author: part of the name (any case), "
-                                                "or the author's platform id.")
+@click.option("--author", metavar="NAME", help="Only messages by this author: words of the name (each at its "
+                                                "start, any case), or the author's platform id.")
 @click.option("--platform", type=click.Choice(list(search_lib.PLATFORMS)), help="Only messages on this platform.")
 @click.option("--since", metavar="DATE", help="Only messages written on or after this date (YYYY-MM-DD, UTC).")
 @click.option("--until", metavar="DATE", help="Only messages written on or before this date (YYYY-MM-DD, UTC).")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
 from . import messages as msgs
@@ -27,7 +27,7 @@ from .app import App
 from .audit import SHOWN as AUDIT_SHOWN
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
-from .moderation import _combine, _rows_by_id, effective_decision, moderation_status, reason_line
+from .moderation import _combine, _latest_ids, _rows_by_id, effective_decision, moderation_status, reason_line
 from .reports.compliance import Threads, may_have_duties, open_duties
 from .reports.data import load_for_duties
 
@@ -76,16 +76,6 @@ class QueueFilter:
     limit: int | None = None
 
 
-def _latest_of(table, cur, ver):
-    """The newest row id of ``table`` (judgments, decisions) over every version of ``cur``'s message."""
-    return (
-        select(func.max(table.c.id))
-        .select_from(ver.join(table, table.c.message_id == ver.c.id))
-        .where(ver.c.platform == cur.c.platform, ver.c.platform_message_id == cur.c.platform_message_id)
-        .scalar_subquery()
-    )
-
-
 def _account_ids(conn: Connection, account: str) -> list[str]:
     named = [r[0] for r in conn.execute(select(ACC.c.platform_id).where(
         or_(ACC.c.name == account, ACC.c.platform_id == account)))]
@@ -104,47 +94,52 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
     if f.since and f.until and f.since > f.until:
         raise UsageError(f"--since {f.since} is after --until {f.until} — swap them")
     with app.db.read() as conn:
-        cur = MSG.alias("cur")
-        # the latest judgment and decision over all versions of each current message, looked up
-        # row by row as the messages are read oldest first (not aggregated over the whole table
-        # first), so that a limited queue reads only as far as it needs
-        stmt = (
-            select(*[c for c in cur.c if c.key not in ("raw", "extra")],
-                   _latest_of(JUD, cur, MSG.alias("vj")).label("jid"),
-                   _latest_of(DEC, cur, MSG.alias("vd")).label("did"))
-            .where(cur.c.is_current.is_(True))
-            .order_by(cur.c.created_at, cur.c.id)
-            .execution_options(stream_results=True)
-        )
+        base = (select(*[c for c in MSG.c if c.key not in ("raw", "extra")])
+                .where(MSG.c.is_current.is_(True)).order_by(MSG.c.created_at, MSG.c.id))
         if f.account:
-            stmt = stmt.where(cur.c.account_platform_id.in_(_account_ids(conn, f.account)))
+            base = base.where(MSG.c.account_platform_id.in_(_account_ids(conn, f.account)))
         if f.since:
-            stmt = stmt.where(cur.c.created_at >= _midnight(f.since))
+            base = base.where(MSG.c.created_at >= _midnight(f.since))
         if f.until:
-            stmt = stmt.where(cur.c.created_at < _midnight(f.until + timedelta(days=1)))
-        result = conn.execute(stmt).mappings()
+            base = base.where(MSG.c.created_at < _midnight(f.until + timedelta(days=1)))
         items: list[dict[str, Any]] = []
-        # in windows of the oldest first, fetched as they are needed and growing from twice
-        # the limit, so that --limit (the web queue's page) reads only as far as it needs
-        size = min(_WINDOW, max(2 * f.limit, 50)) if f.limit else _WINDOW
-        while rows := result.fetchmany(size):
+        last: tuple[datetime, int] | None = None
+        # window after window of the oldest current messages (keyset on created_at, id), so that
+        # --limit reads only as far as it needs and nothing holds the whole table in memory; a
+        # small --limit starts with a small window, which grows while it finds too little
+        size = min(_WINDOW, max(4 * f.limit, 100)) if f.limit else _WINDOW
+        while True:
+            stmt = base if last is None else base.where(or_(
+                MSG.c.created_at > last[0], and_(MSG.c.created_at == last[0], MSG.c.id > last[1])))
+            result = conn.execute(stmt.limit(size))
+            keys = list(result.keys())
+            page = [dict(zip(keys, r)) for r in result]
+            if not page:
+                break
             size = min(_WINDOW, size * 4)
-            window = [dict(r) for r in rows if r["jid"] is not None or r["did"] is not None]
+            last = (page[-1]["created_at"], page[-1]["id"])
+            ids = [r["id"] for r in page]
+            latest_j = _latest_ids(conn, JUD, ids)
+            latest_d = _latest_ids(conn, DEC, ids)
+            window = []
+            for r in page:
+                r["jid"], r["did"] = latest_j.get(r["id"]), latest_d.get(r["id"])
+                if r["jid"] is not None or r["did"] is not None:
+                    window.append(r)
+            if not window:
+                continue
             jrows = _rows_by_id(conn, JUD, [r["jid"] for r in window if r["jid"]])
             drows = _rows_by_id(conn, DEC, [r["did"] for r in window if r["did"]])
             decided_on = sorted({d["message_id"] for d in drows.values()})
             decided_versions = {i: v for i, v in conn.execute(
                 select(MSG.c.id, MSG.c.version).where(MSG.c.id.in_(decided_on)))} if decided_on else {}
-            # the decision and category filters first: duties are worked out only for what may be shown
-            candidates = []
+            latest = {r["id"]: jrows[r["jid"]] for r in window if r["jid"] in jrows}
+            duties = _open_duties(conn, {mid: j for mid, j in latest.items()
+                                         if may_have_duties(j.get("categories") or [], j.get("actions") or [])})
             for r in window:
-                j, d = jrows.get(r["jid"]), drows.get(r["did"])
+                j = jrows.get(r["jid"])
+                d = drows.get(r["did"])
                 eff = _combine(r["id"], j, d, r["lock_version"])
-                if _matches(f, eff, j, None):
-                    candidates.append((r, j, d, eff))
-            duties = _open_duties(conn, {r["id"]: j for r, j, _d, _e in candidates
-                                         if j and may_have_duties(j.get("categories") or [], j.get("actions") or [])})
-            for r, j, d, eff in candidates:
                 todo = duties.get(r["id"], [])
                 why = _why(eff, r, d, decided_versions) or (f"{WHY_DUTY}: {', '.join(todo)}" if todo else None)
                 if why is None or not _matches(f, eff, j, todo):
@@ -184,13 +179,12 @@ def _why(eff, row: dict[str, Any], d: dict[str, Any] | None, decided_versions: d
     return None
 
 
-def _matches(f: QueueFilter, eff, j: dict[str, Any] | None, todo: list[str] | None) -> bool:
-    """Whether an item passes the filters; ``todo`` None: the duties are not known yet (not checked)."""
+def _matches(f: QueueFilter, eff, j: dict[str, Any] | None, todo: list[str]) -> bool:
     if f.decision and eff.decision != f.decision:
         return False
     if f.category and f.category not in ((j or {}).get("categories") or []):
         return False
-    if todo is not None and f.action and f.action.replace("-", "_") not in todo:
+    if f.action and f.action.replace("-", "_") not in todo:
         return False
     return True
 

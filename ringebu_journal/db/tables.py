@@ -100,6 +100,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "platform_message_id", "version", name="uq_message_version"),
         Index("ix_message_thread", "thread_id", "created_at"),
+        Index("ix_message_author", "author_id"),
+        # the thread around a message (replies to it, the conversation it is in): 0006_web_accounts
         Index("ix_message_parent", "platform", "parent_platform_id"),
         Index("ix_message_conversation", "platform", "conversation_id", "created_at"),
     )
@@ -132,6 +134,11 @@ class Message(SQLModel, table=True):
     lock_version: int = 0                       # optimistic locking of moderator decisions
 
 
+# Full-text search over messages (migration 0006_search) has no class here: on SQLite it is the
+# FTS5 table ``messages_fts`` (external content: ``messages``) kept in step by triggers, on
+# PostgreSQL GIN expression indexes on ``messages`` (see ringebu_journal/search.py).
+
+
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachments"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -148,7 +155,7 @@ class Attachment(SQLModel, table=True):
 
 class Judgment(SQLModel, table=True):
     __tablename__ = "judgments"
-    __table_args__ = (Index("ix_judgment_message", "message_id", "id"),)
+    __table_args__ = (Index("ix_judgment_message", "message_id", "id"), Index("ix_judgment_decision", "decision"))
     id: Optional[int] = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id")
     decision: str = Field(max_length=20)
@@ -180,7 +187,8 @@ class JudgeModel(SQLModel, table=True):
 
 class ModeratorDecision(SQLModel, table=True):
     __tablename__ = "moderator_decisions"
-    __table_args__ = (Index("ix_decision_message", "message_id", "id"),)
+    __table_args__ = (Index("ix_decision_message", "message_id", "id"),
+                      Index("ix_moderator_decision_decision", "decision"))
     id: Optional[int] = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id")
     kind: str = Field(max_length=20)            # flag | confirm | unflag
@@ -257,7 +265,8 @@ class OutboxMessage(SQLModel, table=True):
     receiver's receipt for it."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_key", "system_id"),)
+    __table_args__ = (Index("ix_outbox_key", "system_id"),
+                      Index("ix_outbox_message", "message_id"))      # a message's deliveries (0006_web_accounts)
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     outbox: str = Field(sa_column=Column(Text, nullable=False))
     folder: str = Field(max_length=200)

@@ -48,13 +48,17 @@ from . import webhooks as webhook_routes
 from ..webhooks import ACTOR as WEBHOOK_ACTOR
 
 HERE = Path(__file__).resolve().parent
+#: where the direct peer's address is kept before the proxy headers replace the client's
+PEER_KEY = "ringebu_journal.peer"
 SIGNIN_CSRF_COOKIE = "rj_signin_csrf"
 DECISIONS = ("journal", "archive", "exclude")
 QUEUE_PAGE = 50
 AUDIT_PAGE = 200
 
-#: the first page of each role after signing in
-HOME_ROUTES = (("queue", "/queue"), ("audit", "/audit"), ("archive", "/archive"), ("compliance", "/reports/compliance"))
+#: the first page after signing in: the first of these the role may open (moderators the queue,
+#: auditors the trail, archive staff their imports and exports)
+HOME_ROUTES = (("decide", "/queue"), ("audit", "/audit"), ("archive", "/archive"), ("queue", "/queue"),
+               ("compliance", "/reports/compliance"))
 
 
 @dataclass
@@ -72,6 +76,7 @@ class _State:
         self.settings = settings
         self.db = Database(settings.db_url)
         self.data_dir = Path(settings.data_dir).absolute() if settings.data_dir else None
+        self.failures = auth.FailedSignIns()
 
     def app_for(self, actor: str, role: str | None = None) -> App:
         return App(db=self.db, actor=actor, data_dir_given=self.data_dir, role=role)
@@ -100,6 +105,8 @@ DUTY_NB = {"reply": "svare", "thank": "takke", "remove": "fjerne", "refer_post":
            "refer_political": "henvise til politisk nivå"}
 ACTION_NB = {"replied": "svart", "hidden": "skjult", "deleted": "slettet", "referred_post": "henvist til postmottak",
              "referred_political": "henvist til politisk nivå"}
+KIND_NB = {"post": "innlegg", "comment": "kommentar", "reply": "svar", "message": "melding", "tweet": "innlegg",
+           "story": "historie"}
 STATUS_NB = {"active": "aktiv", "edited": "endret", "deleted": "slettet", "hidden": "skjult"}
 
 
@@ -118,6 +125,7 @@ def _templates() -> Jinja2Templates:
     t.env.filters["duty_nb"] = lambda d: DUTY_NB.get(d, d)
     t.env.filters["action_nb"] = lambda a: ACTION_NB.get(a, a)
     t.env.filters["status_nb"] = lambda s: STATUS_NB.get(s, s)
+    t.env.filters["kind_nb"] = lambda k: KIND_NB.get(k, k)
     t.env.globals["may"] = access.route_may
     return t
 
@@ -229,7 +237,8 @@ def _session(state: _State, request: Request) -> tuple[auth.Session | None, str 
     if session is not None:
         return session, None
     header = state.settings.trusted_header
-    if header and request.client and request.client.host in state.settings.trusted_proxies:
+    peer = request.scope.get(PEER_KEY)
+    if header and peer and peer[0] in state.settings.trusted_proxies:
         name = request.headers.get(header)
         if name:
             started = auth.sign_in_trusted(app, name, header=header, client=_client(request))
@@ -389,8 +398,29 @@ def _signin_form(request: Request, status: int = 200, error: str | None = None,
     return resp
 
 
-def create_app(settings: WebSettings | None = None) -> Starlette:
+def create_app(settings: WebSettings | None = None) -> Any:
+    """The ASGI application: the proxy headers believed only from ``trusted_proxies`` (the
+    client's address and the scheme come from ``X-Forwarded-For``/``-Proto`` then), the direct
+    peer kept for the trusted-header check, and the workspace itself."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
     settings = settings or WebSettings()
+    return _KeepPeer(ProxyHeadersMiddleware(_workspace(settings), trusted_hosts=list(settings.trusted_proxies)))
+
+
+class _KeepPeer:
+    """Keeps the address of whoever connected (the proxy, when there is one) under ``PEER_KEY``."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope[PEER_KEY] = scope.get("client")
+        await self.app(scope, receive, send)
+
+
+def _workspace(settings: WebSettings) -> Starlette:
     state = _State(settings)
     migrate.check_schema(state.db)          # a database older or newer than the program is refused at start
 
@@ -409,9 +439,16 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
             return _signin_form(request, 403, "Skjemaet var utløpt. Prøv igjen.")
         name = str(form.get("username") or "")[:auth.MAX_NAME]
         password = str(form.get("password") or "")
-        started = await run_in_threadpool(auth.sign_in, state.app_for("web"), name, password, client=_client(request))
+        client = _client(request)
+        if state.failures.blocked(name, client):
+            await run_in_threadpool(auth.refuse, state.app_for("web"), name, "too many failed attempts", client)
+            return _signin_form(request, 429, "For mange mislykte forsøk. Vent et kvarter, eller be en "
+                                              "administrator om nytt passord.", name)
+        started = await run_in_threadpool(auth.sign_in, state.app_for("web"), name, password, client=client)
         if started is None:
+            state.failures.failed(name, client)
             return _signin_form(request, 401, "Feil brukernavn eller passord.", name)
+        state.failures.succeeded(name)
         resp = RedirectResponse(_local_path(str(form.get("next") or "/")), status_code=303)
         _set_session_cookie(state, request, resp, started.token)
         resp.delete_cookie(SIGNIN_CSRF_COOKIE, path="/signin")

@@ -12,6 +12,10 @@ Invariants:
 * Every sign-in attempt that fails is audited as ``web.signin.failed`` with the name that was
   typed (cut to 200 characters), the reason and the client address — never the password. A
   successful sign-in is ``web.signin``, signing out ``web.signout``.
+* After ``MAX_FAILURES`` failed attempts for one name, or from one client address, within
+  ``FAILURE_WINDOW`` seconds, further attempts are refused without looking at the password
+  (:class:`FailedSignIns`, per server process) and audited with the reason
+  ``too many failed attempts``.
 * Checking a wrong password for an unknown user costs as much as for a known one (a hash is
   verified against a fixed dummy), so the answer time does not tell which names exist.
 """
@@ -21,6 +25,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -119,6 +126,53 @@ class SignIn:
     session: Session
 
 
+MAX_FAILURES = 10
+FAILURE_WINDOW = 15 * 60
+
+
+class FailedSignIns:
+    """Failed sign-ins per name and per client address in the last ``window`` seconds (in memory)."""
+
+    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW):
+        self.limit = limit
+        self.window = window
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._seen.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, name: str, client: str | None) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= self.limit for k in self._keys(name, client))
+
+    def failed(self, name: str, client: str | None) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for k in self._keys(name, client):
+                self._recent(k, now).append(now)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._seen.pop("name:" + name.strip().casefold(), None)
+
+    @staticmethod
+    def _keys(name: str, client: str | None) -> list[str]:
+        keys = ["name:" + (name or "").strip().casefold()]
+        if client:
+            keys.append("client:" + client)
+        return keys
+
+
+def refuse(app: App, name: str, reason: str, client: str | None) -> None:
+    """Audit a refused sign-in (never the password)."""
+    _failed(app, (name or "").strip(), reason, client)
+
+
 def _failed(app: App, name: str, reason: str, client: str | None) -> None:
     with app.db.write() as conn:
         audit.append(conn, actor="anonymous", role="none", action="web.signin.failed",
@@ -209,5 +263,5 @@ def end_sessions(app: App, name: str) -> int:
         return int(conn.execute(delete(SESSIONS).where(SESSIONS.c.user_name == name)).rowcount or 0)
 
 
-__all__ = ["Session", "SignIn", "set_password", "sign_in", "sign_in_trusted", "session_for", "sign_out",
+__all__ = ["FailedSignIns", "refuse", "Session", "SignIn", "set_password", "sign_in", "sign_in_trusted", "session_for", "sign_out",
            "end_sessions", "same", "check_password_rules"]

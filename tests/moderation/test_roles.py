@@ -169,6 +169,7 @@ def test_the_issue_role_rules_hold_in_the_table():
     for c in ("queue", "show"):
         assert {"moderator", "auditor"} <= P[c], c
     writes = [c for c, rule in P.items() if rule != roles.OPEN and "auditor" in rule]
-    assert set(writes) <= {"queue", "show", "search", "judgments", "model list", "status", "report compliance", "report journal",
+    assert set(writes) <= {"queue", "show", "search", "judgments", "model list", "status", "report compliance",
+                           "report journal",
                            "audit log", "audit verify", "audit export", "users list", "accounts list"}
     assert all(P[c] == frozenset({"admin"}) for c in ("users add", "users deactivate"))

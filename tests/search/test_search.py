@@ -50,7 +50,8 @@ def _fts_consistent(app) -> None:
     """SQLite: the FTS index matches its content table exactly (FTS5's own integrity check)."""
     if app.db.is_sqlite:
         with app.db.write() as conn:
-            conn.exec_driver_sql("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
+            for t in ("messages_fts", "authors_fts"):
+                conn.exec_driver_sql(f"INSERT INTO {t}({t}, rank) VALUES ('integrity-check', 1)")
 
 
 def test_search_follows_imports_edits_and_deletions(make_app, tmp_path):
@@ -90,6 +91,32 @@ def test_search_follows_imports_edits_and_deletions(make_app, tmp_path):
     with app.db.write() as conn:
         conn.execute(MSG.delete().where(MSG.c.platform_message_id == "c3"))
     assert _refs(search(app, "brøyting")) == set()
+    _fts_consistent(app)
+
+
+def test_sqlite_index_follows_changed_deleted_and_reused_rows(make_app, tmp_path):
+    """SQLite indexes new rows in bulk before a search; a row already indexed that changes or is
+    deleted leaves the index at once, and an id given again after the newest row was deleted is
+    indexed like any new row (FTS5's integrity check proves the index equals the table)."""
+    from ringebu_journal.search import catch_up
+
+    app = make_app("archivist")
+    if not app.db.is_sqlite:
+        pytest.skip("the bulk index is SQLite's")
+    _import(app, tmp_path, "one", [_line("a", "Gatelysene er slukket", when="2026-05-02T08:00:00Z"),
+                                    _line("b", "Snøen er ikke ryddet", when="2026-05-03T08:00:00Z")])
+    assert catch_up(app) == 2 and catch_up(app) == 0
+    with app.db.write() as conn:
+        newest = conn.execute(select(func.max(MSG.c.id))).scalar()
+        conn.execute(MSG.update().where(MSG.c.platform_message_id == "a").values(text="Gatelysene lyser igjen"))
+        conn.execute(MSG.delete().where(MSG.c.id == newest))
+    _fts_consistent(app)
+    assert _refs(search(app, "lyser")) == {"facebook:a"} and search(app, "slukket").hits == []
+    assert search(app, "snøen").hits == []
+    _import(app, tmp_path, "two", [_line("c", "Brøytebilen kom i dag", when="2026-05-04T08:00:00Z")])
+    with app.db.read() as conn:
+        assert conn.execute(select(MSG.c.id).where(MSG.c.platform_message_id == "c")).scalar() == newest
+    assert _refs(search(app, "brøytebilen")) == {"facebook:c"}
     _fts_consistent(app)
 
 
@@ -170,9 +197,13 @@ def test_filters_author_platform_dates_paging(make_app, tmp_path):
     assert len(search(app, "skolen", author="ÅSE").hits) == 5              # any case, Norwegian letters
     assert len(search(app, "skolen", author="ødegå").hits) == 5            # part of the name
     assert len(search(app, author="u0").hits) == 5                         # the author's platform id
+    assert search(app, "ødegård").hits == []                               # text words are not names
+    assert search(app, author="gård").hits == []                           # a name's words, at their start
+    assert len(search(app, "skolen", author="per bakken").hits) == 5
     assert _refs(search(app, platform="instagram")) == {"instagram:m8", "instagram:m9"}
     got = search(app, since=date(2026, 5, 3), until=date(2026, 5, 4))
     assert _refs(got) == {"facebook:m2", "facebook:m3"}                    # until includes its day
+    assert _refs(search(app, since="2026-05-03", until="2026-05-04")) == {"facebook:m2", "facebook:m3"}
     got = search(app, "skolen", since=datetime(2026, 5, 10, 12, tzinfo=timezone.utc))
     assert _refs(got) == {"instagram:m9"}
     page1 = search(app, "melding", limit=4)
@@ -182,7 +213,7 @@ def test_filters_author_platform_dates_paging(make_app, tmp_path):
     order = [h.ref for h in page1.hits + page2.hits + page3.hits]
     assert order == [f"{'instagram' if i >= 8 else 'facebook'}:m{i}" for i in range(9, -1, -1)]
     for bad in (dict(platform="myspace"), dict(decision="maybe"), dict(limit=0), dict(limit=501), dict(offset=-1),
-                dict(author="  "), dict(since=date(2026, 5, 4), until=date(2026, 5, 3))):
+                dict(author="  "), dict(since=date(2026, 5, 4), until=date(2026, 5, 3)), dict(since="4. mai")):
         with pytest.raises(UsageError):
             search(app, **bad)
 
@@ -217,7 +248,8 @@ def test_the_migration_indexes_messages_stored_before_it(make_app, tmp_path):
         command.downgrade(cfg, "0005_numbers")
     with app.db.read() as conn:
         if app.db.is_sqlite:
-            assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_fts%'")).scalar() == 0
+            assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name LIKE '%fts%' "
+                                     "OR name = 'search_index_state'")).scalar() == 0
         else:
             assert conn.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_messages_text_search'")
                                 ).scalar() == 0

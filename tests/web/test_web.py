@@ -277,3 +277,54 @@ def test_the_webhook_route_is_served_without_sign_in_and_checks_its_signature(si
     assert r.status_code == 403 and "location" not in r.headers
     refused = events(site.admin, "webhook.refused")
     assert len(refused) == 1 and "hemmelig-app-secret" not in json.dumps(refused, default=str)
+
+
+def test_repeated_failed_sign_ins_are_stopped_before_the_password_is_checked(site):
+    from ringebu_journal.web import auth
+
+    c = site.client()
+    for _ in range(auth.MAX_FAILURES):
+        assert sign_in(c, "kari", "gjetter et passord").status_code == 401
+    blocked = sign_in(c, "kari")                     # even the right password waits now
+    assert blocked.status_code == 429 and "For mange mislykte forsøk" in blocked.text
+    reasons = [json.loads(e["after"])["reason"] for e in events(site.admin, "web.signin.failed")]
+    assert reasons == ["wrong password"] * auth.MAX_FAILURES + ["too many failed attempts"]
+    assert "gjetter et passord" not in json.dumps(events(site.admin), default=str)
+
+
+def test_the_auditor_sees_a_broken_chain_named_by_its_event(site):
+    from sqlalchemy import text
+
+    c = site.client()
+    sign_in(c, "revisor")
+    ok = c.get("/audit/verify")
+    assert ok.status_code == 200 and 'data-ok="true"' in ok.text
+    # tampered with as someone with database access would (on PostgreSQL past the append-only trigger)
+    with site.admin.db.engine.begin() as conn:
+        pg = conn.dialect.name == "postgresql"
+        if pg:
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        conn.execute(text("UPDATE audit_events SET reason = 'endret i ettertid' WHERE seq = 3"))
+        if pg:
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    broken = c.get("/audit/verify")
+    assert broken.status_code == 409 and 'data-ok="false"' in broken.text
+    assert "Kjeden er brutt ved hendelse 3" in broken.text
+    report = c.get("/reports/compliance?from=2026-03-01&to=2026-03-31")
+    assert report.status_code == 200 and 'id="compliance-summary"' in report.text and "findings" in report.text
+    assert c.get("/reports/compliance?from=2026-04-01&to=2026-03-01").status_code == 400
+
+
+def test_behind_the_proxy_https_makes_the_cookie_secure_and_the_header_comes_from_the_proxy_only(site):
+    proxied = site.client(trusted_header="X-Remote-User", trusted_proxies=("testclient",))
+    r = proxied.get("/queue", headers={"X-Remote-User": "kari", "X-Forwarded-For": "10.20.30.40",
+                                       "X-Forwarded-Proto": "https"})
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("__Host-rj_session=") and "Secure" in cookie and "HttpOnly" in cookie
+    signin = events(site.admin, "web.signin")[-1]
+    assert json.loads(signin["after"])["client"] == "10.20.30.40"      # the user's address, from the proxy
+    # the same headers from anyone else are not believed: no sign-in, no https
+    direct = site.client(trusted_header="X-Remote-User")
+    r = direct.get("/signin", headers={"X-Remote-User": "kari", "X-Forwarded-Proto": "https"})
+    assert r.status_code == 200 and "Secure" not in r.headers["set-cookie"]

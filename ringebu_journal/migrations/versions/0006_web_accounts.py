@@ -8,6 +8,11 @@ sign in with a password (the CLI still works for them, and so does single sign-o
 reverse proxy when it is switched on). ``web_sessions`` keeps one row per signed-in browser:
 the SHA-256 of the cookie's token (the token itself is never stored), the CSRF token of the
 session, and when it expires. Signing out deletes the row.
+
+Two indexes on ``messages`` serve the thread shown around a message on every queue and message
+page: replies by ``(platform, parent_platform_id)``, a conversation by ``(platform,
+conversation_id, created_at)`` (without them each page read the whole table); and the
+arkivmeldinger about a message, by ``outbox_messages.message_id``.
 """
 
 from alembic import op
@@ -36,9 +41,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash', name='uq_web_session_token')
     )
     op.create_index('ix_web_sessions_user_name', 'web_sessions', ['user_name'], unique=False)
+    op.create_index('ix_message_parent', 'messages', ['platform', 'parent_platform_id'], unique=False)
+    op.create_index('ix_message_conversation', 'messages', ['platform', 'conversation_id', 'created_at'], unique=False)
+    op.create_index('ix_outbox_message', 'outbox_messages', ['message_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_outbox_message', table_name='outbox_messages')
+    op.drop_index('ix_message_conversation', table_name='messages')
+    op.drop_index('ix_message_parent', table_name='messages')
     op.drop_index('ix_web_sessions_user_name', table_name='web_sessions')
     op.drop_table('web_sessions')
     with op.batch_alter_table('users', schema=None) as batch_op:
