@@ -3,6 +3,7 @@
     python -m bench            # full sizes (several minutes on a 2-core machine)
     python -m bench --quick    # small sizes, about a minute
     python -m bench --only import,judge --markdown
+    python -m bench web        # the web workspace: pages on 100,000 messages, 8 moderators over HTTP (bench/web.py)
 
 Runs bench/import.py, bench/judge.py (+ bench/judge_floor.py), bench/judge_store.py (the judge
 command end to end, one thread against many), bench/export.py (export and
@@ -43,8 +44,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 FULL = {"import": "100000,1000000", "judge": 100_000, "judge_store": 15_000, "export": [10_000, 100_000],
-        "render": 400, "audit": 1_000_000}
-QUICK = {"import": "20000", "judge": 20_000, "judge_store": 3_000, "export": [2_000], "render": 60, "audit": 50_000}
+        "render": 400, "audit": 1_000_000, "search": 100_000}
+QUICK = {"import": "20000", "judge": 20_000, "judge_store": 3_000, "export": [2_000], "render": 60, "audit": 50_000,
+         "search": 20_000}
 
 
 def run(args: list[str], timeout: float = 3600) -> str:
@@ -215,11 +217,25 @@ def bench_audit(t: Table, events: int) -> None:
           "flat")
 
 
+def bench_search(t: Table, messages: int) -> None:
+    rows = json_lines(run(["bench/search.py", "--messages", str(messages), "--rounds", "20"]))
+    build, every = rows[0]["build"], rows[-1]
+    slowest = max(rows[1:-1], key=lambda r: r["p95_ms"])
+    t.add(f"search, {messages:,} messages (SQLite), {every['calls']} calls of {len(rows) - 2} kinds: p95 latency",
+          f"{every['p95_ms']:.0f} ms (CPU {every['cpu_p95_ms']:.0f} ms; load {every['load_average']})", "≤ 200 ms")
+    t.add(f"search: slowest kind ({slowest['query']}): p95", f"{slowest['p95_ms']:.0f} ms (CPU {slowest['cpu_p95_ms']:.0f} ms)")
+    t.add(f"search: first search indexes {build['indexed_rows']:,} imported rows", f"{build['index_seconds']} s")
+
+
 STEPS = {"import": bench_import, "judge": bench_judge, "judge_store": bench_judge_store, "export": bench_export,
-         "render": bench_render, "audit": bench_audit}
+         "render": bench_render, "audit": bench_audit, "search": bench_search}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["web"]:
+        # the web workspace's speed: its own script, with its own options (python -m bench web --help)
+        return subprocess.run([sys.executable, str(HERE / "web.py"), *argv[1:]], cwd=ROOT).returncode
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     ap.add_argument("--only", help="comma-separated: " + ",".join(STEPS))

@@ -105,6 +105,24 @@ def import_jsonl(paths: tuple[str, ...], again: bool, dry_run: bool, app: App) -
                                                                           dry_run=dry_run))
 
 
+@import_group.command("webhooks")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@_again
+@_dry_run
+@command_app("import webhooks")
+def import_webhooks(paths: tuple[str, ...], again: bool, dry_run: bool, app: App) -> None:
+    """Import saved Meta webhook deliveries (page feed, Instagram comments, Messenger): one JSON file each.
+
+    PATHS are files or folders (all *.json files inside are read). A file is a delivery body as
+    Meta sent it, or {"headers": {...}, "body": ...} with the headers it came with. The signature
+    is not checked for saved files; the stored capture says so. See docs/webhooks.md.
+    """
+    from ringebu_journal import webhooks
+
+    _run(app, "importing webhook deliveries", lambda adv: webhooks.import_files(app, list(paths), again=again,
+                                                                                advance=adv, dry_run=dry_run))
+
+
 @harvest_group.command("facebook")
 @click.option("--page-id", required=True, help="The Facebook page id.")
 @click.option("--instagram-user-id", help="The Instagram professional account id linked to the page.")

@@ -21,7 +21,7 @@ from ringebu_journal import __version__
 from ringebu_journal.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, RingebuError
 
 from . import (accounts, audit, database, demo, exporting, importing, judging, model, organisation, reports, review,
-               rules, users, validate)
+               rules, users, validate, workspace)
 from .common import Options, SafeStream, current_command, printable
 from .operations import command_line
 
@@ -110,7 +110,7 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, data_dir: str | N
 #: one module ("room") per command group, in the order `--help` lists them; each exposes its
 #: top-level commands as ``COMMANDS`` and is registered here and nowhere else
 ROOMS = (database, users, accounts, organisation, importing, judging, model, rules, review, exporting, reports,
-         audit, validate, demo)
+         audit, workspace, validate, demo)
 
 for _room in ROOMS:
     for _command in _room.COMMANDS:

@@ -1,4 +1,4 @@
-"""queue, show, flag, confirm, unflag, record-action: the moderators' commands."""
+"""queue, show, search, flag, confirm, unflag, record-action: the moderators' commands."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ringebu_journal import moderation, queries
+from ringebu_journal import search as search_lib
 from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError, render_text
 
@@ -78,6 +79,52 @@ def show(message: str, fmt: str, app: App) -> None:
         return
     for line in render.message_view(view):
         click.echo(line)
+
+
+# -- search ------------------------------------------------------------------------------------------
+
+
+SEARCH_COLUMNS = ["id", "ref", "created_at", "platform", "kind", "author", "status", "decision", "screen",
+                  "snippet"]
+
+
+@click.command()
+@click.argument("words", nargs=-1, metavar="[WORD]...")
+@click.option("--author", metavar="NAME", help="Only messages by this author: words of the name (each at its "
+                                                "start, any case), or the author's platform id.")
+@click.option("--platform", type=click.Choice(list(search_lib.PLATFORMS)), help="Only messages on this platform.")
+@click.option("--since", metavar="DATE", help="Only messages written on or after this date (YYYY-MM-DD, UTC).")
+@click.option("--until", metavar="DATE", help="Only messages written on or before this date (YYYY-MM-DD, UTC).")
+@click.option("--decision", type=click.Choice(list(search_lib.DECISIONS)),
+              help="Only messages whose effective decision (the moderator's, else the judge's) is this.")
+@click.option("--limit", type=click.IntRange(min=1, max=search_lib.MAX_LIMIT), default=50, show_default=True,
+              help="At most this many messages.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip this many messages first (the next page).")
+@listing_options()
+@command_app("search")
+def search(words, author, platform, since, until, decision, limit, offset, fmt, out, app: App) -> None:
+    """Find messages by words of their text, author, platform, date and decision, newest first.
+
+    Every WORD must occur in the message, matched at its start (`brøyt` finds `brøyting`); case
+    does not matter, and quotes and operators are plain characters. Only the current version of
+    each message is searched; a message deleted on the platform is still found.
+    """
+    res = search_lib.search(app, " ".join(words) if words else None, author=author, platform=platform,
+                            since=parse_date(since, "--since"), until=parse_date(until, "--until"),
+                            decision=decision, limit=limit, offset=offset)
+    rows = [_search_row(h) for h in res.hits]
+    with open_output(out) as fh:
+        emit_rows(rows, SEARCH_COLUMNS, fmt, out=fh)
+        if fmt == "table" and res.more:
+            fh.write(f"more messages match — see the next ones with --offset {offset + limit}\n")
+
+
+def _search_row(h: search_lib.SearchHit) -> dict[str, Any]:
+    d = h.as_dict()
+    d["id"] = h.message_id
+    d.pop("message_id")
+    return d
 
 
 # -- decisions ---------------------------------------------------------------------------------------
@@ -188,4 +235,4 @@ def record_action(message, action, note, app: App) -> None:
     click.echo(f"recorded {res.action} on message {res.message_id} by {res.actor} (status now {res.status})")
 
 
-COMMANDS = (queue, show, flag, confirm, unflag, record_action)
+COMMANDS = (queue, show, search, flag, confirm, unflag, record_action)

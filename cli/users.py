@@ -1,4 +1,5 @@
-"""users: who may do what (admins add, deactivate and list users and their roles)."""
+"""users: who may do what (admins add, deactivate and list users and their roles, and give them a
+password for the web workspace)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,27 @@ def users_list(fmt: str, out: str | None, app: appmod.App) -> None:
     rows = [u.as_dict() for u in appmod.list_users(app)]
     with open_output(out) as fh:
         emit_rows(rows, ["name", "role", "active", "created_at", "created_by"], fmt, out=fh)
+
+
+@users.command("set-password")
+@click.argument("name")
+@command_app("users set-password")
+def users_set_password(name: str, app: appmod.App) -> None:
+    """Give a user a password for the web workspace (asked for twice, never shown).
+
+    Only an argon2id hash is stored; the user's browser sessions end.
+    """
+    from ringebu_journal.web import auth
+
+    password = click.prompt(f"New password for {name}", hide_input=True, confirmation_prompt=True,
+                            prompt_suffix=": ", err=True)
+    res = auth.set_password(app, name, password)
+    line = f"{name} has a new password for the web workspace"
+    if res["sessions_ended"]:
+        line += f"; {res['sessions_ended']} signed-in session(s) ended"
+    if not res["active"]:
+        line += f" (the user is deactivated: ask an admin to run `ringebu-journal users add {name} --role ROLE`)"
+    click.echo(line)
 
 
 COMMANDS = (users,)

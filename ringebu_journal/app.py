@@ -122,6 +122,21 @@ class App:
             return
         self.authorize(operation, asked_by=asked_by)
 
+    def grant_service(self, operation: str, proof: str) -> None:
+        """Allow ``operation`` to a service (``permissions.SERVICES``) that has just proved itself by
+        ``proof`` (e.g. a checked signature); its events record role "service". Anything else raises:
+        the actor must be that service and the table must grant it the operation."""
+        allowed_ops = permissions.SERVICES.get(self.actor)
+        if allowed_ops is None or operation not in allowed_ops:
+            raise PermissionRefused(f"{self.actor} is not a service that may {operation}")
+        if not self._looked_up:
+            migrate.check_schema(self.db)
+            privileges.check_audit_guard(self.db)
+        self.role = permissions.SERVICE_ROLE
+        self._looked_up = True
+        self.asked_by = proof
+        self._granted.add(operation)
+
     def authorize(self, operation: str, *, asked_by: str | None = None, check_schema: bool = True) -> None:
         """Check the permission table for ``operation``; a refusal is audited and raised (exit 3).
 

@@ -42,6 +42,7 @@ class AuditFilter:
     decisions_only: bool = False
     export_id: str | None = None           # package id of an export
     limit: int | None = None
+    newest_first: bool = False             # the web trail lists the latest events first
 
 
 def like_prefix(text: str) -> str:
@@ -76,7 +77,7 @@ def query(app: App, f: AuditFilter) -> Iterator[dict[str, Any]]:
         conds.append(and_(AUDIT.c.object_type == "export",
                           or_(AUDIT.c.object_id == f.export_id,
                               AUDIT.c.object_id.like(like_prefix(f.export_id), escape="\\"))))
-    stmt = select(*audit.SHOWN).where(*conds).order_by(AUDIT.c.seq)
+    stmt = select(*audit.SHOWN).where(*conds).order_by(AUDIT.c.seq.desc() if f.newest_first else AUDIT.c.seq)
     if f.limit:
         stmt = stmt.limit(f.limit)
     with app.db.read() as conn:

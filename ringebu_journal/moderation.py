@@ -185,8 +185,10 @@ def _rows_by_id(conn: Connection, table, ids: Iterable[int]) -> dict[int, dict[s
     for part in _chunks(ids):
         rows = conn.execute(stmt, {"ids": part}) if stmt is not None else conn.execute(
             select(table).where(table.c.id.in_(part)))
-        for r in rows.mappings():
-            out[r["id"]] = dict(r)
+        keys = list(rows.keys())           # once per result: a RowMapping looks its keys up per row
+        for r in rows:
+            d = dict(zip(keys, r))
+            out[d["id"]] = d
     return out
 
 

@@ -53,6 +53,7 @@ PERMISSIONS: dict[str, Operation] = dict([
     _op("account.read", _ALL, "list the registered accounts"),
     _op("settings.read", _ALL, "show the organisation's settings"),
     _op("settings.manage", {"admin"}, "change the organisation's settings"),
+    _op("workspace.serve", {"admin"}, "run the web workspace (each page then checks its own operation for the signed-in user)"),
     # archive staff
     _op("import.run", {"archivist"}, "import conversations (files, harvests, webhooks)"),
     _op("judge.run", {"archivist"}, "judge stored messages"),
@@ -76,6 +77,15 @@ PERMISSIONS: dict[str, Operation] = dict([
 
 def known(operation: str) -> bool:
     return operation in PERMISSIONS
+
+
+#: services that prove who they are by other means than a user's role, and the operations that
+#: proof grants: the Meta webhook signs each delivery (X-Hub-Signature-256 with the app secret),
+#: and a delivery with a good signature may only import. Their events carry role "service".
+SERVICES: dict[str, frozenset[str]] = {
+    "meta-webhook": frozenset({"import.run"}),
+}
+SERVICE_ROLE = "service"
 
 
 def allowed(operation: str, role: str | None) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
 from . import messages as msgs
@@ -27,7 +27,7 @@ from .app import App
 from .audit import SHOWN as AUDIT_SHOWN
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
-from .moderation import EffectiveDecision, _combine, _rows_by_id, effective_decision, moderation_status, reason_line
+from .moderation import EffectiveDecision, _combine, _latest_ids, _rows_by_id, effective_decision, moderation_status, reason_line
 from .reports.compliance import Threads, may_have_duties, open_duties
 from .reports.data import load_for_duties
 
@@ -76,17 +76,6 @@ class QueueFilter:
     limit: int | None = None
 
 
-def _group_latest(table, cur, ver):
-    return (
-        select(cur.c.id.label("cid"), func.max(table.c.id).label("latest"))
-        .select_from(cur.join(ver, and_(ver.c.platform == cur.c.platform,
-                                        ver.c.platform_message_id == cur.c.platform_message_id))
-                     .join(table, table.c.message_id == ver.c.id))
-        .where(cur.c.is_current.is_(True))
-        .group_by(cur.c.id)
-    )
-
-
 def _account_ids(conn: Connection, account: str) -> list[str]:
     named = [r[0] for r in conn.execute(select(ACC.c.platform_id).where(
         or_(ACC.c.name == account, ACC.c.platform_id == account)))]
@@ -106,27 +95,40 @@ def queue(app: App, f: QueueFilter | None = None) -> list[QueueItem]:
     if f.since and f.until and f.since > f.until:
         raise UsageError(f"--since {f.since} is after --until {f.until} — swap them")
     with app.db.read() as conn:
-        cur = MSG.alias("cur")
-        lj = _group_latest(JUD, cur, MSG.alias("vj")).subquery("lj")
-        ld = _group_latest(DEC, cur, MSG.alias("vd")).subquery("ld")
-        stmt = (
-            select(*[c for c in cur.c if c.key not in ("raw", "extra")], lj.c.latest.label("jid"),
-                   ld.c.latest.label("did"))
-            .select_from(cur.outerjoin(lj, lj.c.cid == cur.c.id).outerjoin(ld, ld.c.cid == cur.c.id))
-            .where(cur.c.is_current.is_(True), or_(lj.c.latest.isnot(None), ld.c.latest.isnot(None)))
-            .order_by(cur.c.created_at, cur.c.id)
-        )
+        base = (select(*[c for c in MSG.c if c.key not in ("raw", "extra")])
+                .where(MSG.c.is_current.is_(True)).order_by(MSG.c.created_at, MSG.c.id))
         if f.account:
-            stmt = stmt.where(cur.c.account_platform_id.in_(_account_ids(conn, f.account)))
+            base = base.where(MSG.c.account_platform_id.in_(_account_ids(conn, f.account)))
         if f.since:
-            stmt = stmt.where(cur.c.created_at >= _midnight(f.since))
+            base = base.where(MSG.c.created_at >= _midnight(f.since))
         if f.until:
-            stmt = stmt.where(cur.c.created_at < _midnight(f.until + timedelta(days=1)))
-        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+            base = base.where(MSG.c.created_at < _midnight(f.until + timedelta(days=1)))
         items: list[QueueItem] = []
-        # in windows of the oldest first, so that --limit reads only as far as it needs
-        for start in range(0, len(rows), _WINDOW):
-            window = rows[start:start + _WINDOW]
+        last: tuple[datetime, int] | None = None
+        # window after window of the oldest current messages (keyset on created_at, id), so that
+        # --limit reads only as far as it needs and nothing holds the whole table in memory; a
+        # small --limit starts with a small window, which grows while it finds too little
+        size = min(_WINDOW, max(4 * f.limit, 100)) if f.limit else _WINDOW
+        while True:
+            stmt = base if last is None else base.where(or_(
+                MSG.c.created_at > last[0], and_(MSG.c.created_at == last[0], MSG.c.id > last[1])))
+            result = conn.execute(stmt.limit(size))
+            keys = list(result.keys())
+            page = [dict(zip(keys, r)) for r in result]
+            if not page:
+                break
+            size = min(_WINDOW, size * 4)
+            last = (page[-1]["created_at"], page[-1]["id"])
+            ids = [r["id"] for r in page]
+            latest_j = _latest_ids(conn, JUD, ids)
+            latest_d = _latest_ids(conn, DEC, ids)
+            window = []
+            for r in page:
+                r["jid"], r["did"] = latest_j.get(r["id"]), latest_d.get(r["id"])
+                if r["jid"] is not None or r["did"] is not None:
+                    window.append(r)
+            if not window:
+                continue
             jrows = _rows_by_id(conn, JUD, [r["jid"] for r in window if r["jid"]])
             drows = _rows_by_id(conn, DEC, [r["did"] for r in window if r["did"]])
             decided_on = sorted({d["message_id"] for d in drows.values()})

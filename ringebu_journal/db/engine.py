@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -205,6 +206,12 @@ def _describe(display_url: str, exc: Exception) -> str:
     return f"database {display_url}: {first} — {hint}"
 
 
+def _fold(value: object) -> str | None:
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", str(value)).casefold()
+
+
 def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -216,6 +223,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
+        # Unicode case folding for search by author (SQLite's lower() folds ASCII letters only)
+        dbapi_conn.create_function("rj_fold", 1, _fold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001

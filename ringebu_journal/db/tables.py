@@ -23,6 +23,22 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime
     created_by: Optional[str] = Field(default=None, max_length=200)
+    # the web workspace (0007_web_accounts): an argon2id hash, never the password
+    password_hash: Optional[str] = Field(default=None, sa_column=Column(Text))
+    password_changed_at: Optional[datetime] = None
+
+
+class WebSession(SQLModel, table=True):
+    """One signed-in browser: the SHA-256 of its cookie token (never the token), its CSRF token."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_web_session_token"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    user_name: str = Field(max_length=200, index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
 
 
 class Account(SQLModel, table=True):
@@ -84,6 +100,10 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "platform_message_id", "version", name="uq_message_version"),
         Index("ix_message_thread", "thread_id", "created_at"),
+        Index("ix_message_author", "author_id"),
+        # the thread around a message (replies to it, the conversation it is in): 0007_web_accounts
+        Index("ix_message_parent", "platform", "parent_platform_id"),
+        Index("ix_message_conversation", "platform", "conversation_id", "created_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
@@ -114,6 +134,11 @@ class Message(SQLModel, table=True):
     lock_version: int = 0                       # optimistic locking of moderator decisions
 
 
+# Full-text search over messages (migration 0006_search) has no class here: on SQLite it is the
+# FTS5 table ``messages_fts`` (external content: ``messages``) kept in step by triggers, on
+# PostgreSQL GIN expression indexes on ``messages`` (see ringebu_journal/search.py).
+
+
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachments"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -130,7 +155,7 @@ class Attachment(SQLModel, table=True):
 
 class Judgment(SQLModel, table=True):
     __tablename__ = "judgments"
-    __table_args__ = (Index("ix_judgment_message", "message_id", "id"),)
+    __table_args__ = (Index("ix_judgment_message", "message_id", "id"), Index("ix_judgment_decision", "decision"))
     id: Optional[int] = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id")
     decision: str = Field(max_length=20)
@@ -162,7 +187,8 @@ class JudgeModel(SQLModel, table=True):
 
 class ModeratorDecision(SQLModel, table=True):
     __tablename__ = "moderator_decisions"
-    __table_args__ = (Index("ix_decision_message", "message_id", "id"),)
+    __table_args__ = (Index("ix_decision_message", "message_id", "id"),
+                      Index("ix_moderator_decision_decision", "decision"))
     id: Optional[int] = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="messages.id")
     kind: str = Field(max_length=20)            # flag | confirm | unflag
@@ -239,7 +265,8 @@ class OutboxMessage(SQLModel, table=True):
     receiver's receipt for it."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_key", "system_id"),)
+    __table_args__ = (Index("ix_outbox_key", "system_id"),
+                      Index("ix_outbox_message", "message_id"))      # a message's deliveries (0007_web_accounts)
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     outbox: str = Field(sa_column=Column(Text, nullable=False))
     folder: str = Field(max_length=200)

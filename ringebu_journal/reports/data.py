@@ -188,11 +188,13 @@ def load_for_duties(conn: Connection, ids: Iterable[int],
 
 def _attach_versions(conn: Connection, msgs: dict[int, Msg]) -> None:
     by_key = {(m.platform, m.platform_message_id): m for m in msgs.values()}
+    # the platforms too, so that the (platform, platform_message_id) index is used, not a scan
+    platforms = sorted({k[0] for k in by_key})
     for part in _parts(sorted({k[1] for k in by_key})):
         rows = conn.execute(
             select(MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.status, MSG.c.imported_at,
                    MSG.c.version, MSG.c.is_current)
-            .where(MSG.c.platform_message_id.in_(part)).order_by(MSG.c.version)
+            .where(MSG.c.platform.in_(platforms), MSG.c.platform_message_id.in_(part)).order_by(MSG.c.version)
         ).all()
         seen_up: set[int] = set()
         for r in rows:

@@ -26,6 +26,7 @@ if str(ROOT / "tests") not in sys.path:
 #: every listing command, run as a user whose role may run it
 LISTINGS = {
     ("queue",): "kari",
+    ("search",): "kari",
     ("judgments",): "kari",
     ("audit", "log"): "revisor",
     ("users", "list"): "revisor",
