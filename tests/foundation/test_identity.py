@@ -200,14 +200,52 @@ def _cli(args: list[str], cwd: Path, user: int | None = None) -> subprocess.Comp
                           text=True, timeout=120, user=user)
 
 
-def _attack_and_delegate(url_admin: str, url_mod: str, mod_name: str, cwd: Path, user: int | None) -> None:
+def _cli_as(user: pwd.struct_passwd, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """The CLI in a forked copy of this process that has become ``user`` (root only). The copy
+    needs no file of the interpreter (which another user may not be able to read): everything the
+    command uses is imported here first."""
+    import cli.main  # noqa: F401 - loaded before the fork
+    import ringebu_journal.audit_query  # noqa: F401
+
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    pid = os.fork()
+    if pid == 0:                                          # the child: never returns
+        code = 4
+        try:
+            sys.stdout = open(out.fileno(), "w", encoding="utf-8", closefd=False)
+            sys.stderr = open(err.fileno(), "w", encoding="utf-8", closefd=False)
+            os.chdir(cwd)
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+            for k in [k for k in os.environ if k.startswith("RINGEBU_JOURNAL_")]:
+                del os.environ[k]
+            try:
+                cli.main.main(args)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    out.seek(0)
+    err.seek(0)
+    return subprocess.CompletedProcess(args, os.waitstatus_to_exitcode(status), out.read().decode(),
+                                       err.read().decode())
+
+
+def _attack_and_delegate(url_admin: str, url_mod: str, mod_name: str, cwd: Path, user: int | None,
+                         run_mod=None) -> None:
     """The issue's attack, then the same with a delegation; ``url_mod`` runs as the moderator's identity."""
     for args in (["--actor", "demo-admin", "init"], ["--actor", "demo-admin", "users", "add", mod_name, "--role",
                                                       "moderator"]):
         p = _cli(["--db", url_admin, *args], cwd)
         assert p.returncode == 0, p.stderr
     attack = ["--db", url_mod, "--actor", "demo-admin", "users", "add", "mallory", "--role", "admin"]
-    p = _cli(attack, cwd, user)
+    run_mod = run_mod or (lambda args: _cli(args, cwd, user))
+    p = run_mod(attack)
     assert p.returncode == 3, (p.stdout, p.stderr)
     assert p.stderr.strip() == (f"error: refused: {mod_name} may not act as demo-admin (no delegation) — act under "
                                 f"your own name, or ask an admin to run `ringebu-journal users delegate demo-admin "
@@ -219,12 +257,12 @@ def _attack_and_delegate(url_admin: str, url_mod: str, mod_name: str, cwd: Path,
     p = _cli(["--db", url_admin, "--actor", "demo-admin", "users", "delegate", "demo-admin", mod_name,
               "--until", (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d")], cwd)
     assert p.returncode == 0 and f"{mod_name} may act as demo-admin until" in p.stdout, p.stderr
-    p = _cli(attack, cwd, user)
+    p = run_mod(attack)
     assert p.returncode == 0, p.stderr
     [ev] = [e for e in _events(app, "user.add") if e["object_id"] == "mallory"]
     assert (ev["actor"], ev["identity"], ev["role"]) == ("demo-admin", mod_name, "admin")
     # under its own name the moderator is a moderator
-    p = _cli(["--db", url_mod, "users", "add", "mallory", "--role", "admin"], cwd, user)
+    p = run_mod(["--db", url_mod, "users", "add", "mallory", "--role", "admin"])
     assert p.returncode == 3 and f"{mod_name} (moderator) may not run" in p.stderr, p.stderr
     with app.db.read() as conn:
         assert audit.verify(conn).ok
@@ -256,21 +294,9 @@ def test_cli_postgresql_role_cannot_act_as_the_admin_without_delegation(pg_url, 
         owner.dispose()
 
 
-def _reachable_by_others(path: Path) -> bool:
-    """Whether another operating-system user can run this interpreter and read this checkout."""
-    for p in [path, *path.parents]:
-        mode = p.stat().st_mode
-        if not mode & 0o001 or (p == path and not mode & 0o004):
-            return False
-    return True
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="a second operating-system user needs root to start its process")
 def test_cli_sqlite_os_user_cannot_act_as_the_admin_without_delegation():
     other = pwd.getpwnam("nobody")
-    python = Path(os.path.realpath(sys.executable))
-    if not (_reachable_by_others(python) and _reachable_by_others(ROOT / "cli" / "main.py")):
-        pytest.skip(f"{python} or {ROOT} cannot be reached by another operating-system user here")
     folder = Path(tempfile.mkdtemp(prefix="rj-identity-"))
     try:
         folder.chmod(0o777)
@@ -278,8 +304,8 @@ def test_cli_sqlite_os_user_cannot_act_as_the_admin_without_delegation():
         p = _cli(["--db", url, "--actor", "demo-admin", "init"], folder)
         assert p.returncode == 0, p.stderr
         (folder / "journal.db").chmod(0o666)
-        (folder / "journal-data").mkdir(mode=0o777, exist_ok=True)
-        _attack_and_delegate(url, url, other.pw_name, folder, other.pw_uid)
+        _attack_and_delegate(url, url, other.pw_name, folder, None,
+                             run_mod=lambda args: _cli_as(other, args, folder))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
