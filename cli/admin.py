@@ -106,10 +106,11 @@ def users_delegate(name: str, identity: str, until, reason: str | None, app: app
 @command_app("users undelegate")
 def users_undelegate(name: str, identity: str, app: appmod.App) -> None:
     """Withdraw the delegation letting IDENTITY act as NAME."""
+    who = "every name" if name == appmod.EVERY_NAME else name
     if appmod.undelegate(app, name, identity):
-        click.echo(f"{identity} may no longer act as {name}")
+        click.echo(f"{identity} may no longer act as {who}")
     else:
-        click.echo(f"{identity} had no delegation to act as {name}; nothing changed")
+        click.echo(f"{identity} had no delegation to act as {who}; nothing changed")
 
 
 @users.command("delegations")

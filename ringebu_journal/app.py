@@ -482,7 +482,11 @@ def delegate(app: App, name: str, identity: str, until: datetime | None = None,
 
 
 def undelegate(app: App, name: str, identity: str) -> bool:
-    """Withdraw a delegation (admins only, audited). False when there was none."""
+    """Withdraw a delegation (admins only, audited). False when there was none.
+
+    The delegation the admin is acting through right now is not withdrawn (usage error, nothing
+    changed): that would lock out the admin who withdrew it; another admin withdraws it.
+    """
     app.require("user.manage")
     with app.db.write() as conn:
         old = conn.execute(select(DELEGATIONS).where(DELEGATIONS.c.name == name,
@@ -490,6 +494,9 @@ def undelegate(app: App, name: str, identity: str) -> bool:
         if old is None:
             return False
         conn.execute(delete(DELEGATIONS).where(DELEGATIONS.c.id == old["id"]))
+        if app.actor != app.identity and identity == app.identity and delegation_for(conn, identity, app.actor) is None:
+            raise UsageError(f"{identity} acts as {app.actor} through this delegation — withdrawing it would lock "
+                             "you out; act under your own name, or have another admin withdraw it")
         app.audit(conn, "user.undelegate", "delegation", f"{name} -> {identity}",
                   before={"name": name, "identity": identity, "until": old["until"]}, after=None)
     if identity == app.identity and name in (app.actor, EVERY_NAME):

@@ -334,3 +334,20 @@ def test_init_without_identities_upgrades_and_gives_the_upgrader_every_name(db_u
     assert [tuple(r) for r in rows] == [("*", app.identity)]
     assert {e["identity"] for e in query(app, AuditFilter())} == {app.identity}
     app.db.dispose()
+
+
+def test_the_delegation_one_acts_through_is_not_withdrawn_by_oneself(admin, db_url):
+    """demo-admin acts through the creator's "*": withdrawing it would leave nobody to manage users."""
+    with pytest.raises(UsageError, match="would lock you out"):
+        undelegate(admin, "*", admin.identity)
+    assert [(d["name"], d["identity"]) for d in list_delegations(admin)] == [("*", admin.identity)]
+    assert _events(admin, "user.undelegate") == []
+    # acting under its own name (a registered admin), the identity may withdraw it
+    make_admin = App.open(db_url, actor="demo-admin")
+    add_user(make_admin, admin.identity, "admin")
+    own = App.open(db_url)
+    assert own.actor == own.identity
+    assert undelegate(own, "*", own.identity)
+    assert list_delegations(own) == []
+    for a in (make_admin, own):
+        a.db.dispose()
