@@ -14,7 +14,7 @@ import sqlmodel
 
 
 revision = '0007_identity'
-down_revision = '0005_numbers'
+down_revision = '0006_search'
 branch_labels = None
 depends_on = None
 
