@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-COLUMNS = ('seq, at, actor, role, action, object_type, object_id, "before", "after", reason, '
+COLUMNS = ('seq, at, actor, role, action, object_type, object_id, "before", "after", reason, identity, '
            "canonical, prev_hash, hash")
 
 
@@ -69,7 +69,7 @@ def child_floor(db_file: str) -> dict:
     prev, expected = "0" * 64, 1
     sha256 = hashlib.sha256
     while rows := cur.fetchmany(20_000):
-        for seq, at, actor, role, action, ot, oid, before, after, reason, canon, ph, h in rows:
+        for seq, at, actor, role, action, ot, oid, before, after, reason, ident, canon, ph, h in rows:
             if seq != expected or ph != prev or sha256(prev.encode() + canon).hexdigest() != h:
                 raise SystemExit(f"floor: broken at {seq}")
             prev = h
@@ -84,9 +84,11 @@ def child_recipe(db_file: str) -> dict:
     t0 = time.perf_counter()
     cur = con.execute(f"SELECT {COLUMNS} FROM audit_events ORDER BY seq")
     prev, n = "0" * 64, 0
-    for seq, at, actor, role, action, ot, oid, before, after, reason, _canon, ph, h in cur:
+    for seq, at, actor, role, action, ot, oid, before, after, reason, ident, _canon, ph, h in cur:
         body = {"seq": seq, "at": at, "actor": actor, "role": role, "action": action, "object_type": ot,
                 "object_id": oid, "before": json.loads(before), "after": json.loads(after), "reason": reason}
+        if ident is not None:
+            body["identity"] = ident
         c = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         prev = hashlib.sha256((prev + c).encode("utf-8")).hexdigest()
         if prev != h:
@@ -130,7 +132,7 @@ def main() -> None:
     batch = ROWS_PER_BATCH
     while done < args.events:
         n = min(batch, args.events - done)
-        evs = [{"actor": "bench", "role": "archivist", "action": "judgment.add", "object_type": "message",
+        evs = [{"actor": "bench", "identity": app.identity, "role": "archivist", "action": "judgment.add", "object_type": "message",
                 "object_id": done + i, "before": None,
                 "after": {"decision": "journal", "categories": ["klage"], "confidence": 0.93},
                 "reason": "klage.uttrykt"} for i in range(n)]

@@ -67,7 +67,7 @@ def audit_log(obj, actor_name, moderator, action, message_ref, decisions_only, e
         f.message_ids = resolve_all_versions(app, message_ref)
     rows = [audit_query.readable(e) for e in audit_query.query(app, f)]
     with open_output(out) as fh:
-        emit_rows(rows, ["seq", "at", "actor", "role", "action", "object_type", "object_id", "reason", "after"], fmt,
+        emit_rows(rows, ["seq", "at", "actor", "identity", "role", "action", "object_type", "object_id", "reason", "after"], fmt,
                   out=fh)
 
 

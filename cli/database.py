@@ -17,7 +17,8 @@ from .common import Options, command_app
 def init(ctx: click.Context) -> None:
     """Create the database, or upgrade it to this program's schema.
 
-    On an empty database the actor running init becomes its first admin.
+    On an empty database the actor running init becomes its first admin, and the identity
+    running it (database role or operating-system user) may act under every name.
     """
     app = ctx.find_object(Options).app()
     app.asked_by = "init"

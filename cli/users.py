@@ -71,4 +71,46 @@ def users_set_password(name: str, app: appmod.App) -> None:
     click.echo(line)
 
 
+@users.command("delegate")
+@click.argument("name")
+@click.argument("identity")
+@click.option("--until", "until", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), default=None,
+              metavar="DATE", help="The delegation ends at this moment (UTC; a date alone: its midnight).")
+@click.option("--reason", default=None, help="Why (kept in the audit trail).")
+@command_app("users delegate")
+def users_delegate(name: str, identity: str, until, reason: str | None, app: appmod.App) -> None:
+    """Let IDENTITY (a database role, an operating-system user, a web sign-in) act as NAME.
+
+    NAME is a registered user, or '*' for every name. Without a delegation a person can act only
+    under their own identity.
+    """
+    res = appmod.delegate(app, name, identity, until=until, reason=reason)
+    end = f" until {res['until']:%Y-%m-%d %H:%M} UTC" if res["until"] else ""
+    who = "every name" if name == appmod.EVERY_NAME else name
+    click.echo(f"{identity} may act as {who}{end}")
+
+
+@users.command("undelegate")
+@click.argument("name")
+@click.argument("identity")
+@command_app("users undelegate")
+def users_undelegate(name: str, identity: str, app: appmod.App) -> None:
+    """Withdraw the delegation letting IDENTITY act as NAME."""
+    who = "every name" if name == appmod.EVERY_NAME else name
+    if appmod.undelegate(app, name, identity):
+        click.echo(f"{identity} may no longer act as {who}")
+    else:
+        click.echo(f"{identity} had no delegation to act as {who}; nothing changed")
+
+
+@users.command("delegations")
+@listing_options()
+@command_app("users delegations")
+def users_delegations(fmt: str, out: str | None, app: appmod.App) -> None:
+    """List who may act under which name."""
+    rows = appmod.list_delegations(app)
+    with open_output(out) as fh:
+        emit_rows(rows, ["name", "identity", "until", "created_at", "created_by", "created_identity"], fmt, out=fh)
+
+
 COMMANDS = (users,)

@@ -9,39 +9,76 @@ the file; a PostgreSQL database records its folder in the ``settings`` table (ke
 ``data_dir``, written by ``init`` given ``--data-dir``), so every command on every machine
 reads the same folder. A PostgreSQL database without one, or a ``--data-dir`` that is not
 the recorded folder, is refused with a line saying what to do.
+
+Who is acting (docs/security.md, "Identity"):
+
+* ``App.identity`` is who was *authenticated*: on PostgreSQL the database session user
+  (``SELECT session_user``: the role that logged in, whatever ``SET ROLE`` did afterwards); on
+  SQLite the operating-system user the process runs as (from its user id, not from ``$USER``);
+  for the web workspace the signed-in user the web front end authenticated
+  (:meth:`App.for_identity`). It is never taken from an option or an environment variable.
+* ``App.actor`` is the name acted under (``--actor``, RINGEBU_JOURNAL_ACTOR; default: the
+  identity). Its role in the users table decides what may be done.
+* An actor other than the identity is accepted only when a delegation lets that identity act
+  under that name (``delegations``: a name, or ``*`` for every name, and an optional end).
+  Otherwise the first permission check refuses (exit 3) and audits the refusal with the real
+  identity. The identity that creates a database, or upgrades it to identities, receives the
+  ``*`` delegation (audited), so that its admin can set the people up; an admin may withdraw it.
+* Every audit event records both the identity and the actor.
 """
 
 from __future__ import annotations
 
-import getpass
+
 import os
+import pwd
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, inspect, or_, select, text
 from sqlalchemy.engine import Connection
 
 from . import audit, permissions
 from .clock import now
 from .db import migrate, privileges
 from .db.engine import Database
-from .db.tables import Setting, User
+from .db.tables import Delegation, Setting, User
 from .errors import Hint, PermissionRefused, UsageError
 
 ENV_ACTOR = "RINGEBU_JOURNAL_ACTOR"
 ENV_DATA = "RINGEBU_JOURNAL_DATA"
 USERS = User.__table__
+DELEGATIONS = Delegation.__table__
+#: a delegation under this name lets its identity act under every name
+EVERY_NAME = "*"
 SETTINGS = Setting.__table__
 DATA_DIR_KEY = "data_dir"
 
 
 def default_actor() -> str:
+    """The operating-system user this process runs as (see :func:`os_identity`)."""
+    return os_identity()
+
+
+def os_identity() -> str:
+    """The operating-system user of the process, from its effective user id (``$USER``,
+    ``$LOGNAME`` and the like are not consulted: anyone can set them). A user id without a
+    passwd entry (some containers) is ``uid:N``."""
+    uid = os.geteuid()
     try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return os.environ.get("USER") or "unknown"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
+
+
+def session_identity(db: Database) -> str:
+    """The PostgreSQL session user (the role that logged in), or the OS user for SQLite."""
+    if db.is_sqlite:
+        return os_identity()
+    with db.read() as conn:
+        return conn.execute(text("SELECT session_user")).scalar_one()
 
 
 @dataclass
@@ -54,14 +91,46 @@ class App:
     _data_dir: Path | None = field(default=None, repr=False)
     _granted: set[str] = field(default_factory=set, repr=False)     # operations checked and allowed
     _looked_up: bool = field(default=False, repr=False)             # role read from the users table
+    via: str = "cli"                        # how the identity was authenticated: cli (database/OS), web …
+    _identity: str | None = field(default=None, repr=False)
+    _actor_checked: bool = field(default=False, repr=False)         # actor/identity checked (delegation)
 
     @classmethod
     def open(cls, db_url: str | None = None, actor: str | None = None, data_dir: str | Path | None = None) -> "App":
+        """The App of a command: the identity is the database session user or the OS user;
+        ``actor`` (or RINGEBU_JOURNAL_ACTOR) names another name to act under, checked at the
+        first permission check."""
         db = Database(db_url)
-        actor = actor or os.environ.get(ENV_ACTOR) or default_actor()
+        actor = actor or os.environ.get(ENV_ACTOR) or None
         if data_dir is None:
             data_dir = os.environ.get(ENV_DATA) or None
-        return cls(db=db, actor=actor, data_dir_given=Path(data_dir).absolute() if data_dir is not None else None)
+        app = cls(db=db, actor=actor or "", data_dir_given=Path(data_dir).absolute() if data_dir is not None else None)
+        if not actor:
+            app.actor = app.identity
+        return app
+
+    @classmethod
+    def for_identity(cls, db: Database | str, identity: str, *, via: str = "web", actor: str | None = None,
+                     data_dir: str | Path | None = None) -> "App":
+        """The App of a front end that authenticated its user itself (the web workspace's sign-in):
+        ``identity`` is that user and, unless ``actor`` is given, also the name acted under. Its
+        events record the identity as the CLI's do; acting under another name needs a delegation
+        here too. The caller vouches for ``identity``: only an authenticating front end calls this.
+        """
+        identity = identity.strip()
+        if not identity:
+            raise UsageError("the signed-in identity is empty")
+        if not isinstance(db, Database):
+            db = Database(db)
+        return cls(db=db, actor=(actor or identity).strip(), via=via, _identity=identity,
+                   data_dir_given=Path(data_dir).absolute() if data_dir is not None else None)
+
+    @property
+    def identity(self) -> str:
+        """Who was authenticated (see the module docstring)."""
+        if self._identity is None:
+            self._identity = session_identity(self.db)
+        return self._identity
 
     @property
     def data_dir(self) -> Path:
@@ -134,6 +203,7 @@ class App:
             privileges.check_audit_guard(self.db)
         self.role = permissions.SERVICE_ROLE
         self._looked_up = True
+        self._actor_checked = True
         self.asked_by = proof
         self._granted.add(operation)
 
@@ -156,6 +226,8 @@ class App:
         if check_schema and not self._looked_up:
             migrate.check_schema(self.db)
             privileges.check_audit_guard(self.db)
+        if not self._actor_checked:
+            self._check_actor(asked_by, operation, check_schema)
         if not self._looked_up:
             self.role = self.lookup_role()
             self._looked_up = True
@@ -173,7 +245,7 @@ class App:
             audit.append(
                 conn, actor=self.actor, role=self.role or "none", action="command.refused",
                 object_type="operation", object_id=operation, after=after,
-                reason="role not permitted", columns=stored,
+                reason="role not permitted", identity=self.identity, columns=stored,
             )
         what = f"`{asked_by}` ({operation})" if asked_by else operation
         if self.role is None:
@@ -181,6 +253,34 @@ class App:
                                     Hint("ask an admin to run {step}", "user.manage:add", name=self.actor))
         raise PermissionRefused(f"permission refused: {who} may not run {what} — "
                                 f"{operation} is for: {permissions.roles_for(operation)}")
+
+    def _check_actor(self, asked_by: str | None, operation: str, check_schema: bool) -> None:
+        """Refuse (exit 3, audited with the real identity) an actor the identity may not act as."""
+        if self.actor != self.identity:
+            with self.db.read() as conn:
+                if not check_schema and not inspect(conn).has_table(DELEGATIONS.name):
+                    # a schema from before identities (only `init` gets here, to upgrade it): nothing
+                    # to check against; the upgrade gives this identity the "*" delegation
+                    self._actor_checked = True
+                    return
+                found = delegation_for(conn, self.identity, self.actor)
+            if not found:
+                self._refuse_actor(asked_by, operation, check_schema)
+        self._actor_checked = True
+
+    def _refuse_actor(self, asked_by: str | None, operation: str, check_schema: bool) -> None:
+        after = {"operation": operation, "identity": self.identity, "actor": self.actor, "via": self.via}
+        if asked_by:
+            after["asked_by"] = asked_by
+        with self.db.write() as conn:
+            stored = None if check_schema else audit.stored_columns_if_outdated(conn)
+            audit.append(conn, actor=self.actor, role="none", action="actor.refused", object_type="user",
+                         object_id=self.actor, after=after, identity=self.identity, columns=stored,
+                         reason="acting under another name without a delegation")
+        raise PermissionRefused(
+            f"refused: {self.identity} may not act as {self.actor} (no delegation)",
+            Hint("act under your own name, or ask an admin to run {step}", "user.manage:delegate",
+                 name=self.actor, identity=self.identity))
 
     def forget_role(self) -> None:
         """Read the role again at the next check (after the App's own actor changed role)."""
@@ -192,6 +292,7 @@ class App:
         return audit.append(
             conn, actor=self.actor, role=self.role or "none", action=action,
             object_type=object_type, object_id=object_id, before=before, after=after, reason=reason,
+            identity=self.identity,
         )
 
     def ensure_data_dir(self) -> Path:
@@ -241,13 +342,16 @@ def init_database(app: App) -> InitResult:
     """Create or upgrade the schema. On an empty database the current actor becomes admin.
 
     Anyone may create a new database; upgrading or re-running init on an existing one is
-    for admins; a database newer than this program is refused untouched.
+    for admins; a database newer than this program is refused untouched. The identity that
+    creates the database, or upgrades it to one with identities, may act under every name (the
+    ``*`` delegation, audited): someone has to register the people and their delegations.
     """
     before_rev = migrate.current_revision(app.db)
     if before_rev is not None:
         if before_rev not in migrate.known_revisions():
             migrate.check_schema(app.db)          # raises: newer than the code
         app.authorize("database.init", check_schema=False)
+    had_delegations = before_rev is not None and _has_delegations(app.db)
     before, after = migrate.upgrade(app.db)
     made_admin = False
     with app.db.write() as conn:
@@ -265,6 +369,10 @@ def init_database(app: App) -> InitResult:
                       app.db.display_url, before={"schema": before}, after={"schema": after})
         if not app.db.is_sqlite:
             _restore_guard(app, conn, upgraded=before != after)
+        if not had_delegations:
+            _grant(app, conn, EVERY_NAME, app.identity, None,
+                   "the identity that set the database up registers the people and their delegations")
+            app._actor_checked = True
         data_dir = _record_data_dir(app, conn)
     return InitResult(before=before, after=after, made_admin=made_admin, actor=app.actor, data_dir=data_dir)
 
@@ -289,6 +397,11 @@ def _restore_guard(app: App, conn: Connection, *, upgraded: bool) -> None:
     if fixed:
         app.audit(conn, "database.guard_restored", "database", app.db.display_url, after={"fixed": fixed},
                   reason="the audit trail's triggers were missing or disabled")
+
+
+def _has_delegations(db: Database) -> bool:
+    with db.read() as conn:
+        return inspect(conn).has_table(DELEGATIONS.name)
 
 
 def _record_data_dir(app: App, conn: Connection) -> str | None:
@@ -390,3 +503,83 @@ def list_users(app: App) -> list[UserInfo]:
         rows = conn.execute(select(USERS).order_by(USERS.c.name)).mappings().all()
     return [UserInfo(name=r["name"], role=r["role"], active=r["active"], created_at=r["created_at"],
                  created_by=r["created_by"]) for r in rows]
+
+
+# -- delegations -------------------------------------------------------------------------------
+
+
+def delegation_for(conn: Connection, identity: str, name: str) -> dict[str, Any] | None:
+    """The delegation in force that lets ``identity`` act under ``name`` (its own or ``*``)."""
+    row = conn.execute(select(DELEGATIONS).where(
+        DELEGATIONS.c.identity == identity,
+        DELEGATIONS.c.name.in_([name, EVERY_NAME]),
+        or_(DELEGATIONS.c.until.is_(None), DELEGATIONS.c.until > now()),
+    ).order_by(DELEGATIONS.c.id).limit(1)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _grant(app: App, conn: Connection, name: str, identity: str, until: datetime | None, reason: str | None) -> dict:
+    old = conn.execute(select(DELEGATIONS).where(DELEGATIONS.c.name == name,
+                                                 DELEGATIONS.c.identity == identity)).mappings().first()
+    values = {"until": until, "created_at": now(), "created_by": app.actor,
+              "created_identity": app.identity}
+    if old is None:
+        conn.execute(DELEGATIONS.insert().values(name=name, identity=identity, **values))
+    else:
+        conn.execute(DELEGATIONS.update().where(DELEGATIONS.c.id == old["id"]).values(**values))
+    after = {"name": name, "identity": identity, "until": until}
+    app.audit(conn, "user.delegate", "delegation", f"{name} -> {identity}",
+              before=({"until": old["until"]} if old is not None else None), after=after, reason=reason)
+    return after
+
+
+def delegate(app: App, name: str, identity: str, until: datetime | None = None,
+             reason: str | None = None) -> dict[str, Any]:
+    """Let ``identity`` act under ``name`` (``*``: every name) until ``until`` (naive: UTC;
+    None: until withdrawn). Admins only (user.manage); audited; granting again replaces the end."""
+    app.require("user.manage")
+    name, identity = name.strip(), identity.strip()
+    if not name or not identity:
+        raise UsageError("a delegation needs a name to act under and the identity that may use it")
+    if name == identity:
+        raise UsageError(f"{identity} acts under its own name without a delegation — give another name")
+    if until is not None:
+        until = until.astimezone(timezone.utc) if until.tzinfo else until.replace(tzinfo=timezone.utc)
+        if until <= now():
+            raise UsageError(f"--until {until:%Y-%m-%d %H:%M} is in the past — give a later date")
+    with app.db.write() as conn:
+        if name != EVERY_NAME and conn.execute(select(USERS.c.id).where(USERS.c.name == name)).first() is None:
+            raise UsageError(f"no user named {name!r} to act under", Hint("add them first with {step}",
+                                                                           "user.manage:add", name=name))
+        return _grant(app, conn, name, identity, until, reason)
+
+
+def undelegate(app: App, name: str, identity: str) -> bool:
+    """Withdraw a delegation (admins only, audited). False when there was none.
+
+    The delegation the admin is acting through right now is not withdrawn (usage error, nothing
+    changed): that would lock out the admin who withdrew it; another admin withdraws it.
+    """
+    app.require("user.manage")
+    with app.db.write() as conn:
+        old = conn.execute(select(DELEGATIONS).where(DELEGATIONS.c.name == name,
+                                                     DELEGATIONS.c.identity == identity)).mappings().first()
+        if old is None:
+            return False
+        conn.execute(delete(DELEGATIONS).where(DELEGATIONS.c.id == old["id"]))
+        if app.actor != app.identity and identity == app.identity and delegation_for(conn, identity, app.actor) is None:
+            raise UsageError(f"{identity} acts as {app.actor} through this delegation — withdrawing it would lock "
+                             "you out; act under your own name, or have another admin withdraw it")
+        app.audit(conn, "user.undelegate", "delegation", f"{name} -> {identity}",
+                  before={"name": name, "identity": identity, "until": old["until"]}, after=None)
+    if identity == app.identity and name in (app.actor, EVERY_NAME):
+        app._actor_checked = False      # checked again at the next permission check
+        app._granted.clear()
+    return True
+
+
+def list_delegations(app: App) -> list[dict[str, Any]]:
+    app.require("user.read")
+    with app.db.read() as conn:
+        rows = conn.execute(select(DELEGATIONS).order_by(DELEGATIONS.c.name, DELEGATIONS.c.identity)).mappings().all()
+    return [dict(r) for r in rows]

@@ -6,14 +6,21 @@ chain, so changing, deleting, inserting or reordering any event is detected by
 
 The recipe (anyone can check an exported trail with it, see README "Verify the trail"):
 
-    canonical = json.dumps(
-        {"seq": seq, "at": at, "actor": actor, "role": role, "action": action,
-         "object_type": object_type, "object_id": object_id,
-         "before": json.loads(before), "after": json.loads(after), "reason": reason},
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = {"seq": seq, "at": at, "actor": actor, "role": role, "action": action,
+            "object_type": object_type, "object_id": object_id,
+            "before": json.loads(before), "after": json.loads(after), "reason": reason}
+    if identity is not None:
+        body["identity"] = identity
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     hash = sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 ``prev_hash`` of the first event is 64 zeros; ``seq`` runs 1, 2, 3 … without gaps.
+
+``actor`` is the name the event was done under (and whose role was checked); ``identity`` is
+who was authenticated when it was done (see ringebu_journal/app.py). Events written before
+identities were recorded have no identity (NULL; ``null`` or no key in an export): their record
+has no ``identity`` key, so the chains written before keep verifying with the same recipe.
+Every new event has one, and then the key is in the hashed record.
 
 Each event stores the hashed bytes themselves (``canonical``, the UTF-8 of the recipe's
 ``canonical``) next to the columns people query and read (actor, action, object, before,
@@ -32,7 +39,10 @@ cut at other places and still concatenate to the same bytes (a forged ``at`` on 
 record). The fast path is therefore taken only when ``,"at":`` occurs once in the record:
 the quoted fields are self-delimiting (an unescaped ``"`` never occurs inside them), so the
 record's head pins ``after``'s start, its tail pins ``before``'s end, and the single
-``,"at":`` pins the cut between them. Otherwise — older events whose before/after text is
+``,"at":`` pins the cut between them. The identity sits between ``before`` and the tail, so
+the fast path also needs ``,"identity":`` to occur exactly once when the row has an identity
+and never when it has none (a ``before`` column ending in a forged identity key, with the
+identity column left empty, takes the slow path and fails there). Otherwise — older events whose before/after text is
 equivalent but not canonical, such nested values, or a tampered row — the record is rebuilt
 exactly as the recipe does, with ``json.loads``; a row fails only if that also differs. The
 one thing the fast path lets through that the recipe would not is a record chained *with*
@@ -72,15 +82,22 @@ AUDIT = AuditEvent.__table__
 #: flag, confirm and unflag (an auditor's "decision changes only"; a package's endringslogg)
 DECISION_ACTIONS = ("judgment.add", "decision.flag", "decision.confirm", "decision.unflag")
 
-FIELDS = ("seq", "at", "actor", "role", "action", "object_type", "object_id", "before", "after", "reason")
+FIELDS = ("seq", "at", "actor", "role", "action", "object_type", "object_id", "before", "after", "reason",
+          "identity")
+#: what an exported event must have (``identity`` is missing in a trail exported before it existed)
+REQUIRED = FIELDS[:-1]
 # The columns people query and read (everything but the stored record bytes).
 SHOWN = tuple(c for c in AUDIT.c if c.name != "canonical")
 # Rows fetched by verify, in this order.
 _VERIFY_SQL = ('SELECT seq, at, actor, role, action, object_type, object_id, "before", "after", reason, '
-               "canonical, prev_hash, hash FROM audit_events ORDER BY seq")
+               "identity, canonical, prev_hash, hash FROM audit_events ORDER BY seq")
 # The recipe's canonical JSON with its keys in sorted order; before/after are spliced in as stored.
 _RECORD = ('{"action":%s,"actor":%s,"after":%s,"at":%s,"before":%s,"object_id":%s,'
            '"object_type":%s,"reason":%s,"role":%s,"seq":%d}')
+# the same with an identity (its key sorts between "before" and "object_id")
+_RECORD_ID = ('{"action":%s,"actor":%s,"after":%s,"at":%s,"before":%s,"identity":%s,"object_id":%s,'
+              '"object_type":%s,"reason":%s,"role":%s,"seq":%d}')
+_IDENTITY_KEY = b',"identity":'
 
 
 def canonical_json(value: Any) -> str:
@@ -123,20 +140,25 @@ def record_bytes(ev: dict[str, Any]) -> bytes:
         "after": json.loads(ev["after"]),
         "reason": ev["reason"],
     }
+    if ev.get("identity") is not None:
+        body["identity"] = ev["identity"]
     return canonical_json(body).encode("utf-8")
 
 
 def _fast_record(seq: Any, at: Any, actor: Any, role: Any, action: Any, object_type: Any, object_id: Any,
-                 before: Any, after: Any, reason: Any) -> bytes | None:
+                 before: Any, after: Any, reason: Any, identity: Any = None) -> bytes | None:
     """The record rebuilt without decoding before/after (equal to :func:`record_bytes` whenever
     before/after are stored in canonical form); None when a column has a type the recipe would
     encode differently."""
     try:
         if type(seq) is not int or type(before) is not str or type(after) is not str:
             return None
-        return (_RECORD % (_quote(action), _quote(actor), after, _quote(at), before, _quote(object_id),
-                           _quote(object_type), "null" if reason is None else _quote(reason), _quote(role),
-                           seq)).encode("utf-8")
+        tail = (_quote(object_id), _quote(object_type), "null" if reason is None else _quote(reason),
+                _quote(role), seq)
+        if identity is None:
+            return (_RECORD % (_quote(action), _quote(actor), after, _quote(at), before, *tail)).encode("utf-8")
+        return (_RECORD_ID % (_quote(action), _quote(actor), after, _quote(at), before, _quote(identity),
+                              *tail)).encode("utf-8")
     except (TypeError, UnicodeEncodeError):
         return None
 
@@ -173,13 +195,17 @@ def append(
     before: Any = None,
     after: Any = None,
     reason: str | None = None,
+    identity: str | None = None,
     columns: set[str] | None = None,
 ) -> dict[str, Any]:
     """Append one event inside the caller's write transaction and return it.
 
-    ``columns``: write only these columns (for a table of an older schema, see
-    :func:`stored_columns_if_outdated`); None writes them all.
+    ``identity``: who was authenticated (``actor`` is the name acted under). ``columns``: write
+    only these columns (for a table of an older schema, see :func:`stored_columns_if_outdated`);
+    None writes them all. A table without the identity column gets an event without identity.
     """
+    if columns is not None and "identity" not in columns:
+        identity = None
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     last = conn.execute(
@@ -197,6 +223,7 @@ def append(
         "before": canonical_json(before),
         "after": canonical_json(after),
         "reason": reason,
+        "identity": identity,
     }
     _seal(prev, ev)
     row = ev if columns is None else {k: v for k, v in ev.items() if k in columns}
@@ -233,7 +260,7 @@ def append_many(conn: Connection, events: list[dict[str, Any]]) -> list[dict[str
             "seq": seq, "at": at, "actor": e["actor"], "role": e["role"], "action": e["action"],
             "object_type": e["object_type"], "object_id": str(e["object_id"]),
             "before": canonical_json(e.get("before")), "after": canonical_json(e.get("after")),
-            "reason": e.get("reason"),
+            "reason": e.get("reason"), "identity": e.get("identity"),
         }
         _seal(prev, ev)
         prev = ev["hash"]
@@ -340,7 +367,7 @@ def _stored_batches(conn: Connection, batch: int) -> Iterator[list[tuple]]:
 
 def verify_rows(batches: Iterable[Iterable[tuple]], head: str | None = None) -> VerifyResult:
     """Verify stored rows ``(seq, at, actor, role, action, object_type, object_id, before,
-    after, reason, canonical, prev_hash, hash)``, given in batches in seq order; the first
+    after, reason, identity, canonical, prev_hash, hash)``, given in batches in seq order; the first
     broken one is named.
 
     Besides what :func:`verify_events` reports, an event is "modified" when its stored record
@@ -354,7 +381,7 @@ def verify_rows(batches: Iterable[Iterable[tuple]], head: str | None = None) -> 
     want = head.lower() if head is not None else None
     for rows in batches:
         for row in rows:
-            seq, at, actor, role, action, object_type, object_id, before, after, reason, canon, ph, h = row
+            seq, at, actor, role, action, object_type, object_id, before, after, reason, ident, canon, ph, h = row
             if seq != expected_seq:
                 kind = "missing (deleted)" if seq > expected_seq else "out of order or inserted"
                 return VerifyResult(False, expected_seq - 1, f"expected event {expected_seq}, found {seq}: {kind}", seq)
@@ -371,8 +398,8 @@ def verify_rows(batches: Iterable[Iterable[tuple]], head: str | None = None) -> 
             if not sealed:
                 return VerifyResult(False, expected_seq - 1,
                                     "its stored record does not match its hash: the event was modified", seq)
-            if (fast(seq, at, actor, role, action, object_type, object_id, before, after, reason) != canon
-                    or canon.count(b',"at":') != 1):
+            if (fast(seq, at, actor, role, action, object_type, object_id, before, after, reason, ident) != canon
+                    or canon.count(b',"at":') != 1 or canon.count(_IDENTITY_KEY) != (ident is not None)):
                 differ = _differing_columns(row)
                 if differ:
                     return VerifyResult(False, expected_seq - 1,
@@ -395,8 +422,8 @@ def _differing_columns(row: tuple) -> list[str]:
     The slow path of the column check: the record is rebuilt exactly as the recipe does; only
     if that differs are the record's fields decoded to name the columns that changed.
     """
-    ev = dict(zip(FIELDS, row[:10]))
-    canon = row[10]
+    ev = dict(zip(FIELDS, row[:11]))
+    canon = row[11]
     try:
         if record_bytes(ev) == canon:
             return []
@@ -417,6 +444,8 @@ def _differing_columns(row: tuple) -> list[str]:
             except (TypeError, ValueError):
                 differ.append(f)
                 continue
+        if f == "identity" and value is None and f not in stored:
+            continue
         if f not in stored or canonical_json(stored[f]) != canonical_json(value):
             differ.append(f)
     if set(stored) - set(FIELDS):

@@ -138,7 +138,7 @@ def _write_trail(app: App, fh: TextIO) -> tuple[int, str]:
 
 
 MAX_TRAIL_LINE = 64 * 1024 * 1024
-_EVENT_KEYS = frozenset(audit.FIELDS) | {"prev_hash", "hash"}
+_EVENT_KEYS = frozenset(audit.REQUIRED) | {"prev_hash", "hash"}
 
 
 def _trail_path(path: str) -> None:

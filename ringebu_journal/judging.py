@@ -225,7 +225,7 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
                 }
                 inserts.append(row)
                 events.append({
-                    "actor": app.actor, "role": app.role or "none", "action": "judgment.add",
+                    "actor": app.actor, "identity": app.identity, "role": app.role or "none", "action": "judgment.add",
                     "object_type": "message", "object_id": r["id"],
                     "before": ({"decision": prev["decision"], "policy_hash": prev["policy_hash"]} if prev else None),
                     "after": {"decision": res.decision.value, "confidence": res.confidence,

@@ -47,7 +47,7 @@ def _op(name: str, roles: Iterable[str], description: str) -> tuple[str, Operati
 PERMISSIONS: dict[str, Operation] = dict([
     # administration
     _op("database.init", {"admin"}, "upgrade or re-initialise an existing database (anyone may create a new one)"),
-    _op("user.manage", {"admin"}, "add users, change their role, deactivate them"),
+    _op("user.manage", {"admin"}, "add users, change their role, deactivate them; delegate names"),
     _op("user.read", {"admin", "auditor"}, "list users and their roles"),
     _op("account.manage", {"admin", "archivist"}, "register, close and reopen the municipality's accounts"),
     _op("account.read", _ALL, "list the registered accounts"),
@@ -134,6 +134,7 @@ STEPS: dict[str, Step] = {
     "database.init": Step("database.init", "the database initialisation"),
     "database.init:data-dir": Step("database.init", "the database initialisation with its data folder"),
     "user.manage:add": Step("user.manage", "adding the user with a role"),
+    "user.manage:delegate": Step("user.manage", "a delegation letting your identity act under that name"),
     "user.read": Step("user.read", "the list of users"),
     "account.manage:add": Step("account.manage", "the account registration (platform, id, name and unit)"),
     "account.manage:register": Step("account.manage", "the account registration"),

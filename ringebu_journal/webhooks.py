@@ -97,7 +97,7 @@ def receive(app: App, method: str, query: Mapping[str, Any], headers: Mapping[st
             body: bytes) -> tuple[int, str, bytes]:
     """Answer one request to ``/webhooks/meta``: (HTTP status, content type, response body)."""
     # a fresh App: nothing granted to the caller's App carries over to the webhook's
-    wapp = App(db=app.db, actor=ACTOR, data_dir_given=app.data_dir_given)
+    wapp = App.for_identity(app.db, ACTOR, via="webhook", data_dir=app.data_dir_given)
     try:
         if method.upper() in ("GET", "HEAD"):
             return _challenge(wapp, query)

@@ -41,6 +41,23 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime
 
 
+class Delegation(SQLModel, table=True):
+    """An authenticated identity may act under a name (``name``; ``*``: under every name).
+
+    See ringebu_journal/app.py: acting under a name other than one's identity needs one of these.
+    """
+
+    __tablename__ = "delegations"
+    __table_args__ = (UniqueConstraint("name", "identity", name="uq_delegation"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)           # the acting name lent, or "*"
+    identity: str = Field(max_length=200)       # the authenticated identity that may use it
+    until: Optional[datetime] = None            # the delegation ends at this moment (UTC)
+    created_at: datetime
+    created_by: str = Field(max_length=200)     # the acting name of the admin who granted it
+    created_identity: str = Field(max_length=200)
+
+
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
     __table_args__ = (UniqueConstraint("platform", "platform_id", name="uq_account_platform_id"),)
@@ -312,6 +329,9 @@ class AuditEvent(SQLModel, table=True):
     before: str = Field(sa_column=Column(Text, nullable=False))   # canonical JSON text
     after: str = Field(sa_column=Column(Text, nullable=False))    # canonical JSON text
     reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    # who was authenticated (database session user, operating-system user, or the web's signed-in
+    # user) when ``actor`` is the name acted under; NULL on events written before identities
+    identity: Optional[str] = Field(default=None, max_length=200)
     # the UTF-8 bytes that are hashed (the recipe's canonical JSON of the fields above);
     # verify checks the chain over these and the columns above against them
     canonical: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

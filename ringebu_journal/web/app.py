@@ -79,7 +79,9 @@ class _State:
         self.failures = auth.FailedSignIns()
 
     def app_for(self, actor: str, role: str | None = None) -> App:
-        return App(db=self.db, actor=actor, data_dir_given=self.data_dir, role=role)
+        # the signed-in user is both the identity and the name acted under; the role is read
+        # from the users table by the permission check, never taken from the session
+        return App.for_identity(self.db, actor, via="web", data_dir=self.data_dir)
 
 
 # -- formatting for the templates ------------------------------------------------------------

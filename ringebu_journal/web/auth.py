@@ -192,7 +192,7 @@ def _start(app: App, name: str, role: str, method: str, client: str | None) -> S
         sid = int(conn.execute(SESSIONS.insert().values(
             token_hash=token_hash(token), user_name=name, csrf_token=csrf, created_at=at,
             expires_at=expires)).inserted_primary_key[0])
-        audit.append(conn, actor=name, role=role, action="web.signin", object_type="user", object_id=name,
+        audit.append(conn, actor=name, identity=name, role=role, action="web.signin", object_type="user", object_id=name,
                      after={"method": method, "client": client, "session": sid})
     return SignIn(token, Session(sid, name, role, csrf, expires))
 
@@ -254,7 +254,7 @@ def session_for(app: App, token: str | None) -> Session | None:
 def sign_out(app: App, session: Session, *, client: str | None = None) -> None:
     with app.db.write() as conn:
         conn.execute(delete(SESSIONS).where(SESSIONS.c.id == session.id))
-        audit.append(conn, actor=session.user, role=session.role, action="web.signout", object_type="user",
+        audit.append(conn, actor=session.user, identity=session.user, role=session.role, action="web.signout", object_type="user",
                      object_id=session.user, after={"client": client, "session": session.id})
 
 

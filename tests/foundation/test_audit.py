@@ -145,24 +145,8 @@ def test_exported_trail_verifies_with_the_readme_recipe(make_app, tmp_path):
     out = tmp_path / "trail.jsonl"
     export_trail(app, str(out))
     assert verify_file(str(out)).ok
-    recipe = textwrap.dedent('''
-        import hashlib, json, sys
-        prev, seq = "0" * 64, 0
-        for line in open(sys.argv[1], encoding="utf-8"):
-            e = json.loads(line)
-            seq += 1
-            body = {k: e[k] for k in ("seq", "at", "actor", "role", "action",
-                                       "object_type", "object_id", "reason")}
-            body["before"] = json.loads(e["before"])
-            body["after"] = json.loads(e["after"])
-            canonical = json.dumps(body, sort_keys=True, separators=(",", ":"),
-                                   ensure_ascii=False)
-            h = hashlib.sha256((prev + canonical).encode("utf-8")).hexdigest()
-            if e["seq"] != seq or e["prev_hash"] != prev or e["hash"] != h:
-                sys.exit(f"broken at event {e['seq']}")
-            prev = h
-        print(f"ok: {seq} events, head {prev}")
-    ''')
+    export_lines = out.read_text(encoding="utf-8").splitlines()
+    recipe = _readme_recipe()
     script = tmp_path / "verify_trail.py"
     script.write_text(recipe, encoding="utf-8")
     ok = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True)
@@ -176,13 +160,29 @@ def test_exported_trail_verifies_with_the_readme_recipe(make_app, tmp_path):
     bad = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True)
     assert bad.returncode != 0 and "broken at event 4" in bad.stderr
     assert not verify_file(str(out)).ok
+    # the authenticated identity is in the hashed record too: changing it alone is caught
+    lines = [json.loads(x) for x in export_lines]
+    assert all(x["identity"] == app.identity for x in lines[1:])
+    lines[2]["identity"] = "someone else"
+    out.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    bad = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True)
+    assert bad.returncode != 0 and "broken at event 3" in bad.stderr
+    assert not verify_file(str(out)).ok
 
 
-def test_readme_contains_the_recipe():
+def _readme_recipe() -> str:
+    """The Python block of README's "Verify the trail without this program", as printed there."""
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert 'hashlib.sha256((prev + canonical).encode("utf-8")).hexdigest()' in readme
+    section = readme.split("### Verify the trail without this program", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_contains_the_recipe():
+    recipe = _readme_recipe()
+    assert 'hashlib.sha256((prev + canonical).encode("utf-8")).hexdigest()' in recipe
+    assert 'body["identity"] = e["identity"]' in recipe
 
 
 def test_query_filters(make_app):
@@ -228,18 +228,24 @@ def test_editing_a_column_only_is_caught(make_app):
 def test_editing_each_shown_column_is_caught_and_named(make_app):
     app = make_app("auditor")
     _fill(app)
+    with app.db.read() as conn:
+        seq = conn.execute(text("SELECT seq FROM audit_events WHERE reason = 'reason 0'")).scalar_one()
     edits = {"at": "2020-01-01T00:00:00.000000Z", "role": "admin", "action": "test.other",
              "object_type": "other", "object_id": "99", '"before"': '{"v":42}', '"after"': "null",
-             "reason": None}
+             "reason": None, "identity": "someone-else"}
     for column, value in edits.items():
         with app.db.read() as conn:
-            original = conn.execute(text(f"SELECT {column} FROM audit_events WHERE seq = 5")).scalar_one()
-        _tamper(app, f"UPDATE audit_events SET {column} = :v WHERE seq = 5", v=value)
+            original = conn.execute(text(f"SELECT {column} FROM audit_events WHERE seq = :s"), {"s": seq}).scalar_one()
+        _tamper(app, f"UPDATE audit_events SET {column} = :v WHERE seq = :s", v=value, s=seq)
         res = _verify(app)
-        assert not res.ok and res.seq == 5, column
+        assert not res.ok and res.seq == seq, column
         assert f"columns ({column.strip(chr(34))})" in res.problem, res.problem
-        _tamper(app, f"UPDATE audit_events SET {column} = :v WHERE seq = 5", v=original)
+        _tamper(app, f"UPDATE audit_events SET {column} = :v WHERE seq = :s", v=original, s=seq)
         assert _verify(app).ok, column
+    # emptying the identity column is an edit too (the record says who it was)
+    _tamper(app, "UPDATE audit_events SET identity = NULL WHERE seq = :s", s=seq)
+    res = _verify(app)
+    assert not res.ok and res.seq == seq and "columns (identity)" in res.problem
 
 
 def test_editing_the_stored_bytes_only_is_caught(make_app):

@@ -30,6 +30,7 @@ LISTINGS = {
     ("judgments",): "kari",
     ("audit", "log"): "revisor",
     ("users", "list"): "revisor",
+    ("users", "delegations"): "revisor",
     ("accounts", "list"): "kari",
     ("report", "journal"): "kari",
     ("report", "compliance"): "kari",
