@@ -50,11 +50,11 @@ def test_a_limited_queue_works_out_duties_only_for_a_window_near_its_limit(make_
 
     monkeypatch.setattr(queries, "_open_duties", counting)
     first = queries.queue(mod, queries.QueueFilter(limit=10))
-    assert [i["id"] for i in first] == [i["id"] for i in full[:10]]
+    assert [i.id for i in first] == [i.id for i in full[:10]]
     assert 0 < len(seen) <= 100, f"duties worked out for {len(seen)} messages to show 10"
     seen.clear()
     journal = queries.queue(mod, queries.QueueFilter(limit=10, decision="journal"))
-    assert [i["id"] for i in journal] == [i["id"] for i in full if i["decision"] == "journal"][:10]
+    assert [i.id for i in journal] == [i.id for i in full if i.decision == "journal"][:10]
     assert len(seen) <= 100
 
 
