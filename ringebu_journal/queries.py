@@ -6,7 +6,9 @@ version imported) after a moderator decided them. Duties: every message with a d
 puts on the municipality that is not done yet (reply, thank, remove, refer_post, refer_political),
 as ``reports.compliance.open_duties`` defines it — the same definition the compliance report's
 findings use, so a finding there is always work in the queue. The decision shown is the effective
-one (``moderation._combine``), the judge's latest proposal beside it. ``show`` gives one message with its thread, every version, its
+one (``moderation._combine``), the judge's latest proposal beside it; a decision filter is applied
+in SQL by the same rule (``moderation.effective_decision_sql``) before the windows are read, so a
+decision few messages have does not walk the whole table. ``show`` gives one message with its thread, every version, its
 attachments, every judgment, every moderator decision and recorded action, and every audit event
 about any of its versions.
 """
@@ -27,7 +29,8 @@ from .app import App
 from .audit import SHOWN as AUDIT_SHOWN
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
-from .moderation import _combine, _latest_ids, _rows_by_id, effective_decision, moderation_status, reason_line
+from .moderation import (_combine, _latest_ids, _rows_by_id, effective_decision, effective_decision_sql,
+                         moderation_status, reason_line)
 from .reports.compliance import Threads, may_have_duties, open_duties
 from .reports.data import load_for_duties
 
@@ -103,6 +106,11 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
             base = base.where(MSG.c.created_at >= _midnight(f.since))
         if f.until:
             base = base.where(MSG.c.created_at < _midnight(f.until + timedelta(days=1)))
+        if f.decision:
+            # narrowed in SQL by the same rule (a decision few messages have reads only those);
+            # the effective decision is still worked out below, for what the item shows
+            eff_ids = effective_decision_sql(f.decision).subquery("eff_ids")
+            base = base.where(MSG.c.id.in_(select(eff_ids.c.id)))
         items: list[dict[str, Any]] = []
         last: tuple[datetime, int] | None = None
         # window after window of the oldest current messages (keyset on created_at, id), so that

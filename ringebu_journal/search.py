@@ -28,9 +28,10 @@ Invariants:
   that platform id. Names are indexed beside the text (SQLite: ``authors_fts``; PostgreSQL: a
   GIN index on the name's words, not stemmed).
 * **The one effective decision.** A hit's decision is ``moderation.effective_decisions`` — the
-  rule the queue, the exporter and the reports use. Filtering by decision narrows the
-  candidates in SQL to messages with a judgment or a moderator decision of that value (a superset),
-  then keeps exactly those whose effective decision it is.
+  rule the queue, the exporter and the reports use. Filtering by decision keeps, in SQL, the
+  messages whose effective decision it is by the same rule (``moderation.effective_decision_sql``,
+  worked out only for messages with a judgment or a moderator decision that could give it), so a
+  decision few messages have is not worked out in Python for every word match.
 * **Limits reject the query, never the database:** at most ``MAX_WORDS`` words of at most
   ``MAX_WORD`` characters, ``limit`` 1 … ``MAX_LIMIT``; anything else is a ``UsageError`` line.
 
@@ -53,7 +54,7 @@ from .app import App
 from .db.tables import Account, Judgment, Message, ModeratorDecision
 from .errors import UsageError
 from .models import Decision, Platform
-from .moderation import effective_decisions
+from .moderation import effective_decision_sql, effective_decisions
 
 MSG = Message.__table__
 ACC = Account.__table__
@@ -358,24 +359,9 @@ def _candidates(conn: Connection, words: Sequence[str], author: _Author | None, 
     if end is not None:
         stmt = stmt.where(MSG.c.created_at < end)
     if decision is not None:
-        stmt = stmt.where(key.in_(_may_have_decision(decision)))
+        eff_ids = effective_decision_sql(decision).subquery("eff_ids")
+        stmt = stmt.where(row_id.in_(select(eff_ids.c.id)))
     return stmt.order_by(MSG.c.created_at.desc(), MSG.c.id.desc())
-
-
-def _may_have_decision(decision: str):
-    """SQL: (platform, platform_message_id) of the messages with, on some version, a judgment or a
-    moderator decision that could make ``decision`` their effective decision — a superset, found
-    from the judgments and decisions of that value (indexed). ``review`` also comes from a judgment
-    of a new version stricter than a moderator's decision: every message a moderator decided may
-    have it."""
-    ver = MSG.alias("sv")
-    by_judge = (select(ver.c.platform, ver.c.platform_message_id)
-                .select_from(JUD.join(ver, ver.c.id == JUD.c.message_id)).where(JUD.c.decision == decision))
-    by_moderator = select(ver.c.platform, ver.c.platform_message_id).select_from(
-        DEC.join(ver, ver.c.id == DEC.c.message_id))
-    if decision != Decision.review.value:
-        by_moderator = by_moderator.where(DEC.c.decision == decision)
-    return union(by_judge, by_moderator)
 
 
 def _filter_by_decision(conn: Connection, stmt, decision: str, limit: int, offset: int):
