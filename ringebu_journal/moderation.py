@@ -298,6 +298,12 @@ def may_have_decision_sql(decision: str):
     return union(by_judge, by_moderator)
 
 
+def count_may_have_decision(conn: Connection, decision: str) -> int:
+    """How many messages :func:`may_have_decision_sql` gives (indexed; to choose how to filter)."""
+    keys = may_have_decision_sql(decision).subquery("cand")
+    return int(conn.execute(select(func.count()).select_from(keys)).scalar() or 0)
+
+
 def _latest_by_key(table, keys):
     """SQL: per message (platform, platform_message_id) the newest row id of ``table`` over all
     versions, for the messages in ``keys`` (a select of keys) or all."""
@@ -310,7 +316,7 @@ def _latest_by_key(table, keys):
     return stmt.group_by(ver.c.platform, ver.c.platform_message_id).subquery(f"latest_{table.name}")
 
 
-def effective_decision_sql(decision: str | None = None):
+def effective_decision_sql(decision: str | None = None, among: Sequence[int] | None = None):
     """SQL with the rule of :func:`_combine`: ``(id, decision)`` of every current message, its
     effective decision (NULL when neither judged nor decided). With ``decision``: only the current
     messages whose effective decision it is — the latest judgments and decisions are then looked
@@ -320,8 +326,18 @@ def effective_decision_sql(decision: str | None = None):
     The same rule, case by case: the latest moderator decision over all versions counts unless it
     is an unflag — except that a judgment of a newer version (not the one a confirm accepted) that
     adds skjerming or journals what the moderator did not makes it ``review``; otherwise the
-    latest judgment counts."""
+    latest judgment counts.
+
+    ``among``: only these current message ids (a window of a list being read), their keys
+    looked up through the ids."""
     keys = may_have_decision_sql(decision) if decision is not None else None
+    if among is not None:
+        asked = MSG.alias("eff_asked")
+        keys = (select(asked.c.platform, asked.c.platform_message_id).where(asked.c.id.in_(list(among)))
+                if keys is None else
+                select(asked.c.platform, asked.c.platform_message_id)
+                .where(asked.c.id.in_(list(among)),
+                       tuple_(asked.c.platform, asked.c.platform_message_id).in_(keys)))
     cur = MSG.alias("eff_cur")
     lj, ld = _latest_by_key(JUD, keys), _latest_by_key(DEC, keys)
     j, d = JUD.alias("eff_j"), DEC.alias("eff_d")
@@ -344,6 +360,8 @@ def effective_decision_sql(decision: str | None = None):
            .outerjoin(j, j.c.id == lj.c.latest)
            .outerjoin(d, d.c.id == ld.c.latest))
     stmt = select(cur.c.id.label("id"), effective).select_from(frm).where(cur.c.is_current.is_(True))
+    if keys is not None:
+        stmt = stmt.where(tuple_(cur.c.platform, cur.c.platform_message_id).in_(keys))
     if decision is not None:
         stmt = stmt.where(or_(lj.c.latest.is_not(None), ld.c.latest.is_not(None)), effective == decision)
     return stmt

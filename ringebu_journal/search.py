@@ -28,10 +28,12 @@ Invariants:
   that platform id. Names are indexed beside the text (SQLite: ``authors_fts``; PostgreSQL: a
   GIN index on the name's words, not stemmed).
 * **The one effective decision.** A hit's decision is ``moderation.effective_decisions`` — the
-  rule the queue, the exporter and the reports use. Filtering by decision keeps, in SQL, the
-  messages whose effective decision it is by the same rule (``moderation.effective_decision_sql``,
-  worked out only for messages with a judgment or a moderator decision that could give it), so a
-  decision few messages have is not worked out in Python for every word match.
+  rule the queue, the exporter and the reports use. Filtering by a decision few messages could
+  have (at most ``_FEW`` with a judgment or moderator decision that could give it) keeps, in SQL,
+  exactly the messages whose effective decision it is by the same rule
+  (``moderation.effective_decision_sql``), so it is not worked out in Python for every word match;
+  a decision many could have narrows the candidates to those (a superset) and keeps, window by
+  window, those whose effective decision it is (the first windows fill a page).
 * **Limits reject the query, never the database:** at most ``MAX_WORDS`` words of at most
   ``MAX_WORD`` characters, ``limit`` 1 … ``MAX_LIMIT``; anything else is a ``UsageError`` line.
 
@@ -54,7 +56,7 @@ from .app import App
 from .db.tables import Account, Judgment, Message, ModeratorDecision
 from .errors import UsageError
 from .models import Decision, Platform
-from .moderation import effective_decision_sql, effective_decisions
+from .moderation import count_may_have_decision, effective_decision_sql, effective_decisions, may_have_decision_sql
 
 MSG = Message.__table__
 ACC = Account.__table__
@@ -72,6 +74,8 @@ SNIPPET = 160
 #: characters of a message PostgreSQL indexes (must equal the expression of migration 0006_search)
 PG_INDEXED_CHARS = 100000
 _WINDOW = 500
+#: a decision at most this many messages could have is filtered exactly in SQL, a commoner one window by window
+_FEW = 5000
 
 # letters and digits: the token characters of FTS5's unicode61 tokenizer (categories L* and N*)
 _WORD = re.compile(r"[^\W_]+")
@@ -359,8 +363,13 @@ def _candidates(conn: Connection, words: Sequence[str], author: _Author | None, 
     if end is not None:
         stmt = stmt.where(MSG.c.created_at < end)
     if decision is not None:
-        eff_ids = effective_decision_sql(decision).subquery("eff_ids")
-        stmt = stmt.where(row_id.in_(select(eff_ids.c.id)))
+        if count_may_have_decision(conn, decision) <= _FEW:
+            # few messages could have it: keep, in SQL, exactly those that have it
+            eff_ids = effective_decision_sql(decision).subquery("eff_ids")
+            stmt = stmt.where(row_id.in_(select(eff_ids.c.id)))
+        else:
+            # many could: the superset here, the first windows of candidates fill the page
+            stmt = stmt.where(key.in_(may_have_decision_sql(decision)))
     return stmt.order_by(MSG.c.created_at.desc(), MSG.c.id.desc())
 
 

@@ -117,3 +117,25 @@ def test_a_decision_filter_matching_nothing_reads_nothing_in_python(make_app, tm
     journal = queries.queue(mod, queries.QueueFilter(decision="journal"))
     assert [i["id"] for i in journal] == [i["id"] for i in full if i["decision"] == "journal"]
     assert journal and len(looked_up) <= 2 * len(journal)      # judgments and decisions of those only
+
+
+def test_a_common_decision_is_filtered_window_by_window_with_the_same_result(make_app, tmp_path, monkeypatch):
+    """Above ``_FEW`` messages that could have the decision, the queue filters each window by the
+    SQL rule and search walks the superset; both give what the exact filter gives."""
+    from ringebu_journal import search
+
+    arkiv = make_app("archivist")
+    import_jsonl(arkiv, [_capture(tmp_path / "c.jsonl", 300)])
+    judge_stored(arkiv)
+    mod = make_app("moderator")
+    for d in ("journal", "archive", "exclude", "review"):
+        exact_q = queries.queue(mod, queries.QueueFilter(decision=d))
+        exact_s = [h.message_id for h in search.search(mod, "sak", decision=d, limit=200)]
+        monkeypatch.setattr(queries, "_FEW", 0)
+        monkeypatch.setattr(search, "_FEW", 0)
+        assert queries.queue(mod, queries.QueueFilter(decision=d)) == exact_q
+        assert queries.queue(mod, queries.QueueFilter(decision=d, limit=7)) == exact_q[:7]
+        assert [h.message_id for h in search.search(mod, "sak", decision=d, limit=200)] == exact_s
+        monkeypatch.undo()
+        assert all(i["decision"] == d for i in exact_q)
+    assert queries.queue(mod, queries.QueueFilter(decision="journal"))
