@@ -298,10 +298,18 @@ def may_have_decision_sql(decision: str):
     return union(by_judge, by_moderator)
 
 
-def count_may_have_decision(conn: Connection, decision: str) -> int:
-    """How many messages :func:`may_have_decision_sql` gives (indexed; to choose how to filter)."""
-    keys = may_have_decision_sql(decision).subquery("cand")
-    return int(conn.execute(select(func.count()).select_from(keys)).scalar() or 0)
+def few_may_have_decision(conn: Connection, decision: str, few: int) -> bool:
+    """Whether at most ``few`` judgments and moderator decisions could make ``decision`` the
+    effective decision of a message (the rows behind :func:`may_have_decision_sql`; read through
+    the decision indexes, never more than ``few + 1`` of each), to choose how to filter."""
+    by_judge = select(JUD.c.id).where(JUD.c.decision == decision).limit(few + 1).subquery("fj")
+    by_moderator = select(DEC.c.id)
+    if decision != Decision.review.value:
+        by_moderator = by_moderator.where(DEC.c.decision == decision)
+    by_moderator = by_moderator.limit(few + 1).subquery("fd")
+    n = (conn.execute(select(func.count()).select_from(by_judge)).scalar() or 0) + \
+        (conn.execute(select(func.count()).select_from(by_moderator)).scalar() or 0)
+    return n <= few
 
 
 def _latest_by_key(table, keys):
@@ -316,7 +324,7 @@ def _latest_by_key(table, keys):
     return stmt.group_by(ver.c.platform, ver.c.platform_message_id).subquery(f"latest_{table.name}")
 
 
-def effective_decision_sql(decision: str | None = None, among: Sequence[int] | None = None):
+def effective_decision_sql(decision: str | None = None):
     """SQL with the rule of :func:`_combine`: ``(id, decision)`` of every current message, its
     effective decision (NULL when neither judged nor decided). With ``decision``: only the current
     messages whose effective decision it is — the latest judgments and decisions are then looked
@@ -328,16 +336,9 @@ def effective_decision_sql(decision: str | None = None, among: Sequence[int] | N
     adds skjerming or journals what the moderator did not makes it ``review``; otherwise the
     latest judgment counts.
 
-    ``among``: only these current message ids (a window of a list being read), their keys
-    looked up through the ids."""
+    Meant for decisions few messages could have (:func:`few_may_have_decision`): over many
+    thousands of candidates the Python rule on the first windows of a page is cheaper."""
     keys = may_have_decision_sql(decision) if decision is not None else None
-    if among is not None:
-        asked = MSG.alias("eff_asked")
-        keys = (select(asked.c.platform, asked.c.platform_message_id).where(asked.c.id.in_(list(among)))
-                if keys is None else
-                select(asked.c.platform, asked.c.platform_message_id)
-                .where(asked.c.id.in_(list(among)),
-                       tuple_(asked.c.platform, asked.c.platform_message_id).in_(keys)))
     cur = MSG.alias("eff_cur")
     lj, ld = _latest_by_key(JUD, keys), _latest_by_key(DEC, keys)
     j, d = JUD.alias("eff_j"), DEC.alias("eff_d")

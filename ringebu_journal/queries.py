@@ -29,8 +29,8 @@ from .app import App
 from .audit import SHOWN as AUDIT_SHOWN
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
-from .moderation import (_combine, _latest_ids, _rows_by_id, count_may_have_decision, effective_decision,
-                         effective_decision_sql, moderation_status, reason_line)
+from .moderation import (_combine, _latest_ids, _rows_by_id, effective_decision, effective_decision_sql,
+                         few_may_have_decision, moderation_status, reason_line)
 from .reports.compliance import Threads, may_have_duties, open_duties
 from .reports.data import load_for_duties
 
@@ -57,7 +57,7 @@ DUTY_RECORD = {"reply": "replied", "thank": "replied", "remove": "hidden --note 
 
 
 _WINDOW = 2000
-#: up to this many messages that could have a decision are filtered up front, more window by window
+#: up to this many messages that could have a decision: filtered in SQL up front; more: in Python
 _FEW = 5000
 
 
@@ -108,17 +108,12 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
             base = base.where(MSG.c.created_at >= _midnight(f.since))
         if f.until:
             base = base.where(MSG.c.created_at < _midnight(f.until + timedelta(days=1)))
-        # the decision filter is applied in SQL by the effective-decision rule: a decision few
-        # messages could have narrows the messages read up front (reading only those); a common
-        # one narrows each window instead (a page fills after a few windows); either way only the
-        # messages that have it reach the Python rule below, which works out what an item shows
-        by_window = False
-        if f.decision:
-            if count_may_have_decision(conn, f.decision) <= _FEW:
-                eff_ids = effective_decision_sql(f.decision).subquery("eff_ids")
-                base = base.where(MSG.c.id.in_(select(eff_ids.c.id)))
-            else:
-                by_window = True
+        # a decision few messages could have is applied in SQL by the effective-decision rule
+        # before anything is read, so only the messages that have it are read; a common one is
+        # left to the Python rule below (a page fills after the first windows)
+        if f.decision and few_may_have_decision(conn, f.decision, _FEW):
+            eff_ids = effective_decision_sql(f.decision).subquery("eff_ids")
+            base = base.where(MSG.c.id.in_(select(eff_ids.c.id)))
         items: list[dict[str, Any]] = []
         last: tuple[datetime, int] | None = None
         # window after window of the oldest current messages (keyset on created_at, id), so that
@@ -135,10 +130,6 @@ def queue(app: App, f: QueueFilter | None = None) -> list[dict[str, Any]]:
                 break
             size = min(_WINDOW, size * 4)
             last = (page[-1]["created_at"], page[-1]["id"])
-            if by_window:
-                have = {int(i) for i, _ in conn.execute(
-                    effective_decision_sql(f.decision, among=[r["id"] for r in page]))}
-                page = [r for r in page if r["id"] in have]
             ids = [r["id"] for r in page]
             latest_j = _latest_ids(conn, JUD, ids)
             latest_d = _latest_ids(conn, DEC, ids)

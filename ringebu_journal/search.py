@@ -56,7 +56,7 @@ from .app import App
 from .db.tables import Account, Judgment, Message, ModeratorDecision
 from .errors import UsageError
 from .models import Decision, Platform
-from .moderation import count_may_have_decision, effective_decision_sql, effective_decisions, may_have_decision_sql
+from .moderation import effective_decision_sql, effective_decisions, few_may_have_decision, may_have_decision_sql
 
 MSG = Message.__table__
 ACC = Account.__table__
@@ -363,7 +363,7 @@ def _candidates(conn: Connection, words: Sequence[str], author: _Author | None, 
     if end is not None:
         stmt = stmt.where(MSG.c.created_at < end)
     if decision is not None:
-        if count_may_have_decision(conn, decision) <= _FEW:
+        if few_may_have_decision(conn, decision, _FEW):
             # few messages could have it: keep, in SQL, exactly those that have it
             eff_ids = effective_decision_sql(decision).subquery("eff_ids")
             stmt = stmt.where(row_id.in_(select(eff_ids.c.id)))

@@ -120,8 +120,8 @@ def test_a_decision_filter_matching_nothing_reads_nothing_in_python(make_app, tm
 
 
 def test_a_common_decision_is_filtered_window_by_window_with_the_same_result(make_app, tmp_path, monkeypatch):
-    """Above ``_FEW`` messages that could have the decision, the queue filters each window by the
-    SQL rule and search walks the superset; both give what the exact filter gives."""
+    """Above ``_FEW`` messages that could have the decision, the queue filters its windows by the
+    Python rule and search walks the superset; both give what the SQL filter gives."""
     from ringebu_journal import search
 
     arkiv = make_app("archivist")
