@@ -6,9 +6,9 @@ version imported) after a moderator decided them. Duties: every message with a d
 puts on the municipality that is not done yet (reply, thank, remove, refer_post, refer_political),
 as ``reports.compliance.open_duties`` defines it — the same definition the compliance report's
 findings use, so a finding there is always work in the queue. The decision shown is the effective
-one (``moderation._combine``), the judge's latest proposal beside it; a decision filter is applied
-in SQL by the same rule (``moderation.effective_decision_sql``) before the windows are read, so a
-decision few messages have does not walk the whole table. ``show`` gives one message with its thread, every version, its
+one (``moderation._combine``), the judge's latest proposal beside it; a decision few messages could
+have is filtered in SQL by the same rule (``moderation.effective_decision_sql``) before the
+windows are read, so it does not walk the whole table. ``show`` gives one message with its thread, every version, its
 attachments, every judgment, every moderator decision and recorded action, and every audit event
 about any of its versions.
 """

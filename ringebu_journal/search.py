@@ -49,19 +49,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, literal_column, or_, select, text, tuple_, union
+from sqlalchemy import bindparam, literal_column, or_, select, text, tuple_
 from sqlalchemy.engine import Connection
 
 from .app import App
-from .db.tables import Account, Judgment, Message, ModeratorDecision
+from .db.tables import Account, Message
 from .errors import UsageError
 from .models import Decision, Platform
 from .moderation import effective_decision_sql, effective_decisions, few_may_have_decision, may_have_decision_sql
 
 MSG = Message.__table__
 ACC = Account.__table__
-JUD = Judgment.__table__
-DEC = ModeratorDecision.__table__
 
 DECISIONS = tuple(d.value for d in Decision)
 PLATFORMS = tuple(p.value for p in Platform)
