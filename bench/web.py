@@ -141,7 +141,7 @@ def pages_on_sqlite(messages: int, requests_per_kind: int, work: Path, say) -> d
     say(f"  judged: {mix}")
     rnd = random.Random(16)
     queue_urls = ["/queue", "/queue?decision=journal", "/queue?action=reply", "/queue?since=2024-05-10",
-                  "/queue?decision=journal&until=2024-05-20"]
+                  "/queue?decision=journal&until=2024-05-20", "/queue?decision=review"]
     search_urls = [f"/search?q={w}" for w in WORDS] + \
                   [f"/search?q={w}&platform=facebook" for w in WORDS[:4]] + \
                   [f"/search?q={w}&decision=review" for w in WORDS[4:8]] + \

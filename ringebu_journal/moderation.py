@@ -2,7 +2,10 @@
 
 The rule everything else follows (the exporter, the queue, `judgments` and the reports included):
 **the effective decision on a message is its latest moderator decision, unless that is an unflag;
-otherwise its latest judgment.** It is computed in one place, :func:`_combine`. One exception:
+otherwise its latest judgment.** It is computed in one place, :func:`_combine`, and expressed
+once more in SQL beside it, :func:`effective_decision_sql`, for filters that must not work out the
+effective decision of every message in Python (tests/moderation/test_effective_sql.py holds the two
+to the same answers). One exception:
 when a newer version of the message was judged after the moderator decided and that judgment is
 stricter — it adds skjerming, or it journals what the moderator did not — the effective decision
 is ``review``: the new text waits for a moderator and does not go out on the old decision.
@@ -37,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, case, false, func, literal, or_, select, tuple_, union, update
 from sqlalchemy.engine import Connection
 
 from . import messages as msgs
@@ -273,6 +276,92 @@ def _combine(mid: int, j: dict[str, Any] | None, d: dict[str, Any] | None,
             decision_id=None, kind=None, hjemmel=hjemmel if judge_screen else None, lock_version=lock,
         )
     return EffectiveDecision(mid, None, False, None, None, None, None, None, None, lock_version=lock)
+
+
+def may_have_decision_sql(decision: str):
+    """SQL: (platform, platform_message_id) of the messages with, on some version, a judgment or a
+    moderator decision that could make ``decision`` their effective decision — a superset, found
+    from the judgments and decisions of that value (indexed). ``review`` also comes from a judgment
+    of a new version stricter than a moderator's decision: every message a moderator decided may
+    have it."""
+    ver = MSG.alias("cand_ver")
+    by_judge = (select(ver.c.platform, ver.c.platform_message_id)
+                .select_from(JUD.join(ver, ver.c.id == JUD.c.message_id)).where(JUD.c.decision == decision))
+    by_moderator = select(ver.c.platform, ver.c.platform_message_id).select_from(
+        DEC.join(ver, ver.c.id == DEC.c.message_id))
+    if decision != Decision.review.value:
+        by_moderator = by_moderator.where(DEC.c.decision == decision)
+    return union(by_judge, by_moderator)
+
+
+def few_may_have_decision(conn: Connection, decision: str, few: int) -> bool:
+    """Whether at most ``few`` judgments and moderator decisions could make ``decision`` the
+    effective decision of a message (the rows behind :func:`may_have_decision_sql`; read through
+    the decision indexes, never more than ``few + 1`` of each), to choose how to filter."""
+    by_judge = select(JUD.c.id).where(JUD.c.decision == decision).limit(few + 1).subquery("fj")
+    by_moderator = select(DEC.c.id)
+    if decision != Decision.review.value:
+        by_moderator = by_moderator.where(DEC.c.decision == decision)
+    by_moderator = by_moderator.limit(few + 1).subquery("fd")
+    n = (conn.execute(select(func.count()).select_from(by_judge)).scalar() or 0) + \
+        (conn.execute(select(func.count()).select_from(by_moderator)).scalar() or 0)
+    return n <= few
+
+
+def _latest_by_key(table, keys):
+    """SQL: per message (platform, platform_message_id) the newest row id of ``table`` over all
+    versions, for the messages in ``keys`` (a select of keys) or all."""
+    ver = MSG.alias(f"lv_{table.name}")
+    stmt = (select(ver.c.platform.label("platform"), ver.c.platform_message_id.label("pmid"),
+                   func.max(table.c.id).label("latest"))
+            .select_from(table.join(ver, ver.c.id == table.c.message_id)))
+    if keys is not None:
+        stmt = stmt.where(tuple_(ver.c.platform, ver.c.platform_message_id).in_(keys))
+    return stmt.group_by(ver.c.platform, ver.c.platform_message_id).subquery(f"latest_{table.name}")
+
+
+def effective_decision_sql(decision: str | None = None):
+    """SQL with the rule of :func:`_combine`: ``(id, decision)`` of every current message, its
+    effective decision (NULL when neither judged nor decided). With ``decision``: only the current
+    messages whose effective decision it is — the latest judgments and decisions are then looked
+    up only for the messages that could have it (:func:`may_have_decision_sql`, indexed), so a
+    decision few messages have is found without reading the others.
+
+    The same rule, case by case: the latest moderator decision over all versions counts unless it
+    is an unflag — except that a judgment of a newer version (not the one a confirm accepted) that
+    adds skjerming or journals what the moderator did not makes it ``review``; otherwise the
+    latest judgment counts.
+
+    Meant for decisions few messages could have (:func:`few_may_have_decision`): over many
+    thousands of candidates the Python rule on the first windows of a page is cheaper."""
+    keys = may_have_decision_sql(decision) if decision is not None else None
+    cur = MSG.alias("eff_cur")
+    lj, ld = _latest_by_key(JUD, keys), _latest_by_key(DEC, keys)
+    j, d = JUD.alias("eff_j"), DEC.alias("eff_d")
+    judge_screen = func.coalesce(j.c.screening["screen"].as_boolean(), false())
+    moderator_screen = case((d.c.screen.is_not(None), d.c.screen), else_=judge_screen)
+    moderator_counts = and_(d.c.id.is_not(None), d.c.kind != "unflag")
+    stricter = and_(
+        j.c.id.is_not(None), j.c.message_id > d.c.message_id,
+        or_(d.c.judgment_id.is_(None), d.c.judgment_id != j.c.id),
+        or_(and_(judge_screen, ~moderator_screen),
+            and_(j.c.decision == Decision.journal.value,
+                 func.coalesce(d.c.decision, "") != Decision.journal.value)))
+    effective = case(
+        (and_(moderator_counts, stricter), literal(Decision.review.value)),
+        (moderator_counts, d.c.decision),
+        else_=j.c.decision,
+    ).label("decision")
+    frm = (cur.outerjoin(lj, and_(lj.c.platform == cur.c.platform, lj.c.pmid == cur.c.platform_message_id))
+           .outerjoin(ld, and_(ld.c.platform == cur.c.platform, ld.c.pmid == cur.c.platform_message_id))
+           .outerjoin(j, j.c.id == lj.c.latest)
+           .outerjoin(d, d.c.id == ld.c.latest))
+    stmt = select(cur.c.id.label("id"), effective).select_from(frm).where(cur.c.is_current.is_(True))
+    if keys is not None:
+        stmt = stmt.where(tuple_(cur.c.platform, cur.c.platform_message_id).in_(keys))
+    if decision is not None:
+        stmt = stmt.where(or_(lj.c.latest.is_not(None), ld.c.latest.is_not(None)), effective == decision)
+    return stmt
 
 
 # -- deciding -------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ version imported) after a moderator decided them. Duties: every message with a d
 puts on the municipality that is not done yet (reply, thank, remove, refer_post, refer_political),
 as ``reports.compliance.open_duties`` defines it — the same definition the compliance report's
 findings use, so a finding there is always work in the queue. The decision shown is the effective
-one (``moderation._combine``), the judge's latest proposal beside it. ``show`` gives one message with its thread, every version, its
+one (``moderation._combine``), the judge's latest proposal beside it; a decision few messages could
+have is filtered in SQL by the same rule (``moderation.effective_decision_sql``) before the
+windows are read, so it does not walk the whole table. ``show`` gives one message with its thread, every version, its
 attachments, every judgment, every moderator decision and recorded action, and every audit event
 about any of its versions.
 """
@@ -27,7 +29,8 @@ from .app import App
 from .audit import SHOWN as AUDIT_SHOWN
 from .db.tables import Account, Attachment, AuditEvent, Judgment, Message, MessageAction, ModeratorDecision
 from .errors import UsageError
-from .moderation import EffectiveDecision, _combine, _latest_ids, _rows_by_id, effective_decision, moderation_status, reason_line
+from .moderation import (EffectiveDecision, _combine, _latest_ids, _rows_by_id, effective_decision,
+                         effective_decision_sql, few_may_have_decision, moderation_status, reason_line)
 from .reports.compliance import Threads, may_have_duties, open_duties
 from .reports.data import load_for_duties
 
@@ -54,6 +57,8 @@ DUTY_RECORD = {"reply": "replied", "thank": "replied", "remove": "hidden --note 
 
 
 _WINDOW = 2000
+#: up to this many messages that could have a decision: filtered in SQL up front; more: in Python
+_FEW = 5000
 
 
 def snippet(text: str | None, n: int = SNIPPET) -> str:
@@ -103,6 +108,12 @@ def queue(app: App, f: QueueFilter | None = None) -> list[QueueItem]:
             base = base.where(MSG.c.created_at >= _midnight(f.since))
         if f.until:
             base = base.where(MSG.c.created_at < _midnight(f.until + timedelta(days=1)))
+        # a decision few messages could have is applied in SQL by the effective-decision rule
+        # before anything is read, so only the messages that have it are read; a common one is
+        # left to the Python rule below (a page fills after the first windows)
+        if f.decision and few_may_have_decision(conn, f.decision, _FEW):
+            eff_ids = effective_decision_sql(f.decision).subquery("eff_ids")
+            base = base.where(MSG.c.id.in_(select(eff_ids.c.id)))
         items: list[QueueItem] = []
         last: tuple[datetime, int] | None = None
         # window after window of the oldest current messages (keyset on created_at, id), so that

@@ -28,9 +28,12 @@ Invariants:
   that platform id. Names are indexed beside the text (SQLite: ``authors_fts``; PostgreSQL: a
   GIN index on the name's words, not stemmed).
 * **The one effective decision.** A hit's decision is ``moderation.effective_decisions`` — the
-  rule the queue, the exporter and the reports use. Filtering by decision narrows the
-  candidates in SQL to messages with a judgment or a moderator decision of that value (a superset),
-  then keeps exactly those whose effective decision it is.
+  rule the queue, the exporter and the reports use. Filtering by a decision few messages could
+  have (at most ``_FEW`` with a judgment or moderator decision that could give it) keeps, in SQL,
+  exactly the messages whose effective decision it is by the same rule
+  (``moderation.effective_decision_sql``), so it is not worked out in Python for every word match;
+  a decision many could have narrows the candidates to those (a superset) and keeps, window by
+  window, those whose effective decision it is (the first windows fill a page).
 * **Limits reject the query, never the database:** at most ``MAX_WORDS`` words of at most
   ``MAX_WORD`` characters, ``limit`` 1 … ``MAX_LIMIT``; anything else is a ``UsageError`` line.
 
@@ -46,19 +49,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, literal_column, or_, select, text, tuple_, union
+from sqlalchemy import bindparam, literal_column, or_, select, text, tuple_
 from sqlalchemy.engine import Connection
 
 from .app import App
-from .db.tables import Account, Judgment, Message, ModeratorDecision
+from .db.tables import Account, Message
 from .errors import UsageError
 from .models import Decision, Platform
-from .moderation import effective_decisions
+from .moderation import effective_decision_sql, effective_decisions, few_may_have_decision, may_have_decision_sql
 
 MSG = Message.__table__
 ACC = Account.__table__
-JUD = Judgment.__table__
-DEC = ModeratorDecision.__table__
 
 DECISIONS = tuple(d.value for d in Decision)
 PLATFORMS = tuple(p.value for p in Platform)
@@ -71,6 +72,8 @@ SNIPPET = 160
 #: characters of a message PostgreSQL indexes (must equal the expression of migration 0006_search)
 PG_INDEXED_CHARS = 100000
 _WINDOW = 500
+#: a decision at most this many messages could have is filtered exactly in SQL, a commoner one window by window
+_FEW = 5000
 
 # letters and digits: the token characters of FTS5's unicode61 tokenizer (categories L* and N*)
 _WORD = re.compile(r"[^\W_]+")
@@ -358,24 +361,14 @@ def _candidates(conn: Connection, words: Sequence[str], author: _Author | None, 
     if end is not None:
         stmt = stmt.where(MSG.c.created_at < end)
     if decision is not None:
-        stmt = stmt.where(key.in_(_may_have_decision(decision)))
+        if few_may_have_decision(conn, decision, _FEW):
+            # few messages could have it: keep, in SQL, exactly those that have it
+            eff_ids = effective_decision_sql(decision).subquery("eff_ids")
+            stmt = stmt.where(row_id.in_(select(eff_ids.c.id)))
+        else:
+            # many could: the superset here, the first windows of candidates fill the page
+            stmt = stmt.where(key.in_(may_have_decision_sql(decision)))
     return stmt.order_by(MSG.c.created_at.desc(), MSG.c.id.desc())
-
-
-def _may_have_decision(decision: str):
-    """SQL: (platform, platform_message_id) of the messages with, on some version, a judgment or a
-    moderator decision that could make ``decision`` their effective decision — a superset, found
-    from the judgments and decisions of that value (indexed). ``review`` also comes from a judgment
-    of a new version stricter than a moderator's decision: every message a moderator decided may
-    have it."""
-    ver = MSG.alias("sv")
-    by_judge = (select(ver.c.platform, ver.c.platform_message_id)
-                .select_from(JUD.join(ver, ver.c.id == JUD.c.message_id)).where(JUD.c.decision == decision))
-    by_moderator = select(ver.c.platform, ver.c.platform_message_id).select_from(
-        DEC.join(ver, ver.c.id == DEC.c.message_id))
-    if decision != Decision.review.value:
-        by_moderator = by_moderator.where(DEC.c.decision == decision)
-    return union(by_judge, by_moderator)
 
 
 def _filter_by_decision(conn: Connection, stmt, decision: str, limit: int, offset: int):

@@ -70,3 +70,72 @@ def test_replies_and_conversations_are_found_through_an_index(make_app):
                                   "ix_message_conversation")):
                 plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN SELECT id FROM messages WHERE {where}")))
                 assert index in plan, plan
+
+
+def test_a_decision_filter_matching_nothing_reads_nothing_in_python(make_app, tmp_path, monkeypatch):
+    """`/queue?decision=review` and a search by `review` when nothing waits for review used to work
+    out the effective decision of every message (or every word match) in Python; the filter is now
+    applied in SQL by the same rule, so no message is handed to the Python rule at all."""
+    from sqlalchemy import select
+
+    from ringebu_journal import moderation, search
+    from ringebu_journal.db.tables import Message
+
+    arkiv = make_app("archivist")
+    import_jsonl(arkiv, [_capture(tmp_path / "c.jsonl", 600)])
+    judge_stored(arkiv)
+    mod = make_app("moderator")
+    with mod.db.read() as conn:
+        current = list(conn.execute(select(Message.__table__.c.id).where(Message.__table__.c.is_current.is_(True)))
+                       .scalars())
+        present = {e.decision for e in moderation.effective_decisions(conn, current).values()}
+    absent = [d for d in ("review", "exclude", "archive", "journal") if d not in present]
+    assert absent, present
+    nothing = absent[0]
+    looked_up: list[int] = []
+    real_latest, real_effective = queries._latest_ids, search.effective_decisions
+
+    def latest_counting(conn, table, ids):
+        looked_up.extend(ids)
+        return real_latest(conn, table, ids)
+
+    def effective_counting(conn, ids):
+        ids = list(ids)
+        looked_up.extend(ids)
+        return real_effective(conn, ids)
+
+    monkeypatch.setattr(queries, "_latest_ids", latest_counting)
+    monkeypatch.setattr(search, "effective_decisions", effective_counting)
+    assert queries.queue(mod, queries.QueueFilter(decision=nothing)) == []
+    assert queries.queue(mod, queries.QueueFilter(decision=nothing, limit=50)) == []
+    assert looked_up == []
+    assert len(search.search(mod, "sak", decision=nothing)) == 0
+    assert looked_up == []
+    # and a filter that matches still finds exactly what the unfiltered queue holds of it
+    full = queries.queue(mod, queries.QueueFilter())
+    looked_up.clear()
+    journal = queries.queue(mod, queries.QueueFilter(decision="journal"))
+    assert [i["id"] for i in journal] == [i["id"] for i in full if i["decision"] == "journal"]
+    assert journal and len(looked_up) <= 2 * len(journal)      # judgments and decisions of those only
+
+
+def test_a_common_decision_is_filtered_window_by_window_with_the_same_result(make_app, tmp_path, monkeypatch):
+    """Above ``_FEW`` messages that could have the decision, the queue filters its windows by the
+    Python rule and search walks the superset; both give what the SQL filter gives."""
+    from ringebu_journal import search
+
+    arkiv = make_app("archivist")
+    import_jsonl(arkiv, [_capture(tmp_path / "c.jsonl", 300)])
+    judge_stored(arkiv)
+    mod = make_app("moderator")
+    for d in ("journal", "archive", "exclude", "review"):
+        exact_q = queries.queue(mod, queries.QueueFilter(decision=d))
+        exact_s = [h.message_id for h in search.search(mod, "sak", decision=d, limit=200)]
+        monkeypatch.setattr(queries, "_FEW", 0)
+        monkeypatch.setattr(search, "_FEW", 0)
+        assert queries.queue(mod, queries.QueueFilter(decision=d)) == exact_q
+        assert queries.queue(mod, queries.QueueFilter(decision=d, limit=7)) == exact_q[:7]
+        assert [h.message_id for h in search.search(mod, "sak", decision=d, limit=200)] == exact_s
+        monkeypatch.undo()
+        assert all(i["decision"] == d for i in exact_q)
+    assert queries.queue(mod, queries.QueueFilter(decision="journal"))
