@@ -6,7 +6,9 @@ conversation), stores one ``judgments`` row per message and writes one ``judgmen
 event each, in the same transaction. A judgment is never overwritten: judging again with a
 changed policy, or after the thread context changed, adds a new judgment. A message whose
 effective decision becomes journal through a judgment gets its numbers from the registry
-(``registry.register``) in the same transaction.
+(``registry.register``) in the same transaction; the effective decision it needs is the new
+judgment's own unless a moderator has decided on the message (``moderation.effective_after_judging``).
+Each batch stores its judgments, numbers and audit events with one executemany each.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from . import audit, killpoints, registry
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
+from .moderation import effective_after_judging
 from .models import Reason, ScreeningProposal
 
 MSG = Message.__table__
@@ -238,7 +241,9 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
             if inserts:
                 conn.execute(JUD.insert(), inserts)
                 # messages that became journal get their numbers in this same transaction
-                registry.register(conn, [r["message_id"] for r in inserts], at=now, actor=app.actor)
+                judged = {r["message_id"]: r["decision"] for r in inserts}
+                registry.register(conn, list(judged), at=now, actor=app.actor,
+                                  effective=effective_after_judging(conn, judged))
                 audit.append_many(conn, events)
                 summary.judged += len(inserts)
             killpoints.reached("judge.batch")           # written, not yet committed

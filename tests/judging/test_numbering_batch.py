@@ -7,7 +7,9 @@ each), kept here as the reference. The same seeded run — the judge over thread
 moderator turning messages journal, and journal messages stored without the hook across a new year
 numbered by ``assign_missing`` — is made on two fresh databases, one with each algorithm, and the
 database content must be the same: every number and date, every judgment, every audit event's
-canonical bytes (all but the times and the hashes that cover them).
+canonical bytes (all but the times and the hashes that cover them). The judge's shortcut to the
+effective decision (``moderation.effective_after_judging``) is checked the same way against
+looking every judged message up in full, with new versions of messages a moderator decided on.
 """
 
 from __future__ import annotations
@@ -23,16 +25,17 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from ringebu_journal import registry
+from ringebu_journal import judging, registry
 from ringebu_journal.app import App, add_user, init_database
 from ringebu_journal.audit import AUDIT
 from ringebu_journal.importers.run import import_jsonl
 from ringebu_journal.judging import JUD, MSG, judge_stored
-from ringebu_journal.moderation import flag
+from ringebu_journal.moderation import effective_decisions, flag
 
 from conftest import require_pg
 
 CASES, NUMBERS = registry.CASES, registry.NUMBERS
+CLAIM = " Jeg klager på vedtaket om byggesøknaden min og ber om en skriftlig begrunnelse."
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "judge.py"
 
 
@@ -66,6 +69,11 @@ def _reference_assign(conn, todo, actor):
         ))
         out.append(registry.Assigned(row["id"], saksaar, sakssekvens, day.year, jseq, jpnr, day, new_case))
     return out
+
+
+def _reference_effective(conn, judged):
+    """Every judged message's effective decision looked up in full."""
+    return {mid: e.decision for mid, e in effective_decisions(conn, list(judged)).items()}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -136,17 +144,37 @@ def _run(url: str, tmp: Path) -> dict[str, list]:
     # round one: 400 comments in 6 threads; round two: 400 more in the same threads (cases exist)
     _import(app, tmp, "one", _rows(texts[:400], 6, "c", 0))
     judge_stored(app)
-    _import(app, tmp, "two", _rows(texts[400:800], 6, "c", 400))
-    judge_stored(app)
     # a moderator makes some non-journal messages journal (one number each, in existing cases)
+    # and some journal ones not journal
     mod = App.open(url, actor="mona", data_dir=tmp / "data")
     mod.role = "moderator"
     with app.db.read() as conn:
-        others = [r[0] for r in conn.execute(
-            select(JUD.c.message_id).where(JUD.c.decision != "journal").order_by(JUD.c.message_id).limit(12))]
-    assert len(others) == 12
-    for mid in others:
-        flag(mod, [f"id:{mid}"], "journal", "Et spørsmål som skal besvares")
+        flagged = {}
+        for decision, to, skip in (("journal", "exclude", 0), ("archive", "journal", 0), ("exclude", "journal", 0),
+                                   ("review", "archive", 0), ("archive", "exclude", 5)):
+            for r in conn.execute(select(JUD.c.message_id, MSG.c.platform_message_id)
+                                  .join(MSG, MSG.c.id == JUD.c.message_id).where(JUD.c.decision == decision)
+                                  .order_by(JUD.c.message_id).offset(skip).limit(5)):
+                flagged[r[0]] = (r[1], to)
+    assert len(flagged) == 25
+    for mid, (_, to) in flagged.items():
+        flag(mod, [f"id:{mid}"], to, "Moderatorens vurdering")
+    # round two: 400 more in the same threads (the cases exist), and new versions of the flagged
+    # messages (the judge judges them again; the moderator's decision still counts)
+    two = _rows(texts[400:800], 6, "c", 400)
+    one = {r["id"]: r for r in _rows(texts[:400], 6, "c", 0)}
+    edited = [dict(one[pid.rsplit("_", 1)[-1]], text=one[pid.rsplit("_", 1)[-1]]["text"] + CLAIM)
+              for pid, _ in flagged.values()]
+    _import(app, tmp, "two", two + edited)
+    judge_stored(app)
+    with app.db.read() as conn:
+        versions = conn.execute(select(func.count()).select_from(MSG).where(MSG.c.is_current.is_(False))).scalar()
+        # new versions the judge journals while the moderator's decision (not journal) stands
+        held = conn.execute(select(func.count()).select_from(
+            JUD.join(MSG, MSG.c.id == JUD.c.message_id)).where(
+            MSG.c.is_current.is_(True), JUD.c.decision == "journal",
+            MSG.c.platform_message_id.in_([pid for pid, to in flagged.values() if to != "journal"]))).scalar()
+    assert versions == 25 and held >= 5
     # journal messages stored without the hook, decided across the new year (Oslo time)
     _import(app, tmp, "three", _rows(texts[800:900], 6, "d", 800))
     with app.db.write() as conn:
@@ -189,6 +217,7 @@ def _run(url: str, tmp: Path) -> dict[str, list]:
 def test_bulk_numbering_gives_what_one_at_a_time_gives(two_urls, tmp_path, monkeypatch):
     bulk = _run(two_urls[0], tmp_path / "bulk")
     monkeypatch.setattr(registry, "_assign_all", _reference_assign)
+    monkeypatch.setattr(judging, "effective_after_judging", _reference_effective)
     one_by_one = _run(two_urls[1], tmp_path / "one")
     assert len(bulk["numbers"]) > 100 and len(bulk["cases"]) > 20
     # gap-free per year, in both
