@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import and_, create_engine, func, or_, select, text
 from sqlalchemy.engine import make_url
 
 from ringebu_journal import judging, registry
@@ -31,8 +32,6 @@ from ringebu_journal.audit import AUDIT
 from ringebu_journal.importers.run import import_jsonl
 from ringebu_journal.judging import JUD, MSG, judge_stored
 from ringebu_journal.moderation import effective_decisions, flag
-
-from conftest import require_pg
 
 CASES, NUMBERS = registry.CASES, registry.NUMBERS
 CLAIM = " Jeg klager på vedtaket om byggesøknaden min og ber om en skriftlig begrunnelse."
@@ -82,20 +81,19 @@ def two_urls(request, tmp_path) -> Iterator[tuple[str, str]]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
         return
-    base = require_pg()
-    names = ["rj_test_" + uuid.uuid4().hex[:12] for _ in range(2)]
+    first = request.getfixturevalue("pg_url")          # skips (or fails in CI) without a server
+    base = os.environ["RINGEBU_JOURNAL_TEST_PG"]
+    name = "rj_test_" + uuid.uuid4().hex[:12]
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        for n in names:
-            c.execute(text(f'CREATE DATABASE "{n}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield tuple(make_url(base).set(database=n).render_as_string(hide_password=False) for n in names)
+        yield first, make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as c:
-            for n in names:
-                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": n})
-                c.execute(text(f'DROP DATABASE IF EXISTS "{n}"'))
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
@@ -129,6 +127,33 @@ def _import(app: App, tmp: Path, name: str, rows: list[dict]) -> None:
     src = tmp / f"{name}.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     import_jsonl(app, [str(src)])
+
+
+def _check_siblings(conn) -> None:
+    """context_for's sibling, for batches of any size, is the current message under the same
+    parent created just before (by time, then id), asked of the database one message at a time."""
+    rows = [dict(r) for r in conn.execute(select(
+        MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.text,
+        MSG.c.author_is_municipality, MSG.c.parent_platform_id, MSG.c.post_platform_id,
+        MSG.c.conversation_id, MSG.c.created_at).where(MSG.c.is_current.is_(True)).order_by(MSG.c.id)).mappings()]
+    spec = {}
+    for r in rows:
+        if not r["parent_platform_id"] or r["conversation_id"]:
+            continue
+        prev = conn.execute(select(MSG.c.text).where(
+            MSG.c.platform == r["platform"], MSG.c.parent_platform_id == r["parent_platform_id"],
+            MSG.c.is_current.is_(True),
+            or_(MSG.c.created_at < r["created_at"], and_(MSG.c.created_at == r["created_at"], MSG.c.id < r["id"])))
+            .order_by(MSG.c.created_at.desc(), MSG.c.id.desc()).limit(1)).first()
+        spec[r["id"]] = prev[0] if prev else None
+    assert sum(v is not None for v in spec.values()) > 500
+    for size in (97, 1000):
+        for i in range(0, len(rows), size):
+            ctx = judging.context_for(conn, rows[i:i + size])
+            for r in rows[i:i + size]:
+                if r["id"] in spec:
+                    got = [c.text for c in ctx[r["id"]] if c.relation == "sibling"]
+                    assert got == ([spec[r["id"]]] if spec[r["id"]] is not None else []), (size, r["id"])
 
 
 def _run(url: str, tmp: Path) -> dict[str, list]:
@@ -191,6 +216,7 @@ def _run(url: str, tmp: Path) -> dict[str, list]:
     assert {a.journalaar for a in assigned} == {2026, 2027}
     out = {}
     with app.db.read() as conn:
+        _check_siblings(conn)
         out["cases"] = [tuple(r) for r in conn.execute(select(
             CASES.c.id, CASES.c.case_key, CASES.c.platform, CASES.c.thread_id, CASES.c.saksaar,
             CASES.c.sakssekvensnummer, CASES.c.saksdato, CASES.c.assigned_by).order_by(CASES.c.id))]
