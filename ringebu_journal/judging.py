@@ -67,7 +67,8 @@ def make_judge(app: App, policy_path: str | Path | None = None) -> Judge:
 
 
 def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[ContextItem]]:
-    """Thread context for a batch of messages, with two queries for the whole batch."""
+    """Thread context for a batch of messages, with a few queries for the whole batch (per 500
+    parents), reading only the messages that can be context of a row of the batch."""
     wanted: set[tuple[str, str]] = set()
     convo_threads: set[int] = set()
     for r in rows:
