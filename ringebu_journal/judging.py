@@ -6,7 +6,9 @@ conversation), stores one ``judgments`` row per message and writes one ``judgmen
 event each, in the same transaction. A judgment is never overwritten: judging again with a
 changed policy, or after the thread context changed, adds a new judgment. A message whose
 effective decision becomes journal through a judgment gets its numbers from the registry
-(``registry.register``) in the same transaction.
+(``registry.register``) in the same transaction; the effective decision it needs is the new
+judgment's own unless a moderator has decided on the message (``moderation.effective_after_judging``).
+Each batch stores its judgments, numbers and audit events with one executemany each.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from . import audit, clock, killpoints, organisation, registry
 from .app import App
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
+from .moderation import effective_after_judging
 from .models import Reason, ScreeningProposal
 
 MSG = Message.__table__
@@ -64,7 +67,8 @@ def make_judge(app: App, policy_path: str | Path | None = None) -> Judge:
 
 
 def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[ContextItem]]:
-    """Thread context for a batch of messages, with two queries for the whole batch."""
+    """Thread context for a batch of messages, with a few queries for the whole batch (per 500
+    parents), reading only the messages that can be context of a row of the batch."""
     wanted: set[tuple[str, str]] = set()
     convo_threads: set[int] = set()
     for r in rows:
@@ -79,18 +83,33 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
     # Facebook and Instagram return replies flat under the top-level comment, so the message a
     # reply really answers is often the reply just before it under the same parent (a sibling):
     # "Ja, registrer det som en klage" answers the municipality's question, not the complaint.
-    parents = list({(r["platform"], r["parent_platform_id"]) for r in rows
-                    if r["parent_platform_id"] and not r["conversation_id"]})
+    # Only the siblings that can be "just before" a row of the batch are read: those created within
+    # the batch's span, and under each parent the latest ones created before it (a batch of a long
+    # thread no longer reads the whole thread).
+    replies = [r for r in rows if r["parent_platform_id"] and not r["conversation_id"]]
+    parents = list({(r["platform"], r["parent_platform_id"]) for r in replies})
     siblings: dict[tuple[str, str], list[tuple[datetime, int, str, bool]]] = {}
-    for i in range(0, len(parents), 500):
-        chunk = parents[i:i + 500]
-        for m in conn.execute(
-            select(MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at, MSG.c.id, MSG.c.text,
-                   MSG.c.author_is_municipality)
-            .where(tuple_(MSG.c.platform, MSG.c.parent_platform_id).in_(chunk), MSG.c.is_current.is_(True))
-        ):
-            siblings.setdefault((m.platform, m.parent_platform_id), []).append(
-                (m.created_at, m.id, m.text, m.author_is_municipality))
+    if replies:
+        first, last = min(r["created_at"] for r in replies), max(r["created_at"] for r in replies)
+        sib_cols = (MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at, MSG.c.id, MSG.c.text,
+                    MSG.c.author_is_municipality)
+        earlier: list[tuple[str, str, datetime]] = []
+        for i in range(0, len(parents), 500):
+            chunk = parents[i:i + 500]
+            under = [tuple_(MSG.c.platform, MSG.c.parent_platform_id).in_(chunk), MSG.c.is_current.is_(True)]
+            for m in conn.execute(select(*sib_cols).where(*under, MSG.c.created_at >= first,
+                                                          MSG.c.created_at <= last)):
+                siblings.setdefault((m.platform, m.parent_platform_id), []).append(
+                    (m.created_at, m.id, m.text, m.author_is_municipality))
+            earlier.extend((m[0], m[1], m[2]) for m in conn.execute(
+                select(MSG.c.platform, MSG.c.parent_platform_id, func.max(MSG.c.created_at))
+                .where(*under, MSG.c.created_at < first).group_by(MSG.c.platform, MSG.c.parent_platform_id)))
+        for i in range(0, len(earlier), 500):
+            for m in conn.execute(select(*sib_cols).where(
+                    tuple_(MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at).in_(earlier[i:i + 500]),
+                    MSG.c.is_current.is_(True))):
+                siblings.setdefault((m.platform, m.parent_platform_id), []).append(
+                    (m.created_at, m.id, m.text, m.author_is_municipality))
     wanted_list = list(wanted)
     for i in range(0, len(wanted_list), 500):
         chunk = wanted_list[i:i + 500]
@@ -238,7 +257,9 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
             if inserts:
                 conn.execute(JUD.insert(), inserts)
                 # messages that became journal get their numbers in this same transaction
-                registry.register(conn, [r["message_id"] for r in inserts], at=now, actor=app.actor)
+                judged = {r["message_id"]: r["decision"] for r in inserts}
+                registry.register(conn, list(judged), at=now, actor=app.actor,
+                                  effective=effective_after_judging(conn, judged))
                 audit.append_many(conn, events)
                 summary.judged += len(inserts)
             killpoints.reached("judge.batch")           # written, not yet committed

@@ -216,6 +216,21 @@ def effective_decisions(conn: Connection, message_ids: Iterable[int]) -> dict[in
     return {mid: _combine(mid, j, d, lock) for mid, (j, d, lock) in _states(conn, ids).items()}
 
 
+def effective_after_judging(conn: Connection, judged: dict[int, str]) -> dict[int, str | None]:
+    """The effective decision of messages right after the judge stored a judgment for each
+    (``judged``: message id → the new judgment's decision), for the registry.
+
+    The new judgment is the newest of its message, so where no version of the message has a
+    moderator decision it is the effective decision; only the messages a moderator has decided on
+    are looked up in full (:func:`effective_decisions`). One query per chunk instead of five."""
+    ids = list(judged)
+    decided = _latest_ids(conn, DEC, ids)
+    out: dict[int, str | None] = {mid: judged[mid] for mid in ids if mid not in decided}
+    if decided:
+        out.update({mid: e.decision for mid, e in effective_decisions(conn, list(decided)).items()})
+    return out
+
+
 def effective_decision(conn: Connection, message_id: int) -> EffectiveDecision:
     """The effective decision for one message: the latest moderator decision (an unflag cancels
     it), else the latest judgment."""

@@ -18,6 +18,11 @@ Invariants:
   write lock: ``BEGIN IMMEDIATE`` on SQLite (every write transaction, ``db/engine.py``), and on
   PostgreSQL the same transaction-scoped advisory lock the audit trail takes, so two processes
   deciding at once never draw the same number (the unique constraints are the last guard).
+* **In bulk, as if one at a time.** Under that lock nothing else numbers, so a call reads the
+  highest saks- and journal number of each year it needs and the highest journalpostnummer of
+  each existing case once, counts on in memory in the call's order, and inserts the new cases and
+  then the journalposts with one executemany each: the numbers, dates and row ids are those that
+  numbering the messages one at a time in that order gives (tests/judging/test_numbering_batch.py).
 * **One hook.** The judge (``judging.judge_stored``) and the moderators (``moderation._store_one``)
   call :func:`register` right after storing their row and before the audit event; nothing else
   assigns numbers during normal work. :func:`assign_missing` numbers journal messages that were
@@ -100,33 +105,91 @@ def _numbered(conn: Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[st
     return found & set(keys)
 
 
-def _next(conn: Connection, column, where) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(column), 0)).where(where)).scalar() or 0) + 1
+def _max_by(conn: Connection, value, group, keys: Iterable) -> dict:
+    """``max(value)`` per ``group`` for the given group keys, one query per chunk of keys."""
+    keys = list(set(keys))
+    out: dict = {}
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i:i + _CHUNK]
+        for g, m in conn.execute(select(group, func.max(value)).where(group.in_(part)).group_by(group)):
+            out[g] = int(m or 0)
+    return out
 
 
-def _assign_one(conn: Connection, row: dict, at: datetime, actor: str, zone: ZoneInfo) -> Assigned:
-    at = utc(at)
-    day = local_day(at, zone)
-    key = _case_key(row["platform"], row["thread_key"], row["platform_message_id"])
-    case = conn.execute(select(CASES).where(CASES.c.case_key == key)).mappings().first()
-    new_case = case is None
-    if new_case:
-        seq = _next(conn, CASES.c.sakssekvensnummer, CASES.c.saksaar == day.year)
-        case_id = int(conn.execute(CASES.insert().values(
-            case_key=key, platform=row["platform"], thread_id=row["thread_id"], saksaar=day.year,
-            sakssekvensnummer=seq, saksdato=day, assigned_at=at, assigned_by=actor,
-        )).inserted_primary_key[0])
-        saksaar, sakssekvens = day.year, seq
-    else:
-        case_id, saksaar, sakssekvens = int(case["id"]), int(case["saksaar"]), int(case["sakssekvensnummer"])
-    jseq = _next(conn, NUMBERS.c.journalsekvensnummer, NUMBERS.c.journalaar == day.year)
-    jpnr = _next(conn, NUMBERS.c.journalpostnummer, NUMBERS.c.case_id == case_id)
-    conn.execute(NUMBERS.insert().values(
-        platform=row["platform"], platform_message_id=row["platform_message_id"], message_id=row["id"],
-        case_id=case_id, journalaar=day.year, journalsekvensnummer=jseq, journalpostnummer=jpnr,
-        journaldato=day, assigned_at=at, assigned_by=actor,
-    ))
-    return Assigned(row["id"], saksaar, sakssekvens, day.year, jseq, jpnr, day, new_case)
+def _existing_cases(conn: Connection, keys: Iterable[str]) -> dict[str, dict]:
+    keys = list(set(keys))
+    out: dict[str, dict] = {}
+    for i in range(0, len(keys), _CHUNK):
+        part = keys[i:i + _CHUNK]
+        for r in conn.execute(select(CASES.c.id, CASES.c.case_key, CASES.c.saksaar, CASES.c.sakssekvensnummer)
+                              .where(CASES.c.case_key.in_(part))).mappings():
+            out[r["case_key"]] = dict(r)
+    return out
+
+
+def _assign_all(conn: Connection, todo: Sequence[tuple[datetime, dict]], actor: str,
+                zone: ZoneInfo) -> list[Assigned]:
+    """Number ``todo`` ((decision time, message row) pairs) in their order, in bulk.
+
+    Gives exactly what numbering them one at a time gives (each number "the highest so far + 1"
+    at that moment): the caller holds the write lock, so the highest numbers are read once per
+    year and per case and counted on in memory; the new cases are inserted in order of their
+    first message (so their ids are the same as one insert at a time), then every journalpost in
+    one executemany."""
+    items: list[tuple[datetime, date, str, dict]] = []
+    for at, row in todo:
+        at = utc(at)
+        items.append((at, local_day(at, zone), _case_key(row["platform"], row["thread_key"], row["platform_message_id"]),
+                      row))
+    if not items:
+        return []
+    cases = _existing_cases(conn, [k for _, _, k, _ in items])
+    # new cases: saks numbers per year, counted on from the year's highest
+    new_cases: list[dict] = []
+    years = {day.year for _, day, key, _ in items if key not in cases}
+    saks_next = {y: m + 1 for y, m in _max_by(conn, CASES.c.sakssekvensnummer, CASES.c.saksaar, years).items()}
+    opened: dict[str, dict] = {}
+    for at, day, key, row in items:
+        if key in cases or key in opened:
+            continue
+        seq = saks_next.get(day.year, 1)
+        saks_next[day.year] = seq + 1
+        case = dict(case_key=key, platform=row["platform"], thread_id=row["thread_id"], saksaar=day.year,
+                    sakssekvensnummer=seq, saksdato=day, assigned_at=at, assigned_by=actor)
+        opened[key] = case
+        new_cases.append(case)
+    if new_cases:
+        conn.execute(CASES.insert(), new_cases)
+        for key, c in _existing_cases(conn, opened).items():
+            opened[key]["id"] = c["id"]
+    # journal numbers per year and journalpost numbers per case, counted on from the highest
+    journal_next = {y: m + 1 for y, m in _max_by(conn, NUMBERS.c.journalsekvensnummer, NUMBERS.c.journalaar,
+                                                 {day.year for _, day, _, _ in items}).items()}
+    post_next = {c: m + 1 for c, m in _max_by(conn, NUMBERS.c.journalpostnummer, NUMBERS.c.case_id,
+                                              [int(c["id"]) for c in cases.values()]).items()}
+    inserts: list[dict] = []
+    out: list[Assigned] = []
+    new_seen: set[str] = set()
+    for at, day, key, row in items:
+        if key in cases:
+            c, new_case = cases[key], False
+        else:
+            c, new_case = opened[key], key not in new_seen
+            new_seen.add(key)
+        case_id = int(c["id"])
+        jseq = journal_next.get(day.year, 1)
+        journal_next[day.year] = jseq + 1
+        jpnr = post_next.get(case_id, 1)
+        post_next[case_id] = jpnr + 1
+        inserts.append(dict(
+            platform=row["platform"], platform_message_id=row["platform_message_id"], message_id=row["id"],
+            case_id=case_id, journalaar=day.year, journalsekvensnummer=jseq, journalpostnummer=jpnr,
+            journaldato=day, assigned_at=at, assigned_by=actor,
+        ))
+        out.append(Assigned(row["id"], int(c["saksaar"]), int(c["sakssekvensnummer"]), day.year, jseq, jpnr, day,
+                            new_case))
+    conn.execute(NUMBERS.insert(), inserts)
+    return out
 
 
 def register(conn: Connection, message_ids: Iterable[int], *, at: datetime, actor: str,
@@ -150,8 +213,7 @@ def register(conn: Connection, message_ids: Iterable[int], *, at: datetime, acto
     done = _numbered(conn, [(r["platform"], r["platform_message_id"]) for r in rows])
     rows = [r for r in rows if (r["platform"], r["platform_message_id"]) not in done]
     rows.sort(key=lambda r: (utc(r["created_at"]), r["platform"], r["platform_message_id"]))
-    zone = organisation.read(conn).zone
-    return [_assign_one(conn, r, at, actor, zone) for r in rows]
+    return _assign_all(conn, [(at, r) for r in rows], actor, organisation.read(conn).zone)
 
 
 def assign_missing(conn: Connection, actor: str = "ringebu-journal",
@@ -187,8 +249,7 @@ def assign_missing(conn: Connection, actor: str = "ringebu-journal",
         return []
     _lock(conn)
     todo.sort(key=lambda t: (t[0], utc(t[1]["created_at"]), t[1]["platform"], t[1]["platform_message_id"]))
-    zone = organisation.read(conn).zone
-    return [_assign_one(conn, r, at, actor, zone) for at, r in todo]
+    return _assign_all(conn, todo, actor, organisation.read(conn).zone)
 
 
 @dataclass(frozen=True)
