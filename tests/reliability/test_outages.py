@@ -151,6 +151,8 @@ class Outage:
     def restore(self) -> None:
         if self.own:
             subprocess.run(["pg_ctlcluster", "15", self.CLUSTER, "start"], check=True, capture_output=True)
+            # accepting connections, not only started (a loaded machine needs longer)
+            subprocess.run(["pg_isready", "-q", "-p", str(self.PORT), "-t", "120"], check=True)
 
     def __exit__(self, *exc) -> None:
         if self.own:
@@ -169,6 +171,27 @@ def _poll(url: str, fn, timeout: float = 120) -> None:
             app.db.dispose()
         time.sleep(0.02)
     raise AssertionError("the run made no progress")
+
+
+def _paused(actor: str, step: str, marker: Path) -> dict[str, str]:
+    """The environment of a run that waits at the first arrival at ``step`` while ``marker`` exists."""
+    return dict(_env(actor), RINGEBU_JOURNAL_PAUSE_AT=f"{step}:1:{marker}")
+
+
+def _wait_paused(p: subprocess.Popen, marker: Path) -> None:
+    """Until the run has reached its pause point (it writes ``marker``), or has ended (a failure)."""
+    while not marker.exists():
+        assert p.poll() is None, ("the run ended before its pause point", p.returncode, p.stderr.read())
+        time.sleep(0.02)
+
+
+def _position(url: str) -> int:
+    app = App.open(url, actor="x")
+    try:
+        with app.db.read() as conn:
+            return int(conn.execute(select(ImportBatch.__table__.c.position)).scalar() or 0)
+    finally:
+        app.db.dispose()
 
 
 def _one_line_exit_2(p: subprocess.Popen) -> str:
@@ -190,10 +213,13 @@ def test_database_stops_mid_import_and_mid_judge_then_clean_resume(tmp_path):
         assert subprocess.run(_cli(ref_url, data, *imp), cwd=ROOT, env=_env("arkiv"), capture_output=True).returncode == 0
 
         # import: cut once the first chunk is committed
-        p = subprocess.Popen(_cli(url, data, *imp), cwd=ROOT, env=_env("arkiv"), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-        _poll(url, lambda c: (c.execute(select(ImportBatch.__table__.c.position)).scalar() or 0) > 0)
+        pause = tmp_path / "paused"
+        p = subprocess.Popen(_cli(url, data, *imp), cwd=ROOT, env=_paused("arkiv", "import.committed", pause),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _wait_paused(p, pause)
+        assert _position(url) > 0                   # the first chunk is committed, the rest is not
         pg.cut(url)
+        pause.unlink()
         line = _one_line_exit_2(p)
         assert "database" in line.lower() or "postgres" in line.lower() or "server" in line.lower(), line
         pg.restore()
@@ -204,10 +230,11 @@ def test_database_stops_mid_import_and_mid_judge_then_clean_resume(tmp_path):
 
         # judge: cut once the first batch of judgments is committed
         assert subprocess.run(_cli(ref_url, data, "judge"), cwd=ROOT, env=_env("arkiv"), capture_output=True).returncode == 0
-        p = subprocess.Popen(_cli(url, data, "judge"), cwd=ROOT, env=_env("arkiv"), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-        _poll(url, lambda c: c.execute(select(func.count()).select_from(Judgment.__table__)).scalar_one() > 0)
+        p = subprocess.Popen(_cli(url, data, "judge"), cwd=ROOT, env=_paused("arkiv", "judge.committed", pause),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _wait_paused(p, pause)
         pg.cut(url)
+        pause.unlink()
         _one_line_exit_2(p)
         pg.restore()
         again = subprocess.run(_cli(url, data, "judge"), cwd=ROOT, env=_env("arkiv"), capture_output=True, text=True)
