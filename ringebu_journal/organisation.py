@@ -48,7 +48,7 @@ HJEMMEL_13 = "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
 class Organisation:
     name: str = "Ringebu kommune"
     kommunenummer: str = "3439"                 # Ringebu, Innlandet (from 2024)
-    organisasjonsnummer: str = "961381185"
+    organisasjonsnummer: str = ""               # not set until an admin gives Enhetsregisteret's number
     own_domains: tuple[str, ...] = ("ringebu.kommune.no",)
     default_hjemmel: str = HJEMMEL_13
     time_zone: str = "Europe/Oslo"
@@ -114,7 +114,7 @@ def check(key: str, value: str) -> Any:
         digits = v.replace(" ", "")
         if not re.fullmatch(r"\d{9}", digits):
             raise UsageError(f"organisasjonsnummer {value!r} is not nine digits — give the number from "
-                             "Enhetsregisteret, e.g. 961381185")
+                             "Enhetsregisteret (e.g. 974 760 673)")
         if not orgnr_valid(digits):
             raise UsageError(f"organisasjonsnummer {value!r} has a wrong check digit (mod 11) — check the "
                              "number in Enhetsregisteret")
