@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ringebu_journal.permissions import OPEN
 from ringebu_journal.cli.operations import COMMANDS
-from ringebu_journal.app import App, add_user, init_database
+from ringebu_journal.app import EVERY_NAME, App, add_user, delegate, init_database
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
@@ -47,6 +47,9 @@ def split(pg_url, tmp_path):
     init_database(admin)
     admin.role = "admin"
     add_user(admin, "revisor", "auditor")
+    # the program's shared login roles act for the people (the mapping docs/security.md describes)
+    for role in (owner, runtime):
+        delegate(admin, EVERY_NAME, role, reason="shared login role of this test")
     admin.db.dispose()
     code, out, err = cli("--db", pg_url, "--actor", "admin", "setup-roles", "--owner", owner, "--runtime", runtime)
     assert code == 0, err

@@ -115,7 +115,7 @@ def test_a_decision_filter_matching_nothing_reads_nothing_in_python(make_app, tm
     full = queries.queue(mod, queries.QueueFilter())
     looked_up.clear()
     journal = queries.queue(mod, queries.QueueFilter(decision="journal"))
-    assert [i["id"] for i in journal] == [i["id"] for i in full if i["decision"] == "journal"]
+    assert [i.id for i in journal] == [i.id for i in full if i.decision == "journal"]
     assert journal and len(looked_up) <= 2 * len(journal)      # judgments and decisions of those only
 
 
@@ -137,5 +137,5 @@ def test_a_common_decision_is_filtered_window_by_window_with_the_same_result(mak
         assert queries.queue(mod, queries.QueueFilter(decision=d, limit=7)) == exact_q[:7]
         assert [h.message_id for h in search.search(mod, "sak", decision=d, limit=200)] == exact_s
         monkeypatch.undo()
-        assert all(i["decision"] == d for i in exact_q)
+        assert all(i.decision == d for i in exact_q)
     assert queries.queue(mod, queries.QueueFilter(decision="journal"))

@@ -62,8 +62,8 @@ def _rewrite_flags(db_file: Path) -> int:
     con = sqlite3.connect(db_file)
     cols = ["seq", *audit.FIELDS[1:], "prev_hash", "hash"]
     rows = [dict(zip(cols, r)) for r in con.execute(
-        'SELECT seq, at, actor, role, action, object_type, object_id, "before", "after", reason, prev_hash, hash '
-        "FROM audit_events ORDER BY seq")]
+        'SELECT seq, at, actor, role, action, object_type, object_id, "before", "after", reason, identity, '
+        "prev_hash, hash FROM audit_events ORDER BY seq")]
     prev, changed = audit.GENESIS, 0
     for ev in rows:
         if ev["action"] == "decision.flag":
