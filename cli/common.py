@@ -244,7 +244,8 @@ def _clip(s: str, width: int) -> str:
 #
 # Stored text stays verbatim; what reaches a terminal must not be able to move the cursor,
 # rewrite or hide lines, or reorder what is shown. Every character below is written as a
-# visible \uXXXX escape — the same escape JSON uses, so JSON text keeps its meaning.
+# visible backslash-u escape of four hex digits (\u001b) — the escape JSON uses, so JSON text keeps
+# its meaning.
 
 #: C0 controls (but line feed and tab, which only lay text out), DEL, C1 controls, the bidi
 #: embeddings, overrides, isolates and marks, and the Unicode line/paragraph separators
@@ -258,8 +259,8 @@ _ANY_UNSAFE_OR_LAYOUT = re.compile("[\n\t" + "".join(re.escape(chr(c)) for c in 
 
 
 def printable(text: str, *, newlines: bool = True) -> str:
-    """``text`` with every control, DEL, C1 and bidi control written as a visible ``\\uXXXX``
-    (``\\u001b`` for ESC, ``\\u000d`` for a carriage return, ``\\u202e`` for a right-to-left
+    """``text`` with every control, DEL, C1 and bidi control written as a visible backslash-u escape
+    of four hex digits (``\\u001b`` for ESC, ``\\u000d`` for a carriage return, ``\\u202e`` for a right-to-left
     override). ``newlines=False`` escapes line feeds and tabs too (for one-line fields)."""
     if newlines:
         return text.translate(_ESCAPES) if _ANY_UNSAFE.search(text) else text
