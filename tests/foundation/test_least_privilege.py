@@ -8,10 +8,8 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 import uuid
-from contextlib import redirect_stderr, redirect_stdout
 
 import click
 import pytest
@@ -22,19 +20,11 @@ from sqlalchemy.exc import DBAPIError
 from ringebu_journal.permissions import OPEN
 from ringebu_journal.cli.operations import COMMANDS
 from ringebu_journal.app import EVERY_NAME, App, add_user, delegate, init_database
+from moderation.conftest import run_argv
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
-    from ringebu_journal.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+    return run_argv(*argv)
 
 
 @pytest.fixture

@@ -29,15 +29,20 @@ def seeded(make_app, db_url) -> Seeded:
     return Seeded(db_url, mod, ids)
 
 
-def run_cli(url: str, actor: str, *args: str) -> tuple[int, str, str]:
-    """Run `ringebu-journal --db URL --actor ACTOR ARGS…` in this process: (exit code, stdout, stderr)."""
+def run_argv(*argv: str) -> tuple[int, str, str]:
+    """Run `ringebu-journal ARGV…` in this process: (exit code, stdout, stderr)."""
     from ringebu_journal.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with redirect_stdout(out), redirect_stderr(err):
         try:
-            main(["--db", url, "--actor", actor, *args])
+            main(list(argv))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return code, out.getvalue(), err.getvalue()
+
+
+def run_cli(url: str, actor: str, *args: str) -> tuple[int, str, str]:
+    """Run `ringebu-journal --db URL --actor ACTOR ARGS…` in this process: (exit code, stdout, stderr)."""
+    return run_argv("--db", url, "--actor", actor, *args)

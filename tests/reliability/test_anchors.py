@@ -9,13 +9,11 @@ outbox and a signed checkpoint carry is no longer in it, so ``audit verify --aga
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sqlite3
 import stat
 import tarfile
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from noark.addml import read_kontekst
@@ -27,19 +25,11 @@ from ringebu_journal.export.noark5 import export_noark5
 from ringebu_journal.importers import run
 from ringebu_journal.judging import judge_stored
 from ringebu_journal.moderation import flag
+from moderation.conftest import run_argv
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
-    from ringebu_journal.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+    return run_argv(*argv)
 
 
 def _messages(tmp_path: Path) -> Path:

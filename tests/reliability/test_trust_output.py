@@ -13,12 +13,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 import sqlite3
 import uuid
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -26,19 +24,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ringebu_journal.cli.common import UNSAFE, printable
+from moderation.conftest import run_argv
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
-    from ringebu_journal.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+    return run_argv(*argv)
 
 
 # -- secrets ---------------------------------------------------------------------------------------
