@@ -2,11 +2,13 @@
 
     python -m bench.judge_cv [--cache DIR] [--set key=value ...] [--rules-only]
 
-For each ``train-NN.jsonl`` of the shipped training data, a model is trained on every other
-shipped file and the left-out file is judged with the rules and that model; the figures of each
+For each independent writer's file of the shipped training data (``train-NN.jsonl``, and the
+blind corpora from ``blind3.jsonl`` on, which joined the training data after their first-run
+figures were recorded), a model is trained on every other shipped file and the left-out file is
+judged with the rules and that model; the figures of each
 file and of all of them pooled are printed (JSON lines). ``--cache`` keeps the trained models (by
 the training files' hashes), so other ``[model]`` settings (``--set remove_at=0.4``) can be tried
-without training again. The blind corpora in bench/corpus are never read here.
+without training again. The test corpora in bench/corpus are never read here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +25,9 @@ from ringebu_journal.judge import Judge, load_policy
 from ringebu_journal.judge.evaluate import evaluate_cases, read_labelled
 from ringebu_journal.judge.model import parse_model
 from ringebu_journal.judge.training import shipped_corpora
+
+#: The files written by one independent writer each, held out in turn.
+WRITER_FILE = re.compile(r"^(train-\d+|blind[3-9]\d*)\.jsonl$")
 
 FIGURES = ("journal_recall", "journal_precision", "review_load", "screening_recall", "recall_remove",
            "recall_refer_political", "recall_reply", "recall_thank", "channel_consistency")
@@ -48,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         settings[k] = type(settings[k])(float(v)) if not isinstance(settings[k], str) else v
     policy = dataclasses.replace(policy, model=settings)
     files = shipped_corpora()
-    held = [p for p in files if p.name.startswith("train-")]
+    held = [p for p in files if WRITER_FILE.match(p.name)]
     pooled: dict[str, list[int]] = {}
     for p in held:
         rest = [q for q in files if q != p]

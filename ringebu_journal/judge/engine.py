@@ -550,6 +550,12 @@ class Judge:
                     description=(f"Skrevet til kommunen på et språk modellen har lite data for "
                                  f"({seen} treningsmeldinger): en person vurderer"),
                     effect="til vurdering"))
+                # what nobody here can read yet is not published openly until a person has read
+                # it: the model's screening cannot speak for this language, so screening is
+                # proposed, and the moderator who reads the message confirms or lifts it
+                if ms["unknown_screen"] and not hjemmel:
+                    hjemmel.append(self.policy.default_hjemmel)
+                    sreasons.append("modell.ukjent_sprak: innholdet er ikke lest ennå; skjermes til en person har vurdert det")
         if not virus and not unknown:
             if decision == Decision.journal:
                 if p < ms["doubt_below"] and not from_thread:

@@ -61,10 +61,10 @@ MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "enabled": True,
     "file": "",                   # a model file; empty: the one shipped with the program
     "review_budget": 0.20,        # the share of (non-hard) messages that may go to review
-    "doubt_below": 0.25,          # the rules journal, the model below this: review
-    "case_review_at": 0.40,       # the rules see no case, the model at or above this: review
-    "confirm_at": 0.9,            # the rules only send to review, the model at or above this: journal
-    "dismiss_below": 0.35,        # the rules only send to review, the model below this: archive (0: never)
+    "doubt_below": 0.45,          # the rules journal, the model below this: review
+    "case_review_at": 0.36,       # the rules see no case, the model at or above this: review
+    "confirm_at": 0.75,           # the rules only send to review, the model at or above this: journal
+    "dismiss_below": 0.40,        # the rules only send to review, the model below this: archive (0: never)
     "screen_at": 0.35,
     "reply_at": 0.30,
     "thank_at": 0.5,
@@ -72,6 +72,7 @@ MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "remove_at": 0.40,
     "unknown_min_cases": 30,      # training messages in a language below which it is unknown ground
     "unknown_known_words": 0.5,   # share of known words below which the language is looked up
+    "unknown_screen": True,       # unknown ground is also proposed for screening until a person has read it
 }
 _THRESHOLD_KEYS = {"journal", "review", "confident"}
 _CONDITION_KEYS = {"id", "description", "scope", "patterns", "author"}

@@ -36,8 +36,13 @@ def test_model_file_is_plain_json_and_names_its_training_files():
         assert len(obj["weights"][lab]) == len(obj["vocabulary"])
     model = load_model()
     assert model.sha256 == hashlib.sha256(data).hexdigest()
-    # the test corpora of the project are not among the training files
-    assert not any(f["name"].startswith("blind3") for f in obj["trained_on"])
+    # the test corpora of the project (bench/corpus) are not among the training files, by name
+    # or by content
+    tests = list((ROOT / "bench" / "corpus").glob("*.jsonl"))
+    assert tests
+    trained = {f["name"] for f in obj["trained_on"]} | {f["sha256"] for f in obj["trained_on"]}
+    for t in tests:
+        assert t.name not in trained and hashlib.sha256(t.read_bytes()).hexdigest() not in trained, t.name
 
 
 def test_run_time_lookup_finds_exactly_the_training_features():
@@ -179,3 +184,4 @@ def test_train_command_is_deterministic(tmp_path):
                         str(tmp_path / "c.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "labelled file not found" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "c.json").exists()
+
