@@ -135,7 +135,7 @@ def test_review_load_target_is_the_policys_review_budget(tmp_path):
     from ringebu_journal.judge.policy import policy_text
     _, data = policy_text()
     strict = tmp_path / "strict.toml"
-    strict.write_text(data.decode("utf-8").replace("[thresholds]", "[model]\nreview_budget = 0.0\n\n[thresholds]", 1),
+    strict.write_text(data.decode("utf-8").replace("[model]\n", "[model]\nreview_budget = 0.0\n", 1),
                       encoding="utf-8")
     # a non-hard case the judge sends to review: the own matter in a municipal field
     case = {**CASE, "text": "Avlastningen for gutten vår er kuttet fra neste måned."}

@@ -126,15 +126,45 @@ def test_agreement_decides_automatically_and_reasons_name_features():
 
 def test_unknown_language_addressed_to_the_municipality_goes_to_review():
     judge = Judge(load_policy())
-    text = "Waxaan doonayaa in aan wax ka ogaado sida wiilkayga loogu diiwaan geliyo dugsiga xagaaga."
+    assert judge.model.languages.get("fi", 0) < judge.policy.model["unknown_min_cases"]
+    text = "Haluaisin tietää, miten poikani voidaan ilmoittaa kesäkouluun ensi kuussa."
     res = judge.judge(text)
-    assert res.decision.value == "review" and res.language == "so"
+    assert res.decision.value == "review" and res.language == "fi"
     assert any(r.rule == "modell.ukjent_sprak" for r in res.reasons)
+    # what nobody has read yet is proposed for screening until a person has
+    assert res.screening.screen and any("modell.ukjent_sprak" in r for r in res.screening.reasons)
     # the same words answering another citizen are not addressed to the municipality
     other = judge.judge(text, context=[ContextItem("Noen som vet når skolen starter?", False)])
     assert not any(r.rule == "modell.ukjent_sprak" for r in other.reasons)
     # a Norwegian message never pays for language identification
     assert judge.judge("Når åpner biblioteket i påsken?").language is None
+
+
+def test_a_language_outside_the_old_short_list_is_not_taken_for_a_known_one():
+    """With a detector that chose among 16 languages, Finnish was taken for Somali (a language the
+    model has data for), and the model's view was trusted on text it had never seen."""
+    from ringebu_journal.judge.language import detect_language
+    assert detect_language("Haluaisin tietää, miten poikani voidaan ilmoittaa kesäkouluun.") == "fi"
+    assert detect_language("Szeretném tudni, hogyan lehet a fiamat beíratni a nyári iskolába.") == "hu"
+    assert detect_language("Ik wil graag weten hoe ik mijn zoon kan inschrijven voor school.") == "nl"
+    # dialect stays Norwegian
+    assert detect_language("kæm skal e sende dette åt, e ha itte fått svar") in ("nn", "nb")
+
+
+def test_unknown_screening_is_a_policy_setting(tmp_path):
+    from ringebu_journal.judge.policy import policy_text
+    _, data = policy_text()
+    text = data.decode("utf-8")
+    assert "unknown_screen = true" in text
+    p = tmp_path / "policy.toml"
+    p.write_text(text.replace("unknown_screen = true", "unknown_screen = false", 1), encoding="utf-8")
+    res = Judge(load_policy(p)).judge("Haluaisin tietää, miten poikani voidaan ilmoittaa kesäkouluun ensi kuussa.")
+    assert res.decision.value == "review" and not res.screening.screen
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("unknown_screen = true", "unknown_screen = 1", 1), encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_policy(bad)
+    assert "true or false" in str(exc.value)
 
 
 def test_unknown_language_spam_is_still_removed():
@@ -146,7 +176,7 @@ def test_unknown_language_spam_is_still_removed():
 def test_rules_only_when_the_policy_switches_the_model_off(tmp_path):
     from ringebu_journal.judge.policy import policy_text
     _, data = policy_text()
-    text = data.decode("utf-8").replace("[thresholds]", "[model]\nenabled = false\n\n[thresholds]", 1)
+    text = data.decode("utf-8").replace("[model]\n", "[model]\nenabled = false\n", 1)
     p = tmp_path / "policy.toml"
     p.write_text(text, encoding="utf-8")
     judge = Judge(load_policy(p))
@@ -154,15 +184,15 @@ def test_rules_only_when_the_policy_switches_the_model_off(tmp_path):
 
 
 @pytest.mark.parametrize("snippet, reason", [
-    ("[model]\nreview_budget = 2\n", "between 0 and 1"),
-    ("[model]\nlanguage_magic = 1\n", "unknown key(s) in [model]"),
-    ("[model]\nenabled = 'yes'\n", "true or false"),
+    ("review_budget = 2\n", "between 0 and 1"),
+    ("language_magic = 1\n", "unknown key(s) in [model]"),
+    ("enabled = 'yes'\n", "true or false"),
 ])
 def test_bad_model_settings_are_reported(tmp_path, snippet, reason):
     from ringebu_journal.judge.policy import policy_text
     _, data = policy_text()
     p = tmp_path / "policy.toml"
-    p.write_text(data.decode("utf-8").replace("[thresholds]", snippet + "\n[thresholds]", 1), encoding="utf-8")
+    p.write_text(data.decode("utf-8").replace("[model]\n", "[model]\n" + snippet, 1), encoding="utf-8")
     with pytest.raises(InputError) as exc:
         load_policy(p)
     assert reason in str(exc.value)
