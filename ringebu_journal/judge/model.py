@@ -127,7 +127,7 @@ def _word_features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> tuple
 class Score:
     """The model's view of one message: a probability per label, and its strongest features on demand."""
 
-    __slots__ = ("probs", "known_words", "words", "_rows", "_idx", "_model", "_scale", "_alpha")
+    __slots__ = ("probs", "known_words", "words", "_rows", "_idx", "_model", "_scale", "_alpha", "_padded")
 
     def __init__(self, probs: dict[str, float], known_words: float, words: int, rows=None,
                  idx: list[int] | None = None, model: "TextModel | None" = None, scale: float = 0.0,
@@ -140,6 +140,7 @@ class Score:
         self._model = model
         self._scale = scale
         self._alpha = alpha
+        self._padded: list[str] | None = None
 
     def contributions(self, label: str, n: int = 8) -> list[tuple[str, float]]:
         """(feature, contribution to the label's score), strongest first."""
@@ -155,13 +156,15 @@ class Score:
             order = np.argsort(-strength, kind="stable")
         scale = self._scale
         vocab, idx = model.vocabulary, self._idx
-        return [(vocab[idx[i]], float(col[i]) * scale) for i in order.tolist()]
+        return [(vocab[idx[i]], v * scale) for i, v in zip(order.tolist(), col[order].tolist())]
 
     def top(self, label: str, n: int = 3, positive: bool = True) -> list[str]:
         """The message's words (or word pairs, or context features) that pushed the label's score
         up (or down) most: the strongest features, character n-grams credited to the words they
         occur in."""
-        padded = [f" {w} " for w in dict.fromkeys(self._alpha)]
+        padded = self._padded
+        if padded is None:      # asked for up to three labels per message: the words padded once
+            padded = self._padded = [f" {w} " for w in dict.fromkeys(self._alpha)]
         credit: dict[str, float] = {}
         for f, c in self.contributions(label, 16):
             if f.startswith(("w:", "b:")):
