@@ -51,9 +51,8 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     if not rows:
         return
     sql, order, processors, named = _plan(conn, table, tuple(columns))
-    steps = tuple(zip(order, processors))
-    if named is None:
-        params: list[Any] = [tuple(row[i] if p is None else p(row[i]) for i, p in steps) for row in rows]
-    else:
-        params = [{n: (row[i] if p is None else p(row[i])) for n, (i, p) in zip(named, steps)} for row in rows]
+    # column by column: each column's values through its processor in one map
+    given = list(zip(*rows))
+    values = [given[i] if p is None else list(map(p, given[i])) for i, p in zip(order, processors)]
+    params: list[Any] = list(zip(*values)) if named is None else [dict(zip(named, v)) for v in zip(*values)]
     conn.exec_driver_sql(sql, params)
