@@ -80,3 +80,10 @@ def test_score_many_gives_score_exactly(judge: Judge):
         assert (a.known_words, a.words, a._scale) == (b.known_words, b.words, b._scale)
         assert a.top("journal", 3) == b.top("journal", 3) and a.top("screen", 3, positive=False) == b.top(
             "screen", 3, positive=False)
+
+
+def test_judge_many_without_a_model_gives_the_rules_results():
+    rules_only = Judge(model=None)
+    items = EDGES + _items()[:400]
+    assert [_dump(r) for r in rules_only.judge_many(items)] == [
+        _dump(rules_only.judge(t, author_is_municipality=m, context=c)) for t, m, c in items]
