@@ -315,19 +315,29 @@ class Judge:
         else:
             candidates -= with_context
         screened = False
+        gated = index.gated
         for pos in sorted(candidates):
             c = rules[pos]
             r = c.rule
             if pos >= first_deferred and not screened:
                 break
-            alts = open_alts.get(pos)
             hit = None
-            rx = index.regex_for(c.pos, alts) if c.rx is not None else None
-            if rx is not None:
-                for m in rx.finditer(norm):
-                    if self._conditions_ok(c, msg, m.start(), m.end()):
-                        hit = _Fired(r, m.group(0))
-                        break
+            if c.rx is not None:
+                alts = open_alts.get(pos)
+                g = gated[pos]
+                rx = g.by_set.get(alts) if alts is not None else None
+                if rx is None:
+                    rx = g.regex_for(alts)
+                if rx is not None:
+                    if not c.unless and not c.requires:
+                        m = rx.search(norm)       # the first match is the hit
+                        if m is not None:
+                            hit = _Fired(r, m.group(0))
+                    else:
+                        for m in rx.finditer(norm):
+                            if self._conditions_ok(c, msg, m.start(), m.end()):
+                                hit = _Fired(r, m.group(0))
+                                break
             if hit is None and r.detector is not None:
                 for h in msg.detect(r.detector, domain, self._detectors):
                     i = norm.find(h.matched) if h.matched else 0
