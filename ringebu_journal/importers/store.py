@@ -50,7 +50,6 @@ import hashlib
 import json
 import os
 import re
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
