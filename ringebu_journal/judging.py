@@ -8,7 +8,11 @@ changed policy, or after the thread context changed, adds a new judgment. A mess
 effective decision becomes journal through a judgment gets its numbers from the registry
 (``registry.register``) in the same transaction; the effective decision it needs is the new
 judgment's own unless a moderator has decided on the message (``moderation.effective_after_judging``).
-Each batch stores its judgments, numbers and audit events with one executemany each.
+Each batch is judged with one ``Judge.judge_many`` (the same results as judging its messages one
+at a time) and stores its judgments, numbers and audit events with one executemany each (the
+judgments and events at the driver level, ``db/bulk.py``: stored exactly as SQLAlchemy Core
+stores them). The cyclic garbage collector is off while a batch is judged and stored and runs
+once after each committed batch (``db.batches.collect_per_batch``).
 """
 
 from __future__ import annotations
