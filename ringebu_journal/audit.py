@@ -50,6 +50,11 @@ non-canonical before/after text — which only someone rewriting the chain from 
 can produce, and such a rewrite is caught by the noted head (``--head``), as any rewrite of
 the chain's end is.
 
+Writing, :func:`append_many` (the judge's batches) builds the record of an event whose before and
+after hold only plain JSON (strings, numbers, booleans, None, lists, dicts with string keys) in the
+fast form directly: their canonical text re-encodes to itself, so the fast form is the recipe's
+record; any other event is sealed the long way (:func:`_seal`), as every event used to be.
+
 Appends are serialised so that concurrent writers never fork the chain: on PostgreSQL with a
 transaction-scoped advisory lock, on SQLite by the ``BEGIN IMMEDIATE`` write lock that every
 write transaction holds (see ``db/engine.py``). The event is written in the same transaction
