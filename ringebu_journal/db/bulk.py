@@ -18,19 +18,22 @@ Invariants:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
 _Plan = tuple[str, tuple[int, ...], tuple[Callable[[Any], Any] | None, ...], tuple[str, ...] | None]
-_plans: dict[tuple[str, str, str, tuple[str, ...]], _Plan] = {}
+# per dialect object (an engine's own: its JSON serialiser, its settings), gone with the engine
+_plans: "weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[str, ...]], _Plan]]" = weakref.WeakKeyDictionary()
 
 
 def _plan(conn: Connection, table: Table, columns: tuple[str, ...]) -> _Plan:
     dialect = conn.dialect
-    key = (dialect.name, dialect.driver, table.name, columns)
-    plan = _plans.get(key)
+    plans = _plans.setdefault(dialect, {})
+    key = (table.fullname, columns)
+    plan = plans.get(key)
     if plan is not None:
         return plan
     compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(columns))
@@ -42,7 +45,7 @@ def _plan(conn: Connection, table: Table, columns: tuple[str, ...]) -> _Plan:
     order = tuple(where[n] for n in names)
     processors = tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
     plan = (str(compiled), order, processors, None if compiled.positional else names)
-    _plans[key] = plan
+    plans[key] = plan
     return plan
 
 
