@@ -2,13 +2,17 @@
 meant to keep judgments (a code move, a speed-up) keeps them byte for byte.
 
     python -m bench.judge_outputs OUT.jsonl        # then: cmp before.jsonl after.jsonl
+    python -m bench.judge_outputs --batch OUT.jsonl
     python -m bench.judge_outputs --without-policy-id OUT.jsonl
 
 ``--without-policy-id`` leaves out the policy's version and hash, for a change to the policy file
-that must not change a judgment (moving vocabulary from code into the policy).
+that must not change a judgment (moving vocabulary from code into the policy). ``--batch`` judges
+with ``Judge.judge_many`` in batches of 1,000 (what the ``judge`` command does) instead of one
+message at a time; both must write the same bytes.
 
 Covers the shipped training corpora, tests/corpus and bench/corpus, each message judged as written
-and, with its context, as a reply; the municipality's messages as outgoing.
+and, with its context, as a reply; the municipality's messages as outgoing; and 20,000 messages
+of the benchmark's generated mix (``bench/judge.py``, seed 7), with its thread replies.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
-from ringebu_journal.judge import Judge
+from ringebu_journal.judge import ContextItem, Judge
 from ringebu_journal.judge.evaluate import read_labelled
 
 ROOT = Path(__file__).resolve().parent.parent
+BATCH = 1000
+MIX = 20_000
 
 
 def corpora() -> list[Path]:
@@ -28,20 +35,48 @@ def corpora() -> list[Path]:
                    *ROOT.glob("bench/corpus/*.jsonl")])
 
 
+def cases() -> Iterator[tuple[str, str, tuple[str, bool, tuple[ContextItem, ...]]]]:
+    """(file, id, (text, author_is_municipality, context)) of every message judged."""
+    for path in corpora():
+        for case in read_labelled(path):
+            yield path.name, case.id, (case.text, case.author == "municipality", tuple(case.context))
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_judge", ROOT / "bench" / "judge.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    for i, item in enumerate(mod.make_mix(MIX, 7)):
+        yield "bench-mix", str(i), item
+
+
+def results(judge: Judge, batch: bool) -> Iterator[tuple[str, str, dict]]:
+    """(file, id, result dumped as JSON) of every case, judged one at a time or in batches."""
+    if not batch:
+        for name, cid, (text, muni, ctx) in cases():
+            yield name, cid, judge.judge(text, author_is_municipality=muni, context=ctx).model_dump(mode="json")
+        return
+    pending: list[tuple[str, str, tuple[str, bool, tuple[ContextItem, ...]]]] = []
+
+    def flush():
+        for (name, cid, _), res in zip(pending, judge.judge_many([p[2] for p in pending])):
+            yield name, cid, res.model_dump(mode="json")
+        pending.clear()
+
+    for case in cases():
+        pending.append(case)
+        if len(pending) == BATCH:
+            yield from flush()
+    yield from flush()
+
+
 def main(argv: list[str]) -> int:
     strip = "--without-policy-id" in argv
     out = Path([a for a in argv if not a.startswith("--")][0])
     judge = Judge()
     with out.open("w", encoding="utf-8") as f:
-        for path in corpora():
-            for case in read_labelled(path):
-                res = judge.judge(case.text, author_is_municipality=case.author == "municipality",
-                                  context=case.context)
-                result = res.model_dump(mode="json")
-                if strip:
-                    del result["policy_version"], result["policy_hash"]
-                f.write(json.dumps({"file": path.name, "id": case.id, "result": result},
-                                   ensure_ascii=False, sort_keys=True) + "\n")
+        for name, cid, result in results(judge, "--batch" in argv):
+            if strip:
+                del result["policy_version"], result["policy_hash"]
+            f.write(json.dumps({"file": name, "id": cid, "result": result}, ensure_ascii=False, sort_keys=True) + "\n")
     return 0
 
 

@@ -8,7 +8,9 @@ the messages as comments spread over ``--threads`` posts, and the same messages 
 one post (one thread). Prints one JSON object per layout and the per-message ratio of the one
 thread to the spread threads (≥ 0.5 means the context lookup stays linear in thread size),
 and where the time goes: the judge alone on the same messages and contexts (no database), and
-the share of the command's CPU time that is judging rather than reading and storing.
+the share of the command's CPU time that is judging rather than reading and storing. The judge
+alone judges as the command does: ``Judge.judge_many`` per batch of ``judging.BATCH``, the
+collector paused and run once per batch (``db.batches.collect_per_batch``).
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def _engine_alone(app: App) -> float:
     (read first, not timed): the part of the command that is judging."""
     from sqlalchemy import select
 
-    from ringebu_journal.judging import MSG, context_for, make_judge
+    from ringebu_journal.db.batches import batch_done, collect_per_batch
+    from ringebu_journal.judging import BATCH, MSG, context_for, make_judge
     with app.db.read() as conn:
         rows = [dict(r) for r in conn.execute(select(
             MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.text,
@@ -92,8 +95,10 @@ def _engine_alone(app: App) -> float:
             ctx.update(context_for(conn, rows[i:i + 1000]))
     cpu = time.process_time()
     judge = make_judge(app)
-    for r in rows:
-        judge.judge(r["text"], author_is_municipality=r["author_is_municipality"], context=ctx.get(r["id"], []))
+    with collect_per_batch():
+        for i in range(0, len(rows), BATCH):
+            judge.judge_many([(r["text"], r["author_is_municipality"], ctx.get(r["id"], [])) for r in rows[i:i + BATCH]])
+            batch_done()
     return time.process_time() - cpu
 
 

@@ -50,6 +50,11 @@ non-canonical before/after text — which only someone rewriting the chain from 
 can produce, and such a rewrite is caught by the noted head (``--head``), as any rewrite of
 the chain's end is.
 
+Writing, :func:`append_many` (the judge's batches) builds the record of an event whose before and
+after hold only plain JSON (strings, numbers, booleans, None, lists, dicts with string keys) in the
+fast form directly: their canonical text re-encodes to itself, so the fast form is the recipe's
+record; any other event is sealed the long way (:func:`_seal`), as every event used to be.
+
 Appends are serialised so that concurrent writers never fork the chain: on PostgreSQL with a
 transaction-scoped advisory lock, on SQLite by the ``BEGIN IMMEDIATE`` write lock that every
 write transaction holds (see ``db/engine.py``). The event is written in the same transaction
@@ -70,6 +75,7 @@ from sqlalchemy.engine import Connection
 
 from . import killpoints
 from .db.batches import ROWS_PER_BATCH
+from .db.bulk import insert_rows
 from .db.tables import AuditEvent
 
 GENESIS = "0" * 64
@@ -98,6 +104,8 @@ _RECORD = ('{"action":%s,"actor":%s,"after":%s,"at":%s,"before":%s,"object_id":%
 _RECORD_ID = ('{"action":%s,"actor":%s,"after":%s,"at":%s,"before":%s,"identity":%s,"object_id":%s,'
               '"object_type":%s,"reason":%s,"role":%s,"seq":%d}')
 _IDENTITY_KEY = b',"identity":'
+#: the columns :func:`append_many` writes
+_COLUMNS = FIELDS + ("canonical", "prev_hash", "hash")
 
 
 def canonical_json(value: Any) -> str:
@@ -255,19 +263,46 @@ def append_many(conn: Connection, events: list[dict[str, Any]]) -> list[dict[str
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = now_text()
     rows = []
+    sha256 = hashlib.sha256
     for e in events:
+        before, after = e.get("before"), e.get("after")
         ev = {
             "seq": seq, "at": at, "actor": e["actor"], "role": e["role"], "action": e["action"],
             "object_type": e["object_type"], "object_id": str(e["object_id"]),
-            "before": canonical_json(e.get("before")), "after": canonical_json(e.get("after")),
+            "before": canonical_json(before), "after": canonical_json(after),
             "reason": e.get("reason"), "identity": e.get("identity"),
         }
-        _seal(prev, ev)
+        # plain JSON values re-encode to the same text, so the record built from the columns is
+        # the recipe's record without decoding them again (``_seal`` checks that the long way)
+        rec = _fast_record(*(ev[f] for f in FIELDS)) if _plain(before) and _plain(after) else None
+        if rec is None:
+            _seal(prev, ev)
+        else:
+            ev["canonical"] = rec
+            ev["prev_hash"] = prev
+            ev["hash"] = sha256(prev.encode("ascii") + rec).hexdigest()
         prev = ev["hash"]
         rows.append(ev)
         seq += 1
-    conn.execute(AUDIT.insert(), rows)
+    insert_rows(conn, AUDIT, _COLUMNS, [tuple(ev[c] for c in _COLUMNS) for ev in rows])
     return rows
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``canonical_json(value)`` is text that decodes and re-encodes to itself: only str,
+    int, float, bool and None, in lists and in dicts whose keys are str (a dict with integer keys,
+    a date or a set is not: their text changes on the way back, see :func:`_seal`)."""
+    t = type(value)
+    if t in _SCALARS:
+        return True
+    if t is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if t is list or t is tuple:
+        return all(_plain(v) for v in value)
+    return False
 
 
 @dataclass

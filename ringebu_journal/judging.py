@@ -8,7 +8,11 @@ changed policy, or after the thread context changed, adds a new judgment. A mess
 effective decision becomes journal through a judgment gets its numbers from the registry
 (``registry.register``) in the same transaction; the effective decision it needs is the new
 judgment's own unless a moderator has decided on the message (``moderation.effective_after_judging``).
-Each batch stores its judgments, numbers and audit events with one executemany each.
+Each batch is judged with one ``Judge.judge_many`` (the same results as judging its messages one
+at a time) and stores its judgments, numbers and audit events with one executemany each (the
+judgments and events at the driver level, ``db/bulk.py``: stored exactly as SQLAlchemy Core
+stores them). The cyclic garbage collector is off while a batch is judged and stored and runs
+once after each committed batch (``db.batches.collect_per_batch``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from sqlalchemy.engine import Connection
 
 from . import audit, clock, killpoints, organisation, registry
 from .app import App
+from .db.batches import batch_done, collect_per_batch
+from .db.bulk import insert_rows
 from .db.tables import Judgment, Message
 from .judge import ContextItem, Judge, load_policy
 from .moderation import effective_after_judging
@@ -34,6 +40,9 @@ MSG = Message.__table__
 JUD = Judgment.__table__
 
 BATCH = 1000
+#: the judgment columns, in the order of the rows ``judge_stored`` writes
+_JUDGMENT_COLUMNS = ("message_id", "decision", "confidence", "categories", "actions", "screening", "reasons",
+                     "policy_version", "policy_hash", "model_hash", "context_hash", "judged_at", "actor")
 
 
 @dataclass
@@ -202,71 +211,87 @@ def judge_stored(app: App, *, everything: bool = False, policy_path: str | Path 
     policy = judge.policy
     summary = JudgeSummary(policy_version=policy.version, policy_hash=policy.sha256, model_hash=judge.model_hash)
     last_id = 0
-    cols = [MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.text,
-            MSG.c.author_is_municipality, MSG.c.parent_platform_id, MSG.c.post_platform_id,
-            MSG.c.conversation_id, MSG.c.created_at]
-    while True:
-        with app.db.write() as conn:
-            stmt = select(*cols).where(MSG.c.is_current.is_(True), MSG.c.id > last_id)
-            if message_ids is not None:
-                stmt = stmt.where(MSG.c.id.in_(message_ids))
-            rows = [dict(r) for r in conn.execute(stmt.order_by(MSG.c.id).limit(BATCH)).mappings()]
-            if not rows:
-                break
-            last_id = rows[-1]["id"]
-            summary.examined += len(rows)
-            latest = _latest_judgments(conn, [r["id"] for r in rows])
-            if not everything:
-                rows_to_judge = [r for r in rows if r["id"] not in latest]
-                summary.unchanged += len(rows) - len(rows_to_judge)
-            else:
-                rows_to_judge = rows
-            ctx = context_for(conn, rows_to_judge)
-            now = clock.now()
-            inserts, events = [], []
-            for r in rows_to_judge:
-                items = ctx.get(r["id"], [])
-                chash = context_hash(r["text"], r["author_is_municipality"], items)
-                prev = latest.get(r["id"])
-                if (prev is not None and prev["policy_hash"] == policy.sha256 and prev["context_hash"] == chash
-                        and prev["model_hash"] == judge.model_hash):
-                    summary.unchanged += 1
-                    continue
-                res = judge.judge(r["text"], author_is_municipality=r["author_is_municipality"], context=items)
-                row = {
-                    "message_id": r["id"], "decision": res.decision.value, "confidence": res.confidence,
-                    "categories": list(res.categories), "actions": [a.value for a in res.actions],
-                    "screening": screening_json(res.screening),
-                    "reasons": reasons_json(res.reasons),
-                    "policy_version": policy.version, "policy_hash": policy.sha256,
-                    "model_hash": judge.model_hash,
-                    "context_hash": chash, "judged_at": now, "actor": app.actor,
-                }
-                inserts.append(row)
-                events.append({
-                    "actor": app.actor, "identity": app.identity, "role": app.role or "none", "action": "judgment.add",
-                    "object_type": "message", "object_id": r["id"],
-                    "before": ({"decision": prev["decision"], "policy_hash": prev["policy_hash"]} if prev else None),
-                    "after": {"decision": res.decision.value, "confidence": res.confidence,
-                              "categories": list(res.categories), "actions": [a.value for a in res.actions],
-                              "screen": res.screening.screen, "policy_version": policy.version,
-                              "policy_hash": policy.sha256, "model_hash": judge.model_hash},
-                    "reason": "; ".join(x.rule for x in res.reasons)[:1000] or None,
-                })
-                summary.by_decision[res.decision.value] = summary.by_decision.get(res.decision.value, 0) + 1
-            if inserts:
-                conn.execute(JUD.insert(), inserts)
-                # messages that became journal get their numbers in this same transaction
-                judged = {r["message_id"]: r["decision"] for r in inserts}
-                registry.register(conn, list(judged), at=now, actor=app.actor,
-                                  effective=effective_after_judging(conn, judged))
-                audit.append_many(conn, events)
-                summary.judged += len(inserts)
-            killpoints.reached("judge.batch")           # written, not yet committed
-        killpoints.reached("judge.committed")
-        if advance:
-            advance(len(rows))
+    # the judge is built: it is part of the frozen heap the collector no longer walks
+    with collect_per_batch():
+        while True:
+            with app.db.write() as conn:
+                done = _judge_batch(app, conn, judge, summary, last_id, everything, message_ids)
+                if done is None:
+                    break
+                last_id, examined = done
+                killpoints.reached("judge.batch")           # written, not yet committed
+            killpoints.reached("judge.committed")
+            batch_done()        # the batch's judgments, rows and events are gone by now
+            if advance:
+                advance(examined)
     return summary
+
+
+_COLS = [MSG.c.id, MSG.c.platform, MSG.c.platform_message_id, MSG.c.thread_id, MSG.c.text,
+         MSG.c.author_is_municipality, MSG.c.parent_platform_id, MSG.c.post_platform_id,
+         MSG.c.conversation_id, MSG.c.created_at]
+
+
+def _judge_batch(app: App, conn: Connection, judge: Judge, summary: JudgeSummary, last_id: int, everything: bool,
+                 message_ids: list[int] | None) -> tuple[int, int] | None:
+    """Judge and store the next batch after ``last_id`` in the caller's transaction: (the last id
+    examined, how many were examined), or None when no message is left."""
+    policy = judge.policy
+    stmt = select(*_COLS).where(MSG.c.is_current.is_(True), MSG.c.id > last_id)
+    if message_ids is not None:
+        stmt = stmt.where(MSG.c.id.in_(message_ids))
+    rows = [dict(r) for r in conn.execute(stmt.order_by(MSG.c.id).limit(BATCH)).mappings()]
+    if not rows:
+        return None
+    summary.examined += len(rows)
+    latest = _latest_judgments(conn, [r["id"] for r in rows])
+    if not everything:
+        rows_to_judge = [r for r in rows if r["id"] not in latest]
+        summary.unchanged += len(rows) - len(rows_to_judge)
+    else:
+        rows_to_judge = rows
+    ctx = context_for(conn, rows_to_judge)
+    now = clock.now()
+    todo = []
+    for r in rows_to_judge:
+        items = ctx.get(r["id"], [])
+        chash = context_hash(r["text"], r["author_is_municipality"], items)
+        prev = latest.get(r["id"])
+        if (prev is not None and prev["policy_hash"] == policy.sha256 and prev["context_hash"] == chash
+                and prev["model_hash"] == judge.model_hash):
+            summary.unchanged += 1
+            continue
+        todo.append((r, items, chash, prev))
+    results = judge.judge_many([(r["text"], r["author_is_municipality"], items) for r, items, _, _ in todo])
+    inserts, events = [], []
+    actor, identity, role = app.actor, app.identity, app.role or "none"
+    version, phash, mhash = policy.version, policy.sha256, judge.model_hash
+    for (r, _, chash, prev), res in zip(todo, results):
+        decision = res.decision.value
+        categories = list(res.categories)
+        actions = [a.value for a in res.actions]
+        inserts.append((r["id"], decision, res.confidence, categories, actions, screening_json(res.screening),
+                        reasons_json(res.reasons), version, phash, mhash, chash, now, actor))
+        events.append({
+            "actor": actor, "identity": identity, "role": role, "action": "judgment.add",
+            "object_type": "message", "object_id": r["id"],
+            "before": ({"decision": prev["decision"], "policy_hash": prev["policy_hash"]} if prev else None),
+            "after": {"decision": decision, "confidence": res.confidence,
+                      "categories": categories, "actions": actions,
+                      "screen": res.screening.screen, "policy_version": version,
+                      "policy_hash": phash, "model_hash": mhash},
+            "reason": "; ".join(x.rule for x in res.reasons)[:1000] or None,
+        })
+        summary.by_decision[decision] = summary.by_decision.get(decision, 0) + 1
+    if inserts:
+        insert_rows(conn, JUD, _JUDGMENT_COLUMNS, inserts)
+        # messages that became journal get their numbers in this same transaction
+        judged = {r[0]: r[1] for r in inserts}
+        registry.register(conn, list(judged), at=now, actor=app.actor,
+                          effective=effective_after_judging(conn, judged))
+        audit.append_many(conn, events)
+        summary.judged += len(inserts)
+    return rows[-1]["id"], len(rows)
 
 
 def _latest_judgments(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:

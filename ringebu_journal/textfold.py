@@ -29,8 +29,30 @@ def drop_format(text: str) -> str:
     return "".join(ch for ch in text if not is_format(ch)) if text else text
 
 
+# Characters that fold keeps as they are (not format, not white space other than " ", NFKC of the
+# character alone is itself), learnt as they are met; bounded by the characters Unicode has.
+_KEPT: set[str] = {" "}
+
+
+def _unchanged(text: str) -> bool:
+    """Whether ``fold(text)`` is ``text`` itself: every distinct character is kept as it is and no
+    space follows a space (most texts: the character loop is then skipped)."""
+    if "  " in text:
+        return False
+    kept = _KEPT
+    for ch in set(text):
+        if ch in kept:
+            continue
+        if ch.isspace() or is_format(ch) or unicodedata.normalize("NFKC", ch) != ch:
+            return False
+        kept.add(ch)
+    return True
+
+
 def fold(text: str, lower: bool = False) -> tuple[str, list[int]]:
     """The canonical form of ``text`` and, for each of its characters, the raw index it came from."""
+    if text and not lower and _unchanged(text):
+        return text, list(range(len(text)))
     out: list[str] = []
     idx: list[int] = []
     space = False

@@ -120,6 +120,9 @@ class Message(SQLModel, table=True):
         Index("ix_message_author", "author_id"),
         # the thread around a message (replies to it, the conversation it is in): 0007_web_accounts
         Index("ix_message_parent", "platform", "parent_platform_id"),
+        # the replies under a parent in order of time (the judge's thread context reads the
+        # siblings created within a batch's time span and the time of the latest one before it): 0009_judge_speed
+        Index("ix_message_parent_created", "platform", "parent_platform_id", "created_at"),
         Index("ix_message_conversation", "platform", "conversation_id", "created_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -46,12 +46,10 @@ before the record is yielded, and linked here.
 from __future__ import annotations
 
 import fcntl
-import gc
 import hashlib
 import json
 import os
 import re
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -65,7 +63,7 @@ from sqlalchemy.engine import Connection
 
 from .. import killpoints
 from ..app import App
-from ..db.batches import ROWS_PER_BATCH, in_lists
+from ..db.batches import ROWS_PER_BATCH, batch_done, collect_per_batch, in_lists
 from ..db.tables import Account, Attachment, Capture, ImportBatch, Message, Thread
 from ..accounts import registration_warning
 from ..errors import Hint, StepRenderer, UsageError, render_text
@@ -240,42 +238,9 @@ def run_import(app: App, *, importer: str, inputs: InputSet, items: Callable[[],
             return _locked_import(app, importer, sha, files, all_items, chunk_size, again, advance)
 
 
-@contextmanager
-def _collect_per_chunk() -> Iterator[None]:
-    """The cyclic garbage collector off while items are parsed and written, and one collection
-    after each chunk (:func:`_chunk_done`) instead.
-
-    Parsing a dump allocates millions of containers that reference counting frees; the automatic
-    collector would walk the whole heap (the program's modules, the chunk in hand) over and over
-    while they are made — a quarter of an import's time. The heap that exists when the import
-    starts is frozen (``gc.freeze``: never walked, still freed normally), so the collection after
-    each chunk walks only that chunk's leftovers: memory stays flat, whatever the input's size.
-    Everything is as before when the import returns or fails; imports running at the same time
-    in threads of one process share one such period (the last one out restores the collector)."""
-    with _GC_LOCK:
-        if _GC_STATE["runs"] == 0:
-            _GC_STATE["enabled"] = gc.isenabled()
-            gc.disable()
-            gc.freeze()
-        _GC_STATE["runs"] += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_STATE["runs"] -= 1
-            if _GC_STATE["runs"] == 0:
-                gc.unfreeze()
-                if _GC_STATE["enabled"]:
-                    gc.enable()
-
-
-_GC_LOCK = threading.Lock()
-_GC_STATE: dict[str, Any] = {"runs": 0, "enabled": True}
-
-
-def _chunk_done() -> None:
-    if not gc.isenabled():
-        gc.collect()
+# The collector paused for the import, one collection per chunk (shared with the judge).
+_collect_per_chunk = collect_per_batch
+_chunk_done = batch_done
 
 
 def _locked_import(app: App, importer: str, sha: str, files: list[str], all_items: Callable[[], Iterable[Item]],

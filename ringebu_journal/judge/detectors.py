@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -110,8 +110,9 @@ class LureLists:
     own_lure_tokens: frozenset[str]             # with the municipality's name in a foreign host
     host_lure_words: frozenset[str] = frozenset()   # a foreign host named for paying, verifying, logging in
 
-    @property
+    @cached_property
     def all_trusted(self) -> frozenset[str]:
+        """The trusted domains and every brand's own domains (worked out once per lists)."""
         return self.trusted | frozenset(d for ds in self.brands.values() for d in ds)
 
 
@@ -166,11 +167,14 @@ def _under(host: str, domain: str) -> bool:
     return host == domain or host.endswith("." + domain)
 
 
+_LEET = str.maketrans("0134578", "oleastb")     # digits written for letters
+
+
 def _near_brand(token: str, brand: str) -> bool:
     """One edit (or a digit for a letter) away from a long brand name: faceb00k, vlpps, postten."""
     if len(brand) < 5 or abs(len(token) - len(brand)) > 1 or token == brand:
         return False
-    t = token.translate(str.maketrans("0134578", "oleastb"))
+    t = token.translate(_LEET)
     if t == brand:
         return True
     if len(t) == len(brand):

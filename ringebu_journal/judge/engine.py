@@ -274,6 +274,28 @@ class Judge:
             return self._outgoing(fired)
         return self._incoming(fired, msg, domain)
 
+    def judge_many(self, items: Sequence[tuple[str, bool, Sequence[ContextItem]]], *,
+                   own_domain: str | None = None) -> list[JudgmentResult]:
+        """Judge several messages, each (text, author_is_municipality, context): the same results
+        as ``judge()`` on each in turn, with the model scoring the citizens' messages together
+        (``TextModel.score_many``)."""
+        domain = own_domain or self.own_domain
+        msgs = [_Message(text, context) for text, _, context in items]
+        scores: dict[int, Score] = {}
+        if self.model is not None:
+            citizens = [i for i, item in enumerate(items) if not item[1]]
+            scored = self.model.score_many([(msgs[i].norm, self._model_context(msgs[i])) for i in citizens])
+            scores = dict(zip(citizens, scored))
+        out = []
+        for i, (_, author_is_municipality, _) in enumerate(items):
+            msg = msgs[i]
+            rules = self._municipality if author_is_municipality else self._citizen
+            fired = self._fire(msg, rules, self._index[bool(author_is_municipality)], domain,
+                               self._first_deferred[bool(author_is_municipality)])
+            out.append(self._outgoing(fired) if author_is_municipality
+                       else self._incoming(fired, msg, domain, scores.get(i)))
+        return out
+
     # ----------------------------------------------------------------------------------------
     def _fire(self, msg: _Message, rules: list[_Compiled], index: RuleIndex, domain: str,
               first_deferred: int) -> list[_Fired]:
@@ -293,19 +315,29 @@ class Judge:
         else:
             candidates -= with_context
         screened = False
+        gated = index.gated
         for pos in sorted(candidates):
             c = rules[pos]
             r = c.rule
             if pos >= first_deferred and not screened:
                 break
-            alts = open_alts.get(pos)
             hit = None
-            rx = index.regex_for(c.pos, alts) if c.rx is not None else None
-            if rx is not None:
-                for m in rx.finditer(norm):
-                    if self._conditions_ok(c, msg, m.start(), m.end()):
-                        hit = _Fired(r, m.group(0))
-                        break
+            if c.rx is not None:
+                alts = open_alts.get(pos)
+                g = gated[pos]
+                rx = g.by_set.get(alts) if alts is not None else None
+                if rx is None:
+                    rx = g.regex_for(alts)
+                if rx is not None:
+                    if not c.unless and not c.requires:
+                        m = rx.search(norm)       # the first match is the hit
+                        if m is not None:
+                            hit = _Fired(r, m.group(0))
+                    else:
+                        for m in rx.finditer(norm):
+                            if self._conditions_ok(c, msg, m.start(), m.end()):
+                                hit = _Fired(r, m.group(0))
+                                break
             if hit is None and r.detector is not None:
                 for h in msg.detect(r.detector, domain, self._detectors):
                     i = norm.find(h.matched) if h.matched else 0
@@ -439,7 +471,8 @@ class Judge:
         return self._result(Decision.archive, 0.95, categories, own_actions,
                             self._screening(hjemmel, mask, sreasons), reasons)
 
-    def _incoming(self, fired: list[_Fired], msg: _Message, domain: str) -> JudgmentResult:
+    def _incoming(self, fired: list[_Fired], msg: _Message, domain: str,
+                  score: "Score | None" = None) -> JudgmentResult:
         evidence, categories, actions, signals, hjemmel, mask, sreasons, reasons = self._collect(fired)
         journal_at, review_at = self._journal_at, self._review_at
         virus = not self._remove_cats.isdisjoint(categories)
@@ -496,7 +529,7 @@ class Judge:
             # to judge: the model sees the thread only as a few words of its parent
             from_thread = any(f.rule.context_author is not None for f in fired)
             decision, confidence, case, spam, language, model_says = self._combine(
-                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons, from_thread)
+                msg, decision, confidence, case, virus, actions, hjemmel, sreasons, reasons, from_thread, score)
             virus = virus or spam
         if case:
             actions.add(_REFER_POST)
@@ -519,15 +552,15 @@ class Judge:
     # ----------------------------------------------------------------------------------------
     def _combine(self, msg: _Message, decision: Decision, confidence: float, case: bool, virus: bool,
                  actions: set[str], hjemmel: list[str], sreasons: list[str], reasons: list[Reason],
-                 from_thread: bool = False):
+                 from_thread: bool = False, score: "Score | None" = None):
         """The rules' decision weighed against the model's (see docs/judge.md, "Rules and model").
 
         Agreement decides automatically; disagreement, or a model without enough data for the
         message's language, sends the message to review. The model adds screening and actions
         the rules missed, never takes away what a rule found."""
         ms = self._ms
-        ctx = [(normalise(i.text), i.author_is_municipality) for i in msg.context]
-        score = self.model.score(msg.norm, ctx)
+        if score is None:
+            score = self.model.score(msg.norm, self._model_context(msg))
         p = score.probs["journal"]
         rule_decision = decision
         note = ""
@@ -605,6 +638,11 @@ class Judge:
         return _built(Reason, rule=f"modell.{label}", matched="",
                       description=f"Modellen: sannsynlighet {score.probs[label]:.2f}" + (f"; sterkeste trekk {top}" if top else ""),
                       effect=effect)
+
+    @staticmethod
+    def _model_context(msg: _Message) -> list[tuple[str, bool]]:
+        """The thread context as the model reads it."""
+        return [(normalise(i.text), i.author_is_municipality) for i in msg.context]
 
     @staticmethod
     def _addressed(msg: _Message) -> bool:

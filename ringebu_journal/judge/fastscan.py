@@ -198,7 +198,7 @@ class GatedRegex:
     list of words costs little when only one of them can match.
     """
 
-    __slots__ = ("alts", "fast", "index", "keys", "substrings", "always_idx", "_cache", "_by_set")
+    __slots__ = ("alts", "fast", "index", "keys", "substrings", "always_idx", "_cache", "by_set")
 
     def __init__(self, patterns: tuple[str, ...] | list[str]):
         self.alts: list[str] = [d for p in patterns for a in split_top(p) for d in distribute(a)]
@@ -216,7 +216,9 @@ class GatedRegex:
             self.substrings.extend((sub, i) for sub in b[1])
         self.keys = frozenset(self.index)
         self._cache: dict[tuple[int, ...], re.Pattern | None] = {}
-        self._by_set: dict[frozenset[int], re.Pattern] = {}
+        #: the expression per set of open alternatives, as ``regex_for`` gives it (the engine's
+        #: loop reads it directly and asks ``regex_for`` only when a set is new)
+        self.by_set: dict[frozenset[int], re.Pattern] = {}
 
     def compiled(self, text: str, prefixes: set[str]) -> re.Pattern | None:
         hit = self.keys.intersection(prefixes)
@@ -244,7 +246,7 @@ class GatedRegex:
 
     def regex_for(self, open_alts: frozenset[int] | None) -> re.Pattern | None:
         """The expression of the given open alternatives plus those that are always run."""
-        rx = self._by_set.get(open_alts)
+        rx = self.by_set.get(open_alts)
         if rx is not None:
             return rx
         if not open_alts:
@@ -258,8 +260,8 @@ class GatedRegex:
             rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
-        if open_alts is not None and len(self._by_set) < 4096:
-            self._by_set[open_alts] = rx
+        if open_alts is not None and len(self.by_set) < 4096:
+            self.by_set[open_alts] = rx
         return rx
 
 
