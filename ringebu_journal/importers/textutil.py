@@ -97,22 +97,25 @@ def _loads(text: str | bytes, parse: Any, check: bool) -> Any:
     return value
 
 
-_STRING = re.compile(r'"[^"]*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_ONE_BRACKET = str.maketrans("[]", "{}")
+_STRING = re.compile(rb'"[^"]*"')
+_ONE_BRACKET = bytes.maketrans(b"[]", b"{}")
+_ALL_BYTES = bytes(range(256))
+_NOT_STRUCTURE = bytes(b for b in _ALL_BYTES if b not in b'[]{}"')
 
 
-def text_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+def text_depth(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> int:
     """How deep the containers of a valid JSON text nest (counted up to ``limit`` + 1), read
-    from the text: escapes out, strings out, brackets kept, then innermost pairs removed once
-    per level (each pass of ``str.replace`` removes exactly the deepest level). The same
-    number as walking the parsed value, at the speed of a few C string passes."""
-    if "\\" in text:
-        text = text.replace("\\\\", "").replace('\\"', "")
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_ONE_BRACKET)
+    from the text: as UTF-8 bytes (no byte of a multi-byte character is a quote or a bracket),
+    escapes out, every byte but quotes and brackets out, strings out, then innermost pairs
+    removed once per level (each pass of ``replace`` removes exactly the deepest level). The same
+    number as walking the parsed value, at the speed of a few C passes over the bytes."""
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _STRING.sub(b"", data.translate(None, _NOT_STRUCTURE)).translate(_ONE_BRACKET)
     depth = 0
     while brackets and depth <= limit:
-        inner = brackets.replace("{}", "")
+        inner = brackets.replace(b"{}", b"")
         if len(inner) == len(brackets):
             raise ValueError("text_depth needs valid JSON (its brackets do not pair)")
         brackets = inner
