@@ -665,8 +665,8 @@ def _unsafe_id(m: MessageIn) -> str | None:
     """Ids and links must be storable everywhere (PostgreSQL refuses NUL) and printable."""
     joined = "".join([m.platform_message_id, m.parent_platform_id or "", m.post_platform_id or "",
                       m.conversation_id or "", m.account_platform_id or "", m.author_id or "", m.permalink or ""])
-    if not _BAD_ID.search(joined):
-        return None
+    if (joined.isascii() and joined.isprintable()) or not _BAD_ID.search(joined):
+        return None         # printable ASCII holds no control character and no surrogate
     for f in _ID_FIELDS:
         v = getattr(m, f)
         if v and _BAD_ID.search(v):
@@ -845,13 +845,15 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str
     sqlite_mode = conn.dialect.name == "sqlite"
     imported = _sqlite_time(now) if sqlite_mode else now
     dumps = json.dumps
+    sha256 = hashlib.sha256
+    utc = timezone.utc
     plats: dict[str, dict[str, int]] = {}
     repairs = sanitized = 0
     for key, r in wave:
         m = r.message
-        # MessageIn.content_hash, without its sort when there are no attachments
-        h = sha256_hex(f"{m.text}\x1f{m.status._value_}\x1f{m.author_name or ''}") if not m.attachments \
-            else m.content_hash()
+        # MessageIn.content_hash (models.sha256_hex of the parts), without its sort when there are no attachments
+        h = sha256(f"{m.text}\x1f{m.status._value_}\x1f{m.author_name or ''}".encode("utf-8", "surrogatepass")
+                   ).hexdigest() if not m.attachments else m.content_hash()
         cur = current.get(key)
         pc = plats.get(key[0])
         if pc is None:
@@ -875,13 +877,15 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str
             pc["new_versions"] += 1
         pmid = key[1] if len(key[1]) <= 300 else key[1][:300]
         tkey = m.thread_key()
+        created = m.created_at
         raw = r.raw
         rows.append((
             key[0], pmid, version, previous, True, thread_ids.get((key[0], tkey if len(tkey) <= 300 else tkey[:300])),
             m.kind._value_, m.parent_platform_id, m.post_platform_id, m.conversation_id, m.account_platform_id,
             m.author_id, m.author_name, m.author_is_municipality, m.text,
-            _sqlite_time(m.created_at) if sqlite_mode else m.created_at, m.permalink, m.status._value_, h, raw,
-            sha256_hex(raw), cap_ids.get(r.capture.sha256), batch_id,
+            ((created.isoformat(" ", "microseconds")[:26] if created.tzinfo is utc else _sqlite_time(created))
+             if sqlite_mode else created), m.permalink, m.status._value_, h, raw,
+            sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(), cap_ids.get(r.capture.sha256), batch_id,
             (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, lock))
         if m.attachments:
             with_attachments.append(((key[0], key[1], version), m))
