@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import weakref
 
@@ -169,7 +170,9 @@ def test_one_entry_point_and_one_batch_size():
                        ("import_x_archive", "x-archive"), ("import_facebook_export", "facebook-export")):
         f = getattr(run, name)
         assert f.func is run.import_input and f.args == (kind,) and kind in run.KINDS
-    assert store.CHUNK_SIZE == ROWS_PER_BATCH
+    assert store.CHUNK_SIZE == ROWS_PER_BATCH                     # items in hand
+    assert store.TRANSACTION_ITEMS == 4 * ROWS_PER_BATCH             # items per transaction
+    assert run.CHUNK_SIZE == store.TRANSACTION_ITEMS or "RINGEBU_JOURNAL_IMPORT_CHUNK" in os.environ
 
 
 def test_overlapping_imports_in_threads_leave_the_collector_as_it_was():
@@ -216,3 +219,41 @@ def test_thread_indexes_leave_out_rows_without_the_value(any_app, tmp_path):
                                   "ix_message_conversation")):
                 plan = " ".join(str(r[-1]) for r in conn.execute(sql(f"EXPLAIN QUERY PLAN SELECT id FROM messages WHERE {where}")))
                 assert index in plan, plan
+
+
+def test_a_transaction_takes_several_parts_and_commits_its_position(any_app, monkeypatch):
+    """chunk_size items per transaction, read and written CHUNK_SIZE at a time: with parts of 3
+    and transactions of at least 7, the commits land after items 9, 18 and 20 (the end), each
+    with its position, and the stored rows are those of one part per transaction."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import func
+
+    from ringebu_journal import killpoints
+    from ringebu_journal.db.tables import ImportBatch
+    from ringebu_journal.importers.sources import InputSet
+    from ringebu_journal.models import CaptureIn, MessageIn, MessageKind, Platform
+
+    cap = CaptureIn(source="test", locator="mem", retrieved_at=datetime(2024, 1, 1, tzinfo=timezone.utc), payload="x")
+    items = [store.Record(MessageIn(platform=Platform.other, kind=MessageKind.post, platform_message_id=f"m{i}",
+                                    text=f"t{i}", created_at=datetime(2024, 1, 1, tzinfo=timezone.utc)),
+                          json.dumps({"i": i}), cap) for i in range(20)]
+    monkeypatch.setattr(store, "CHUNK_SIZE", 3)
+    committed: list[tuple[int, int]] = []
+    parts: list[int] = []
+    real = killpoints.reached
+
+    def spy(step: str) -> None:
+        if step == "import.committed":
+            with any_app.db.read() as conn:
+                row = conn.execute(select(ImportBatch.__table__.c.position)).first()
+                n = conn.execute(select(func.count()).select_from(MSG)).scalar()
+            committed.append((row.position, n))
+        real(step)
+
+    monkeypatch.setattr(killpoints, "reached", spy)
+    s = store.run_import(any_app, importer="test", inputs=InputSet(paths=[]), items=lambda: items, chunk_size=7,
+                         input_sha256="7" * 64, advance=parts.append)
+    assert s.counts["platforms"]["other"]["new"] == 20
+    assert parts == [3, 3, 3, 3, 3, 3, 2]
+    assert committed == [(9, 9), (18, 18), (20, 20)]
