@@ -89,6 +89,7 @@ BATCH = ImportBatch.__table__
 
 CHUNK_SIZE = ROWS_PER_BATCH                     # items in hand at a time
 TRANSACTION_ITEMS = 4 * ROWS_PER_BATCH          # items per transaction of an import (its chunk_size by default)
+CHECKPOINT_EVERY = 4                            # SQLite: a WAL checkpoint after every 4th transaction of an import
 SQLITE_CACHE_KIB = 65536
 MAX_LISTED = 1000          # rejections and not-retrievable ids kept in counts and the audit event
 MAX_SHOWN = 20             # rejections printed by ImportSummary.lines (all MAX_LISTED are in the audit trail)
@@ -294,7 +295,8 @@ def _locked_import(app: App, importer: str, sha: str, files: list[str], all_item
     known_accounts: set[tuple[str, str]] = set()
     checkpointer = _Checkpointer(app) if app.db.is_sqlite else None
     try:
-        index = _consume(app, batch_id, all_items(), position, counts, chunk_size, advance, known_accounts)
+        index = _consume(app, batch_id, all_items(), position, counts, chunk_size, advance, known_accounts,
+                         checkpointer.committed if checkpointer else None)
     finally:
         if checkpointer:
             checkpointer.stop()
@@ -405,7 +407,8 @@ def _dry_write(app: App, importer: str, sha: str, items: Iterable[Item], chunk_s
 
 
 def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, counts: dict[str, Any],
-             chunk_size: int, advance: Callable[[int], None] | None, known_accounts: set[tuple[str, str]]) -> int:
+             chunk_size: int, advance: Callable[[int], None] | None, known_accounts: set[tuple[str, str]],
+             committed: Callable[[], None] | None = None) -> int:
     """Write the items after ``position``, ``chunk_size`` per transaction and at most
     ``CHUNK_SIZE`` in hand at a time; return the number of items seen."""
     seen = 0
@@ -418,9 +421,12 @@ def _consume(app: App, batch_id: int, items: Iterable[Item], position: int, coun
 
     parts = _chunks(counted(), min(chunk_size, CHUNK_SIZE), skip=position,
                     each=lambda: killpoints.reached("import.item"))
-    while _commit_chunk(app, batch_id, parts, chunk_size, counts, known_accounts, advance):
-        pass
-    return seen
+    while True:
+        more = _commit_chunk(app, batch_id, parts, chunk_size, counts, known_accounts, advance)
+        if committed is not None:
+            committed()
+        if not more:
+            return seen
 
 
 def _chunks(items: Iterable[Item], size: int, *, skip: int = 0,
@@ -446,29 +452,44 @@ def _chunks(items: Iterable[Item], size: int, *, skip: int = 0,
 
 class _Checkpointer:
     """Copies the SQLite write-ahead log into the database from a second connection, in a
-    thread, while the importer parses the next chunk (sqlite3 releases the GIL): the disk work
-    of checkpoints overlaps the CPU work instead of stalling each commit. The import's own
-    connection turns automatic checkpoints off (``_commit_chunk``); PASSIVE checkpoints never
-    block the writer, and durability is the WAL's as always."""
+    thread, after every ``every``-th commit of the import (:meth:`committed`), while the importer
+    parses the next items (sqlite3 releases the GIL): the disk work of checkpoints overlaps the
+    CPU work instead of stalling a commit. The import's own connection turns automatic
+    checkpoints off (``_commit_chunk``); PASSIVE checkpoints never block the writer, and
+    durability is the WAL's as always. Counted, not timed: an index page rewritten by several
+    transactions is copied once per checkpoint, so checkpoints every few transactions copy less
+    than checkpoints every half second did (the log holds at most ``every`` transactions)."""
 
-    def __init__(self, app: App, interval: float = 0.5):
+    def __init__(self, app: App, every: int = CHECKPOINT_EVERY):
         import sqlite3
         import threading
 
-        self._stop = threading.Event()
+        self._stop = False
+        self._wake = threading.Event()
+        self._every = max(1, every)
+        self._commits = 0
         path = app.db.engine.url.database
         self._ok = bool(path) and path != ":memory:"
         if not self._ok:
             return
         self._conn = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
-        self._interval = interval
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self._thread.start()
+
+    def committed(self) -> None:
+        """One more transaction of the import is committed."""
+        self._commits += 1
+        if self._ok and self._commits % self._every == 0:
+            self._wake.set()
 
     def _run(self) -> None:
         import sqlite3
 
-        while not self._stop.wait(self._interval):
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop:
+                return
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error:
@@ -477,7 +498,8 @@ class _Checkpointer:
     def stop(self) -> None:
         if not self._ok:
             return
-        self._stop.set()
+        self._stop = True
+        self._wake.set()
         self._thread.join(timeout=30)
         self._conn.close()
 
