@@ -56,9 +56,10 @@ def head_from_files() -> str | None:
 
 
 def _stored_revision(db: Database) -> tuple[bool, str | None]:
-    """(True, revision) when ``alembic_version`` holds exactly one row; (False, None) otherwise."""
+    """(True, revision) when ``alembic_version`` holds exactly one row; (False, None) otherwise
+    — no such table, no server, not a database: alembic's way then says what is wrong."""
     try:
-        with db.read() as conn:
+        with db.engine.connect() as conn:
             rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
     except SQLAlchemyError:
         return False, None
