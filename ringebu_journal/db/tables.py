@@ -120,7 +120,7 @@ class Message(SQLModel, table=True):
         Index("ix_message_thread", "thread_id", "created_at"),
         Index("ix_message_author", "author_id"),
         # the thread around a message (replies to it, the conversation it is in): 0007_web_accounts;
-        # partial since 0009_import_indexes (only rows with the value, the only ones ever looked up)
+        # partial since 0010_import_indexes (only rows with the value, the only ones ever looked up)
         Index("ix_message_parent", "platform", "parent_platform_id",
               sqlite_where=sql_text("parent_platform_id IS NOT NULL"),
               postgresql_where=sql_text("parent_platform_id IS NOT NULL")),

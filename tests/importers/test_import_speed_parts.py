@@ -189,7 +189,7 @@ def test_overlapping_imports_in_threads_leave_the_collector_as_it_was():
 
 
 def test_thread_indexes_leave_out_rows_without_the_value(any_app, tmp_path):
-    """The conversation and reply indexes are partial (0009_import_indexes): a page's comments are
+    """The conversation and reply indexes are partial (0010_import_indexes): a page's comments are
     not in the conversation index, private messages not in the reply index; lookups by value
     still go through them (on SQLite the planner says so; PostgreSQL's plans depend on statistics)."""
     from sqlalchemy import text as sql

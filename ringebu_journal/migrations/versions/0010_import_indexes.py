@@ -1,7 +1,7 @@
 """The thread indexes of ``messages`` hold only the rows they can find.
 
-Revision ID: 0009_import_indexes
-Revises: 0008_identity
+Revision ID: 0010_import_indexes
+Revises: 0009_judge_speed
 
 ``ix_message_conversation`` (platform, conversation_id, created_at) serves "the messages of this
 conversation" and ``ix_message_parent`` (platform, parent_platform_id) "the replies to this
@@ -17,8 +17,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009_import_indexes'
-down_revision = '0008_identity'
+revision = '0010_import_indexes'
+down_revision = '0009_judge_speed'
 branch_labels = None
 depends_on = None
 
