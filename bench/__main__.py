@@ -135,10 +135,10 @@ def bench_import(t: Table, sizes: str) -> None:
     for r in parse_right_aligned(out, "comments"):
         n = r["comments"]
         rate = num(r["msgs/s"])
-        t.add(f"import facebook-dump, {n} comments: messages/s", f"{rate:,.0f}", "≥ 0.33 of floor; ≥ 30,000 at 10^6",
+        t.add(f"import facebook-dump, {n} comments: messages/s", f"{rate:,.0f}", "≥ 30,000 at 10^6 (idle machine)",
               f"{num(r['ours/floor']):.2f} (floor {num(r['floor msgs/s']):,.0f}/s)")
-        t.add(f"import facebook-dump, {n} comments: messages per CPU-second", f"{num(r['msgs/cpu-s']):,.0f}", "—",
-              f"{num(r['cpu ratio']):.2f} (floor {num(r['floor/cpu-s']):,.0f}/CPU-s)")
+        t.add(f"import facebook-dump, {n} comments: messages per CPU-second", f"{num(r['msgs/cpu-s']):,.0f}",
+              "≥ 0.33 of floor (CPU time)", f"{num(r['cpu ratio']):.2f} (floor {num(r['floor/cpu-s']):,.0f}/CPU-s)")
         t.add(f"import, {n} comments: peak RSS", f"{num(r['peak RSS MB']):.0f} MB", "< 300 MB, flat")
 
 

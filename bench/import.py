@@ -9,8 +9,9 @@ real command in a subprocess and report messages/s (wall clock of the import pro
 start-up included), messages per CPU-second (user + system time of that process, the figure
 that compares between runs on a shared machine) and that process's peak RSS (``os.wait4``).
 Then a floor: a bare ``json.loads`` + ``sqlite3.executemany`` loop over the same file in a
-subprocess (rows of ROWS_PER_BATCH, as the import's chunks), and the ratios between the two,
-by the clock and by CPU time. Targets: ≥ 0.33 of the floor, ≥ 30,000 messages/s at 1,000,000
+subprocess (a commit every TRANSACTION_ITEMS rows, as the import's transactions), and the ratios between the two,
+by the clock and by CPU time. Targets: ≥ 0.33 of the floor by CPU time (the comparable figure on
+a shared machine; the clock ratio is printed beside it), ≥ 30,000 messages/s at 1,000,000
 comments on an idle machine, peak RSS < 300 MB and flat from 100,000 to 1,000,000.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ringebu_journal.db.batches import ROWS_PER_BATCH  # noqa: E402
+from ringebu_journal.importers.store import TRANSACTION_ITEMS  # noqa: E402
 from ringebu_journal.importers.synthetic import generate_dump  # noqa: E402
 
 FLOOR = r'''
@@ -79,7 +80,7 @@ def bench(size: int, tmp: Path) -> dict[str, float]:
     if code != 0:
         raise SystemExit(f"import of {size} failed with exit code {code}")
     fwall, frss, fcode, fcpu = run_measured([sys.executable, "-c", FLOOR, str(dump), str(tmp / f"floor-{size}.db"),
-                                               str(ROWS_PER_BATCH)], env)
+                                               str(TRANSACTION_ITEMS)], env)
     if fcode != 0:
         raise SystemExit("floor loop failed")
     return {"size": size, "messages": messages, "dump_mb": dump.stat().st_size / 1e6, "gen_s": gen, "wall_s": wall,
@@ -104,13 +105,14 @@ def main() -> None:
               f"{r['rss_mb']:>11.0f} {r['floor_s']:>8.1f} {r['floor_rate']:>12,.0f} {r['floor_cpu_rate']:>11,.0f} "
               f"{r['floor_rss_mb']:>9.0f} {r['ratio']:>10.2f} {r['cpu_ratio']:>9.2f}")
     print(f"load average {os.getloadavg()[0]:.1f} at end (other processes on the machine skew the figures)")
-    ok_ratio = all(r["ratio"] >= 0.33 for r in results)
+    ok_ratio = all(r["cpu_ratio"] >= 0.33 for r in results)
     big = [r for r in results if r["size"] >= 1_000_000]
     ok_rate = "not measured" if not big else "met" if all(r["rate"] >= 30000 for r in big) else "NOT met"
     ok_rss = all(r["rss_mb"] < 300 for r in results)
     flat = max(r["rss_mb"] for r in results) - min(r["rss_mb"] for r in results)
-    print(f"targets: ratio ≥ 0.33 {'met' if ok_ratio else 'NOT met'}; ≥ 30,000 msgs/s at 1,000,000 "
-          f"{ok_rate}; peak RSS < 300 MB {'met' if ok_rss else 'NOT met'} "
+    cpu_ratios = ", ".join(f"{r['cpu_ratio']:.2f}" for r in results)
+    print(f"targets: ratio to the floor by CPU time ≥ 0.33 {'met' if ok_ratio else 'NOT met'} ({cpu_ratios}); "
+          f"≥ 30,000 msgs/s at 1,000,000 {ok_rate}; peak RSS < 300 MB {'met' if ok_rss else 'NOT met'} "
           f"(spread {flat:.0f} MB across sizes)")
 
 

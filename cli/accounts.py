@@ -3,13 +3,18 @@ units, closures and the date the rådmann was notified."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ringebu_journal import accounts as accmod
-from ringebu_journal.app import App
-
 from .common import command_app, emit_rows, listing_options, open_output, parse_date
+from .lazy import lazy
 from .operations import command_line
+
+if TYPE_CHECKING:
+    from ringebu_journal.app import App
+
+accmod = lazy("ringebu_journal.accounts")
 
 
 @click.group()

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import click
 
-from ringebu_journal import anchors
-from ringebu_journal import audit as auditlib
-from ringebu_journal import audit_query
-from ringebu_journal.app import App
 from ringebu_journal.errors import ProblemsFound, UsageError
 
 from .common import check_exclusive, command_app, emit_rows, is_stdout, listing_options, open_output, parse_date
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    from ringebu_journal.app import App
+
+anchors = lazy("ringebu_journal.anchors")
+auditlib = lazy("ringebu_journal.audit")
+audit_query = lazy("ringebu_journal.audit_query")
 
 
 @click.group()

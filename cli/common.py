@@ -15,15 +15,17 @@ import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TextIO
 
 import click
 
-from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError
 from ringebu_journal.files import replacing
 
 from .operations import operation_of
+
+if TYPE_CHECKING:
+    from ringebu_journal.app import App
 
 
 class Options:
@@ -38,6 +40,8 @@ class Options:
 
     def app(self) -> App:
         if self._app is None:
+            from ringebu_journal.app import App
+
             self._app = App.open(self.db, self.actor, self.data_dir)
         return self._app
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ringebu_journal import app as appmod
-from ringebu_journal.app import App
-from ringebu_journal.db import privileges
 from ringebu_journal.errors import UsageError
 
 from .common import Options, command_app
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    from ringebu_journal.app import App
+
+appmod = lazy("ringebu_journal.app")
+privileges = lazy("ringebu_journal.db.privileges")
 
 
 @click.command()

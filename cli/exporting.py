@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from ringebu_journal.export.arkivmelding import export_arkivmelding
 from ringebu_journal.errors import ProblemsFound
-from ringebu_journal.export.mapping import Klassifikasjon
-from ringebu_journal.export.noark5 import InvalidPackage, export_noark5
 
 from .common import command_app, echo_err, format_option, json_default, parse_date, progress, quiet_flag
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    from ringebu_journal.export.mapping import Klassifikasjon
+
+arkivmelding = lazy("ringebu_journal.export.arkivmelding")
+mapping = lazy("ringebu_journal.export.mapping")
+noark5 = lazy("ringebu_journal.export.noark5")
 
 _SUMMARY_LINES = (
     ("saksmapper", "saksmapper"), ("mapper", "mapper in all"), ("journalposter", "journalposter"),
@@ -21,7 +27,7 @@ _SUMMARY_LINES = (
 
 
 def _klassifikasjon(path: str | None) -> Klassifikasjon | None:
-    return Klassifikasjon.load(path) if path else None
+    return mapping.Klassifikasjon.load(path) if path else None
 
 
 @click.group("export")
@@ -46,9 +52,9 @@ def noark5_cmd(app, out, date_from, date_to, account, tar, classification, fmt) 
     klasser = _klassifikasjon(classification)
     with progress("rendering archive copies", quiet=quiet_flag()) as advance:
         try:
-            result = export_noark5(app, out, date_from=frm, date_to=to, account=account, tar=tar,
+            result = noark5.export_noark5(app, out, date_from=frm, date_to=to, account=account, tar=tar,
                                    klassifikasjon=klasser, advance=advance)
-        except InvalidPackage as exc:
+        except noark5.InvalidPackage as exc:
             echo_err(exc.report.to_text())
             raise
     for note in result.notes:
@@ -84,7 +90,7 @@ def arkivmelding_cmd(app, out, inbox, classification, fmt) -> None:
     """Send to the archive system what changed: opprett once per journalpost (with its saksmappe
     for a new case), oppdater for corrections, avskrivning, cancellation; read receipts."""
     with progress("rendering archive copies", quiet=quiet_flag()) as advance:
-        result = export_arkivmelding(app, out, klassifikasjon=_klassifikasjon(classification), advance=advance,
+        result = arkivmelding.export_arkivmelding(app, out, klassifikasjon=_klassifikasjon(classification), advance=advance,
                                      inbox=inbox)
     rec = result.receipts
     if fmt == "json":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ringebu_journal import judging
 from ringebu_journal.app import App
 from ringebu_journal.errors import ProblemsFound
 
 from .common import (command_app, emit_rows, exclusive_flags, format_option, listing_options, open_output, progress,
                      quiet_flag)
+from .lazy import lazy
+
+judging = lazy("ringebu_journal.judging")
 
 
 @click.command()

@@ -7,10 +7,14 @@ can be rendered elsewhere (the JSON form is the result's ``as_dict()``).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from ringebu_journal import queries
-from ringebu_journal.queries import MessageView
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    from ringebu_journal.queries import MessageView
+
+queries = lazy("ringebu_journal.queries")
 
 
 def when(v: Any) -> str:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from ringebu_journal.app import App
 from ringebu_journal.errors import render_text
-from ringebu_journal.reports import compliance as compmod
-from ringebu_journal.reports.html import render_html
-from ringebu_journal.reports.journal import DETAIL_COLUMNS, SUMMARY_COLUMNS, build_journal_report
 from ringebu_journal.reports.settings import SETTINGS, ComplianceSettings
 
 from .common import command_app, emit_rows, emit_table, is_stdout, json_default, listing_options, open_output, parse_date
+from .lazy import lazy
 from .operations import command_line
+
+if TYPE_CHECKING:
+    from ringebu_journal.reports.compliance import Finding
+
+compmod = lazy("ringebu_journal.reports.compliance")
+html_report = lazy("ringebu_journal.reports.html")
+journal_report = lazy("ringebu_journal.reports.journal")
 
 
 @click.group()
@@ -37,7 +42,7 @@ FINDING_COLUMNS = ["severity", "type", "at", "message", "permalink", "summary"]
 CSV_COLUMNS = ["account", "severity", "type", "at", "messages", "permalinks", "summary"]
 
 
-def _finding_row(f: compmod.Finding) -> dict[str, Any]:
+def _finding_row(f: Finding) -> dict[str, Any]:
     first = f.messages[0] if f.messages else None
     more = f" (+{len(f.messages) - 1})" if len(f.messages) > 1 else ""
     return {"account": f.account, "severity": f.severity, "type": f.type, "at": f.at,
@@ -62,7 +67,7 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
                                account=account, settings=ComplianceSettings(**settings))
     with open_output(out) as fh:
         if fmt == "html":
-            fh.write(render_html(rep, renderer=command_line))
+            fh.write(html_report.render_html(rep, renderer=command_line))
         elif fmt == "json":
             fh.write(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2, default=json_default) + "\n")
         elif fmt == "jsonl":
@@ -90,12 +95,12 @@ def report_compliance(from_: str | None, to: str | None, account: str | None, fm
 @command_app("report journal")
 def report_journal(from_: str | None, to: str | None, detail: bool, fmt: str, out: str | None, app: App) -> None:
     """What was journalført (delivered to the archive) and what is waiting, per account and category."""
-    rep = build_journal_report(app, from_date=parse_date(from_, "--from"), to_date=parse_date(to, "--to"))
+    rep = journal_report.build_journal_report(app, from_date=parse_date(from_, "--from"), to_date=parse_date(to, "--to"))
     with open_output(out) as fh:
         if detail:
-            emit_rows(rep.messages, DETAIL_COLUMNS, fmt, out=fh)
+            emit_rows(rep.messages, journal_report.DETAIL_COLUMNS, fmt, out=fh)
         else:
-            emit_rows(rep.summary, SUMMARY_COLUMNS, fmt, out=fh)
+            emit_rows(rep.summary, journal_report.SUMMARY_COLUMNS, fmt, out=fh)
             if fmt == "table":
                 waiting = sum(r["waiting"] for r in rep.summary)
                 done = sum(r["journalfort"] for r in rep.summary)

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from ringebu_journal import moderation, queries
 from ringebu_journal import search as search_lib
 from ringebu_journal.app import App
 from ringebu_journal.errors import UsageError, render_text
@@ -15,7 +14,11 @@ from ringebu_journal.errors import UsageError, render_text
 from . import render
 from .common import (command_app, echo_err, emit_rows, exclusive_flags, format_option, json_default,
                      listing_options, open_output, parse_date, read_id_file)
+from .lazy import lazy
 from .operations import command_line
+
+moderation = lazy("ringebu_journal.moderation")
+queries = lazy("ringebu_journal.queries")
 
 
 def _dump(obj: Any) -> None:

@@ -20,19 +20,22 @@ from pathlib import Path
 
 import click
 
-from noark.arkivmelding import MESSAGE_TYPES, PayloadError, parse_payload
-from noark.arkivmelding_outbox import INDEX, MANIFEST, validate_outbox, validate_payload_file
-from noark.errors import PackageReadError
-from noark.validate import validate_package
 from ringebu_journal.errors import ProblemsFound, UsageError
+
+from .lazy import lazy
+
+arkivmelding = lazy("noark.arkivmelding")
+outbox = lazy("noark.arkivmelding_outbox")
+noark_errors = lazy("noark.errors")
+noark_validate = lazy("noark.validate")
 
 
 def _fiks_payload(p: Path) -> bool:
     if not p.is_file() or p.suffix.lower() != ".xml":
         return False
     try:
-        return parse_payload(p.read_bytes()).tag in MESSAGE_TYPES
-    except (OSError, PayloadError):
+        return arkivmelding.parse_payload(p.read_bytes()).tag in arkivmelding.MESSAGE_TYPES
+    except (OSError, arkivmelding.PayloadError):
         return False
 
 
@@ -52,23 +55,23 @@ def validate(path: str, output_format: str) -> None:
                              "arkivmelding.xml") from None
         raise UsageError(f"{path}: no such file or folder — give an arkivuttrekk, an outbox or an arkivmelding.xml") from None
     fiks = None
-    if p.is_dir() and (p / INDEX).is_file():
-        fiks = validate_outbox(p)
-    elif p.is_dir() and (p / MANIFEST).is_file():
+    if p.is_dir() and (p / outbox.INDEX).is_file():
+        fiks = outbox.validate_outbox(p)
+    elif p.is_dir() and (p / outbox.MANIFEST).is_file():
         payloads = [f for f in sorted(p.iterdir()) if _fiks_payload(f)]
         if not payloads:
             raise UsageError(f"{path}: a message folder without a Fiks Arkiv payload — give the outbox folder")
-        fiks = validate_payload_file(payloads[0])
+        fiks = outbox.validate_payload_file(payloads[0])
     elif _fiks_payload(p):
-        fiks = validate_payload_file(p)
+        fiks = outbox.validate_payload_file(p)
     if fiks is not None:
         click.echo(fiks.to_json() if output_format == "json" else fiks.to_text())
         if not fiks.ok:
             raise ProblemsFound(f"{len(fiks.problems)} problem(s) found in {path}")
         return
     try:
-        report = validate_package(path)
-    except PackageReadError as exc:
+        report = noark_validate.validate_package(path)
+    except noark_errors.PackageReadError as exc:
         raise UsageError(f"{exc} — give the folder or .tar of an arkivuttrekk, an outbox or an arkivmelding.xml") from None
     click.echo(report.to_json() if output_format == "json" else report.to_text())
     if not report.ok:

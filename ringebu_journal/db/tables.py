@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 
@@ -118,12 +119,15 @@ class Message(SQLModel, table=True):
         UniqueConstraint("platform", "platform_message_id", "version", name="uq_message_version"),
         Index("ix_message_thread", "thread_id", "created_at"),
         Index("ix_message_author", "author_id"),
-        # the thread around a message (replies to it, the conversation it is in): 0007_web_accounts
-        Index("ix_message_parent", "platform", "parent_platform_id"),
-        # the replies under a parent in order of time (the judge's thread context reads the
-        # siblings created within a batch's time span and the time of the latest one before it): 0009_judge_speed
-        Index("ix_message_parent_created", "platform", "parent_platform_id", "created_at"),
-        Index("ix_message_conversation", "platform", "conversation_id", "created_at"),
+        # the replies under a parent in order of time: the thread around a message (0007_web_accounts)
+        # and the judge's thread context, which reads the siblings created within a batch's time
+        # span (0009_judge_speed); one index serves both. Partial since 0010_import_indexes: only
+        # rows with the value, the only ones ever looked up.
+        Index("ix_message_parent_created", "platform", "parent_platform_id", "created_at",
+              sqlite_where=sql_text("parent_platform_id IS NOT NULL"),
+              postgresql_where=sql_text("parent_platform_id IS NOT NULL")),
+        Index("ix_message_conversation", "platform", "conversation_id", "created_at",
+              sqlite_where=sql_text("conversation_id IS NOT NULL"), postgresql_where=sql_text("conversation_id IS NOT NULL")),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..app import App
-from ..db.batches import ROWS_PER_BATCH
 from .sources import open_inputs
-from .store import ImportSummary, run_import
+from .store import TRANSACTION_ITEMS, ImportSummary, run_import
 
 Advance = Callable[[int], None] | None
 
@@ -52,11 +51,12 @@ KINDS: dict[str, Kind] = {
 
 
 def _chunk_from_env() -> int:
-    """Messages per transaction: RINGEBU_JOURNAL_IMPORT_CHUNK (a tuning knob; default ROWS_PER_BATCH)."""
+    """Items per transaction: RINGEBU_JOURNAL_IMPORT_CHUNK (a tuning knob; default
+    ``store.TRANSACTION_ITEMS``, 4 × ROWS_PER_BATCH; at most ROWS_PER_BATCH are in hand at a time)."""
     try:
-        return max(1, int(os.environ.get("RINGEBU_JOURNAL_IMPORT_CHUNK", ROWS_PER_BATCH)))
+        return max(1, int(os.environ.get("RINGEBU_JOURNAL_IMPORT_CHUNK", TRANSACTION_ITEMS)))
     except ValueError:
-        return ROWS_PER_BATCH
+        return TRANSACTION_ITEMS
 
 
 CHUNK_SIZE = _chunk_from_env()

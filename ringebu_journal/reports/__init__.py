@@ -7,12 +7,23 @@ Library entry points for the CLI and the demo:
 * :func:`build_report` / :func:`build_journal_report` — the data behind both.
 """
 
-from .compliance import FINDING_TYPES, ComplianceReport, Finding, build_report, compliance_summary
-from .html import render_html, write_html_report
-from .journal import build_journal_report
-from .settings import SETTINGS, ComplianceSettings
+from __future__ import annotations
 
-__all__ = [
-    "FINDING_TYPES", "SETTINGS", "ComplianceReport", "ComplianceSettings", "Finding", "build_journal_report",
-    "build_report", "compliance_summary", "render_html", "write_html_report",
-]
+import importlib
+from typing import Any
+
+# name → submodule; imported on first use (PEP 562), so that reading the settings (the command
+# line builds its options from them at every start) does not import the judge and the reports
+_NAMES = {"FINDING_TYPES": "compliance", "ComplianceReport": "compliance", "Finding": "compliance",
+          "build_report": "compliance", "compliance_summary": "compliance", "render_html": "html",
+          "write_html_report": "html", "build_journal_report": "journal", "SETTINGS": "settings",
+          "ComplianceSettings": "settings"}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -70,3 +70,26 @@ def test_kill_9_and_resume_gives_identical_database(tmp_path):
     assert got == want
     reference.db.dispose()
     app.db.dispose()
+
+
+def test_kill_inside_a_transaction_of_several_parts(tmp_path):
+    """Transactions of 8,000 items read in parts of 5,000 (ROWS_PER_BATCH): a kill while the
+    second part is parsed, inside the open transaction, keeps nothing of it; a kill after the
+    first commit keeps exactly its 10,000 items; the rerun ends as an uninterrupted run."""
+    dump = generate_dump(tmp_path / "big.jsonl", 12_000)
+    env = dict(_env(), RINGEBU_JOURNAL_IMPORT_CHUNK="8000")
+    reference = make_archivist_app(f"sqlite:///{tmp_path / 'ref.db'}", tmp_path / "ref-data")
+    done = subprocess.run(_cmd(reference, dump), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    app = make_archivist_app(f"sqlite:///{tmp_path / 'killed.db'}", tmp_path / "killed-data")
+    for step, want_position in (("import.item:7000", (0, "running")), ("import.committed:1", (10_000, "running"))):
+        p = subprocess.run(_cmd(app, dump), cwd=ROOT, env=dict(env, RINGEBU_JOURNAL_KILL_AT=step),
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == -signal.SIGKILL, (step, p.returncode, p.stderr)
+        assert _position(app) == want_position, step
+    final = subprocess.run(_cmd(app, dump), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    assert _position(app) == (12_240, "done")       # 120 lines: a post, its page and 100 comments each
+    assert canonical(app) == canonical(reference)
+    reference.db.dispose()
+    app.db.dispose()
