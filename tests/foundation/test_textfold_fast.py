@@ -4,30 +4,13 @@ what the loop gives, for every kind of character the loop changes or drops."""
 from __future__ import annotations
 
 import random
-import unicodedata
 
 from ringebu_journal import textfold
 
 
 def _slow(text: str, lower: bool = False) -> tuple[str, list[int]]:
     """The character loop alone (the definition)."""
-    out, idx, space = [], [], False
-    for i, ch in enumerate(text or ""):
-        if unicodedata.category(ch) == "Cf":
-            continue
-        folded = unicodedata.normalize("NFKC", ch)
-        if lower:
-            folded = folded.lower()
-        for c in folded:
-            if c.isspace():
-                if space:
-                    continue
-                space, c = True, " "
-            else:
-                space = False
-            out.append(c)
-            idx.append(i)
-    return "".join(out), idx
+    return textfold.fold_each(text, lower)
 
 
 ODD = ["  ", "\t", "\n", "\u00a0", "\u200b", "\u00ad", "\u202e", "７", "𝐊", "ﬁ", "e\u0301", "\u0301", "½", "ª",
