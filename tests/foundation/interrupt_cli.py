@@ -12,6 +12,7 @@ database, the renderer, the export and the error handling are the production cod
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -24,6 +25,12 @@ from ringebu_journal.cli import exporting, importing, judging  # noqa: E402
 from ringebu_journal.cli.main import main  # noqa: E402
 
 PAUSE_AT = int(os.environ["RINGEBU_JOURNAL_TEST_PAUSE_AT"])
+
+# Ctrl-C as a terminal delivers it: a suite started in the background by a non-interactive shell
+# (or under nohup) hands its children SIGINT ignored, and Python then keeps it ignored, so the
+# harness would sleep through the test's SIGINT. The command itself is left as it is: a user who
+# starts it with SIGINT ignored has asked for that.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @contextmanager
