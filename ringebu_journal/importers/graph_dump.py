@@ -208,6 +208,8 @@ def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
     except UnicodeDecodeError as exc:
         yield Rejection(f.display, None, f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})")
         return
+    if not text.strip():
+        return          # an empty file holds nothing to import, as an empty JSON Lines file (not a bad line 1)
     try:
         body, numbers = loads_noting_numbers(text)
     except TooDeep as exc:

@@ -137,6 +137,16 @@ def test_empty_inputs_are_fine(app, tmp_path, content):
     assert s.rejected == 0 and not s.stored and s.batch_id is None        # no batch for an empty input
 
 
+@pytest.mark.parametrize("content", [b"", b"\n\n", b" \r\n"])
+def test_an_empty_graph_dump_is_nothing_to_import_not_a_bad_line(app, tmp_path, content):
+    """An empty dump file was rejected as 'line 1: not valid JSON … truncated?', a line it does not
+    have; like an empty JSON Lines file it now holds nothing to import."""
+    f = tmp_path / "empty-dump.jsonl"
+    f.write_bytes(content)
+    s = run.import_facebook_dump(app, [str(f)])
+    assert s.rejected == 0 and not s.stored and s.batch_id is None
+
+
 def test_missing_path_is_a_usage_error(app, run_cli, tmp_path):
     code, _out, err = run_cli(db_args(app) + ["import", "jsonl", str(tmp_path / "nope.jsonl")],
                               env={"RINGEBU_JOURNAL_ACTOR": "arkiv"})
