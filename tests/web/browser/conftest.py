@@ -18,12 +18,8 @@
 from __future__ import annotations
 
 import os
-import queue
 import shutil
-import socket
-import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -37,6 +33,10 @@ from ringebu_journal.web import auth
 from ..conftest import PASSWORDS
 
 ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:          # bench/ is beside tests/, not installed
+    sys.path.insert(0, str(ROOT))
+
+from bench.web_site import Server  # noqa: E402
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
@@ -68,72 +68,8 @@ def _need(what: str | Path | None, why: str) -> None:
 # -- the server -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli_path() -> str:
-    exe = Path(sys.executable).with_name("ringebu-journal")
-    return str(exe) if exe.exists() else (shutil.which("ringebu-journal") or "ringebu-journal")
-
-
-class Server:
-    """``ringebu-journal serve`` in a subprocess; ``url`` once uvicorn says it is running."""
-
-    def __init__(self, db_url: str, data_dir: Path, actor: str = "admin"):
-        self.db_url, self.data_dir, self.actor = db_url, data_dir, actor
-        self.lines: list[str] = []
-        self.proc: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def start(self, attempts: int = 3) -> "Server":
-        for _ in range(attempts):
-            port = free_port()
-            if self._start_on(port):
-                self.url = f"http://127.0.0.1:{port}"
-                return self
-            if not any("address already in use" in ln.lower() for ln in self.lines):
-                break
-        raise RuntimeError("ringebu-journal serve did not start:\n" + "".join(self.lines[-30:]))
-
-    def _start_on(self, port: int) -> bool:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [cli_path(), "--db", self.db_url, "--actor", self.actor, "--data-dir", str(self.data_dir),
-             "serve", "--port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env)
-        said: queue.Queue[bool] = queue.Queue()
-
-        def read(proc: subprocess.Popen[str]) -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                self.lines.append(line)
-                if "Uvicorn running on" in line:
-                    said.put(True)
-            said.put(False)              # the process ended
-
-        threading.Thread(target=read, args=(self.proc,), daemon=True).start()
-        try:
-            running = said.get(timeout=TIMEOUT_MS / 1000 * 3)
-        except queue.Empty:
-            running = False
-        if not running:
-            self.stop()
-        return running
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+# ``Server`` (``ringebu-journal serve`` in a subprocess on a free port, ready when uvicorn says it
+# is running) is the one the speed bench and the screenshots use: bench/web_site.py.
 
 
 @dataclass
@@ -167,7 +103,7 @@ def served(make_app, db_url: str, tmp_path: Path) -> Iterator[Site]:
     admin = make_app("admin", actor="admin")
     for name, pw in PASSWORDS.items():
         auth.set_password(admin, name, pw)
-    server = Server(db_url, tmp_path / "data").start()
+    server = Server(db_url, tmp_path / "data", start_timeout=TIMEOUT_MS / 1000 * 3).start()
     try:
         yield Site(server.url, ids, admin, server)
     finally:
