@@ -27,7 +27,7 @@ from ringebu_journal.judge.model import parse_model
 from ringebu_journal.judge.training import shipped_corpora
 
 #: The files written by one independent writer each, held out in turn.
-WRITER_FILE = re.compile(r"^(train-\d+|blind[3-9]\d*)\.jsonl$")
+WRITER_FILE = re.compile(r"^(train-\d+|blind([3-9]|\d\d+))\.jsonl$")
 
 FIGURES = ("journal_recall", "journal_precision", "review_load", "screening_recall", "recall_remove",
            "recall_refer_political", "recall_reply", "recall_thank", "channel_consistency")
