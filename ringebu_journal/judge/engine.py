@@ -4,7 +4,9 @@ The judge never sees the platform or the message kind: the same text in the same
 gets the same result on Facebook, Messenger, Instagram and X. The engine holds no vocabulary: every
 expression, category and fallback comes from the policy (categories by their declared role). The author matters only in one
 way: the municipality's own posts and replies are outgoing, so they are archived and checked
-for the guideline's duties instead of being judged as incoming cases.
+for the guideline's duties instead of being judged as incoming cases; a reply doing casework in a
+citizen's matter in the thread is an outgoing case document and goes to review (never journal
+automatically).
 """
 
 from __future__ import annotations
@@ -252,6 +254,7 @@ class Judge:
         self._sensitive_cats = roles("sensitive")
         self._not_substantive = roles("chatter") | roles("to_others")
         self._outgoing_exposure_cats = roles("outgoing_exposure")
+        self._outgoing_case_cats = roles("outgoing_case")
         self._exposure = next(iter(roles("exposure")), None)
         om = self.policy.own_matter
         self._own_matter = om
@@ -271,7 +274,7 @@ class Judge:
         fired = self._fire(msg, rules, self._index[bool(author_is_municipality)], domain,
                            self._first_deferred[bool(author_is_municipality)])
         if author_is_municipality:
-            return self._outgoing(fired)
+            return self._outgoing(fired, msg)
         return self._incoming(fired, msg, domain)
 
     def judge_many(self, items: Sequence[tuple[str, bool, Sequence[ContextItem]]], *,
@@ -292,7 +295,7 @@ class Judge:
             rules = self._municipality if author_is_municipality else self._citizen
             fired = self._fire(msg, rules, self._index[bool(author_is_municipality)], domain,
                                self._first_deferred[bool(author_is_municipality)])
-            out.append(self._outgoing(fired) if author_is_municipality
+            out.append(self._outgoing(fired, msg) if author_is_municipality
                        else self._incoming(fired, msg, domain, scores.get(i)))
         return out
 
@@ -462,13 +465,27 @@ class Judge:
             language=language,
         )
 
-    def _outgoing(self, fired: list[_Fired]) -> JudgmentResult:
-        """The municipality's own post or reply: archived, with the guideline's duties as categories."""
+    def _outgoing(self, fired: list[_Fired], msg: _Message) -> JudgmentResult:
+        """The municipality's own post or reply: archived, with the guideline's duties as categories.
+
+        A reply that does casework in a citizen's matter (a category of role ``outgoing_case``:
+        the application is granted, the bill credited, the concern passed to the child welfare
+        service) is an outgoing case document, which must be journalført like the message it
+        answers (arkivforskrifta § 9): it goes to review, where a person journals it with the case."""
         _, categories, _, _, hjemmel, mask, sreasons, reasons = self._collect(fired)
         # An own post exposing someone's confidential matters must come down like anyone else's.
         own_actions = {_REMOVE} if ((hjemmel and not self._outgoing_exposure_cats.isdisjoint(categories))
                                     or not self._remove_cats.isdisjoint(categories)) else set()
-        return self._result(Decision.archive, 0.95, categories, own_actions,
+        decision, confidence = Decision.archive, 0.95
+        if (not self._outgoing_case_cats.isdisjoint(categories)
+                and any(not item.author_is_municipality for item in msg.context)):
+            decision, confidence = Decision.review, 0.5
+            reasons.append(_built(
+                Reason, rule="utgaaende.saksdokument", matched="",
+                description=("Kommunens svar behandler en innbyggers sak i tråden: et utgående "
+                             "saksdokument, som journalføres sammen med saken"),
+                effect="archive → review"))
+        return self._result(decision, confidence, categories, own_actions,
                             self._screening(hjemmel, mask, sreasons), reasons)
 
     def _incoming(self, fired: list[_Fired], msg: _Message, domain: str,
@@ -571,9 +588,9 @@ class Judge:
         language = None
         unknown = False
         if (score.words >= 3 and score.known_words < ms["unknown_known_words"] and self._addressed(msg)):
-            from .language import detect_language
-            language = detect_language(msg.orig)
-            seen = self.model.languages.get(language, 0) if language else 0
+            from .language import UNDETERMINED, detect_unfamiliar
+            language = detect_unfamiliar(score.unknown_words(), msg.orig)
+            seen = self.model.languages.get(language, 0) if language and language != UNDETERMINED else 0
             unknown = bool(language) and seen < ms["unknown_min_cases"]
             if unknown and not virus:
                 if decision != Decision.review:

@@ -46,12 +46,26 @@ def _detector():
     return LanguageDetectorBuilder.from_languages(*langs).with_low_accuracy_mode().build()
 
 
+#: The code for a text of enough words in no language of the list (a script none of them is
+#: written in, such as Ge'ez for Tigrinya and Amharic): ISO 639-2's "undetermined".
+UNDETERMINED = "und"
+
+
 def detect_language(text: str) -> str | None:
-    """The ISO 639-1 code of the text's language, or None when it is too short to tell."""
+    """The ISO 639-1 code of the text's language; ``UNDETERMINED`` when it has enough words but
+    is in none of the languages listed; None when it is too short to tell."""
     plain = _URL.sub(" ", text)
     if len(_WORDS.findall(plain)) < MIN_WORDS:
         return None
     lang = _detector().detect_language_of(plain)
     if lang is None:
-        return None
+        return UNDETERMINED
     return lang.iso_code_639_1.name.lower()
+
+
+def detect_unfamiliar(words: list[str], text: str) -> str | None:
+    """The language of the words a model does not know, where there are enough of them to tell,
+    else of the whole text. A message in Tigrinya with a Norwegian place name and "barnehage" in
+    it is in Tigrinya, not Norwegian: the words the model already knows say least about it."""
+    lang = detect_language(" ".join(words))
+    return lang if lang is not None else detect_language(text)

@@ -158,6 +158,11 @@ class Score:
         vocab, idx = model.vocabulary, self._idx
         return [(vocab[idx[i]], v * scale) for i, v in zip(order.tolist(), col[order].tolist())]
 
+    def unknown_words(self) -> list[str]:
+        """The message's distinct words the model has never seen, in the order they first occur."""
+        known = self._model._known_words if self._model is not None else frozenset()
+        return [w for w in dict.fromkeys(self._alpha) if w not in known]
+
     def top(self, label: str, n: int = 3, positive: bool = True) -> list[str]:
         """The message's words (or word pairs, or context features) that pushed the label's score
         up (or down) most: the strongest features, character n-grams credited to the words they

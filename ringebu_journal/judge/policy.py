@@ -42,6 +42,8 @@ ROLES: dict[str, str] = {
     "exposure": "the category the judge adds for exposure of someone else (one category at most)",
     "outgoing": "a duty of the municipality's own posts (compliance report)",
     "outgoing_exposure": "the municipality's own post exposes personal data: removed when screened",
+    "outgoing_case": ("the municipality's reply does casework in a citizen's matter: an outgoing case "
+                      "document, sent to review (compliance report too)"),
 }
 
 #: Signals steer the decision without being categories of their own.
@@ -64,7 +66,7 @@ MODEL_DEFAULTS: dict[str, float | bool | str] = {
     "doubt_below": 0.45,          # the rules journal, the model below this: review
     "case_review_at": 0.36,       # the rules see no case, the model at or above this: review
     "confirm_at": 0.75,           # the rules only send to review, the model at or above this: journal
-    "dismiss_below": 0.40,        # the rules only send to review, the model below this: archive (0: never)
+    "dismiss_below": 0.35,        # the rules only send to review, the model below this: archive (0: never)
     "screen_at": 0.35,
     "reply_at": 0.30,
     "thank_at": 0.5,

@@ -61,8 +61,11 @@ def render(policy: Policy) -> str:
         "faller `reply` og `thank` bort (saken henvises til postmottak); når den er politisk, faller `reply` "
         "bort (henvises til politisk nivå).",
         "",
-        "Kommunens egne innlegg og svar (`applies_to = municipality`) arkiveres alltid og får kategorier "
+        "Kommunens egne innlegg og svar (`applies_to = municipality`) arkiveres og får kategorier "
         "for pliktene i retningslinjene: `egen_uten_lenke`, `egen_saksbehandling`, `egen_personopplysninger`. "
+        "Et svar i en tråd med en innbyggers melding som behandler saken (en kategori med rollen "
+        "`outgoing_case`: søknaden er innvilget, fakturaen kreditert, bekymringen sendt til barnevernet) "
+        "er et utgående saksdokument og går til vurdering, der det journalføres sammen med saken. "
         "Kanal og meldingstype er aldri med i vurderingen.",
         "",
         "## Regler og modell",

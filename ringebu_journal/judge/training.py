@@ -108,9 +108,10 @@ def train(paths: Sequence[str | Path], *, version: str = "", count_languages: bo
         bias[lab] = round(float(clf.intercept_[0]), 6) + 0.0
     languages: dict[str, int] = {}
     if count_languages:
-        from .language import detect_language
+        from .language import UNDETERMINED, detect_language
         counts = Counter(detect_language(e.text) for e in examples)
-        languages = {k: v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0])) if k is not None}
+        languages = {k: v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))
+                     if k is not None and k != UNDETERMINED}
     model = {
         "scheme": FEATURE_SCHEME,
         "version": version or hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()[:12],

@@ -104,6 +104,32 @@ def test_municipality_case_handling_and_personal_data(judge):
     assert "egen_personopplysninger" in r.categories and r.screening.screen
 
 
+def test_a_reply_that_does_casework_in_a_citizens_matter_is_an_outgoing_case_document(judge):
+    """Arkivforskrifta § 9: outgoing documents in a case are journalført like incoming ones. A reply
+    that grants, credits or passes a concern on, in a thread with the citizen's message, goes to
+    review; the same words in an own post, and a reply that only refers to the post address, do not."""
+    ask = [ContextItem("Kan jeg få utsette betalingen av eiendomsskatten til høsten?", False)]
+    r = judge.judge("Hei Anne! Vi innvilger betalingsutsettelse til 1. oktober.",
+                    author_is_municipality=True, context=ask)
+    assert r.decision == Decision.review and "egen_saksbehandling" in r.categories
+    assert any(x.rule == "utgaaende.saksdokument" for x in r.reasons)
+    concern = [ContextItem("Naboen roper på ungen hver kveld, jeg er bekymret.", False)]
+    r = judge.judge("Takk for at du sier fra. Vi har sendt meldingen din videre til barneverntjenesten.",
+                    author_is_municipality=True, context=concern)
+    assert r.decision == Decision.review
+    # the same casework words in an own post answer nobody: archived, flagged for the compliance report
+    r = judge.judge("Hei Anne! Vi innvilger betalingsutsettelse til 1. oktober.", author_is_municipality=True)
+    assert r.decision == Decision.archive and "egen_saksbehandling" in r.categories
+    # a referral to the post address handles nothing itself
+    r = judge.judge("Send klagen til postmottak@ringebu.kommune.no, så blir den registrert.",
+                    author_is_municipality=True, context=ask)
+    assert r.decision == Decision.archive and "egen_saksbehandling" not in r.categories
+    # answering only another municipality message is not a citizen's matter
+    r = judge.judge("Hei Anne! Vi innvilger betalingsutsettelse til 1. oktober.", author_is_municipality=True,
+                    context=[ContextItem("Eiendomsskatten forfaller 20. mars.", True)])
+    assert r.decision == Decision.archive
+
+
 def test_own_domain_is_a_parameter(judge):
     text = "Les mer: https://www.nord-fron.kommune.no/info"
     assert "egen_uten_lenke" in judge.judge(text, author_is_municipality=True).categories

@@ -151,6 +151,25 @@ def test_a_language_outside_the_old_short_list_is_not_taken_for_a_known_one():
     assert detect_language("kæm skal e sende dette åt, e ha itte fått svar") in ("nn", "nb")
 
 
+def test_a_script_no_listed_language_is_written_in_is_unknown_ground():
+    """Amharic (Ge'ez script) is in no language the detector knows: it is "und", never known to the
+    model; and a Tigrinya message with Norwegian words in it is judged by the words the model does
+    not know, not taken for Norwegian because of "barnehage"."""
+    from ringebu_journal.judge.language import UNDETERMINED, detect_language, detect_unfamiliar
+    amharic = "ጤና ይስጥልኝ ልጄ ትምህርት ቤት መሄድ አይፈልግም ምን ላድርግ"
+    assert detect_language(amharic) == UNDETERMINED
+    mixed = "ሰላም። ንሕና ካብ 1 መጋቢት ናብ Lillehammer ክንግዕዝ ኢና። barnehage ናይ ጓለይ ደው ኣብሉ በጃኹም"
+    assert detect_language(mixed) == "nb"    # the whole text: only the Latin words are identifiable
+    unknown = [w for w in mixed.split() if w not in ("barnehage", "Lillehammer", "1")]
+    assert detect_unfamiliar(unknown, mixed) == UNDETERMINED
+    # too few unknown words to tell: the whole text decides
+    assert detect_unfamiliar(["kesäkouluun"], "Haluaisin tietää, miten poikani voidaan ilmoittaa kesäkouluun.") == "fi"
+    judge = Judge(load_policy())
+    res = judge.judge(amharic)
+    assert res.decision.value == "review" and res.language == UNDETERMINED
+    assert any(r.rule == "modell.ukjent_sprak" for r in res.reasons)
+
+
 def test_unknown_screening_is_a_policy_setting(tmp_path):
     from ringebu_journal.judge.policy import policy_text
     _, data = policy_text()
