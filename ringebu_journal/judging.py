@@ -75,6 +75,20 @@ def make_judge(app: App, policy_path: str | Path | None = None) -> Judge:
     return Judge(policy, own_domain=domain, model=model)
 
 
+_REP = MSG.alias("rep")
+_SIB = MSG.alias("sib")
+
+
+def _latest_before(first: datetime):
+    """The id of the latest current message (by created_at, then id) under the parent of
+    ``_REP``'s row that was created before ``first`` (NULL when there is none), as a correlated
+    scalar subquery that reads the parent's index from ``first`` down."""
+    return (select(_SIB.c.id)
+            .where(_SIB.c.platform == _REP.c.platform, _SIB.c.parent_platform_id == _REP.c.parent_platform_id,
+                   _SIB.c.parent_platform_id.isnot(None), _SIB.c.created_at < first, _SIB.c.is_current.is_(True))
+            .order_by(_SIB.c.created_at.desc(), _SIB.c.id.desc()).limit(1).scalar_subquery())
+
+
 def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[ContextItem]]:
     """Thread context for a batch of messages, with a few queries for the whole batch (per 500
     parents), reading only the messages that can be context of a row of the batch."""
@@ -96,27 +110,36 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
     # the batch's span, and under each parent the latest ones created before it (a batch of a long
     # thread no longer reads the whole thread).
     replies = [r for r in rows if r["parent_platform_id"] and not r["conversation_id"]]
-    parents = list({(r["platform"], r["parent_platform_id"]) for r in replies})
+    # one reply of the batch per parent: the row the earlier-sibling lookup starts from
+    first_reply: dict[tuple[str, str], int] = {}
+    for r in replies:
+        first_reply.setdefault((r["platform"], r["parent_platform_id"]), r["id"])
+    parents = list(first_reply)
     siblings: dict[tuple[str, str], list[tuple[datetime, int, str, bool]]] = {}
     if replies:
         first, last = min(r["created_at"] for r in replies), max(r["created_at"] for r in replies)
         sib_cols = (MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at, MSG.c.id, MSG.c.text,
                     MSG.c.author_is_municipality)
-        earlier: list[tuple[str, str, datetime]] = []
+        earlier: list[int] = []
         for i in range(0, len(parents), 500):
             chunk = parents[i:i + 500]
-            under = [tuple_(MSG.c.platform, MSG.c.parent_platform_id).in_(chunk), MSG.c.is_current.is_(True)]
+            # "IS NOT NULL" spelt out: SQLite uses the partial index only when the query names its
+            # condition (without it, a batch of one long thread read every message of the platform)
+            under = [tuple_(MSG.c.platform, MSG.c.parent_platform_id).in_(chunk), MSG.c.is_current.is_(True),
+                     MSG.c.parent_platform_id.isnot(None)]
             for m in conn.execute(select(*sib_cols).where(*under, MSG.c.created_at >= first,
                                                           MSG.c.created_at <= last)):
                 siblings.setdefault((m.platform, m.parent_platform_id), []).append(
                     (m.created_at, m.id, m.text, m.author_is_municipality))
-            earlier.extend((m[0], m[1], m[2]) for m in conn.execute(
-                select(MSG.c.platform, MSG.c.parent_platform_id, func.max(MSG.c.created_at))
-                .where(*under, MSG.c.created_at < first).group_by(MSG.c.platform, MSG.c.parent_platform_id)))
+            # under each parent, the latest current sibling created before the batch's span (the
+            # only earlier one that can be just before a row of the batch): found by walking the
+            # parent's index down from the span's start to the first current one (a GROUP BY max()
+            # read every earlier sibling, so each batch of a long thread cost more than the last)
+            reps = [first_reply[k] for k in chunk]
+            earlier.extend(m[0] for m in conn.execute(
+                select(_latest_before(first)).where(_REP.c.id.in_(reps))) if m[0] is not None)
         for i in range(0, len(earlier), 500):
-            for m in conn.execute(select(*sib_cols).where(
-                    tuple_(MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at).in_(earlier[i:i + 500]),
-                    MSG.c.is_current.is_(True))):
+            for m in conn.execute(select(*sib_cols).where(MSG.c.id.in_(earlier[i:i + 500]))):
                 siblings.setdefault((m.platform, m.parent_platform_id), []).append(
                     (m.created_at, m.id, m.text, m.author_is_municipality))
     wanted_list = list(wanted)
@@ -146,6 +169,19 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
         i = bisect.bisect_left(keys, (row["created_at"], row["id"]))
         return group[i - 1] if i else None
 
+    # a message that is the parent or root of many rows gets one (immutable) item per relation
+    shared: dict[tuple[str, str, str], ContextItem] = {}
+
+    def item_of(key: tuple[str, str], relation: str) -> ContextItem | None:
+        item = shared.get((*key, relation))
+        if item is None:
+            found = by_pid.get(key)
+            if found is None:
+                return None
+            item = shared[(*key, relation)] = ContextItem(text=found[0], author_is_municipality=found[1],
+                                                          relation=relation)  # type: ignore[arg-type]
+        return item
+
     out: dict[int, list[ContextItem]] = {}
     for r in rows:
         items: list[ContextItem] = []
@@ -155,20 +191,21 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
                 _, _, t, muni = prev
                 items.append(ContextItem(text=t, author_is_municipality=muni, relation="parent"))
         else:
-            parent = by_pid.get((r["platform"], r["parent_platform_id"])) if r["parent_platform_id"] else None
-            if parent:
-                items.append(ContextItem(text=parent[0], author_is_municipality=parent[1], relation="parent"))
-            if r["parent_platform_id"]:
-                key = (r["platform"], r["parent_platform_id"])
+            parent_id = r["parent_platform_id"]
+            if parent_id:
+                key = (r["platform"], parent_id)
+                parent = item_of(key, "parent")
+                if parent is not None:
+                    items.append(parent)
                 prev = just_before(siblings.get(key, []), sibling_keys.get(key, []), r)
                 if prev:
                     _, _, t, muni = prev
                     items.append(ContextItem(text=t, author_is_municipality=muni, relation="sibling"))
             root_id = r["post_platform_id"]
-            if root_id and root_id not in (r["parent_platform_id"], r["platform_message_id"]):
-                root = by_pid.get((r["platform"], root_id))
-                if root:
-                    items.append(ContextItem(text=root[0], author_is_municipality=root[1], relation="root"))
+            if root_id and root_id not in (parent_id, r["platform_message_id"]):
+                root = item_of((r["platform"], root_id), "root")
+                if root is not None:
+                    items.append(root)
         out[r["id"]] = items
     return out
 
