@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -89,10 +90,16 @@ def normalise(text: str) -> str:
     return text.strip()
 
 
+# The thread context is normalised wherever a stage reads it (the model, context conditions, rules
+# with context); the same parent or post stands beside every reply under it, so its normalised
+# text is kept (normalise is a pure function of the text).
+_context_norm = functools.lru_cache(maxsize=4096)(normalise)
+
+
 @dataclass
 class _Compiled:
     rule: Rule
-    rx: re.Pattern | None
+    has_patterns: bool        # its patterns are searched through the rule index (``RuleIndex``)
     pos: int                  # place in the rule index of its author group
     unless: tuple[tuple[Condition, re.Pattern], ...]   # one combined expression per scope
     requires: tuple[tuple[Condition, re.Pattern], ...]
@@ -203,7 +210,7 @@ class Judge:
         for r in self.policy.rules:
             comp = _Compiled(
                 rule=r,
-                rx=re.compile("|".join(f"(?:{p})" for p in r.patterns)) if r.patterns else None,
+                has_patterns=bool(r.patterns),
                 pos=0,
                 unless=_combine_unless([conds[c] for c in r.unless]),
                 requires=tuple(conds[c] for c in r.requires),
@@ -322,7 +329,7 @@ class Judge:
             if pos >= first_deferred and not screened:
                 break
             hit = None
-            if c.rx is not None:
+            if c.has_patterns:
                 alts = open_alts.get(pos)
                 g = gated[pos]
                 rx = g.by_set.get(alts) if alts is not None else None
@@ -376,7 +383,7 @@ class Judge:
                     continue
                 if cond.author == "citizen" and item.author_is_municipality:
                     continue
-                if rx.search(normalise(item.text)):
+                if rx.search(_context_norm(item.text)):
                     return True
             return False
         s, e = msg.sentence(start, end)
@@ -393,7 +400,7 @@ class Judge:
                 continue
             if want == "citizen" and item.author_is_municipality:
                 continue
-            if c.ctx_rx is not None and not c.ctx_rx.search(normalise(item.text)):
+            if c.ctx_rx is not None and not c.ctx_rx.search(_context_norm(item.text)):
                 continue
             if c.rule.context_case:
                 if item.author_is_municipality:
@@ -642,7 +649,7 @@ class Judge:
     @staticmethod
     def _model_context(msg: _Message) -> list[tuple[str, bool]]:
         """The thread context as the model reads it."""
-        return [(normalise(i.text), i.author_is_municipality) for i in msg.context]
+        return [(_context_norm(i.text), i.author_is_municipality) for i in msg.context]
 
     @staticmethod
     def _addressed(msg: _Message) -> bool:

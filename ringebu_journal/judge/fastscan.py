@@ -198,11 +198,13 @@ class GatedRegex:
     list of words costs little when only one of them can match.
     """
 
-    __slots__ = ("alts", "fast", "index", "keys", "substrings", "always_idx", "_cache", "by_set")
+    __slots__ = ("alts", "_fast", "index", "keys", "substrings", "always_idx", "_cache", "by_set")
 
     def __init__(self, patterns: tuple[str, ...] | list[str]):
         self.alts: list[str] = [d for p in patterns for a in split_top(p) for d in distribute(a)]
-        self.fast: list[str] = [fast_form(a) for a in self.alts]
+        # each alternative's literal-first form, worked out when an expression first needs it
+        # (building the judge analysed and compiled every one; a run uses a part of them)
+        self._fast: list[str | None] = [None] * len(self.alts)
         self.index: dict[str, list[int]] = {}
         self.substrings: list[tuple[str, int]] = []
         self.always_idx: list[int] = []
@@ -220,6 +222,18 @@ class GatedRegex:
         #: loop reads it directly and asks ``regex_for`` only when a set is new)
         self.by_set: dict[frozenset[int], re.Pattern] = {}
 
+    def fast_of(self, i: int) -> str:
+        """The literal-first form of alternative ``i`` (``fast_form``)."""
+        f = self._fast[i]
+        if f is None:
+            f = self._fast[i] = fast_form(self.alts[i])
+        return f
+
+    @property
+    def fast(self) -> list[str]:
+        """Every alternative's literal-first form."""
+        return [self.fast_of(i) for i in range(len(self.alts))]
+
     def compiled(self, text: str, prefixes: set[str]) -> re.Pattern | None:
         hit = self.keys.intersection(prefixes)
         if not hit and not self.always_idx and not self.substrings:
@@ -235,7 +249,7 @@ class GatedRegex:
         key = tuple(sorted(idx))
         rx = self._cache.get(key, False)
         if rx is False:
-            rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
+            rx = re.compile("|".join(f"(?:{self.fast_of(i)})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
         return rx
@@ -257,7 +271,7 @@ class GatedRegex:
             key = tuple(sorted(open_alts.union(self.always_idx))) if self.always_idx else tuple(sorted(open_alts))
         rx = self._cache.get(key, False)
         if rx is False:
-            rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
+            rx = re.compile("|".join(f"(?:{self.fast_of(i)})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
         if open_alts is not None and len(self.by_set) < 4096:
@@ -350,9 +364,11 @@ def distribute(alt: str) -> list[str]:
     if len(parts) < 2:
         return [alt]
     out = [f"\\b(?:{p}){rest}" for p in parts]
+    # each part is pieces of a valid pattern put together again; what can break is a reference
+    # to a group left in another part, which the parser finds (a compile is not needed to see it)
     try:
         for o in out:
-            re.compile(o)
+            _p.parse(o)
     except re.error:
         return [alt]
     return out

@@ -189,21 +189,26 @@ class TextModel:
         self.version = str(data.get("version", ""))
         self.labels = tuple(data["labels"])
         self.vocabulary: list[str] = data["vocabulary"]
-        self.index = {f: i for i, f in enumerate(self.vocabulary)}
+        self.index = dict(zip(self.vocabulary, range(len(self.vocabulary))))
         self.weights = np.asarray([data["weights"][lab] for lab in self.labels], dtype=np.float64).T.copy()
         self.bias = np.asarray([data["bias"][lab] for lab in self.labels], dtype=np.float64)
         self.languages: dict[str, int] = dict(data.get("languages", {}))
         self.trained_on: list[dict] = list(data.get("trained_on", []))
         self.settings: dict = dict(data.get("settings", {}))
         self.cases = int(data.get("cases", 0))
-        self._known_words = frozenset(f[2:] for f in self.vocabulary if f.startswith("w:"))
-        self._vocabset = frozenset(f for f in self.vocabulary if ":" in f)
+        named = [f for f in self.vocabulary if ":" in f]
+        self._known_words = frozenset(f[2:] for f in named if f.startswith("w:"))
+        self._vocabset = frozenset(named)
+        by_len: dict[int, list[int]] = {k: [] for k in _CHAR_N}
+        for i, f in enumerate(self.vocabulary):     # the n-grams by length, in vocabulary order
+            if ":" not in f and len(f) in by_len:
+                by_len[len(f)].append(i)
         hashes, ids = [], []
         for k in _CHAR_N:                 # all n-grams of one length hashed at once
-            sel = [i for i, f in enumerate(self.vocabulary) if ":" not in f and len(f) == k]
+            sel = by_len[k]
             if not sel:
                 continue
-            codes = np.frombuffer("".join(self.vocabulary[i] for i in sel).encode("utf-32-le"),
+            codes = np.frombuffer("".join([self.vocabulary[i] for i in sel]).encode("utf-32-le"),
                                   dtype=np.uint32).astype(np.uint64).reshape(-1, k)
             h = np.zeros(len(sel), dtype=np.uint64)
             for j in range(k):
