@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, Sequence
 
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
-from .detectors import DETECTORS, Hit, find_lure_links, find_suspicious_links
+from .detectors import DETECTORS, Hit, find_lure_links, find_suspicious_links, link_classifier
 from .fastscan import RuleIndex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
 
@@ -197,10 +197,11 @@ class Judge:
         self._ms = ms
         self._parent_cache: dict[tuple[str, str], bool] = {}
         lures = self.policy.lures
+        classify = link_classifier(lures)
         self._detectors = {
             **DETECTORS,
-            "lenke_mistenkelig": lambda n, o, d: find_suspicious_links(n, o, d, lures),
-            "lenke_lokketekst": lambda n, o, d: find_lure_links(n, o, d, lures),
+            "lenke_mistenkelig": lambda n, o, d: find_suspicious_links(n, o, d, lures, classify),
+            "lenke_lokketekst": lambda n, o, d: find_lure_links(n, o, d, lures, classify),
         }
         self.model_hash = self.model.sha256 if self.model is not None else ""
         conds = {cid: (c, re.compile("|".join(f"(?:{p})" for p in c.patterns)))

@@ -145,6 +145,17 @@ class Gate:
 _last: tuple[str | None, set[str]] = (None, set())
 
 
+# Each word's beginnings, kept per word (words repeat from message to message); bounded.
+_word_cuts: dict[str, tuple[str, ...]] = {}
+
+
+def _cuts(w: str) -> tuple[str, ...]:
+    """A word's beginnings of 1 to PREFIX letters, and the word with a space after it when it is
+    shorter than PREFIX (a pattern that wants that whole word)."""
+    cuts = tuple(w[:n] for n in range(1, PREFIX + 1))
+    return cuts + (w + " ",) if len(w) < PREFIX else cuts
+
+
 def word_prefixes(text: str) -> set[str]:
     """Every beginning (1 to PREFIX letters) of every word of the text.
 
@@ -153,11 +164,15 @@ def word_prefixes(text: str) -> set[str]:
     cached = _last
     if cached[0] == text:
         return cached[1]
-    words = set(_WORD.findall(text))
-    out = {w[:PREFIX] for w in words}
-    for n in range(1, PREFIX):
-        out.update([w[:n] for w in words])
-    out.update([w + " " for w in words if len(w) < PREFIX])
+    out: set[str] = set()
+    add, known = out.update, _word_cuts
+    for w in set(_WORD.findall(text)):
+        cuts = known.get(w)
+        if cuts is None:
+            if len(known) >= 50_000:
+                known.clear()
+            cuts = known[w] = _cuts(w)
+        add(cuts)
     _last = (text, out)
     return out
 

@@ -144,9 +144,13 @@ class Score:
 
     def contributions(self, label: str, n: int = 8) -> list[tuple[str, float]]:
         """(feature, contribution to the label's score), strongest first."""
-        if self._rows is None:
-            return []
         model = self._model
+        if self._rows is None:
+            if not self._idx or model is None:
+                return []
+            # the weight rows of the message's features, taken when first asked (a batch scores
+            # its messages without them; only the messages explained to a moderator need them)
+            self._rows = model.weights[np.asarray(self._idx, dtype=np.int64)]
         col = self._rows[:, model.labels.index(label)]
         strength = np.abs(col)
         if len(col) > n:
@@ -192,6 +196,7 @@ class TextModel:
         self.index = dict(zip(self.vocabulary, range(len(self.vocabulary))))
         self.weights = np.asarray([data["weights"][lab] for lab in self.labels], dtype=np.float64).T.copy()
         self.bias = np.asarray([data["bias"][lab] for lab in self.labels], dtype=np.float64)
+        self._label_weights = np.ascontiguousarray(self.weights.T)     # one row per label
         self.languages: dict[str, int] = dict(data.get("languages", {}))
         self.trained_on: list[dict] = list(data.get("trained_on", []))
         self.settings: dict = dict(data.get("settings", {}))
@@ -306,13 +311,27 @@ class TextModel:
         msg_of = keys // size
         id_of = keys - msg_of * size
         bounds = np.searchsorted(msg_of, np.arange(m + 1, dtype=np.int64)).tolist()
-        return [self._score(id_of[bounds[i]:bounds[i + 1]], prepared[i][1]) for i in range(m)]
+        # Each label's sums for all messages at once: bincount adds a message's weights one after
+        # the other in the order of its ids (ascending, as in ``_score``), starting from 0.0, which
+        # is what ``np.add.reduce`` over the message's rows does along the first axis (a
+        # sequential sum per column, not numpy's pairwise one); 0.0 + x is x, so the sums are the
+        # same floating-point numbers.
+        sums = np.empty((m, len(self.labels)), dtype=np.float64)
+        for j in range(len(self.labels)):
+            sums[:, j] = np.bincount(msg_of, weights=self._label_weights[j][id_of], minlength=m)
+        out = []
+        for i in range(m):
+            lo, hi = bounds[i], bounds[i + 1]
+            if hi > lo:
+                scale = 1.0 / math.sqrt(hi - lo)
+                raw = (sums[i] * scale + self.bias).tolist()
+            else:
+                scale, raw = 0.0, self.bias.tolist()
+            out.append(self._scored(raw, id_of[lo:hi].tolist(), None, scale, prepared[i][1]))
+        return out
 
     def _score(self, ids: np.ndarray, words: list[str]) -> Score:
         idx = ids.tolist()
-        distinct_words = set(words)
-        known = len(distinct_words & self._known_words)
-        distinct = len(distinct_words)
         if idx:
             rows = self.weights[ids]
             scale = 1.0 / math.sqrt(len(idx))
@@ -321,6 +340,13 @@ class TextModel:
         else:
             rows, scale = None, 0.0
             raw = self.bias.tolist()
+        return self._scored(raw, idx, rows, scale, words)
+
+    def _scored(self, raw: list[float], idx: list[int], rows, scale: float, words: list[str]) -> Score:
+        """The Score of a message from its raw label scores."""
+        distinct_words = set(words)
+        known = len(distinct_words & self._known_words)
+        distinct = len(distinct_words)
         exp = math.exp
         probs = {lab: 1.0 / (1.0 + exp(-v)) if v > -500 else 0.0 for lab, v in zip(self.labels, raw)}
         return Score(probs, (known / distinct) if distinct else 1.0, distinct, rows, idx, self, scale, words)
