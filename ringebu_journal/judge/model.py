@@ -22,6 +22,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
@@ -74,6 +75,13 @@ def _word_form(w: str) -> str:
     return f"#{min(len(w), 6)}" if w.isdigit() else w
 
 
+@lru_cache(maxsize=4096)
+def _context_words(text: str) -> tuple[str, ...]:
+    """The ``x:`` features of a context text (the same post or parent stands beside every reply
+    under it, so they are kept per text)."""
+    return tuple(["x:" + _word_form(w) for w in _WORD.findall(text)])
+
+
 def features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> set[str]:
     """The features of a normalised message (see ``engine.normalise``) and its thread context.
 
@@ -118,7 +126,7 @@ def _word_features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> tuple
     if context:
         first_text, first_muni = context[0]
         feats.add("x:m" if first_muni else "x:c")
-        feats.update(["x:" + _word_form(w) for w in _WORD.findall(first_text)])
+        feats.update(_context_words(first_text))
         if any(muni for _, muni in context[1:]):
             feats.add("x:m")
     return feats, alpha, joined
