@@ -305,11 +305,25 @@ def _judge_batch(app: App, conn: Connection, judge: Judge, summary: JudgeSummary
     inserts, events = [], []
     actor, identity, role = app.actor, app.identity, app.role or "none"
     version, phash, mhash = policy.version, policy.sha256, judge.model_hash
+    # equal category lists, action lists and screenings are one object each in the batch: the
+    # bulk insert serialises each object once (most messages are not screened and share a few lists)
+    shared: dict[tuple, Any] = {}
     for (r, _, chash, prev), res in zip(todo, results):
         decision = res.decision.value
-        categories = list(res.categories)
-        actions = [a.value for a in res.actions]
-        inserts.append((r["id"], decision, res.confidence, categories, actions, screening_json(res.screening),
+        key = ("c", *res.categories)
+        categories = shared.get(key)
+        if categories is None:
+            categories = shared[key] = list(res.categories)
+        key = ("a", *(a.value for a in res.actions))
+        actions = shared.get(key)
+        if actions is None:
+            actions = shared[key] = list(key[1:])
+        s = res.screening
+        key = ("s", s.screen, s.hjemmel, tuple(s.mask), tuple(s.reasons))
+        screening = shared.get(key)
+        if screening is None:
+            screening = shared[key] = screening_json(s)
+        inserts.append((r["id"], decision, res.confidence, categories, actions, screening,
                         reasons_json(res.reasons), version, phash, mhash, chash, now, actor))
         events.append({
             "actor": actor, "identity": identity, "role": role, "action": "judgment.add",
