@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from . import audit, clock, killpoints, organisation, registry
@@ -89,6 +89,17 @@ def _latest_before(first: datetime):
             .order_by(_SIB.c.created_at.desc(), _SIB.c.id.desc()).limit(1).scalar_subquery())
 
 
+def _per_platform(pairs: Iterable[tuple[str, str]], size: int = 500) -> Iterator[tuple[str, list[str]]]:
+    """(platform, up to ``size`` of its ids) for (platform, id) pairs, in a stable order."""
+    ids: dict[str, list[str]] = {}
+    for plat, pid in pairs:
+        ids.setdefault(plat, []).append(pid)
+    for plat in sorted(ids):
+        group = ids[plat]
+        for i in range(0, len(group), size):
+            yield plat, group[i:i + size]
+
+
 def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[ContextItem]]:
     """Thread context for a batch of messages, with a few queries for the whole batch (per 500
     parents), reading only the messages that can be context of a row of the batch."""
@@ -114,42 +125,38 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
     first_reply: dict[tuple[str, str], int] = {}
     for r in replies:
         first_reply.setdefault((r["platform"], r["parent_platform_id"]), r["id"])
-    parents = list(first_reply)
     siblings: dict[tuple[str, str], list[tuple[datetime, int, str, bool]]] = {}
+    # The queries name one platform and a list of ids: SQLite then reads its indexes once per id,
+    # where a list of (platform, id) pairs made it scan the whole table (or, for the siblings, every
+    # message in the batch's time span), each batch costing more as the table grew.
     if replies:
         first, last = min(r["created_at"] for r in replies), max(r["created_at"] for r in replies)
         sib_cols = (MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at, MSG.c.id, MSG.c.text,
                     MSG.c.author_is_municipality)
         earlier: list[int] = []
-        for i in range(0, len(parents), 500):
-            chunk = parents[i:i + 500]
-            # "IS NOT NULL" spelt out: SQLite uses the partial index only when the query names its
-            # condition (without it, a batch of one long thread read every message of the platform)
-            under = [tuple_(MSG.c.platform, MSG.c.parent_platform_id).in_(chunk), MSG.c.is_current.is_(True),
-                     MSG.c.parent_platform_id.isnot(None)]
-            for m in conn.execute(select(*sib_cols).where(*under, MSG.c.created_at >= first,
-                                                          MSG.c.created_at <= last)):
-                siblings.setdefault((m.platform, m.parent_platform_id), []).append(
-                    (m.created_at, m.id, m.text, m.author_is_municipality))
+        for plat, chunk in _per_platform(first_reply):
+            # the parent index (partial: its rows have a parent, which "IN" implies) per parent
+            under = [MSG.c.platform == plat, MSG.c.parent_platform_id.in_(chunk), MSG.c.is_current.is_(True)]
+            for _, parent, created, mid, text, muni in conn.execute(
+                    select(*sib_cols).where(*under, MSG.c.created_at >= first, MSG.c.created_at <= last)):
+                siblings.setdefault((plat, parent), []).append((created, mid, text, muni))
             # under each parent, the latest current sibling created before the batch's span (the
             # only earlier one that can be just before a row of the batch): found by walking the
             # parent's index down from the span's start to the first current one (a GROUP BY max()
             # read every earlier sibling, so each batch of a long thread cost more than the last)
-            reps = [first_reply[k] for k in chunk]
+            reps = [first_reply[(plat, parent)] for parent in chunk]
             earlier.extend(m[0] for m in conn.execute(
                 select(_latest_before(first)).where(_REP.c.id.in_(reps))) if m[0] is not None)
         for i in range(0, len(earlier), 500):
-            for m in conn.execute(select(*sib_cols).where(MSG.c.id.in_(earlier[i:i + 500]))):
-                siblings.setdefault((m.platform, m.parent_platform_id), []).append(
-                    (m.created_at, m.id, m.text, m.author_is_municipality))
-    wanted_list = list(wanted)
-    for i in range(0, len(wanted_list), 500):
-        chunk = wanted_list[i:i + 500]
-        for m in conn.execute(
+            for plat, parent, created, mid, text, muni in conn.execute(
+                    select(*sib_cols).where(MSG.c.id.in_(earlier[i:i + 500]))):
+                siblings.setdefault((plat, parent), []).append((created, mid, text, muni))
+    for plat, chunk in _per_platform(wanted):
+        for _, pid, text, muni in conn.execute(
             select(MSG.c.platform, MSG.c.platform_message_id, MSG.c.text, MSG.c.author_is_municipality)
-            .where(tuple_(MSG.c.platform, MSG.c.platform_message_id).in_(chunk), MSG.c.is_current.is_(True))
+            .where(MSG.c.platform == plat, MSG.c.platform_message_id.in_(chunk), MSG.c.is_current.is_(True))
         ):
-            by_pid[(m.platform, m.platform_message_id)] = (m.text, m.author_is_municipality)
+            by_pid[(plat, pid)] = (text, muni)
     convo: dict[int, list[tuple[datetime, int, str, bool]]] = {}
     if convo_threads:
         for m in conn.execute(

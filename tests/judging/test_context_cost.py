@@ -1,4 +1,4 @@
-"""The thread context of a batch costs the same however long the thread already is.
+"""The thread context of a batch costs the same however long the thread or the table already is.
 
 ``judging.context_for`` reads, per batch, the siblings created within the batch's time span and,
 under each parent, the latest one created before it. Counted in SQLite virtual-machine steps (a
@@ -24,20 +24,21 @@ from ringebu_journal.judging import MSG
 BATCH = 100
 
 
-def _thread_rows(n: int) -> list[dict]:
-    rows = [{"platform": "facebook", "kind": "post", "id": "p0", "account_id": "104",
+def _thread_rows(n: int, threads: int = 1) -> list[dict]:
+    rows = [{"platform": "facebook", "kind": "post", "id": f"p{p}", "account_id": "104",
              "author": {"id": "104", "name": "Ringebu kommune", "is_municipality": True},
              "text": "Innlegg: les mer på https://www.ringebu.kommune.no/aktuelt",
-             "created_at": "2026-10-01T08:00:00Z"}]
+             "created_at": "2026-10-01T08:00:00Z"} for p in range(threads)]
     for i in range(n):
-        rows.append({"platform": "facebook", "kind": "comment", "id": f"c{i}", "post_id": "p0", "parent_id": "p0",
+        p = f"p{i % threads}"
+        rows.append({"platform": "facebook", "kind": "comment", "id": f"c{i}", "post_id": p, "parent_id": p,
                      "account_id": "104", "author": {"id": f"u{i % 97}", "name": "Innbygger", "is_municipality": False},
                      "text": f"Kommentar nummer {i}",
                      "created_at": f"2026-10-02T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z"})
     return rows
 
 
-def _last_batch_steps(tmp: Path, n: int) -> tuple[int, dict]:
+def _last_batch_steps(tmp: Path, n: int, threads: int = 1) -> tuple[int, dict]:
     tmp.mkdir()
     url = f"sqlite:///{tmp}/db.sqlite"
     admin = App.open(url, actor="admin", data_dir=tmp / "data")
@@ -46,7 +47,7 @@ def _last_batch_steps(tmp: Path, n: int) -> tuple[int, dict]:
     add_user(admin, "arkivar", "archivist")
     app = App.open(url, actor="arkivar", data_dir=tmp / "data")
     src = tmp / "in.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in _thread_rows(n)), encoding="utf-8")
+    src.write_text("".join(json.dumps(r) + "\n" for r in _thread_rows(n, threads)), encoding="utf-8")
     import_jsonl(app, [str(src)])
     with app.db.read() as conn:
         rows = [dict(r) for r in conn.execute(select(*judging._COLS).where(
@@ -80,3 +81,14 @@ def test_the_context_of_a_batch_does_not_grow_with_the_thread(tmp_path):
         assert len(ctx) == BATCH and all(len(items) == 2 for items in ctx.values())
     assert short > 0
     assert long_ <= short * 1.5, (short, long_)
+
+
+def test_the_context_of_a_batch_over_many_threads_does_not_grow_with_the_table(tmp_path):
+    """The last 100 comments spread over 25 posts, in a table of 500 and of 5,000 comments: the
+    parents and posts are read by their index (a list of (platform, id) pairs made SQLite scan
+    the whole table for the posts)."""
+    small, small_ctx = _last_batch_steps(tmp_path / "small", 500, threads=25)
+    large, large_ctx = _last_batch_steps(tmp_path / "large", 5000, threads=25)
+    for ctx in (small_ctx, large_ctx):
+        assert len(ctx) == BATCH and all([r for r, _ in items] == ["parent", "sibling"] for items in ctx.values())
+    assert large <= small * 1.5, (small, large)
