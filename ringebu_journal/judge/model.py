@@ -135,16 +135,17 @@ def _word_features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> tuple
 class Score:
     """The model's view of one message: a probability per label, and its strongest features on demand."""
 
-    __slots__ = ("probs", "known_words", "words", "_rows", "_idx", "_model", "_scale", "_alpha", "_padded")
+    __slots__ = ("probs", "known_words", "words", "_rows", "_idx", "_ids", "_model", "_scale", "_alpha", "_padded")
 
     def __init__(self, probs: dict[str, float], known_words: float, words: int, rows=None,
                  idx: list[int] | None = None, model: "TextModel | None" = None, scale: float = 0.0,
-                 alpha: Sequence[str] = ()):
+                 alpha: Sequence[str] = (), ids: np.ndarray | None = None):
         self.probs = probs
         self.known_words = known_words     # share of the message's distinct words the model knows
         self.words = words
         self._rows = rows
         self._idx = idx or []
+        self._ids = ids if ids is not None else np.asarray(self._idx, dtype=np.int64)   # the same, as an array
         self._model = model
         self._scale = scale
         self._alpha = alpha
@@ -153,13 +154,15 @@ class Score:
     def contributions(self, label: str, n: int = 8) -> list[tuple[str, float]]:
         """(feature, contribution to the label's score), strongest first."""
         model = self._model
-        if self._rows is None:
-            if not self._idx or model is None:
-                return []
-            # the weight rows of the message's features, taken when first asked (a batch scores
-            # its messages without them; only the messages explained to a moderator need them)
-            self._rows = model.weights[np.asarray(self._idx, dtype=np.int64)]
-        col = self._rows[:, model.labels.index(label)]
+        if self._rows is not None:
+            col = self._rows[:, model.labels.index(label)]
+        elif self._idx and model is not None:
+            # the label's weights of the message's features, taken when asked (a batch scores its
+            # messages without them; only the messages explained to a moderator need them): the
+            # same numbers in the same order as the column of the message's weight rows
+            col = model._label_weights[model.labels.index(label)][self._ids]
+        else:
+            return []
         strength = np.abs(col)
         if len(col) > n:
             part = np.argpartition(-strength, n - 1)[:n]
@@ -335,7 +338,8 @@ class TextModel:
                 raw = (sums[i] * scale + self.bias).tolist()
             else:
                 scale, raw = 0.0, self.bias.tolist()
-            out.append(self._scored(raw, id_of[lo:hi].tolist(), None, scale, prepared[i][1]))
+            ids = id_of[lo:hi]
+            out.append(self._scored(raw, ids.tolist(), None, scale, prepared[i][1], ids))
         return out
 
     def _score(self, ids: np.ndarray, words: list[str]) -> Score:
@@ -348,16 +352,17 @@ class TextModel:
         else:
             rows, scale = None, 0.0
             raw = self.bias.tolist()
-        return self._scored(raw, idx, rows, scale, words)
+        return self._scored(raw, idx, rows, scale, words, ids)
 
-    def _scored(self, raw: list[float], idx: list[int], rows, scale: float, words: list[str]) -> Score:
+    def _scored(self, raw: list[float], idx: list[int], rows, scale: float, words: list[str],
+                ids: np.ndarray | None = None) -> Score:
         """The Score of a message from its raw label scores."""
         distinct_words = set(words)
         known = len(distinct_words & self._known_words)
         distinct = len(distinct_words)
         exp = math.exp
         probs = {lab: 1.0 / (1.0 + exp(-v)) if v > -500 else 0.0 for lab, v in zip(self.labels, raw)}
-        return Score(probs, (known / distinct) if distinct else 1.0, distinct, rows, idx, self, scale, words)
+        return Score(probs, (known / distinct) if distinct else 1.0, distinct, rows, idx, self, scale, words, ids)
 
 
 def model_bytes(path: str | Path | None = None) -> tuple[str, bytes]:
