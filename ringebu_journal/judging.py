@@ -13,6 +13,11 @@ at a time) and stores its judgments, numbers and audit events with one executema
 judgments and events at the driver level, ``db/bulk.py``: stored exactly as SQLAlchemy Core
 stores them). The cyclic garbage collector is off while a batch is judged and stored and runs
 once after each committed batch (``db.batches.collect_per_batch``).
+
+The thread context of a batch is read by index only (parents and posts by their ids, per platform;
+the siblings in the batch's time span per parent; the latest earlier sibling per parent by walking
+the parent index down), so a batch costs the same however long its threads and the table already
+are (``tests/judging/test_context_cost.py`` counts SQLite's steps).
 """
 
 from __future__ import annotations
