@@ -56,7 +56,7 @@ _QUOTE_CHARS = re.compile("[’‘´`“”«»–—]")
 # starts with a literal character, so the engine scans for them quickly.
 _SENTENCE_END = re.compile(r"\.[.!?]*(?=\s|$)|![.!?]*(?=\s|$)|\?[.!?]*(?=\s|$)|\n+")
 
-_ACTION_ORDER = [a for a in Action]
+_ACTION_ORDER = [(a, a.value) for a in Action]   # in the guideline's order, each with its value
 _REPLY, _THANK, _REFER_POST, _REFER_POLITICAL, _REMOVE = (
     Action.reply.value, Action.thank.value, Action.refer_post.value, Action.refer_political.value,
     Action.remove.value)
@@ -465,7 +465,7 @@ class Judge:
         return _built(
             JudgmentResult,
             decision=decision, confidence=round(max(0.0, min(1.0, confidence)), 2), categories=categories,
-            actions=[a for a in _ACTION_ORDER if a.value in actions], screening=screening, reasons=reasons,
+            actions=[a for a, value in _ACTION_ORDER if value in actions], screening=screening, reasons=reasons,
             policy_version=self.policy.version, policy_hash=self.policy.sha256, model_hash=self.model_hash,
             language=language,
         )
