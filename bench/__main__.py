@@ -14,7 +14,10 @@ the ratio against a floor measured in the same run on the same data:
 * import: a bare ``json.loads`` + ``sqlite3.executemany`` loop over the same dump (bench/import.py);
 * judge: one compiled regex search per message over the same mix (bench/judge_floor.py);
 * judge command end to end: the same floor, and the judge alone on the same messages and thread
-  context (bench/judge_store.py);
+  context (bench/judge_store.py), with the SHA-256 of what the command stored;
+* judge outputs: no floor; the SHA-256 of every result over every corpus and 20,000 generated
+  messages, one at a time and in batches (bench/judge_outputs.py): equal before and after a change
+  meant only for speed;
 * export: a bare ``lxml.etree.xmlfile`` loop writing as many elements (bench/export.py);
 * validation: a bare ``lxml.etree.iterparse`` pass over the same arkivstruktur.xml (here);
 * rendering: one bare Typst compile per document of the same text as one paragraph, same fonts,
@@ -45,10 +48,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-FULL = {"import": "100000,1000000", "judge": 100_000, "judge_store": 15_000, "export": [10_000, 100_000],
-        "render": 400, "audit": 1_000_000, "search": 100_000}
-QUICK = {"import": "20000", "judge": 20_000, "judge_store": 3_000, "export": [2_000], "render": 60, "audit": 50_000,
-         "search": 20_000}
+FULL = {"import": "100000,1000000", "judge": 100_000, "judge_store": 15_000, "judge_outputs": None,
+        "export": [10_000, 100_000], "render": 400, "audit": 1_000_000, "search": 100_000}
+QUICK = {"import": "20000", "judge": 20_000, "judge_store": 3_000, "judge_outputs": None, "export": [2_000],
+         "render": 60, "audit": 50_000, "search": 20_000}
 
 
 def run(args: list[str], timeout: float = 3600) -> str:
@@ -165,6 +168,17 @@ def bench_judge_store(t: Table, messages: int) -> None:
           f"{spread['per_s_cpu'] / f:.4f} of the floor ({f:,}/s: one regex search)")
     t.add(f"judge command end to end, the same in one thread: messages/s", f"{one['per_s_cpu']:,}", "linear",
           f"{ratio['ratio']:.2f} of the spread threads' rate per message (target ≥ 0.5)")
+    t.add("judge command: what it stored (SHA-256 without the run's times)",
+          f"{spread['stored_sha256'][:16]} / {one['stored_sha256'][:16]}", "unchanged by a speed change", "—")
+
+
+def bench_judge_outputs(t: Table, _size: object) -> None:
+    r = json.loads(run(["-m", "bench.judge_outputs", "--fingerprint"]).strip().splitlines()[-1])
+    t.add(f"judge outputs, {r['results']:,} results (every corpus, 20,000 generated): SHA-256",
+          r["sha256"][:16], "unchanged by a speed change",
+          "one at a time = in batches" if r["batch_equals_single"] else "one at a time ≠ in batches (BROKEN)")
+    if not r["batch_equals_single"]:
+        raise RuntimeError("judge_many and judge gave different results")
 
 
 VALIDATE_FLOOR = r'''
@@ -233,7 +247,8 @@ def bench_search(t: Table, messages: int) -> None:
     t.add(f"search: first search indexes {build['indexed_rows']:,} imported rows", f"{build['index_seconds']} s")
 
 
-STEPS = {"import": bench_import, "judge": bench_judge, "judge_store": bench_judge_store, "export": bench_export,
+STEPS = {"import": bench_import, "judge": bench_judge, "judge_store": bench_judge_store,
+         "judge_outputs": bench_judge_outputs, "export": bench_export,
          "render": bench_render, "audit": bench_audit, "search": bench_search}
 
 

@@ -4,6 +4,13 @@ meant to keep judgments (a code move, a speed-up) keeps them byte for byte.
     python -m bench.judge_outputs OUT.jsonl        # then: cmp before.jsonl after.jsonl
     python -m bench.judge_outputs --batch OUT.jsonl
     python -m bench.judge_outputs --without-policy-id OUT.jsonl
+    python -m bench.judge_outputs --fingerprint [--against BEFORE.jsonl]   # what `make bench` runs
+
+``--fingerprint`` writes both (one at a time and in batches) to a temporary directory, checks that
+they are the same bytes and prints one JSON line with the number of results and the SHA-256 of
+the output: run it before and after a speed change with the same policy and model, and the two
+hashes must be equal (``--against`` compares with a file written before, byte for byte, and exits
+1 when they differ).
 
 ``--without-policy-id`` leaves out the policy's version and hash, for a change to the policy file
 that must not change a judgment (moving vocabulary from code into the policy). ``--batch`` judges
@@ -68,15 +75,44 @@ def results(judge: Judge, batch: bool) -> Iterator[tuple[str, str, dict]]:
     yield from flush()
 
 
-def main(argv: list[str]) -> int:
-    strip = "--without-policy-id" in argv
-    out = Path([a for a in argv if not a.startswith("--")][0])
-    judge = Judge()
+def write(out: Path, judge: Judge, batch: bool, strip: bool = False) -> int:
+    """Write every result to ``out``; how many were written."""
+    n = 0
     with out.open("w", encoding="utf-8") as f:
-        for name, cid, result in results(judge, "--batch" in argv):
+        for name, cid, result in results(judge, batch):
             if strip:
                 del result["policy_version"], result["policy_hash"]
             f.write(json.dumps({"file": name, "id": cid, "result": result}, ensure_ascii=False, sort_keys=True) + "\n")
+            n += 1
+    return n
+
+
+def fingerprint(against: Path | None = None) -> dict:
+    """Both ways of judging written and compared; the output's SHA-256."""
+    import hashlib
+    import tempfile
+    judge = Judge()
+    with tempfile.TemporaryDirectory() as tmp:
+        one, many = Path(tmp) / "one.jsonl", Path(tmp) / "many.jsonl"
+        n = write(one, judge, batch=False)
+        write(many, judge, batch=True)
+        data = one.read_bytes()
+        same = data == many.read_bytes()
+    out = {"figure": "judge outputs", "results": n, "sha256": hashlib.sha256(data).hexdigest(),
+           "batch_equals_single": same, "policy_version": judge.policy.version, "model_hash": judge.model_hash}
+    if against is not None:
+        out["equals_reference"] = against.read_bytes() == data
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if "--fingerprint" in argv:
+        ref = argv[argv.index("--against") + 1] if "--against" in argv else None
+        fp = fingerprint(Path(ref) if ref else None)
+        print(json.dumps(fp))
+        return 0 if fp["batch_equals_single"] and fp.get("equals_reference", True) else 1
+    out = Path([a for a in argv if not a.startswith("--")][0])
+    write(out, Judge(), "--batch" in argv, strip="--without-policy-id" in argv)
     return 0
 
 

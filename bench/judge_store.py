@@ -11,6 +11,11 @@ and where the time goes: the judge alone on the same messages and contexts (no d
 the share of the command's CPU time that is judging rather than reading and storing. The judge
 alone judges as the command does: ``Judge.judge_many`` per batch of ``judging.BATCH``, the
 collector paused and run once per batch (``db.batches.collect_per_batch``).
+
+Each layout also prints ``stored_sha256``: the SHA-256 of what the command stored (every judgment,
+the audit events it wrote and the case and journal numbers it gave, without the times and dates
+of the run and the hashes that cover them). A change meant only to make the command faster must
+leave it as it was: compare the line before and after, with the same policy and model.
 """
 
 from __future__ import annotations
@@ -67,15 +72,41 @@ def run(texts: list[str], threads: int) -> dict:
         src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _rows(texts, threads)),
                        encoding="utf-8")
         import_jsonl(app, [str(src)])
+        with app.db.read() as conn:
+            seq = conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM audit_events").scalar()
         start, cpu = time.perf_counter(), time.process_time()
         s = judge_stored(app)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        stored = stored_sha256(app, seq)
         engine_cpu = _engine_alone(app)
         admin.db.engine.dispose()
         app.db.engine.dispose()
     return {"figure": "judge end to end", "threads": threads, "messages": s.judged,
             "per_s_cpu": round(s.judged / cpu), "per_s_wall": round(s.judged / wall), "cpu_s": round(cpu, 2),
-            "judge_alone_per_s_cpu": round(s.judged / engine_cpu), "judging_share": round(engine_cpu / cpu, 3)}
+            "judge_alone_per_s_cpu": round(s.judged / engine_cpu), "judging_share": round(engine_cpu / cpu, 3),
+            "stored_sha256": stored}
+
+
+#: what differs from run to run however the judgments are made: times, dates, and the hashes and
+#: records that cover the audit events' times
+_RUN_COLUMNS = {"judged_at", "at", "hash", "prev_hash", "canonical", "assigned_at", "saksdato", "journaldato"}
+
+
+def stored_sha256(app: App, after_seq: int) -> str:
+    """The SHA-256 of what the judge run stored: every judgment, the audit events after
+    ``after_seq`` and the case and journal numbers, each row without ``_RUN_COLUMNS``."""
+    import hashlib
+    h = hashlib.sha256()
+    queries = (("judgments", "SELECT * FROM judgments ORDER BY id"),
+               ("audit_events", f"SELECT * FROM audit_events WHERE seq > {int(after_seq)} ORDER BY seq"),
+               ("case_numbers", "SELECT * FROM case_numbers ORDER BY id"),
+               ("journal_numbers", "SELECT * FROM journal_numbers ORDER BY id"))
+    with app.db.read() as conn:
+        for table, sql in queries:
+            for row in conn.exec_driver_sql(sql).mappings():
+                kept = {k: str(v) for k, v in row.items() if k not in _RUN_COLUMNS}
+                h.update((table + json.dumps(kept, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    return h.hexdigest()
 
 
 def _engine_alone(app: App) -> float:

@@ -109,7 +109,9 @@ _COLUMNS = FIELDS + ("canonical", "prev_hash", "hash")
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+    # one encoder with the recipe's settings (json.dumps with keyword arguments built a new
+    # encoder for every call); encoding is reentrant, so threads share it
+    return _CANONICAL.encode(value)
 
 
 def _default(o: Any) -> Any:
@@ -122,6 +124,9 @@ def _default(o: Any) -> Any:
     if isinstance(o, (set, frozenset)):
         return sorted(o)
     return str(o)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
 
 
 def format_time(dt: datetime) -> str:

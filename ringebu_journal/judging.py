@@ -13,6 +13,11 @@ at a time) and stores its judgments, numbers and audit events with one executema
 judgments and events at the driver level, ``db/bulk.py``: stored exactly as SQLAlchemy Core
 stores them). The cyclic garbage collector is off while a batch is judged and stored and runs
 once after each committed batch (``db.batches.collect_per_batch``).
+
+The thread context of a batch is read by index only (parents and posts by their ids, per platform;
+the siblings in the batch's time span per parent; the latest earlier sibling per parent by walking
+the parent index down), so a batch costs the same however long its threads and the table already
+are (``tests/judging/test_context_cost.py`` counts SQLite's steps).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from . import audit, clock, killpoints, organisation, registry
@@ -75,6 +80,31 @@ def make_judge(app: App, policy_path: str | Path | None = None) -> Judge:
     return Judge(policy, own_domain=domain, model=model)
 
 
+_REP = MSG.alias("rep")
+_SIB = MSG.alias("sib")
+
+
+def _latest_before(first: datetime):
+    """The id of the latest current message (by created_at, then id) under the parent of
+    ``_REP``'s row that was created before ``first`` (NULL when there is none), as a correlated
+    scalar subquery that reads the parent's index from ``first`` down."""
+    return (select(_SIB.c.id)
+            .where(_SIB.c.platform == _REP.c.platform, _SIB.c.parent_platform_id == _REP.c.parent_platform_id,
+                   _SIB.c.parent_platform_id.isnot(None), _SIB.c.created_at < first, _SIB.c.is_current.is_(True))
+            .order_by(_SIB.c.created_at.desc(), _SIB.c.id.desc()).limit(1).scalar_subquery())
+
+
+def _per_platform(pairs: Iterable[tuple[str, str]], size: int = 500) -> Iterator[tuple[str, list[str]]]:
+    """(platform, up to ``size`` of its ids) for (platform, id) pairs, in a stable order."""
+    ids: dict[str, list[str]] = {}
+    for plat, pid in pairs:
+        ids.setdefault(plat, []).append(pid)
+    for plat in sorted(ids):
+        group = ids[plat]
+        for i in range(0, len(group), size):
+            yield plat, group[i:i + size]
+
+
 def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[ContextItem]]:
     """Thread context for a batch of messages, with a few queries for the whole batch (per 500
     parents), reading only the messages that can be context of a row of the batch."""
@@ -96,37 +126,42 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
     # the batch's span, and under each parent the latest ones created before it (a batch of a long
     # thread no longer reads the whole thread).
     replies = [r for r in rows if r["parent_platform_id"] and not r["conversation_id"]]
-    parents = list({(r["platform"], r["parent_platform_id"]) for r in replies})
+    # one reply of the batch per parent: the row the earlier-sibling lookup starts from
+    first_reply: dict[tuple[str, str], int] = {}
+    for r in replies:
+        first_reply.setdefault((r["platform"], r["parent_platform_id"]), r["id"])
     siblings: dict[tuple[str, str], list[tuple[datetime, int, str, bool]]] = {}
+    # The queries name one platform and a list of ids: SQLite then reads its indexes once per id,
+    # where a list of (platform, id) pairs made it scan the whole table (or, for the siblings, every
+    # message in the batch's time span), each batch costing more as the table grew.
     if replies:
         first, last = min(r["created_at"] for r in replies), max(r["created_at"] for r in replies)
         sib_cols = (MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at, MSG.c.id, MSG.c.text,
                     MSG.c.author_is_municipality)
-        earlier: list[tuple[str, str, datetime]] = []
-        for i in range(0, len(parents), 500):
-            chunk = parents[i:i + 500]
-            under = [tuple_(MSG.c.platform, MSG.c.parent_platform_id).in_(chunk), MSG.c.is_current.is_(True)]
-            for m in conn.execute(select(*sib_cols).where(*under, MSG.c.created_at >= first,
-                                                          MSG.c.created_at <= last)):
-                siblings.setdefault((m.platform, m.parent_platform_id), []).append(
-                    (m.created_at, m.id, m.text, m.author_is_municipality))
-            earlier.extend((m[0], m[1], m[2]) for m in conn.execute(
-                select(MSG.c.platform, MSG.c.parent_platform_id, func.max(MSG.c.created_at))
-                .where(*under, MSG.c.created_at < first).group_by(MSG.c.platform, MSG.c.parent_platform_id)))
+        earlier: list[int] = []
+        for plat, chunk in _per_platform(first_reply):
+            # the parent index (partial: its rows have a parent, which "IN" implies) per parent
+            under = [MSG.c.platform == plat, MSG.c.parent_platform_id.in_(chunk), MSG.c.is_current.is_(True)]
+            for _, parent, created, mid, text, muni in conn.execute(
+                    select(*sib_cols).where(*under, MSG.c.created_at >= first, MSG.c.created_at <= last)):
+                siblings.setdefault((plat, parent), []).append((created, mid, text, muni))
+            # under each parent, the latest current sibling created before the batch's span (the
+            # only earlier one that can be just before a row of the batch): found by walking the
+            # parent's index down from the span's start to the first current one (a GROUP BY max()
+            # read every earlier sibling, so each batch of a long thread cost more than the last)
+            reps = [first_reply[(plat, parent)] for parent in chunk]
+            earlier.extend(m[0] for m in conn.execute(
+                select(_latest_before(first)).where(_REP.c.id.in_(reps))) if m[0] is not None)
         for i in range(0, len(earlier), 500):
-            for m in conn.execute(select(*sib_cols).where(
-                    tuple_(MSG.c.platform, MSG.c.parent_platform_id, MSG.c.created_at).in_(earlier[i:i + 500]),
-                    MSG.c.is_current.is_(True))):
-                siblings.setdefault((m.platform, m.parent_platform_id), []).append(
-                    (m.created_at, m.id, m.text, m.author_is_municipality))
-    wanted_list = list(wanted)
-    for i in range(0, len(wanted_list), 500):
-        chunk = wanted_list[i:i + 500]
-        for m in conn.execute(
+            for plat, parent, created, mid, text, muni in conn.execute(
+                    select(*sib_cols).where(MSG.c.id.in_(earlier[i:i + 500]))):
+                siblings.setdefault((plat, parent), []).append((created, mid, text, muni))
+    for plat, chunk in _per_platform(wanted):
+        for _, pid, text, muni in conn.execute(
             select(MSG.c.platform, MSG.c.platform_message_id, MSG.c.text, MSG.c.author_is_municipality)
-            .where(tuple_(MSG.c.platform, MSG.c.platform_message_id).in_(chunk), MSG.c.is_current.is_(True))
+            .where(MSG.c.platform == plat, MSG.c.platform_message_id.in_(chunk), MSG.c.is_current.is_(True))
         ):
-            by_pid[(m.platform, m.platform_message_id)] = (m.text, m.author_is_municipality)
+            by_pid[(plat, pid)] = (text, muni)
     convo: dict[int, list[tuple[datetime, int, str, bool]]] = {}
     if convo_threads:
         for m in conn.execute(
@@ -146,6 +181,19 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
         i = bisect.bisect_left(keys, (row["created_at"], row["id"]))
         return group[i - 1] if i else None
 
+    # a message that is the parent or root of many rows gets one (immutable) item per relation
+    shared: dict[tuple[str, str, str], ContextItem] = {}
+
+    def item_of(key: tuple[str, str], relation: str) -> ContextItem | None:
+        item = shared.get((*key, relation))
+        if item is None:
+            found = by_pid.get(key)
+            if found is None:
+                return None
+            item = shared[(*key, relation)] = ContextItem(text=found[0], author_is_municipality=found[1],
+                                                          relation=relation)  # type: ignore[arg-type]
+        return item
+
     out: dict[int, list[ContextItem]] = {}
     for r in rows:
         items: list[ContextItem] = []
@@ -155,20 +203,21 @@ def context_for(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, list[
                 _, _, t, muni = prev
                 items.append(ContextItem(text=t, author_is_municipality=muni, relation="parent"))
         else:
-            parent = by_pid.get((r["platform"], r["parent_platform_id"])) if r["parent_platform_id"] else None
-            if parent:
-                items.append(ContextItem(text=parent[0], author_is_municipality=parent[1], relation="parent"))
-            if r["parent_platform_id"]:
-                key = (r["platform"], r["parent_platform_id"])
+            parent_id = r["parent_platform_id"]
+            if parent_id:
+                key = (r["platform"], parent_id)
+                parent = item_of(key, "parent")
+                if parent is not None:
+                    items.append(parent)
                 prev = just_before(siblings.get(key, []), sibling_keys.get(key, []), r)
                 if prev:
                     _, _, t, muni = prev
                     items.append(ContextItem(text=t, author_is_municipality=muni, relation="sibling"))
             root_id = r["post_platform_id"]
-            if root_id and root_id not in (r["parent_platform_id"], r["platform_message_id"]):
-                root = by_pid.get((r["platform"], root_id))
-                if root:
-                    items.append(ContextItem(text=root[0], author_is_municipality=root[1], relation="root"))
+            if root_id and root_id not in (parent_id, r["platform_message_id"]):
+                root = item_of((r["platform"], root_id), "root")
+                if root is not None:
+                    items.append(root)
         out[r["id"]] = items
     return out
 
@@ -240,7 +289,9 @@ def _judge_batch(app: App, conn: Connection, judge: Judge, summary: JudgeSummary
     stmt = select(*_COLS).where(MSG.c.is_current.is_(True), MSG.c.id > last_id)
     if message_ids is not None:
         stmt = stmt.where(MSG.c.id.in_(message_ids))
-    rows = [dict(r) for r in conn.execute(stmt.order_by(MSG.c.id).limit(BATCH)).mappings()]
+    result = conn.execute(stmt.order_by(MSG.c.id).limit(BATCH))
+    keys = tuple(result.keys())
+    rows = [dict(zip(keys, r)) for r in result]     # plain rows, zipped (a RowMapping per row cost more)
     if not rows:
         return None
     summary.examined += len(rows)
@@ -266,11 +317,25 @@ def _judge_batch(app: App, conn: Connection, judge: Judge, summary: JudgeSummary
     inserts, events = [], []
     actor, identity, role = app.actor, app.identity, app.role or "none"
     version, phash, mhash = policy.version, policy.sha256, judge.model_hash
+    # equal category lists, action lists and screenings are one object each in the batch: the
+    # bulk insert serialises each object once (most messages are not screened and share a few lists)
+    shared: dict[tuple, Any] = {}
     for (r, _, chash, prev), res in zip(todo, results):
         decision = res.decision.value
-        categories = list(res.categories)
-        actions = [a.value for a in res.actions]
-        inserts.append((r["id"], decision, res.confidence, categories, actions, screening_json(res.screening),
+        key = ("c", *res.categories)
+        categories = shared.get(key)
+        if categories is None:
+            categories = shared[key] = list(res.categories)
+        key = ("a", *(a.value for a in res.actions))
+        actions = shared.get(key)
+        if actions is None:
+            actions = shared[key] = list(key[1:])
+        s = res.screening
+        key = ("s", s.screen, s.hjemmel, tuple(s.mask), tuple(s.reasons))
+        screening = shared.get(key)
+        if screening is None:
+            screening = shared[key] = screening_json(s)
+        inserts.append((r["id"], decision, res.confidence, categories, actions, screening,
                         reasons_json(res.reasons), version, phash, mhash, chash, now, actor))
         events.append({
             "actor": actor, "identity": identity, "role": role, "action": "judgment.add",

@@ -13,7 +13,10 @@ Invariants:
   processor: what is stored is what ``conn.execute(table.insert(), rows)`` stores (a test compares
   both on SQLite and PostgreSQL);
 - every column of the statement is given by the caller: a column left to its default would be
-  filled by Core but not here, so a column list that leaves one out is refused when it is compiled.
+  filled by Core but not here, so a column list that leaves one out is refused when it is compiled;
+- within one call, a value object given in several rows (the judge's shared "not screened" and
+  category lists) goes through its column's processor once: a processor is a function of the
+  value, and nothing changes the rows while they are inserted.
 """
 
 from __future__ import annotations
@@ -49,6 +52,19 @@ def _plan(conn: Connection, table: Table, columns: tuple[str, ...]) -> _Plan:
     return plan
 
 
+def _processed(process: Callable[[Any], Any], column: Sequence[Any]) -> list[Any]:
+    """``process`` applied to each value of a column, once per distinct value object."""
+    done: dict[int, Any] = {}
+    out = []
+    for v in column:
+        k = id(v)
+        r = done.get(k, done)
+        if r is done:
+            r = done[k] = process(v)
+        out.append(r)
+    return out
+
+
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Insert ``rows`` (each a sequence of values in ``columns`` order) with one executemany."""
     if not rows:
@@ -56,6 +72,6 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     sql, order, processors, named = _plan(conn, table, tuple(columns))
     # column by column: each column's values through its processor in one map
     given = list(zip(*rows))
-    values = [given[i] if p is None else list(map(p, given[i])) for i, p in zip(order, processors)]
+    values = [given[i] if p is None else _processed(p, given[i]) for i, p in zip(order, processors)]
     params: list[Any] = list(zip(*values)) if named is None else [dict(zip(named, v)) for v in zip(*values)]
     conn.exec_driver_sql(sql, params)

@@ -234,9 +234,18 @@ def classify_link(url: str, own_domain: str = "ringebu.kommune.no", lures: LureL
 _LINK_HINT = re.compile(r"://|www\.|\.[a-z]{2,8}(?:/|\b)")
 
 
+# The last answer as one immutable pair (the suspicious-link and lure-link detectors ask for the
+# same message in turn).
+_links_last: tuple[str | None, tuple[str, ...]] = (None, ())
+
+
 def find_links(norm: str) -> list[str]:
     """Links in a text: with a scheme or www., or a bare host whose ending is a public suffix
     (so "e.coli" and "dr.lunde" are no links)."""
+    global _links_last
+    cached = _links_last
+    if cached[0] == norm:
+        return list(cached[1])
     if "." not in norm or _LINK_HINT.search(norm) is None:
         return []
     out = []
@@ -247,14 +256,27 @@ def find_links(norm: str) -> list[str]:
             if not registered_domain(host)[0] or host.replace(".", "").isdigit():
                 continue
         out.append(url)
+    _links_last = (norm, tuple(out))
     return out
 
 
+Classify = Callable[[str, str], str]
+
+
+def link_classifier(lures: LureLists | None = None, size: int = 4096) -> Classify:
+    """``classify_link`` with these lists, remembering its answer per (link, own domain): the
+    same link is asked about by two detectors, and a scam link comes back in many messages."""
+    @lru_cache(maxsize=size)
+    def classify(url: str, own_domain: str) -> str:
+        return classify_link(url, own_domain, lures)
+    return classify
+
+
 def find_suspicious_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no",
-                          lures: LureLists | None = None) -> list[Hit]:
+                          lures: LureLists | None = None, classify: Classify | None = None) -> list[Hit]:
     hits = []
     for url in find_links(norm):
-        why = classify_link(url, own_domain, lures)
+        why = classify(url, own_domain) if classify else classify_link(url, own_domain, lures)
         if why:
             hits.append(Hit(url, why))
     return hits
@@ -270,7 +292,7 @@ _LURE_WORDS = re.compile(
 
 
 def find_lure_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommune.no",
-                    lures: LureLists | None = None) -> list[Hit]:
+                    lures: LureLists | None = None, classify: Classify | None = None) -> list[Hit]:
     """A link to a foreign site with lure words around it (free prizes, "klikk her", confirm your
     account): the shape of a scam even when the address itself looks ordinary."""
     links = find_links(norm)
@@ -281,7 +303,8 @@ def find_lure_links(norm: str, orig: str = "", own_domain: str = "ringebu.kommun
     hits = []
     for url in links:
         host, _ = _host_of(url)
-        if host and not _under(host, base) and not classify_link(url, own_domain, lures):
+        if host and not _under(host, base) and not (
+                classify(url, own_domain) if classify else classify_link(url, own_domain, lures)):
             hits.append(Hit(url, "lokketekst"))
     return hits
 

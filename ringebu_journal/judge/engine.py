@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, Sequence
 
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
-from .detectors import DETECTORS, Hit, find_lure_links, find_suspicious_links
+from .detectors import DETECTORS, Hit, find_lure_links, find_suspicious_links, link_classifier
 from .fastscan import RuleIndex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
 
@@ -57,7 +58,7 @@ _QUOTE_CHARS = re.compile("[’‘´`“”«»–—]")
 # starts with a literal character, so the engine scans for them quickly.
 _SENTENCE_END = re.compile(r"\.[.!?]*(?=\s|$)|![.!?]*(?=\s|$)|\?[.!?]*(?=\s|$)|\n+")
 
-_ACTION_ORDER = [a for a in Action]
+_ACTION_ORDER = [(a, a.value) for a in Action]   # in the guideline's order, each with its value
 _REPLY, _THANK, _REFER_POST, _REFER_POLITICAL, _REMOVE = (
     Action.reply.value, Action.thank.value, Action.refer_post.value, Action.refer_political.value,
     Action.remove.value)
@@ -91,10 +92,16 @@ def normalise(text: str) -> str:
     return text.strip()
 
 
+# The thread context is normalised wherever a stage reads it (the model, context conditions, rules
+# with context); the same parent or post stands beside every reply under it, so its normalised
+# text is kept (normalise is a pure function of the text).
+_context_norm = functools.lru_cache(maxsize=4096)(normalise)
+
+
 @dataclass
 class _Compiled:
     rule: Rule
-    rx: re.Pattern | None
+    has_patterns: bool        # its patterns are searched through the rule index (``RuleIndex``)
     pos: int                  # place in the rule index of its author group
     unless: tuple[tuple[Condition, re.Pattern], ...]   # one combined expression per scope
     requires: tuple[tuple[Condition, re.Pattern], ...]
@@ -192,10 +199,11 @@ class Judge:
         self._ms = ms
         self._parent_cache: dict[tuple[str, str], bool] = {}
         lures = self.policy.lures
+        classify = link_classifier(lures)
         self._detectors = {
             **DETECTORS,
-            "lenke_mistenkelig": lambda n, o, d: find_suspicious_links(n, o, d, lures),
-            "lenke_lokketekst": lambda n, o, d: find_lure_links(n, o, d, lures),
+            "lenke_mistenkelig": lambda n, o, d: find_suspicious_links(n, o, d, lures, classify),
+            "lenke_lokketekst": lambda n, o, d: find_lure_links(n, o, d, lures, classify),
         }
         self.model_hash = self.model.sha256 if self.model is not None else ""
         conds = {cid: (c, re.compile("|".join(f"(?:{p})" for p in c.patterns)))
@@ -205,7 +213,7 @@ class Judge:
         for r in self.policy.rules:
             comp = _Compiled(
                 rule=r,
-                rx=re.compile("|".join(f"(?:{p})" for p in r.patterns)) if r.patterns else None,
+                has_patterns=bool(r.patterns),
                 pos=0,
                 unless=_combine_unless([conds[c] for c in r.unless]),
                 requires=tuple(conds[c] for c in r.requires),
@@ -325,7 +333,7 @@ class Judge:
             if pos >= first_deferred and not screened:
                 break
             hit = None
-            if c.rx is not None:
+            if c.has_patterns:
                 alts = open_alts.get(pos)
                 g = gated[pos]
                 rx = g.by_set.get(alts) if alts is not None else None
@@ -379,7 +387,7 @@ class Judge:
                     continue
                 if cond.author == "citizen" and item.author_is_municipality:
                     continue
-                if rx.search(normalise(item.text)):
+                if rx.search(_context_norm(item.text)):
                     return True
             return False
         s, e = msg.sentence(start, end)
@@ -396,7 +404,7 @@ class Judge:
                 continue
             if want == "citizen" and item.author_is_municipality:
                 continue
-            if c.ctx_rx is not None and not c.ctx_rx.search(normalise(item.text)):
+            if c.ctx_rx is not None and not c.ctx_rx.search(_context_norm(item.text)):
                 continue
             if c.rule.context_case:
                 if item.author_is_municipality:
@@ -460,7 +468,7 @@ class Judge:
         return _built(
             JudgmentResult,
             decision=decision, confidence=round(max(0.0, min(1.0, confidence)), 2), categories=categories,
-            actions=[a for a in _ACTION_ORDER if a.value in actions], screening=screening, reasons=reasons,
+            actions=[a for a, value in _ACTION_ORDER if value in actions], screening=screening, reasons=reasons,
             policy_version=self.policy.version, policy_hash=self.policy.sha256, model_hash=self.model_hash,
             language=language,
         )
@@ -659,7 +667,7 @@ class Judge:
     @staticmethod
     def _model_context(msg: _Message) -> list[tuple[str, bool]]:
         """The thread context as the model reads it."""
-        return [(normalise(i.text), i.author_is_municipality) for i in msg.context]
+        return [(_context_norm(i.text), i.author_is_municipality) for i in msg.context]
 
     @staticmethod
     def _addressed(msg: _Message) -> bool:

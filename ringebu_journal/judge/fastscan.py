@@ -145,6 +145,17 @@ class Gate:
 _last: tuple[str | None, set[str]] = (None, set())
 
 
+# Each word's beginnings, kept per word (words repeat from message to message); bounded.
+_word_cuts: dict[str, tuple[str, ...]] = {}
+
+
+def _cuts(w: str) -> tuple[str, ...]:
+    """A word's beginnings of 1 to PREFIX letters, and the word with a space after it when it is
+    shorter than PREFIX (a pattern that wants that whole word)."""
+    cuts = tuple(w[:n] for n in range(1, PREFIX + 1))
+    return cuts + (w + " ",) if len(w) < PREFIX else cuts
+
+
 def word_prefixes(text: str) -> set[str]:
     """Every beginning (1 to PREFIX letters) of every word of the text.
 
@@ -153,11 +164,15 @@ def word_prefixes(text: str) -> set[str]:
     cached = _last
     if cached[0] == text:
         return cached[1]
-    words = set(_WORD.findall(text))
-    out = {w[:PREFIX] for w in words}
-    for n in range(1, PREFIX):
-        out.update([w[:n] for w in words])
-    out.update([w + " " for w in words if len(w) < PREFIX])
+    out: set[str] = set()
+    add, known = out.update, _word_cuts
+    for w in set(_WORD.findall(text)):
+        cuts = known.get(w)
+        if cuts is None:
+            if len(known) >= 50_000:
+                known.clear()
+            cuts = known[w] = _cuts(w)
+        add(cuts)
     _last = (text, out)
     return out
 
@@ -198,11 +213,13 @@ class GatedRegex:
     list of words costs little when only one of them can match.
     """
 
-    __slots__ = ("alts", "fast", "index", "keys", "substrings", "always_idx", "_cache", "by_set")
+    __slots__ = ("alts", "_fast", "index", "keys", "substrings", "always_idx", "_cache", "by_set")
 
     def __init__(self, patterns: tuple[str, ...] | list[str]):
         self.alts: list[str] = [d for p in patterns for a in split_top(p) for d in distribute(a)]
-        self.fast: list[str] = [fast_form(a) for a in self.alts]
+        # each alternative's literal-first form, worked out when an expression first needs it
+        # (building the judge analysed and compiled every one; a run uses a part of them)
+        self._fast: list[str | None] = [None] * len(self.alts)
         self.index: dict[str, list[int]] = {}
         self.substrings: list[tuple[str, int]] = []
         self.always_idx: list[int] = []
@@ -220,6 +237,18 @@ class GatedRegex:
         #: loop reads it directly and asks ``regex_for`` only when a set is new)
         self.by_set: dict[frozenset[int], re.Pattern] = {}
 
+    def fast_of(self, i: int) -> str:
+        """The literal-first form of alternative ``i`` (``fast_form``)."""
+        f = self._fast[i]
+        if f is None:
+            f = self._fast[i] = fast_form(self.alts[i])
+        return f
+
+    @property
+    def fast(self) -> list[str]:
+        """Every alternative's literal-first form."""
+        return [self.fast_of(i) for i in range(len(self.alts))]
+
     def compiled(self, text: str, prefixes: set[str]) -> re.Pattern | None:
         hit = self.keys.intersection(prefixes)
         if not hit and not self.always_idx and not self.substrings:
@@ -235,7 +264,7 @@ class GatedRegex:
         key = tuple(sorted(idx))
         rx = self._cache.get(key, False)
         if rx is False:
-            rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
+            rx = re.compile("|".join(f"(?:{self.fast_of(i)})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
         return rx
@@ -257,7 +286,7 @@ class GatedRegex:
             key = tuple(sorted(open_alts.union(self.always_idx))) if self.always_idx else tuple(sorted(open_alts))
         rx = self._cache.get(key, False)
         if rx is False:
-            rx = re.compile("|".join(f"(?:{self.fast[i]})" for i in key))
+            rx = re.compile("|".join(f"(?:{self.fast_of(i)})" for i in key))
             if len(self._cache) < 4096:
                 self._cache[key] = rx
         if open_alts is not None and len(self.by_set) < 4096:
@@ -350,9 +379,11 @@ def distribute(alt: str) -> list[str]:
     if len(parts) < 2:
         return [alt]
     out = [f"\\b(?:{p}){rest}" for p in parts]
+    # each part is pieces of a valid pattern put together again; what can break is a reference
+    # to a group left in another part, which the parser finds (a compile is not needed to see it)
     try:
         for o in out:
-            re.compile(o)
+            _p.parse(o)
     except re.error:
         return [alt]
     return out

@@ -22,6 +22,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
@@ -74,6 +75,13 @@ def _word_form(w: str) -> str:
     return f"#{min(len(w), 6)}" if w.isdigit() else w
 
 
+@lru_cache(maxsize=4096)
+def _context_words(text: str) -> tuple[str, ...]:
+    """The ``x:`` features of a context text (the same post or parent stands beside every reply
+    under it, so they are kept per text)."""
+    return tuple(["x:" + _word_form(w) for w in _WORD.findall(text)])
+
+
 def features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> set[str]:
     """The features of a normalised message (see ``engine.normalise``) and its thread context.
 
@@ -118,7 +126,7 @@ def _word_features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> tuple
     if context:
         first_text, first_muni = context[0]
         feats.add("x:m" if first_muni else "x:c")
-        feats.update(["x:" + _word_form(w) for w in _WORD.findall(first_text)])
+        feats.update(_context_words(first_text))
         if any(muni for _, muni in context[1:]):
             feats.add("x:m")
     return feats, alpha, joined
@@ -127,16 +135,17 @@ def _word_features(norm: str, context: Sequence[tuple[str, bool]] = ()) -> tuple
 class Score:
     """The model's view of one message: a probability per label, and its strongest features on demand."""
 
-    __slots__ = ("probs", "known_words", "words", "_rows", "_idx", "_model", "_scale", "_alpha", "_padded")
+    __slots__ = ("probs", "known_words", "words", "_rows", "_idx", "_ids", "_model", "_scale", "_alpha", "_padded")
 
     def __init__(self, probs: dict[str, float], known_words: float, words: int, rows=None,
                  idx: list[int] | None = None, model: "TextModel | None" = None, scale: float = 0.0,
-                 alpha: Sequence[str] = ()):
+                 alpha: Sequence[str] = (), ids: np.ndarray | None = None):
         self.probs = probs
         self.known_words = known_words     # share of the message's distinct words the model knows
         self.words = words
         self._rows = rows
         self._idx = idx or []
+        self._ids = ids if ids is not None else np.asarray(self._idx, dtype=np.int64)   # the same, as an array
         self._model = model
         self._scale = scale
         self._alpha = alpha
@@ -144,10 +153,16 @@ class Score:
 
     def contributions(self, label: str, n: int = 8) -> list[tuple[str, float]]:
         """(feature, contribution to the label's score), strongest first."""
-        if self._rows is None:
-            return []
         model = self._model
-        col = self._rows[:, model.labels.index(label)]
+        if self._rows is not None:
+            col = self._rows[:, model.labels.index(label)]
+        elif self._idx and model is not None:
+            # the label's weights of the message's features, taken when asked (a batch scores its
+            # messages without them; only the messages explained to a moderator need them): the
+            # same numbers in the same order as the column of the message's weight rows
+            col = model._label_weights[model.labels.index(label)][self._ids]
+        else:
+            return []
         strength = np.abs(col)
         if len(col) > n:
             part = np.argpartition(-strength, n - 1)[:n]
@@ -194,21 +209,27 @@ class TextModel:
         self.version = str(data.get("version", ""))
         self.labels = tuple(data["labels"])
         self.vocabulary: list[str] = data["vocabulary"]
-        self.index = {f: i for i, f in enumerate(self.vocabulary)}
+        self.index = dict(zip(self.vocabulary, range(len(self.vocabulary))))
         self.weights = np.asarray([data["weights"][lab] for lab in self.labels], dtype=np.float64).T.copy()
         self.bias = np.asarray([data["bias"][lab] for lab in self.labels], dtype=np.float64)
+        self._label_weights = np.ascontiguousarray(self.weights.T)     # one row per label
         self.languages: dict[str, int] = dict(data.get("languages", {}))
         self.trained_on: list[dict] = list(data.get("trained_on", []))
         self.settings: dict = dict(data.get("settings", {}))
         self.cases = int(data.get("cases", 0))
-        self._known_words = frozenset(f[2:] for f in self.vocabulary if f.startswith("w:"))
-        self._vocabset = frozenset(f for f in self.vocabulary if ":" in f)
+        named = [f for f in self.vocabulary if ":" in f]
+        self._known_words = frozenset(f[2:] for f in named if f.startswith("w:"))
+        self._vocabset = frozenset(named)
+        by_len: dict[int, list[int]] = {k: [] for k in _CHAR_N}
+        for i, f in enumerate(self.vocabulary):     # the n-grams by length, in vocabulary order
+            if ":" not in f and len(f) in by_len:
+                by_len[len(f)].append(i)
         hashes, ids = [], []
         for k in _CHAR_N:                 # all n-grams of one length hashed at once
-            sel = [i for i, f in enumerate(self.vocabulary) if ":" not in f and len(f) == k]
+            sel = by_len[k]
             if not sel:
                 continue
-            codes = np.frombuffer("".join(self.vocabulary[i] for i in sel).encode("utf-32-le"),
+            codes = np.frombuffer("".join([self.vocabulary[i] for i in sel]).encode("utf-32-le"),
                                   dtype=np.uint32).astype(np.uint64).reshape(-1, k)
             h = np.zeros(len(sel), dtype=np.uint64)
             for j in range(k):
@@ -306,13 +327,28 @@ class TextModel:
         msg_of = keys // size
         id_of = keys - msg_of * size
         bounds = np.searchsorted(msg_of, np.arange(m + 1, dtype=np.int64)).tolist()
-        return [self._score(id_of[bounds[i]:bounds[i + 1]], prepared[i][1]) for i in range(m)]
+        # Each label's sums for all messages at once: bincount adds a message's weights one after
+        # the other in the order of its ids (ascending, as in ``_score``), starting from 0.0, which
+        # is what ``np.add.reduce`` over the message's rows does along the first axis (a
+        # sequential sum per column, not numpy's pairwise one); 0.0 + x is x, so the sums are the
+        # same floating-point numbers.
+        sums = np.empty((m, len(self.labels)), dtype=np.float64)
+        for j in range(len(self.labels)):
+            sums[:, j] = np.bincount(msg_of, weights=self._label_weights[j][id_of], minlength=m)
+        out = []
+        for i in range(m):
+            lo, hi = bounds[i], bounds[i + 1]
+            if hi > lo:
+                scale = 1.0 / math.sqrt(hi - lo)
+                raw = (sums[i] * scale + self.bias).tolist()
+            else:
+                scale, raw = 0.0, self.bias.tolist()
+            ids = id_of[lo:hi]
+            out.append(self._scored(raw, ids.tolist(), None, scale, prepared[i][1], ids))
+        return out
 
     def _score(self, ids: np.ndarray, words: list[str]) -> Score:
         idx = ids.tolist()
-        distinct_words = set(words)
-        known = len(distinct_words & self._known_words)
-        distinct = len(distinct_words)
         if idx:
             rows = self.weights[ids]
             scale = 1.0 / math.sqrt(len(idx))
@@ -321,9 +357,17 @@ class TextModel:
         else:
             rows, scale = None, 0.0
             raw = self.bias.tolist()
+        return self._scored(raw, idx, rows, scale, words, ids)
+
+    def _scored(self, raw: list[float], idx: list[int], rows, scale: float, words: list[str],
+                ids: np.ndarray | None = None) -> Score:
+        """The Score of a message from its raw label scores."""
+        distinct_words = set(words)
+        known = len(distinct_words & self._known_words)
+        distinct = len(distinct_words)
         exp = math.exp
         probs = {lab: 1.0 / (1.0 + exp(-v)) if v > -500 else 0.0 for lab, v in zip(self.labels, raw)}
-        return Score(probs, (known / distinct) if distinct else 1.0, distinct, rows, idx, self, scale, words)
+        return Score(probs, (known / distinct) if distinct else 1.0, distinct, rows, idx, self, scale, words, ids)
 
 
 def model_bytes(path: str | Path | None = None) -> tuple[str, bytes]:

@@ -148,3 +148,34 @@ def test_look_alike_of_the_municipality_itself():
 def test_third_party_named_by_address():
     text = "Gutten i nr 7 har vært i fengsel"
     assert find_third_parties(normalise(text), text)
+
+
+def test_a_link_is_classified_once_for_both_link_detectors(monkeypatch):
+    """The suspicious-link and lure-link detectors of a judge share one classification per link
+    (and the list of links per message): a lure message with two links classifies each once, and
+    a second message with the same link classifies nothing again. The results are those of the
+    detectors without the shared classifier."""
+    from ringebu_journal.judge import Judge, detectors
+    from ringebu_journal.judge.detectors import find_lure_links
+
+    judge = Judge(model=None)
+    lures = judge.policy.lures
+    calls: list[str] = []
+    real = detectors.classify_link
+
+    def counted(url, own_domain="ringebu.kommune.no", lures=None):
+        calls.append(url)
+        return real(url, own_domain, lures)
+
+    monkeypatch.setattr(detectors, "classify_link", counted)
+    text = "Gratis gavekort! Klikk her: https://premie-vinn.example.com/claim og www.vg.no/nyheter"
+    first = judge.judge(text)
+    assert sorted(calls) == ["https://premie-vinn.example.com/claim", "www.vg.no/nyheter"]
+    judge.judge(text + " i dag")
+    assert len(calls) == 2
+    monkeypatch.setattr(detectors, "classify_link", real)
+    norm = normalise(text)
+    for name, plain in (("lenke_mistenkelig", find_suspicious_links), ("lenke_lokketekst", find_lure_links)):
+        assert judge._detectors[name](norm, text, "ringebu.kommune.no") == plain(
+            norm, text, "ringebu.kommune.no", lures)
+    assert Judge(model=None).judge(text).model_dump() == first.model_dump()

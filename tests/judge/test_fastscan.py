@@ -71,3 +71,20 @@ def test_random_texts_judged_the_same_as_by_plain_expressions(judge, words):
         want = plain.search(text) is not None
         got = fast is not None and fast.search(text) is not None
         assert want == got, (g.alts[:3], text)
+
+
+def _prefixes_by_definition(text: str) -> set[str]:
+    words = set(re.findall(r"\w+", text))
+    out = {w[:n] for w in words for n in range(1, 5)}
+    return out | {w + " " for w in words if len(w) < 4}
+
+
+def test_word_prefixes_are_every_beginning_of_every_word():
+    for t in corpus_texts():
+        assert word_prefixes(t) == _prefixes_by_definition(t), t
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcæøå12 _-.\u00e9\u0301", max_size=60))
+def test_word_prefixes_on_random_text(text):
+    assert word_prefixes(text) == _prefixes_by_definition(text)

@@ -60,6 +60,30 @@ def test_insert_rows_stores_what_core_stores(make_app):
     assert len(core) == 7 and core == bulk == reordered
 
 
+def test_insert_rows_with_value_objects_shared_between_rows(make_app):
+    """One list object and one time object given in several rows (as the judge shares its
+    category lists and screenings), beside equal but separate objects and different ones: each
+    row stores what Core stores for it."""
+    app: App = make_app("admin")
+    shared = [{"name": "felles", "n": 1}]
+    at = datetime(2026, 12, 1, 6, 0, 0, 5, tzinfo=OSLO)
+
+    def rows(prefix: str) -> list[tuple]:
+        return [(f"{prefix}{i:063d}", f"2026.{i}", "{}",
+                 shared if i % 2 else ([{"name": "felles", "n": 1}] if i % 3 else [{"name": f"egen {i}", "n": i}]),
+                 at if i < 5 else at + timedelta(seconds=i), "arkivar")
+                for i in range(1, 9)]
+
+    with app.db.write() as conn:
+        conn.execute(JM.insert(), [dict(zip(COLUMNS, r)) for r in rows("d")])
+        insert_rows(conn, JM, COLUMNS, rows("e"))
+    with app.db.read() as conn:
+        core, bulk = _stored(conn, "d"), _stored(conn, "e")
+    assert len(core) == 8 and core == bulk
+    # the shared list and its equal copies store one text; row 6 its own
+    assert [r[2] for r in bulk].count('[{"name": "felles", "n": 1}]') == 7 and len({r[2] for r in bulk}) == 2
+
+
 def test_insert_rows_refuses_a_column_list_that_leaves_one_out(make_app):
     app: App = make_app("admin")
     from ringebu_journal.judging import JUD
