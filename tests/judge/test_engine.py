@@ -130,6 +130,22 @@ def test_a_reply_that_does_casework_in_a_citizens_matter_is_an_outgoing_case_doc
     assert r.decision == Decision.archive
 
 
+def test_threats_are_removed_and_kept_as_documentation(judge):
+    """The guideline removes threats; the municipality keeps them (archive, not exclude), because
+    a threat against its staff may have to be documented or reported."""
+    for text in ("Ordføreren bør passe seg etter møtet i kveld.", "Vi vet hvor dere bor, alle sammen.",
+                 "Det ligger en bombe i rådhuset."):
+        r = judge.judge(text)
+        assert "trussel" in r.categories and Action.remove in r.actions, text
+        assert r.decision != Decision.exclude, text
+    # a case stays a case when a threat comes with it
+    r = judge.judge("Søppelbilen har kjørt ned postkassa mi. Neste gang står jeg der med hagla. "
+                    "Jeg krever at kommunen erstatter postkassa.")
+    assert "trussel" in r.categories and Action.remove in r.actions and r.decision == Decision.journal
+    # hunting is not a threat
+    assert "trussel" not in judge.judge("Elgen bør skytes, den har vært i hagen tre ganger.").categories
+
+
 def test_own_domain_is_a_parameter(judge):
     text = "Les mer: https://www.nord-fron.kommune.no/info"
     assert "egen_uten_lenke" in judge.judge(text, author_is_municipality=True).categories
