@@ -168,12 +168,13 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
             if not line.strip() or line.startswith(b'{"attachment"'):
                 continue
             try:
-                text = line.decode("utf-8").rstrip("\r\n")
+                data = line.rstrip(b"\r\n")
+                text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 yield Rejection(f.display, place, f"not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})")
                 continue
             try:
-                obj, numbers = loads_noting_numbers(text)
+                obj, numbers = loads_noting_numbers(text, data)
             except TooDeep as exc:
                 yield Rejection(f.display, place, str(exc))
                 continue

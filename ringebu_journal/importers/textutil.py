@@ -64,32 +64,42 @@ def loads(text: str | bytes, *, check: bool = True) -> Any:
     return _loads(text, json.loads, check)
 
 
-def loads_noting_numbers(text: str) -> tuple[Any, bool]:
+def loads_noting_numbers(text: str, data: bytes | None = None) -> tuple[Any, bool]:
     """:func:`loads` of one text, and whether it held a fraction, an exponent or NaN/Infinity.
 
     Without such numbers, :func:`raw_json` may encode the text's objects with orjson (whose
-    integers and strings come out byte for byte as ``json.dumps`` writes them; its floats may not)."""
-    seen: list[bool] = []
+    integers and strings come out byte for byte as ``json.dumps`` writes them; its floats may not).
 
-    def fraction(s: str) -> float:
-        seen.append(True)
-        return float(s)
-
-    def constant(s: str) -> float:
-        seen.append(True)
-        return float(s)
-
-    decoder = json.JSONDecoder(parse_float=fraction, parse_constant=constant)
-    return _loads(text, decoder.decode, True), bool(seen)
+    One shared decoder (built once: building one per text cost as much as the parsing) stops at
+    the first such number; the text is then parsed again the standard way. Graph API responses
+    hardly ever hold one, and errors (invalid JSON, nesting) are always the standard parser's.
+    ``data``: the text's UTF-8 bytes where the caller has them (the depth is read from them
+    without encoding the text again)."""
+    try:
+        return _loads(text, _NO_FRACTIONS.decode, True, data), False
+    except _HasFraction:
+        return _loads(text, json.loads, True, data), True
 
 
-def _loads(text: str | bytes, parse: Any, check: bool) -> Any:
+class _HasFraction(Exception):
+    """Raised by the shared decoder at a fraction, an exponent or NaN/Infinity."""
+
+
+def _stop_at_fraction(_s: str) -> float:
+    raise _HasFraction()
+
+
+_NO_FRACTIONS = json.JSONDecoder(parse_float=_stop_at_fraction, parse_constant=_stop_at_fraction)
+
+
+def _loads(text: str | bytes, parse: Any, check: bool, data: bytes | None = None) -> Any:
     try:
         value = parse(text)
     except RecursionError:
         raise TooDeep() from None
     if isinstance(text, str):
-        if check and text.count("[") + text.count("{") > MAX_JSON_DEPTH and text_depth(text) > MAX_JSON_DEPTH:
+        if check and text.count("[") + text.count("{") > MAX_JSON_DEPTH and \
+                text_depth(text if data is None else data) > MAX_JSON_DEPTH:
             raise TooDeep()
         return value
     if check and text.count(b"[") + text.count(b"{") > MAX_JSON_DEPTH:          # only then can it nest deeper
