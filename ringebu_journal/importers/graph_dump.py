@@ -19,6 +19,7 @@ page or Instagram user id in the URL path; any author with that id is the munici
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime
@@ -35,7 +36,7 @@ from .blobs import blob_path
 from .sources import MAX_LINE_BYTES, DamagedInput, InputFile, InputSet, iter_lines, read_document
 from .store import Item, OwnAccount, Record, Rejection, StatusChange
 from .textutil import (MAX_TEXT_CHARS, TooDeep, as_id, clean_opt, clean_text, loads, loads_noting_numbers,
-                       parse_graph_time, raw_json, safe_payload)
+                       parse_graph_time, raw_json_hashed, safe_payload)
 
 THROTTLE_CODES = {4, 17, 32, 613, 80001}
 _VERSION = re.compile(r"^v\d+(\.\d+)?$")
@@ -191,11 +192,17 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
             url = strip_token(str(req.get("url") or ""))
             retrieved = parse_graph_time(req.get("retrieved_at")) or f.mtime
             ctx = Context(url, obj.get("context") if isinstance(obj.get("context"), dict) else None)
-            payload = safe_payload(text)
+            # The line decoded as UTF-8, so its text holds no lone surrogate: it is stored as it is
+            # unless it holds NUL, and then its bytes are the payload's (hashed without encoding again).
+            if b"\x00" in data:
+                payload = safe_payload(text)
+                payload_sha = sha256_hex(payload)
+            else:
+                payload, payload_sha = text, hashlib.sha256(data).hexdigest()
             cap = CaptureIn(source=ctx.source(), locator=url or f.display, entry=f"{Path(f.name).name} {place}",
-                            retrieved_at=retrieved, payload=payload, sha256=sha256_hex(payload))
+                            retrieved_at=retrieved, payload=payload, sha256=payload_sha)
             yield from body_items(obj["body"], ctx, cap, f.display, place, data_dir, media, status=obj.get("status"),
-                                  numbers=numbers)
+                                  numbers=numbers, escapes=b"\\ud" in data or b"\\uD" in data)
 
 
 def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -> Iterator[Item]:
@@ -233,10 +240,13 @@ def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
 
 
 def body_items(body: Any, ctx: Context, cap: CaptureIn, file: str, place: str | None, data_dir: Path,
-               media: dict[str, dict[str, Any]], status: Any = None, numbers: bool = True) -> Iterator[Item]:
+               media: dict[str, dict[str, Any]], status: Any = None, numbers: bool = True,
+               escapes: bool | None = None) -> Iterator[Item]:
     """The items of one response body; ``numbers=False`` when its text held no fraction,
-    exponent or NaN (each message's raw object is then encoded by orjson, see ``raw_json``)."""
-    p = _Parser(ctx, cap, file, place, data_dir, media, numbers)
+    exponent or NaN (each message's raw object is then encoded by orjson, see ``raw_json``);
+    ``escapes``: whether the text holds a ``\\uD…`` escape (a possible lone surrogate), when the
+    caller has looked (else it is looked for in the capture's payload)."""
+    p = _Parser(ctx, cap, file, place, data_dir, media, numbers, escapes)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         yield from p.error(body["error"], status)
         return
@@ -254,11 +264,13 @@ def _entry(place: str | None, i: str) -> str:
 
 class _Parser:
     def __init__(self, ctx: Context, cap: CaptureIn, file: str, place: str | None, data_dir: Path,
-                 media: dict[str, dict[str, Any]], numbers: bool = True):
+                 media: dict[str, dict[str, Any]], numbers: bool = True, escapes: bool | None = None):
         self.ctx, self.cap, self.file, self.place = ctx, cap, file, place
         self.data_dir, self.media, self.numbers = data_dir, media, numbers
-        p = cap.payload
-        self.may_have_surrogates = "\\ud" in p or "\\uD" in p
+        if escapes is None:
+            p = cap.payload
+            escapes = "\\ud" in p or "\\uD" in p
+        self.may_have_surrogates = escapes
 
     # structure
 
@@ -410,7 +422,8 @@ class _Parser:
             msg = MessageIn(author_name=author_name, extra=extra, **fields)
         except ValidationError as exc:
             return self.reject(where, "; ".join(f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-        return Record(msg, raw_json(raw_node, self.may_have_surrogates, self.numbers), self.cap)
+        raw, raw_sha = raw_json_hashed(raw_node, self.may_have_surrogates, self.numbers)
+        return Record(msg, raw, self.cap, raw_sha)
 
     def _author(self, n: dict[str, Any]) -> tuple[str | None, str | None]:
         fr = n.get("from")

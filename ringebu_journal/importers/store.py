@@ -98,6 +98,7 @@ class Record:
     message: MessageIn
     raw: str                   # this message's JSON object, as text
     capture: CaptureIn         # the response, line or file entry it came from
+    raw_sha256: str | None = None   # SHA-256 of raw's UTF-8 bytes, where the importer has it
 
 
 @dataclass(slots=True)
@@ -908,7 +909,8 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str
             m.author_id, m.author_name, m.author_is_municipality, m.text,
             ((created.isoformat(" ", "microseconds")[:26] if created.tzinfo is utc else _sqlite_time(created))
              if sqlite_mode else created), m.permalink, m.status._value_, h, raw,
-            sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(), cap_ids.get(r.capture.sha256), batch_id,
+            r.raw_sha256 or sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(), cap_ids.get(r.capture.sha256),
+            batch_id,
             (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, lock))
         if m.attachments:
             with_attachments.append(((key[0], key[1], version), m))

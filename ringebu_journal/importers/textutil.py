@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from hashlib import sha256 as _sha256
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -241,6 +242,21 @@ def raw_json(obj: Any, check: bool = True, numbers: bool = True) -> str:
     except UnicodeEncodeError:
         s = _COMPACT_ASCII.encode(obj)
     return s
+
+
+def raw_json_hashed(obj: Any, check: bool = True, numbers: bool = True) -> tuple[str, str]:
+    """:func:`raw_json` and the SHA-256 (hex) of its UTF-8 bytes, hashed from the bytes orjson
+    writes (the text is always valid UTF-8: lone surrogates are written as escapes), so the
+    store does not encode the text again to hash it."""
+    if not numbers:
+        try:
+            b = _orjson_dumps(obj)
+        except TypeError:
+            pass
+        else:
+            return b.decode("utf-8"), _sha256(b).hexdigest()
+    s = raw_json(obj, check, True)
+    return s, _sha256(s.encode("utf-8")).hexdigest()
 
 
 def safe_payload(s: str) -> str:
