@@ -30,9 +30,10 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from pydantic import ValidationError
 
 from ..errors import Hint, Note
-from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform,
+from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageKind, MessageStatus, Platform,
                       sha256_hex)
 from .blobs import blob_path
+from .fastmsg import message_in
 from .sources import MAX_LINE_BYTES, DamagedInput, InputFile, InputSet, iter_lines, read_document
 from .store import Item, OwnAccount, Record, Rejection, StatusChange
 from .textutil import (MAX_TEXT_CHARS, TooDeep, as_id, clean_opt, clean_text, loads, loads_noting_numbers,
@@ -400,16 +401,23 @@ class _Parser:
 
     def _attachment(self, url: str | None, kind: str | None, media_type: str | None = None,
                     name: str | None = None, size: Any = None) -> AttachmentIn:
-        url = strip_token(url) if url else None
+        # A field of the wrong type (a number for a MIME type or a URL) loses that field, not the
+        # message: the raw object keeps what was there.
+        url = strip_token(url) if url and isinstance(url, str) else None
+        kind = kind if isinstance(kind, str) else None
+        media_type = media_type if isinstance(media_type, str) else None
+        name = name if isinstance(name, str) else None
         stored = self.media.get(url) if url else None
-        if stored and stored.get("sha256") and blob_path(self.data_dir, stored["sha256"]).exists():
-            return AttachmentIn(kind=kind, media_type=stored.get("media_type") or media_type, source_url=url,
-                                filename=name, sha256=stored["sha256"], size=stored.get("size"))
+        if stored and isinstance(stored.get("sha256"), str) and blob_path(self.data_dir, stored["sha256"]).exists():
+            stored_type, stored_size = stored.get("media_type"), stored.get("size")
+            return AttachmentIn(kind=kind, media_type=(stored_type if isinstance(stored_type, str) else None) or media_type,
+                                source_url=url, filename=name, sha256=stored["sha256"],
+                                size=stored_size if type(stored_size) is int else None)
         note = "not fetched" if stored is None else f"not fetched: {stored.get('error') or 'bytes not in this data folder'}"
         # Without the bytes, the signed CDN URL changes on every harvest: keep it in the note, so
         # that it does not make a new version of the message each time.
         return AttachmentIn(kind=kind, media_type=media_type, filename=name,
-                            size=size if isinstance(size, int) else None, note=f"{note}: {url}" if url else note)
+                            size=size if type(size) is int else None, note=f"{note}: {url}" if url else note)
 
     def _record(self, where: str, raw_node: dict[str, Any], **fields: Any) -> Item:
         author_name, n2 = clean_opt(fields.pop("author_name", None))
@@ -418,8 +426,10 @@ class _Parser:
         if sanitized:
             extra["sanitized_chars"] = sanitized
         fields.setdefault("account_platform_id", self.ctx.own)
+        fields["author_name"] = author_name
+        fields["extra"] = extra
         try:
-            msg = MessageIn(author_name=author_name, extra=extra, **fields)
+            msg = message_in(fields)
         except ValidationError as exc:
             return self.reject(where, "; ".join(f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
         raw, raw_sha = raw_json_hashed(raw_node, self.may_have_surrogates, self.numbers)

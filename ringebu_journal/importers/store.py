@@ -75,6 +75,7 @@ from ..accounts import registration_warning
 from ..errors import Hint, StepRenderer, UsageError, render_text
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
+from .fastmsg import Message as FastMessage
 from .sources import InputSet
 from .textutil import MIN_TIME, clean_opt, latest_time, time_problem
 
@@ -95,7 +96,7 @@ MAX_SHOWN = 20             # rejections printed by ImportSummary.lines (all MAX_
 
 @dataclass(slots=True)
 class Record:
-    message: MessageIn
+    message: MessageIn | FastMessage   # FastMessage: the same fields, checked by msgspec (fastmsg.py)
     raw: str                   # this message's JSON object, as text
     capture: CaptureIn         # the response, line or file entry it came from
     raw_sha256: str | None = None   # SHA-256 of raw's UTF-8 bytes, where the importer has it
