@@ -279,6 +279,20 @@ def safe_payload(s: str) -> str:
 
 def parse_graph_time(value: Any) -> datetime | None:
     """Graph API times: ISO 8601 with +0000, or Unix seconds (webhooks)."""
+    if type(value) is str and len(value) == 24 and value.endswith("+0000"):
+        # Graph's own form (2024-05-02T08:15:30+0000): already UTC, nothing to strip or convert
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if dt.tzinfo is timezone.utc:
+                return dt
+    return parse_time_value(value)
+
+
+def parse_time_value(value: Any) -> datetime | None:
+    """:func:`parse_graph_time` for every form (its shortcut for Graph's own form gives the same)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):

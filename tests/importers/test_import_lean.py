@@ -301,3 +301,23 @@ def test_an_attachment_field_of_the_wrong_type_loses_that_field_not_the_import(a
                                    Attachment.__table__.c.note)).all()
     assert sorted((a.media_type, a.filename, a.note) for a in atts) == [
         (None, None, "not fetched"), (None, None, "not fetched"), (None, None, "not fetched: https://cdn.example/f.pdf")]
+
+
+# -- Graph's own time form read directly ---------------------------------------------------------
+
+
+graph_times = st.builds(lambda d, sep, tz: d.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + tz,
+                        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+                        st.sampled_from(["T", " ", "t"]), st.sampled_from(["+0000", "+00:00", "Z", "-0100", "+0100", ""]))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(graph_times, graph_times.map(lambda s: " " + s[1:]), graph_times.map(lambda s: s[:-1] + "0 "),
+                 st.text(max_size=26).map(lambda s: s + "+0000"), st.integers(-10 ** 12, 10 ** 12), st.none()))
+def test_graph_time_shortcut_gives_what_the_general_parser_gives(value):
+    from ringebu_journal.importers.textutil import parse_graph_time, parse_time_value
+    fast, general = parse_graph_time(value), parse_time_value(value)
+    assert fast == general
+    assert (fast is None) == (general is None)
+    if fast is not None:
+        assert fast.tzinfo == general.tzinfo == UTC and fast.utcoffset() == general.utcoffset()
