@@ -99,8 +99,10 @@ def _loads(text: str | bytes, parse: Any, check: bool, data: bytes | None = None
     except RecursionError:
         raise TooDeep() from None
     if isinstance(text, str):
-        if check and text.count("[") + text.count("{") > MAX_JSON_DEPTH and \
-                text_depth(text if data is None else data) > MAX_JSON_DEPTH:
+        if data is not None:        # the same text as UTF-8 bytes: counted and measured without encoding
+            if check and data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and text_depth(data) > MAX_JSON_DEPTH:
+                raise TooDeep()
+        elif check and text.count("[") + text.count("{") > MAX_JSON_DEPTH and text_depth(text) > MAX_JSON_DEPTH:
             raise TooDeep()
         return value
     if check and text.count(b"[") + text.count(b"{") > MAX_JSON_DEPTH:          # only then can it nest deeper
