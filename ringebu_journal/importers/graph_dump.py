@@ -15,6 +15,12 @@ What each body holds is taken from the request URL (``/{page}/feed``, ``/{post}/
 ``/{media}/comments``, ``/{comment}/replies``), for bare bodies from ``paging.next`` when
 present, and otherwise from the shape of each node. The municipality's own account is the
 page or Instagram user id in the URL path; any author with that id is the municipality.
+
+Each message's fields are checked by msgspec (``fastmsg.message_in``); what msgspec does not
+accept goes to pydantic's ``MessageIn``, whose rejection is the one reported, so a bad record is
+rejected with the same line either way. A field of an attachment that has the wrong type (a
+number for a MIME type or a URL) is left out; the message is imported and its raw object keeps
+what was there. A dump line's bytes give its capture's SHA-256 and each message's raw SHA-256.
 """
 
 from __future__ import annotations
