@@ -9,7 +9,10 @@ what the import stores and says.
   ``MessageIn`` over mutated real responses (the fuzz inputs: the demo harvest and the saved
   Graph API samples, fields set to values of the wrong type or removed);
 * the raw and capture hashes the parser takes from the line's bytes are the SHA-256 of what is
-  stored (lines with lone surrogates, fractions and plain lines; SQLite and PostgreSQL).
+  stored (lines with lone surrogates, fractions and plain lines; SQLite and PostgreSQL);
+* an attachment field of the wrong type (a number for a MIME type or a URL) loses that field,
+  not the import (it ended as an internal error, exit 4);
+* Graph's own time form read by the shortcut gives what the general time parser gives.
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ from sqlalchemy import select
 
 from imp_helpers import PAGE, canonical, dump_line, make_archivist_app, write_feed_dump
 from ringebu_journal.db.engine import SQLITE_PAGE_SIZE
-from ringebu_journal.db.tables import Capture, Message
+from ringebu_journal.db.tables import Attachment, Capture, Message
 from ringebu_journal.importers import graph_dump, run
 from ringebu_journal.importers.fastmsg import Message as FastMessage
 from ringebu_journal.importers.fastmsg import message_in
 from ringebu_journal.importers.sources import open_inputs
 from ringebu_journal.importers.store import OwnAccount, Record, Rejection, StatusChange
+from ringebu_journal.importers.textutil import parse_graph_time, parse_time_value
 from ringebu_journal.models import AttachmentIn, MessageIn, MessageKind, MessageStatus, Platform
 
 REPO = Path(__file__).resolve().parents[2]
@@ -295,7 +299,6 @@ def test_an_attachment_field_of_the_wrong_type_loses_that_field_not_the_import(a
     s = run.import_facebook_dump(any_app, [str(dump)])
     assert s.rejected == 0
     assert s.counts["platforms"]["messenger"]["new"] == 2 and s.counts["platforms"]["facebook"]["new"] == 1
-    from ringebu_journal.db.tables import Attachment
     with any_app.db.read() as conn:
         atts = conn.execute(select(Attachment.__table__.c.media_type, Attachment.__table__.c.filename,
                                    Attachment.__table__.c.note)).all()
@@ -315,7 +318,6 @@ graph_times = st.builds(lambda d, sep, tz: d.strftime(f"%Y-%m-%d{sep}%H:%M:%S") 
 @given(st.one_of(graph_times, graph_times.map(lambda s: " " + s[1:]), graph_times.map(lambda s: s[:-1] + "0 "),
                  st.text(max_size=26).map(lambda s: s + "+0000"), st.integers(-10 ** 12, 10 ** 12), st.none()))
 def test_graph_time_shortcut_gives_what_the_general_parser_gives(value):
-    from ringebu_journal.importers.textutil import parse_graph_time, parse_time_value
     fast, general = parse_graph_time(value), parse_time_value(value)
     assert fast == general
     assert (fast is None) == (general is None)
