@@ -15,10 +15,17 @@ What each body holds is taken from the request URL (``/{page}/feed``, ``/{post}/
 ``/{media}/comments``, ``/{comment}/replies``), for bare bodies from ``paging.next`` when
 present, and otherwise from the shape of each node. The municipality's own account is the
 page or Instagram user id in the URL path; any author with that id is the municipality.
+
+Each message's fields are checked by msgspec (``fastmsg.message_in``); what msgspec does not
+accept goes to pydantic's ``MessageIn``, whose rejection is the one reported, so a bad record is
+rejected with the same line either way. A field of an attachment that has the wrong type (a
+number for a MIME type or a URL) is left out; the message is imported and its raw object keeps
+what was there. A dump line's bytes give its capture's SHA-256 and each message's raw SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime
@@ -29,13 +36,14 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from pydantic import ValidationError
 
 from ..errors import Hint, Note
-from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageIn, MessageKind, MessageStatus, Platform,
+from ..models import (AccountIn, AttachmentIn, CaptureIn, MessageKind, MessageStatus, Platform,
                       sha256_hex)
 from .blobs import blob_path
+from .fastmsg import message_in
 from .sources import MAX_LINE_BYTES, DamagedInput, InputFile, InputSet, iter_lines, read_document
 from .store import Item, OwnAccount, Record, Rejection, StatusChange
 from .textutil import (MAX_TEXT_CHARS, TooDeep, as_id, clean_opt, clean_text, loads, loads_noting_numbers,
-                       parse_graph_time, raw_json, safe_payload)
+                       parse_graph_time, raw_json_hashed, safe_payload)
 
 THROTTLE_CODES = {4, 17, 32, 613, 80001}
 _VERSION = re.compile(r"^v\d+(\.\d+)?$")
@@ -168,12 +176,13 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
             if not line.strip() or line.startswith(b'{"attachment"'):
                 continue
             try:
-                text = line.decode("utf-8").rstrip("\r\n")
+                data = line.rstrip(b"\r\n")
+                text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 yield Rejection(f.display, place, f"not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})")
                 continue
             try:
-                obj, numbers = loads_noting_numbers(text)
+                obj, numbers = loads_noting_numbers(text, data)
             except TooDeep as exc:
                 yield Rejection(f.display, place, str(exc))
                 continue
@@ -190,11 +199,17 @@ def _dump_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
             url = strip_token(str(req.get("url") or ""))
             retrieved = parse_graph_time(req.get("retrieved_at")) or f.mtime
             ctx = Context(url, obj.get("context") if isinstance(obj.get("context"), dict) else None)
-            payload = safe_payload(text)
+            # The line decoded as UTF-8, so its text holds no lone surrogate: it is stored as it is
+            # unless it holds NUL, and then its bytes are the payload's (hashed without encoding again).
+            if b"\x00" in data:
+                payload = safe_payload(text)
+                payload_sha = sha256_hex(payload)
+            else:
+                payload, payload_sha = text, hashlib.sha256(data).hexdigest()
             cap = CaptureIn(source=ctx.source(), locator=url or f.display, entry=f"{Path(f.name).name} {place}",
-                            retrieved_at=retrieved, payload=payload, sha256=sha256_hex(payload))
+                            retrieved_at=retrieved, payload=payload, sha256=payload_sha)
             yield from body_items(obj["body"], ctx, cap, f.display, place, data_dir, media, status=obj.get("status"),
-                                  numbers=numbers)
+                                  numbers=numbers, escapes=b"\\ud" in data or b"\\uD" in data)
 
 
 def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -> Iterator[Item]:
@@ -232,10 +247,13 @@ def _bare_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) 
 
 
 def body_items(body: Any, ctx: Context, cap: CaptureIn, file: str, place: str | None, data_dir: Path,
-               media: dict[str, dict[str, Any]], status: Any = None, numbers: bool = True) -> Iterator[Item]:
+               media: dict[str, dict[str, Any]], status: Any = None, numbers: bool = True,
+               escapes: bool | None = None) -> Iterator[Item]:
     """The items of one response body; ``numbers=False`` when its text held no fraction,
-    exponent or NaN (each message's raw object is then encoded by orjson, see ``raw_json``)."""
-    p = _Parser(ctx, cap, file, place, data_dir, media, numbers)
+    exponent or NaN (each message's raw object is then encoded by orjson, see ``raw_json``);
+    ``escapes``: whether the text holds a ``\\uD…`` escape (a possible lone surrogate), when the
+    caller has looked (else it is looked for in the capture's payload)."""
+    p = _Parser(ctx, cap, file, place, data_dir, media, numbers, escapes)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         yield from p.error(body["error"], status)
         return
@@ -253,11 +271,13 @@ def _entry(place: str | None, i: str) -> str:
 
 class _Parser:
     def __init__(self, ctx: Context, cap: CaptureIn, file: str, place: str | None, data_dir: Path,
-                 media: dict[str, dict[str, Any]], numbers: bool = True):
+                 media: dict[str, dict[str, Any]], numbers: bool = True, escapes: bool | None = None):
         self.ctx, self.cap, self.file, self.place = ctx, cap, file, place
         self.data_dir, self.media, self.numbers = data_dir, media, numbers
-        p = cap.payload
-        self.may_have_surrogates = "\\ud" in p or "\\uD" in p
+        if escapes is None:
+            p = cap.payload
+            escapes = "\\ud" in p or "\\uD" in p
+        self.may_have_surrogates = escapes
 
     # structure
 
@@ -387,16 +407,23 @@ class _Parser:
 
     def _attachment(self, url: str | None, kind: str | None, media_type: str | None = None,
                     name: str | None = None, size: Any = None) -> AttachmentIn:
-        url = strip_token(url) if url else None
+        # A field of the wrong type (a number for a MIME type or a URL) loses that field, not the
+        # message: the raw object keeps what was there.
+        url = strip_token(url) if url and isinstance(url, str) else None
+        kind = kind if isinstance(kind, str) else None
+        media_type = media_type if isinstance(media_type, str) else None
+        name = name if isinstance(name, str) else None
         stored = self.media.get(url) if url else None
-        if stored and stored.get("sha256") and blob_path(self.data_dir, stored["sha256"]).exists():
-            return AttachmentIn(kind=kind, media_type=stored.get("media_type") or media_type, source_url=url,
-                                filename=name, sha256=stored["sha256"], size=stored.get("size"))
+        if stored and isinstance(stored.get("sha256"), str) and blob_path(self.data_dir, stored["sha256"]).exists():
+            stored_type, stored_size = stored.get("media_type"), stored.get("size")
+            return AttachmentIn(kind=kind, media_type=(stored_type if isinstance(stored_type, str) else None) or media_type,
+                                source_url=url, filename=name, sha256=stored["sha256"],
+                                size=stored_size if type(stored_size) is int else None)
         note = "not fetched" if stored is None else f"not fetched: {stored.get('error') or 'bytes not in this data folder'}"
         # Without the bytes, the signed CDN URL changes on every harvest: keep it in the note, so
         # that it does not make a new version of the message each time.
         return AttachmentIn(kind=kind, media_type=media_type, filename=name,
-                            size=size if isinstance(size, int) else None, note=f"{note}: {url}" if url else note)
+                            size=size if type(size) is int else None, note=f"{note}: {url}" if url else note)
 
     def _record(self, where: str, raw_node: dict[str, Any], **fields: Any) -> Item:
         author_name, n2 = clean_opt(fields.pop("author_name", None))
@@ -405,11 +432,14 @@ class _Parser:
         if sanitized:
             extra["sanitized_chars"] = sanitized
         fields.setdefault("account_platform_id", self.ctx.own)
+        fields["author_name"] = author_name
+        fields["extra"] = extra
         try:
-            msg = MessageIn(author_name=author_name, extra=extra, **fields)
+            msg = message_in(fields)
         except ValidationError as exc:
             return self.reject(where, "; ".join(f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-        return Record(msg, raw_json(raw_node, self.may_have_surrogates, self.numbers), self.cap)
+        raw, raw_sha = raw_json_hashed(raw_node, self.may_have_surrogates, self.numbers)
+        return Record(msg, raw, self.cap, raw_sha)
 
     def _author(self, n: dict[str, Any]) -> tuple[str | None, str | None]:
         fr = n.get("from")

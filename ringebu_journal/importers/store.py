@@ -75,6 +75,7 @@ from ..accounts import registration_warning
 from ..errors import Hint, StepRenderer, UsageError, render_text
 from ..models import AccountIn, CaptureIn, MessageIn, MessageStatus, sha256_hex
 from .blobs import blob_relpath
+from .fastmsg import Message as FastMessage
 from .sources import InputSet
 from .textutil import MIN_TIME, clean_opt, latest_time, time_problem
 
@@ -95,9 +96,10 @@ MAX_SHOWN = 20             # rejections printed by ImportSummary.lines (all MAX_
 
 @dataclass(slots=True)
 class Record:
-    message: MessageIn
+    message: MessageIn | FastMessage   # FastMessage: the same fields, checked by msgspec (fastmsg.py)
     raw: str                   # this message's JSON object, as text
     capture: CaptureIn         # the response, line or file entry it came from
+    raw_sha256: str | None = None   # SHA-256 of raw's UTF-8 bytes, where the importer has it
 
 
 @dataclass(slots=True)
@@ -576,7 +578,7 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
                  known_accounts: set[tuple[str, str]]) -> None:
     now = _now()
     earliest, latest = MIN_TIME, latest_time(now)
-    records: list[Record] = []
+    keyed: list[tuple[tuple[str, str], Record]] = []      # ((platform, id), record)
     changes: list[StatusChange] = []
     own: dict[tuple[str, str], AccountIn] = {}
     for it in chunk:
@@ -584,7 +586,7 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
             m = it.message
             bad = _unsafe_id(m)
             if not bad and earliest <= m.created_at <= latest:
-                records.append(it)
+                keyed.append(((m.platform._value_, m.platform_message_id), it))
                 continue
             if bad:
                 it = Rejection(*_where(it.capture), f"{bad} contains NUL, a control character or a "
@@ -610,16 +612,16 @@ def _write_chunk(conn: Connection, app: App, batch_id: int, chunk: list[Item], c
             changes.append(it)
 
     current: dict[tuple[str, str], tuple] = {}
-    if records:
-        current = _current(conn, list(dict.fromkeys((r.message.platform._value_, r.message.platform_message_id)
-                                                     for r in records)))
-        records = _same_identity(records, current, counts)
+    if keyed:
+        current = _current(conn, list(dict.fromkeys([k for k, _r in keyed])))
+        keyed = _same_identity(keyed, current, counts)
+    records = [r for _k, r in keyed]
     caps = [r.capture for r in records] + [c.capture for c in changes]
     cap_ids = _store_captures(conn, caps, now, counts)
     _store_accounts(conn, records, own, now, counts, known_accounts)
     if records:
         thread_ids = _store_threads(conn, records, now)
-        _store_messages(conn, batch_id, records, thread_ids, cap_ids, now, counts, current)
+        _store_messages(conn, batch_id, keyed, thread_ids, cap_ids, now, counts, current)
     if changes:
         _store_status_changes(conn, batch_id, changes, cap_ids, now, counts)
 
@@ -634,8 +636,8 @@ _IDENTITY = {"account_platform_id": "account", "author_id": "author", "conversat
              "post_platform_id": "post", "kind": "kind"}
 
 
-def _same_identity(records: list[Record], current: dict[tuple[str, str], tuple],
-                   counts: dict[str, Any]) -> list[Record]:
+def _same_identity(records: list[tuple[tuple[str, str], Record]], current: dict[tuple[str, str], tuple],
+                   counts: dict[str, Any]) -> list[tuple[tuple[str, str], Record]]:
     """The records that are the message their id names; the others become rejections.
 
     A record is compared with the stored current version (``current``, from :func:`_current`),
@@ -643,17 +645,17 @@ def _same_identity(records: list[Record], current: dict[tuple[str, str], tuple],
     is no contradiction.
     """
     known: dict[tuple[str, str], list] = {}
-    kept: list[Record] = []
-    for r in records:
+    kept: list[tuple[tuple[str, str], Record]] = []
+    for item in records:
+        key, r = item
         m = r.message
-        key = (m.platform._value_, m.platform_message_id)
         new = [m.account_platform_id, m.author_id, m.conversation_id, m.post_platform_id, m.kind._value_]
         old = known.get(key)
         if old is None:
             row = current.get(key)
             if row is None:
                 known[key] = new
-                kept.append(r)
+                kept.append(item)
                 continue
             old = known[key] = list(row[6:11])
         differ = [label for o, n, label in zip(old, new, _IDENTITY.values()) if o and n and o != n]
@@ -670,7 +672,7 @@ def _same_identity(records: list[Record], current: dict[tuple[str, str], tuple],
         for i, o in enumerate(old):
             if not o:
                 old[i] = new[i]
-        kept.append(r)
+        kept.append(item)
     return kept
 
 
@@ -832,10 +834,10 @@ def _current(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     return out
 
 
-def _store_messages(conn: Connection, batch_id: int, records: list[Record], thread_ids: dict,
+def _store_messages(conn: Connection, batch_id: int, records: list[tuple[tuple[str, str], Record]], thread_ids: dict,
                     cap_ids: dict[str, int], now: datetime, counts: dict[str, Any],
                     current: dict[tuple[str, str], tuple]) -> None:
-    """Write the records; ``current`` holds the stored versions read for this chunk."""
+    """Write the records (each with its (platform, id)); ``current`` holds the stored versions read for this chunk."""
     pending = records
     first = True
     while pending:
@@ -843,15 +845,14 @@ def _store_messages(conn: Connection, batch_id: int, records: list[Record], thre
         # the chunk wait for the next wave so that they are compared with what was just written.
         seen: set[tuple[str, str]] = set()
         wave: list[tuple[tuple[str, str], Record]] = []
-        later: list[Record] = []
-        for r in pending:
-            m = r.message
-            k = (m.platform._value_, m.platform_message_id)
+        later: list[tuple[tuple[str, str], Record]] = []
+        for item in pending:
+            k = item[0]
             if k in seen:
-                later.append(r)
+                later.append(item)
             else:
                 seen.add(k)
-                wave.append((k, r))
+                wave.append(item)
         if not first:
             current = _current(conn, [k for k, _r in wave])
         _store_wave(conn, batch_id, wave, thread_ids, cap_ids, now, counts, current)
@@ -908,7 +909,8 @@ def _store_wave(conn: Connection, batch_id: int, wave: list[tuple[tuple[str, str
             m.author_id, m.author_name, m.author_is_municipality, m.text,
             ((created.isoformat(" ", "microseconds")[:26] if created.tzinfo is utc else _sqlite_time(created))
              if sqlite_mode else created), m.permalink, m.status._value_, h, raw,
-            sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(), cap_ids.get(r.capture.sha256), batch_id,
+            r.raw_sha256 or sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(), cap_ids.get(r.capture.sha256),
+            batch_id,
             (dumps(extra) if extra else "{}") if sqlite_mode else extra, imported, lock))
         if m.attachments:
             with_attachments.append(((key[0], key[1], version), m))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from hashlib import sha256 as _sha256
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -64,32 +65,44 @@ def loads(text: str | bytes, *, check: bool = True) -> Any:
     return _loads(text, json.loads, check)
 
 
-def loads_noting_numbers(text: str) -> tuple[Any, bool]:
+def loads_noting_numbers(text: str, data: bytes | None = None) -> tuple[Any, bool]:
     """:func:`loads` of one text, and whether it held a fraction, an exponent or NaN/Infinity.
 
     Without such numbers, :func:`raw_json` may encode the text's objects with orjson (whose
-    integers and strings come out byte for byte as ``json.dumps`` writes them; its floats may not)."""
-    seen: list[bool] = []
+    integers and strings come out byte for byte as ``json.dumps`` writes them; its floats may not).
 
-    def fraction(s: str) -> float:
-        seen.append(True)
-        return float(s)
-
-    def constant(s: str) -> float:
-        seen.append(True)
-        return float(s)
-
-    decoder = json.JSONDecoder(parse_float=fraction, parse_constant=constant)
-    return _loads(text, decoder.decode, True), bool(seen)
+    One shared decoder (built once: building one per text cost as much as the parsing) stops at
+    the first such number; the text is then parsed again the standard way. Graph API responses
+    hardly ever hold one, and errors (invalid JSON, nesting) are always the standard parser's.
+    ``data``: the text's UTF-8 bytes where the caller has them (the depth is read from them
+    without encoding the text again)."""
+    try:
+        return _loads(text, _NO_FRACTIONS.decode, True, data), False
+    except _HasFraction:
+        return _loads(text, json.loads, True, data), True
 
 
-def _loads(text: str | bytes, parse: Any, check: bool) -> Any:
+class _HasFraction(Exception):
+    """Raised by the shared decoder at a fraction, an exponent or NaN/Infinity."""
+
+
+def _stop_at_fraction(_s: str) -> float:
+    raise _HasFraction()
+
+
+_NO_FRACTIONS = json.JSONDecoder(parse_float=_stop_at_fraction, parse_constant=_stop_at_fraction)
+
+
+def _loads(text: str | bytes, parse: Any, check: bool, data: bytes | None = None) -> Any:
     try:
         value = parse(text)
     except RecursionError:
         raise TooDeep() from None
     if isinstance(text, str):
-        if check and text.count("[") + text.count("{") > MAX_JSON_DEPTH and text_depth(text) > MAX_JSON_DEPTH:
+        if data is not None:        # the same text as UTF-8 bytes: counted and measured without encoding
+            if check and data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and text_depth(data) > MAX_JSON_DEPTH:
+                raise TooDeep()
+        elif check and text.count("[") + text.count("{") > MAX_JSON_DEPTH and text_depth(text) > MAX_JSON_DEPTH:
             raise TooDeep()
         return value
     if check and text.count(b"[") + text.count(b"{") > MAX_JSON_DEPTH:          # only then can it nest deeper
@@ -233,6 +246,21 @@ def raw_json(obj: Any, check: bool = True, numbers: bool = True) -> str:
     return s
 
 
+def raw_json_hashed(obj: Any, check: bool = True, numbers: bool = True) -> tuple[str, str]:
+    """:func:`raw_json` and the SHA-256 (hex) of its UTF-8 bytes, hashed from the bytes orjson
+    writes (the text is always valid UTF-8: lone surrogates are written as escapes), so the
+    store does not encode the text again to hash it."""
+    if not numbers:
+        try:
+            b = _orjson_dumps(obj)
+        except TypeError:
+            pass
+        else:
+            return b.decode("utf-8"), _sha256(b).hexdigest()
+    s = raw_json(obj, check, True)
+    return s, _sha256(s.encode("utf-8")).hexdigest()
+
+
 def safe_payload(s: str) -> str:
     """A payload text that can be stored (lone surrogates and NUL escaped as JSON would)."""
     try:
@@ -253,6 +281,20 @@ def safe_payload(s: str) -> str:
 
 def parse_graph_time(value: Any) -> datetime | None:
     """Graph API times: ISO 8601 with +0000, or Unix seconds (webhooks)."""
+    if type(value) is str and len(value) == 24 and value.endswith("+0000"):
+        # Graph's own form (2024-05-02T08:15:30+0000): already UTC, nothing to strip or convert
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if dt.tzinfo is timezone.utc:
+                return dt
+    return parse_time_value(value)
+
+
+def parse_time_value(value: Any) -> datetime | None:
+    """:func:`parse_graph_time` for every form (its shortcut for Graph's own form gives the same)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
