@@ -118,10 +118,24 @@ def items(inputs: InputSet, data_dir: Path) -> Iterator[Item]:
 
 
 def _is_dump(f: InputFile) -> bool:
+    """Whether the file is the harvester's dump (JSON Lines of request/status/body, and its
+    ``{"attachment": …}`` lines). A saved Graph node may begin with an ``attachment`` field too
+    (a comment with a photo): it is a dump only when its first line is that one key alone, or
+    the node's message would be skipped as an attachment line and nothing imported."""
     with f.open() as fh:
         head = fh.read(4096)
     s = head.lstrip()
-    return s.startswith((b'{"request"', b'{"attachment"', b'{"status"', b'{"body"'))
+    if s.startswith((b'{"request"', b'{"status"', b'{"body"')):
+        return True
+    if not s.startswith(b'{"attachment"'):
+        return False
+    with f.open() as fh:
+        first = fh.readline(MAX_LINE_BYTES)
+    try:
+        obj = loads(first)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and obj.keys() == {"attachment"}
 
 
 def _media_map(inputs: InputSet) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -145,6 +146,22 @@ def test_an_empty_graph_dump_is_nothing_to_import_not_a_bad_line(app, tmp_path, 
     f.write_bytes(content)
     s = run.import_facebook_dump(app, [str(f)])
     assert s.rejected == 0 and not s.stored and s.batch_id is None
+
+
+def test_a_saved_comment_node_that_begins_with_its_attachment_is_imported_not_skipped(app, tmp_path):
+    """A single Graph comment node saved as it came (the platform sample, fields in alphabetical
+    order, so `attachment` first) was taken for the harvester's dump because its text begins with
+    {"attachment", and its one message skipped as an attachment line: 'no messages', nothing lost
+    on screen but nothing imported. Truncated, it is a bad document, not an empty one."""
+    sample = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "pyfb_comment_object_full.json"
+    f = tmp_path / "comment.json"
+    f.write_bytes(sample.read_bytes())
+    s = run.import_facebook_dump(app, [str(f)])
+    assert s.rejected == 0 and s.stored == 1
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(sample.read_bytes()[:200])
+    s = run.import_facebook_dump(app, [str(cut)])
+    assert s.rejected == 1 and "not valid JSON" in s.counts["rejections"][0]["reason"]
 
 
 def test_missing_path_is_a_usage_error(app, run_cli, tmp_path):
