@@ -64,8 +64,10 @@ def _expand(items: list, prefixes: set[str]) -> set[str]:
             return done | _expand(list(av[2]), todo)
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
             # optional (``(?:på)?klag``): a match either skips it and begins with what follows,
-            # or begins with it (what one repetition begins with, as above)
-            return done | _expand(list(rest), set(todo)) | _expand(list(av[2]), set(todo))
+            # or begins with it: once and then what follows (``?``), or with what one
+            # repetition begins with (``*``, ``{0,n}``, as above)
+            taken = list(av[2]) + rest if av[1] == 1 else list(av[2])
+            return done | _expand(list(rest), set(todo)) | _expand(taken, set(todo))
         else:
             return done | todo
         if len(todo) > _MAX_PREFIXES:
