@@ -80,14 +80,23 @@ def _expand(items: list, prefixes: set[str]) -> set[str]:
     return done | todo
 
 
-def beginnings(pattern: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """What every match of ``pattern`` must begin with: (beginnings of a word, substrings).
-
-    None when that cannot be known (the pattern must then always be run)."""
+def _parse(pattern: str):
     try:
-        parsed = list(_p.parse(pattern))
+        return _p.parse(pattern)
     except re.error:
         return None
+
+
+def beginnings(pattern: str, parsed=None) -> tuple[frozenset[str], frozenset[str]] | None:
+    """What every match of ``pattern`` must begin with: (beginnings of a word, substrings).
+
+    None when that cannot be known (the pattern must then always be run). ``parsed``: the
+    pattern already parsed (``_parse``), so that one parse serves ``required_texts`` too."""
+    if parsed is None:
+        parsed = _parse(pattern)
+    if parsed is None:
+        return None
+    parsed = list(parsed)
     words: set[str] = set()
     subs: set[str] = set()
     try:
@@ -164,7 +173,7 @@ def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
 NEED_MIN = 3     # a required text shorter than this is in most messages: not worth a check
 
 
-def required_texts(pattern: str) -> frozenset[str] | None:
+def required_texts(pattern: str, parsed=None) -> frozenset[str] | None:
     """Texts one of which every match of ``pattern`` contains (so a text without any of them
     cannot match); None when no such set of texts of at least NEED_MIN characters is known.
 
@@ -173,11 +182,9 @@ def required_texts(pattern: str) -> frozenset[str] | None:
     requires one; a later one rather than the first, which the word index already checks.
     Optional parts, character classes, look-arounds and back-references require
     nothing; an expression with flags (case-insensitive …) is not read at all."""
-    try:
-        parsed = _p.parse(pattern)
-    except re.error:
-        return None
-    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+    if parsed is None:
+        parsed = _parse(pattern)
+    if parsed is None or parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
         return None
     sets = [s for s in _needs(list(parsed)) if s and min(map(len, s)) >= NEED_MIN]
     if not sets:
@@ -288,7 +295,7 @@ class GatedRegex:
     list of words costs little when only one of them can match.
     """
 
-    __slots__ = ("alts", "_fast", "index", "keys", "substrings", "always_idx", "_cache", "by_set")
+    __slots__ = ("alts", "_fast", "index", "keys", "substrings", "always_idx", "required", "_cache", "by_set")
 
     def __init__(self, patterns: tuple[str, ...] | list[str]):
         self.alts: list[str] = [d for p in patterns for a in split_top(p) for d in distribute(a)]
@@ -298,11 +305,17 @@ class GatedRegex:
         self.index: dict[str, list[int]] = {}
         self.substrings: list[tuple[str, int]] = []
         self.always_idx: list[int] = []
+        #: indexed alternative → the texts one of which it requires (``required_texts``)
+        self.required: dict[int, tuple[str, ...]] = {}
         for i, alt in enumerate(self.alts):
-            b = beginnings(alt)
+            parsed = _parse(alt)
+            b = beginnings(alt, parsed)
             if b is None:
                 self.always_idx.append(i)
                 continue
+            texts = required_texts(alt, parsed)
+            if texts is not None:
+                self.required[i] = tuple(sorted(texts))
             for w in b[0]:
                 self.index.setdefault(w, []).append(i)
             self.substrings.extend((sub, i) for sub in b[1])
@@ -394,15 +407,8 @@ class RuleIndex:
         self.always = frozenset(r for r, g in enumerate(self.gated) if g.always_idx)
         #: per rule, its indexed alternatives that need a text besides their beginning
         #: (``required_texts``): opened by their words, they stay closed without that text
-        self.needs: dict[int, dict[int, tuple[str, ...]]] = {}
-        for r, g in enumerate(self.gated):
-            always = set(g.always_idx)
-            for i, alt in enumerate(g.alts):
-                if i in always:
-                    continue
-                texts = required_texts(alt)
-                if texts is not None:
-                    self.needs.setdefault(r, {})[i] = tuple(sorted(texts))
+        self.needs: dict[int, dict[int, tuple[str, ...]]] = {r: g.required for r, g in enumerate(self.gated)
+                                                             if g.required}
 
     def open_alternatives(self, text: str, prefixes: set[str]) -> dict[int, set[int]]:
         """Rule position → the alternatives that can match (rules with none are left out,
