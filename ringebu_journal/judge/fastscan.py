@@ -313,9 +313,13 @@ class GatedRegex:
             if b is None:
                 self.always_idx.append(i)
                 continue
-            texts = required_texts(alt, parsed)
-            if texts is not None:
-                self.required[i] = tuple(sorted(texts))
+            # worth a check only where a short, common word opens the alternative ("i", "det",
+            # "har "): a long beginning ("herved", "rusm") is rare, and then mostly followed by
+            # what it requires
+            if any(len(w.rstrip()) < PREFIX for w in b[0]):
+                texts = required_texts(alt, parsed)
+                if texts is not None:
+                    self.required[i] = tuple(sorted(texts))
             for w in b[0]:
                 self.index.setdefault(w, []).append(i)
             self.substrings.extend((sub, i) for sub in b[1])
@@ -409,6 +413,7 @@ class RuleIndex:
         #: (``required_texts``): opened by their words, they stay closed without that text
         self.needs: dict[int, dict[int, tuple[str, ...]]] = {r: g.required for r, g in enumerate(self.gated)
                                                              if g.required}
+        self.needy = frozenset(self.needs)
 
     def open_alternatives(self, text: str, prefixes: set[str]) -> dict[int, set[int]]:
         """Rule position → the alternatives that can match (rules with none are left out,
@@ -423,8 +428,8 @@ class RuleIndex:
             if sub in text:
                 cur = found.get(r)
                 found[r] = frozenset((i,)) if cur is None else cur | {i}
-        needs = self.needs
-        for r in [r for r in found if r in needs]:
+        needs, needy = self.needs, self.needy
+        for r in needy.intersection(found):
             need, alts = needs[r], found[r]
             closed = []
             for i in alts:
