@@ -303,10 +303,19 @@ def _plain(value: Any) -> bool:
     t = type(value)
     if t in _SCALARS:
         return True
+    scalars = _SCALARS
     if t is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
+        # scalars checked in the loop, containers by recursion (an event's values are mostly
+        # flat: one call per event instead of one per value)
+        for k, v in value.items():
+            if type(k) is not str or type(v) not in scalars and not _plain(v):
+                return False
+        return True
     if t is list or t is tuple:
-        return all(_plain(v) for v in value)
+        for v in value:
+            if type(v) not in scalars and not _plain(v):
+                return False
+        return True
     return False
 
 

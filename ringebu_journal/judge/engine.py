@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Literal, Sequence
 
 from ringebu_journal.models import Action, Decision, JudgmentResult, Reason, ScreeningProposal
 
-from .detectors import DETECTORS, Hit, find_lure_links, find_suspicious_links, link_classifier
+from .detectors import (DETECTORS, SENSITIVE, Hit, find_lure_links, find_sensitive, find_suspicious_links,
+                        link_classifier)
 from .fastscan import RuleIndex, word_prefixes
 from .policy import Condition, Policy, Rule, load_policy
 
@@ -249,7 +250,12 @@ class Judge:
                 frozenset(c.pos for c in group
                           if c.pos in self._index[muni].always and c.rule.context_author is None),
                 frozenset(c.pos for c in group if c.rule.context_author is not None),
-                tuple((c.pos, c.rule.detector) for c in group if c.rule.detector is not None),
+                tuple((c.pos, c.rule.detector) for c in group
+                      if c.rule.detector is not None and self._sensitive_kind(c.rule.detector) is None),
+                # the sensitive vocabulary is found in one pass for all its kinds: one look at
+                # that pass's kinds instead of one detector call per rule
+                tuple((c.pos, kind) for c in group
+                      if c.rule.detector is not None and (kind := self._sensitive_kind(c.rule.detector)) is not None),
             )
             for muni, group in ((False, self._citizen), (True, self._municipality))
         }
@@ -271,6 +277,13 @@ class Judge:
         self._journal_at = self.policy.thresholds["journal"]
         self._review_at = self.policy.thresholds["review"]
         self._confident_at = self.policy.thresholds["confident"]
+
+    def _sensitive_kind(self, detector: str) -> str | None:
+        """The kind of sensitive vocabulary a detector looks for, when it is the shipped one."""
+        kind = detector[len("sensitiv_"):] if detector.startswith("sensitiv_") else None
+        if kind in SENSITIVE and self._detectors.get(detector) is DETECTORS.get(detector):
+            return kind
+        return None
 
     # ----------------------------------------------------------------------------------------
     def judge(self, text: str, *, author_is_municipality: bool = False,
@@ -313,7 +326,7 @@ class Judge:
         fired: list[_Fired] = []
         norm = msg.norm
         open_alts = index.open_alternatives(norm, word_prefixes(norm))
-        static, with_context, detector_rules = self._static[id(rules)]
+        static, with_context, detector_rules, sensitive_rules = self._static[id(rules)]
         # only the rules that can fire: some of their words occur, a detector found something,
         # or the thread context decides
         candidates = set(open_alts)
@@ -321,6 +334,11 @@ class Judge:
         for pos, name in detector_rules:
             if pos >= first_deferred or msg.detect(name, domain, self._detectors):
                 candidates.add(pos)
+        if sensitive_rules:
+            kinds = find_sensitive(norm)     # the kinds found, each with hits (never empty)
+            for pos, kind in sensitive_rules:
+                if pos >= first_deferred or kind in kinds:
+                    candidates.add(pos)
         if msg.context:
             candidates |= with_context
         else:

@@ -62,6 +62,12 @@ def _expand(items: list, prefixes: set[str]) -> set[str]:
             return done | _expand(list(av[-1]) + rest, todo)
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
             return done | _expand(list(av[2]), todo)
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            # optional (``(?:på)?klag``): a match either skips it and begins with what follows,
+            # or begins with it: once and then what follows (``?``), or with what one
+            # repetition begins with (``*``, ``{0,n}``, as above)
+            taken = list(av[2]) + rest if av[1] == 1 else list(av[2])
+            return done | _expand(list(rest), set(todo)) | _expand(taken, set(todo))
         else:
             return done | todo
         if len(todo) > _MAX_PREFIXES:
@@ -74,14 +80,23 @@ def _expand(items: list, prefixes: set[str]) -> set[str]:
     return done | todo
 
 
-def beginnings(pattern: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """What every match of ``pattern`` must begin with: (beginnings of a word, substrings).
-
-    None when that cannot be known (the pattern must then always be run)."""
+def _parse(pattern: str):
     try:
-        parsed = list(_p.parse(pattern))
+        return _p.parse(pattern)
     except re.error:
         return None
+
+
+def beginnings(pattern: str, parsed=None) -> tuple[frozenset[str], frozenset[str]] | None:
+    """What every match of ``pattern`` must begin with: (beginnings of a word, substrings).
+
+    None when that cannot be known (the pattern must then always be run). ``parsed``: the
+    pattern already parsed (``_parse``), so that one parse serves ``required_texts`` too."""
+    if parsed is None:
+        parsed = _parse(pattern)
+    if parsed is None:
+        return None
+    parsed = list(parsed)
     words: set[str] = set()
     subs: set[str] = set()
     try:
@@ -113,6 +128,73 @@ def _collect(items: list, at_word: bool, words: set[str], subs: set[str]) -> boo
     else:
         subs.update(found)
     return True
+
+
+def _needs(items: list) -> list[frozenset[str]]:
+    """Sets of literal texts, each set one element of the sequence ``items`` must match one of:
+    one set per literal run, required group, alternation or required repetition."""
+    out: list[frozenset[str]] = []
+    run = ""
+    for op, av in items:
+        if op is _c.LITERAL:
+            run += chr(av)
+            continue
+        if run:
+            out.append(frozenset((run,)))
+            run = ""
+        if op is _c.SUBPATTERN:
+            if av[1] or av[2]:          # local flags (``(?i:…)``) change what a literal matches
+                continue
+            out.extend(_needs(list(av[-1])))
+        elif op is _c.BRANCH:
+            union: set[str] = set()
+            for alt in av[1]:
+                best = _best(_needs(list(alt)))
+                if best is None:
+                    break
+                union |= best
+            else:
+                out.append(frozenset(union))
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:
+            out.extend(_needs(list(av[2])))
+    if run:
+        out.append(frozenset((run,)))
+    return out
+
+
+def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most selective set: the longest shortest text, then the fewest texts."""
+    sets = [s for s in sets if s and "" not in s]
+    if not sets:
+        return None
+    return max(sets, key=lambda s: (min(map(len, s)), -len(s)))
+
+
+NEED_MIN = 3     # a required text shorter than this is in most messages: not worth a check
+
+
+def required_texts(pattern: str, parsed=None) -> frozenset[str] | None:
+    """Texts one of which every match of ``pattern`` contains (so a text without any of them
+    cannot match); None when no such set of texts of at least NEED_MIN characters is known.
+
+    Read from the parsed expression: a run of literal characters, or an alternation whose
+    every branch requires one of its texts, or a group or repetition (at least once) that
+    requires one; a later one rather than the first, which the word index already checks.
+    Optional parts, character classes, look-arounds and back-references require
+    nothing; an expression with flags (case-insensitive …) is not read at all."""
+    if parsed is None:
+        parsed = _parse(pattern)
+    if parsed is None or parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    sets = [s for s in _needs(list(parsed)) if s and min(map(len, s)) >= NEED_MIN]
+    if not sets:
+        return None
+    # the word index already asks for the first words' beginnings (PREFIX letters): a later
+    # required text tells more, the first one only when it is longer than that
+    later = _best(sets[1:])
+    if later is not None:
+        return later
+    return sets[0] if min(map(len, sets[0])) > PREFIX else None
 
 
 class Gate:
@@ -213,7 +295,7 @@ class GatedRegex:
     list of words costs little when only one of them can match.
     """
 
-    __slots__ = ("alts", "_fast", "index", "keys", "substrings", "always_idx", "_cache", "by_set")
+    __slots__ = ("alts", "_fast", "index", "keys", "substrings", "always_idx", "required", "_cache", "by_set")
 
     def __init__(self, patterns: tuple[str, ...] | list[str]):
         self.alts: list[str] = [d for p in patterns for a in split_top(p) for d in distribute(a)]
@@ -223,11 +305,21 @@ class GatedRegex:
         self.index: dict[str, list[int]] = {}
         self.substrings: list[tuple[str, int]] = []
         self.always_idx: list[int] = []
+        #: indexed alternative → the texts one of which it requires (``required_texts``)
+        self.required: dict[int, tuple[str, ...]] = {}
         for i, alt in enumerate(self.alts):
-            b = beginnings(alt)
+            parsed = _parse(alt)
+            b = beginnings(alt, parsed)
             if b is None:
                 self.always_idx.append(i)
                 continue
+            # worth a check only where a short, common word opens the alternative ("i", "det",
+            # "har "): a long beginning ("herved", "rusm") is rare, and then mostly followed by
+            # what it requires
+            if any(len(w.rstrip()) < PREFIX for w in b[0]):
+                texts = required_texts(alt, parsed)
+                if texts is not None:
+                    self.required[i] = tuple(sorted(texts))
             for w in b[0]:
                 self.index.setdefault(w, []).append(i)
             self.substrings.extend((sub, i) for sub in b[1])
@@ -317,6 +409,11 @@ class RuleIndex:
             self.grouped[key] = tuple((r, frozenset(a)) for r, a in by_rule.items())
         #: rules with an alternative whose beginning is unknown: they always run
         self.always = frozenset(r for r, g in enumerate(self.gated) if g.always_idx)
+        #: per rule, its indexed alternatives that need a text besides their beginning
+        #: (``required_texts``): opened by their words, they stay closed without that text
+        self.needs: dict[int, dict[int, tuple[str, ...]]] = {r: g.required for r, g in enumerate(self.gated)
+                                                             if g.required}
+        self.needy = frozenset(self.needs)
 
     def open_alternatives(self, text: str, prefixes: set[str]) -> dict[int, set[int]]:
         """Rule position → the alternatives that can match (rules with none are left out,
@@ -331,6 +428,24 @@ class RuleIndex:
             if sub in text:
                 cur = found.get(r)
                 found[r] = frozenset((i,)) if cur is None else cur | {i}
+        needs, needy = self.needs, self.needy
+        for r in needy.intersection(found):
+            need, alts = needs[r], found[r]
+            closed = []
+            for i in alts:
+                texts = need.get(i)
+                if texts is not None:
+                    for t in texts:
+                        if t in text:
+                            break
+                    else:
+                        closed.append(i)
+            if closed:
+                alts = alts.difference(closed)
+                if alts:
+                    found[r] = alts
+                else:
+                    del found[r]
         return found
 
     def regex_for(self, r: int, open_alts: frozenset[int] | None) -> re.Pattern | None:

@@ -18,6 +18,8 @@ import weakref
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Text, cast, select
 
 from ringebu_journal import audit
@@ -142,3 +144,33 @@ def test_collect_per_batch_collects_each_batch_and_restores_the_collector():
         assert gc.get_freeze_count() > frozen   # what survived is frozen, not walked again
     assert gc.isenabled() and gc.get_freeze_count() == frozen
     assert kept.me is kept
+
+
+def _plain_by_definition(value) -> bool:
+    """``audit._plain`` as first written: one call per value."""
+    t = type(value)
+    if t in (str, int, float, bool, type(None)):
+        return True
+    if t is dict:
+        return all(type(k) is str and _plain_by_definition(v) for k, v in value.items())
+    if t is list or t is tuple:
+        return all(_plain_by_definition(v) for v in value)
+    return False
+
+
+class _Label(str):
+    pass
+
+
+_SCALAR_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5),
+                           st.just(_Label("x")), st.just(datetime(2026, 1, 1, tzinfo=timezone.utc)),
+                           st.just(frozenset({"a"})))
+_VALUES = st.recursive(_SCALAR_VALUES, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner),
+    st.dictionaries(st.one_of(st.text(max_size=3), st.integers(), st.booleans()), inner, max_size=4)), max_leaves=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_VALUES)
+def test_plain_check_is_the_definition(value):
+    assert audit._plain(value) == _plain_by_definition(value)
