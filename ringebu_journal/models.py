@@ -136,19 +136,31 @@ class MessageIn(StrictInput):
 
     def thread_key(self) -> str:
         """The platform id that names this message's thread: post or conversation."""
-        if self.conversation_id:
-            return self.conversation_id
-        if self.post_platform_id:
-            return self.post_platform_id
-        if self.kind == MessageKind.post:
-            return self.platform_message_id
-        return self.parent_platform_id or self.platform_message_id
+        return thread_key_of(self)
 
     def content_hash(self) -> str:
         """What makes a new version: the text, the status and the attachments, not the capture."""
-        parts = [self.text, self.status.value, self.author_name or ""]
-        parts += sorted((a.sha256 or a.source_url or a.filename or "") for a in self.attachments)
-        return sha256_hex("\x1f".join(parts))
+        return content_hash_of(self)
+
+
+def thread_key_of(m: "MessageIn | Any") -> str:
+    """The platform id that names a message's thread: its conversation, else its post, else (a
+    post) itself, else its parent. Any object with ``MessageIn``'s fields (``fastmsg.Message``)."""
+    if m.conversation_id:
+        return m.conversation_id
+    if m.post_platform_id:
+        return m.post_platform_id
+    if m.kind == MessageKind.post:
+        return m.platform_message_id
+    return m.parent_platform_id or m.platform_message_id
+
+
+def content_hash_of(m: "MessageIn | Any") -> str:
+    """What makes a new version of a message: the text, the status, the author's name and the
+    attachments, not the capture. Any object with ``MessageIn``'s fields."""
+    parts = [m.text, m.status.value, m.author_name or ""]
+    parts += sorted((a.sha256 or a.source_url or a.filename or "") for a in m.attachments)
+    return sha256_hex("\x1f".join(parts))
 
 
 class ScreeningProposal(BaseModel):

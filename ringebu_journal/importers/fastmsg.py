@@ -30,7 +30,8 @@ from typing import Annotated, Any
 
 import msgspec
 
-from ..models import AttachmentIn, MessageIn, MessageKind, MessageStatus, Platform, sha256_hex
+from ..models import (AttachmentIn, MessageIn, MessageKind, MessageStatus, Platform, content_hash_of,
+                      thread_key_of)
 
 _UTC = timezone.utc
 
@@ -56,20 +57,12 @@ class Message(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def thread_key(self) -> str:
-        """The platform id that names this message's thread: post or conversation (as MessageIn)."""
-        if self.conversation_id:
-            return self.conversation_id
-        if self.post_platform_id:
-            return self.post_platform_id
-        if self.kind == MessageKind.post:
-            return self.platform_message_id
-        return self.parent_platform_id or self.platform_message_id
+        """The platform id that names this message's thread (``models.thread_key_of``)."""
+        return thread_key_of(self)
 
     def content_hash(self) -> str:
-        """What makes a new version (as MessageIn): the text, the status and the attachments."""
-        parts = [self.text, self.status.value, self.author_name or ""]
-        parts += sorted((a.sha256 or a.source_url or a.filename or "") for a in self.attachments)
-        return sha256_hex("\x1f".join(parts))
+        """What makes a new version (``models.content_hash_of``)."""
+        return content_hash_of(self)
 
 
 _convert = msgspec.convert
