@@ -129,13 +129,19 @@ def _is_dump(f: InputFile) -> bool:
         return True
     if not s.startswith(b'{"attachment"'):
         return False
+    obj = _first_line_object(f)
+    return obj is not None and obj.keys() == {"attachment"}
+
+
+def _first_line_object(f: InputFile) -> dict[str, Any] | None:
+    """The file's first line as a JSON object, or None when it is not one."""
     with f.open() as fh:
         first = fh.readline(MAX_LINE_BYTES)
     try:
         obj = loads(first)
     except ValueError:
-        return False
-    return isinstance(obj, dict) and obj.keys() == {"attachment"}
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def _media_map(inputs: InputSet) -> dict[str, dict[str, Any]]:
@@ -160,13 +166,8 @@ GENERIC_KEYS = frozenset({"platform", "kind", "id", "created_at"})
 
 def _is_generic_jsonl(f: InputFile) -> bool:
     """Whether the file's first line is a record of the generic JSON Lines format (import jsonl)."""
-    with f.open() as fh:
-        first = fh.readline(MAX_LINE_BYTES)
-    try:
-        obj = loads(first)
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and GENERIC_KEYS <= obj.keys()
+    obj = _first_line_object(f)
+    return obj is not None and GENERIC_KEYS <= obj.keys()
 
 
 def file_items(f: InputFile, data_dir: Path, media: dict[str, dict[str, Any]]) -> Iterator[Item]:
