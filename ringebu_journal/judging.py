@@ -320,21 +320,20 @@ def _judge_batch(app: App, conn: Connection, judge: Judge, summary: JudgeSummary
     # equal category lists, action lists and screenings are one object each in the batch: the
     # bulk insert serialises each object once (most messages are not screened and share a few lists)
     shared: dict[tuple, Any] = {}
+
+    def one(key: tuple, make: Callable[[], Any]) -> Any:
+        value = shared.get(key)
+        if value is None:
+            value = shared[key] = make()
+        return value
+
     for (r, _, chash, prev), res in zip(todo, results):
         decision = res.decision.value
-        key = ("c", *res.categories)
-        categories = shared.get(key)
-        if categories is None:
-            categories = shared[key] = list(res.categories)
-        key = ("a", *(a.value for a in res.actions))
-        actions = shared.get(key)
-        if actions is None:
-            actions = shared[key] = list(key[1:])
+        categories = one(("c", *res.categories), lambda: list(res.categories))
+        action_key = ("a", *(a.value for a in res.actions))
+        actions = one(action_key, lambda: list(action_key[1:]))
         s = res.screening
-        key = ("s", s.screen, s.hjemmel, tuple(s.mask), tuple(s.reasons))
-        screening = shared.get(key)
-        if screening is None:
-            screening = shared[key] = screening_json(s)
+        screening = one(("s", s.screen, s.hjemmel, tuple(s.mask), tuple(s.reasons)), lambda: screening_json(s))
         inserts.append((r["id"], decision, res.confidence, categories, actions, screening,
                         reasons_json(res.reasons), version, phash, mhash, chash, now, actor))
         events.append({

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from imp_helpers import PAGE, canonical, dump_line, make_archivist_app, write_feed_dump
+from json_paths import json_paths
 from ringebu_journal.db.engine import SQLITE_PAGE_SIZE
 from ringebu_journal.db.tables import Attachment, Capture, Message
 from ringebu_journal.importers import graph_dump, run
@@ -153,17 +154,6 @@ WRONG = [None, 0, -1, 1.5, "", "x", [], {}, True, "\u0000", 10 ** 30, [None], {"
          "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", -62135596800, "\ud800"]
 
 
-def _spots(obj, prefix=()):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield prefix, k
-            yield from _spots(v, prefix + (k,))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield prefix, i
-            yield from _spots(v, prefix + (i,))
-
-
 def _graph_inputs() -> list[tuple[str, bytes]]:
     out = [("facebook-harvest.jsonl", (REPO / "ringebu_journal" / "demo_data" / "facebook-harvest.jsonl").read_bytes())]
     if SAMPLES.is_dir():
@@ -182,7 +172,7 @@ def _mutations(name: str, data: bytes, every: int):
             obj = json.loads(line)
         except ValueError:
             continue
-        for n, (path, key) in enumerate(list(_spots(obj))):
+        for n, (path, key) in enumerate(list(json_paths(obj))):
             if n % every:
                 continue
             for wrong in ["<removed>"] + WRONG:

@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from json_paths import json_paths
 from pipeline import dispose, fresh
 from ringebu_journal.errors import RingebuError
 from ringebu_journal.importers import run
@@ -45,26 +46,14 @@ WRONG = [None, 0, -1, 1.5, "", "x", [], {}, True, "\u0000", 10 ** 30, [None], {"
          -62135596800, 253402300799999, json.loads("[" * 150 + "]" * 150)]
 
 
-def _paths(obj, prefix=()):
-    """Every (container path, key) in a JSON tree."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield prefix, k
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield prefix, i
-            yield from _paths(v, prefix + (i,))
-
-
 @st.composite
 def json_mutation(draw, obj, wrong_types: bool = True):
     obj = copy.deepcopy(obj)
-    spots = list(_paths(obj))
+    spots = list(json_paths(obj))
     if not spots:
         return copy.deepcopy(draw(st.sampled_from(WRONG)))
     for _ in range(draw(st.integers(1, 3))):
-        spots = list(_paths(obj))
+        spots = list(json_paths(obj))
         if not spots:
             break
         path, key = spots[draw(st.integers(0, len(spots) - 1))]
