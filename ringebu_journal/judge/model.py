@@ -157,24 +157,19 @@ class Score:
         model = self._model
         if self._rows is not None:
             col = self._rows[:, model.labels.index(label)]
-            neg = -np.abs(col)
         elif self._idx and model is not None:
             # the label's weights of the message's features, taken when asked (a batch scores its
             # messages without them; only the messages explained to a moderator need them): the
             # same numbers in the same order as the column of the message's weight rows
-            j = model.labels.index(label)
-            col = model._label_weights[j][self._ids]
-            # -|weight| of the same features, taken from the model's table of them: abs and
-            # negation are exact, so these are the numbers -np.abs(col) gives, and the selection
-            # below sees the same array (ties in the same places)
-            neg = model._neg_strength[j][self._ids]
+            col = model._label_weights[model.labels.index(label)][self._ids]
         else:
             return []
+        strength = np.abs(col)
         if len(col) > n:
-            part = np.argpartition(neg, n - 1)[:n]
-            order = part[np.argsort(neg[part], kind="stable")]
+            part = np.argpartition(-strength, n - 1)[:n]
+            order = part[np.argsort(-strength[part], kind="stable")]
         else:
-            order = np.argsort(neg, kind="stable")
+            order = np.argsort(-strength, kind="stable")
         scale = self._scale
         vocab, idx = model.vocabulary, self._idx
         return [(vocab[idx[i]], v * scale) for i, v in zip(order.tolist(), col[order].tolist())]
@@ -219,7 +214,6 @@ class TextModel:
         self.weights = np.asarray([data["weights"][lab] for lab in self.labels], dtype=np.float64).T.copy()
         self.bias = np.asarray([data["bias"][lab] for lab in self.labels], dtype=np.float64)
         self._label_weights = np.ascontiguousarray(self.weights.T)     # one row per label
-        self._neg_strength = -np.abs(self._label_weights)   # what the strongest features are chosen by
         self.languages: dict[str, int] = dict(data.get("languages", {}))
         self.trained_on: list[dict] = list(data.get("trained_on", []))
         self.settings: dict = dict(data.get("settings", {}))

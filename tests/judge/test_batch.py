@@ -92,7 +92,7 @@ def test_judge_many_without_a_model_gives_the_rules_results():
 def _reference_contributions(score, label: str, n: int) -> list[tuple[str, float]]:
     """``Score.contributions`` as first written: the absolute values of the label's column, the
     strongest by ``argpartition`` and a stable sort. The strongest words shown to moderators must
-    stay these, ties included."""
+    stay these, ties included: the yardstick for any cheaper selection."""
     import numpy as np
     model = score._model
     j = model.labels.index(label)
