@@ -6,6 +6,10 @@ with "søk"). At policy load each pattern is analysed once for the literal text 
 begin with; per message the words are split once, and a rule whose possible beginnings occur in
 none of the message's words is skipped without running its expression. Patterns whose
 beginning cannot be known are always run, so the first pass never hides a match.
+
+Each distinct alternative is parsed once per process (``analyse``): the analysis is a pure
+function of the pattern text, kept per text, so what the index opens does not depend on what was
+built before it.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ A model file is plain JSON: the feature scheme's version, a sorted vocabulary of
 weight array and bias per label (journal, screen and each action), the number of training cases
 per language, the names and SHA-256 of the labelled files it was trained from, and the training
 settings. Its SHA-256 (of the file bytes) is recorded on every judgment beside the policy hash.
+It is read with msgspec, and by ``json.loads`` wherever msgspec refuses it (``read_json``): the
+values ``json.loads`` gives, floats bit for bit.
 Nothing is unpickled or executed: inference is a dictionary lookup per feature and one small
 numpy product.
 
