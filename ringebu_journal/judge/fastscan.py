@@ -6,6 +6,10 @@ with "søk"). At policy load each pattern is analysed once for the literal text 
 begin with; per message the words are split once, and a rule whose possible beginnings occur in
 none of the message's words is skipped without running its expression. Patterns whose
 beginning cannot be known are always run, so the first pass never hides a match.
+
+Each distinct alternative is parsed once per process (``analyse``): the analysis is a pure
+function of the pattern text, kept per text, so what the index opens does not depend on what was
+built before it.
 """
 
 from __future__ import annotations
@@ -197,6 +201,43 @@ def required_texts(pattern: str, parsed=None) -> frozenset[str] | None:
     return sets[0] if min(map(len, sets[0])) > PREFIX else None
 
 
+#: Each alternative's analysis and each pattern's distribution, by text. Both are pure functions
+#: of the text (and of the interpreter's regular-expression parser), so one parse serves the two
+#: author groups' indexes, which share most rules, and every judge built in the process; the
+#: parse itself is what building the index costs. Only texts that parse are kept. Bounded:
+#: cleared when full.
+_KEPT_MAX = 50_000
+_analysed: dict[str, tuple[tuple[frozenset[str], frozenset[str]] | None, tuple[str, ...] | None]] = {}
+_distributed: dict[str, tuple[str, ...]] = {}
+
+
+def analyse(alt: str, parsed=None) -> tuple[tuple[frozenset[str], frozenset[str]] | None, tuple[str, ...] | None]:
+    """(``beginnings(alt)``, the sorted ``required_texts(alt)`` where the index checks them, else
+    None) of one alternative, from one parse, kept per text. ``parsed``: the alternative already
+    parsed (``distribute`` has it).
+
+    Required texts are worth a check only where a short, common word opens the alternative ("i",
+    "det", "har "): a long beginning ("herved", "rusm") is rare, and then mostly followed by what
+    it requires."""
+    got = _analysed.get(alt)
+    if got is not None:
+        return got
+    if parsed is None:
+        parsed = _parse(alt)
+        if parsed is None:      # not kept: only texts that parse are (``distribute`` relies on it)
+            return None, None
+    b = beginnings(alt, parsed)
+    texts = None
+    if b is not None and any(len(w.rstrip()) < PREFIX for w in b[0]):
+        req = required_texts(alt, parsed)
+        if req is not None:
+            texts = tuple(sorted(req))
+    if len(_analysed) >= _KEPT_MAX:
+        _analysed.clear()
+    got = _analysed[alt] = (b, texts)
+    return got
+
+
 class Gate:
     """Decides cheaply whether a rule's patterns can match; built once per rule."""
 
@@ -308,18 +349,12 @@ class GatedRegex:
         #: indexed alternative → the texts one of which it requires (``required_texts``)
         self.required: dict[int, tuple[str, ...]] = {}
         for i, alt in enumerate(self.alts):
-            parsed = _parse(alt)
-            b = beginnings(alt, parsed)
+            b, texts = analyse(alt)
             if b is None:
                 self.always_idx.append(i)
                 continue
-            # worth a check only where a short, common word opens the alternative ("i", "det",
-            # "har "): a long beginning ("herved", "rusm") is rare, and then mostly followed by
-            # what it requires
-            if any(len(w.rstrip()) < PREFIX for w in b[0]):
-                texts = required_texts(alt, parsed)
-                if texts is not None:
-                    self.required[i] = tuple(sorted(texts))
+            if texts is not None:
+                self.required[i] = texts
             for w in b[0]:
                 self.index.setdefault(w, []).append(i)
             self.substrings.extend((sub, i) for sub in b[1])
@@ -481,7 +516,19 @@ def _group_end(s: str, start: int) -> int:
 
 def distribute(alt: str) -> list[str]:
     """``\\b(?:a|b|c)REST`` → ``\\b(?:a)REST``, ``\\b(?:b)REST``, …: one alternative per word, so a
-    message that has one of the words runs a small expression instead of the whole list."""
+    message that has one of the words runs a small expression instead of the whole list.
+
+    Kept per text (see ``analyse``)."""
+    got = _distributed.get(alt)
+    if got is None:
+        got = tuple(_distribute(alt))
+        if len(_distributed) >= _KEPT_MAX:
+            _distributed.clear()
+        _distributed[alt] = got
+    return list(got)
+
+
+def _distribute(alt: str) -> list[str]:
     if not alt.startswith("\\b(?:"):
         return [alt]
     i = _group_end(alt, 2)
@@ -496,11 +543,15 @@ def distribute(alt: str) -> list[str]:
     out = [f"\\b(?:{p}){rest}" for p in parts]
     # each part is pieces of a valid pattern put together again; what can break is a reference
     # to a group left in another part, which the parser finds (a compile is not needed to see it)
-    try:
-        for o in out:
-            _p.parse(o)
-    except re.error:
-        return [alt]
+    # The index analyses each part next: from this parse, not a second one (a part analysed
+    # before parsed then; a word can stand in several lists, or twice in one).
+    for o in out:
+        if o in _analysed:
+            continue
+        tree = _parse(o)
+        if tree is None:
+            return [alt]
+        analyse(o, tree)
     return out
 
 

@@ -4,6 +4,8 @@ A model file is plain JSON: the feature scheme's version, a sorted vocabulary of
 weight array and bias per label (journal, screen and each action), the number of training cases
 per language, the names and SHA-256 of the labelled files it was trained from, and the training
 settings. Its SHA-256 (of the file bytes) is recorded on every judgment beside the policy hash.
+It is read with msgspec, and by ``json.loads`` wherever msgspec refuses it (``read_json``): the
+values ``json.loads`` gives, floats bit for bit.
 Nothing is unpickled or executed: inference is a dictionary lookup per feature and one small
 numpy product.
 
@@ -27,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
+import msgspec
 import numpy as np
 
 from ringebu_journal.errors import Hint, InputError
@@ -391,9 +394,23 @@ def load_model(path: str | Path | None = None) -> TextModel:
     return parse_model(data, where)
 
 
+def read_json(data: bytes):
+    """The model file's JSON, exactly as ``json.loads`` reads it.
+
+    msgspec parses the 5 MB file in about a third of the time; it reads strict JSON to the same
+    values (its floats are correctly rounded, as Python's are). Whatever it refuses (NaN and
+    Infinity, numbers that overflow to infinity, lone surrogates, bad UTF-8, broken syntax) is
+    read again by ``json.loads``, which then gives its own value or its own error, so a file
+    reads as it always did (``tests/judge/test_model.py``)."""
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.MsgspecError:
+        return json.loads(data.decode("utf-8"))
+
+
 def parse_model(data: bytes, where: str = "<model>") -> TextModel:
     try:
-        obj = json.loads(data.decode("utf-8"))
+        obj = read_json(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(where, None, f"not a model file: {e}", Hint("train one with {step}", "model.train")) from None
     if not isinstance(obj, dict) or obj.get("scheme") != FEATURE_SCHEME:

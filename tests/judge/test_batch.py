@@ -87,3 +87,66 @@ def test_judge_many_without_a_model_gives_the_rules_results():
     items = EDGES + _items()[:400]
     assert [_dump(r) for r in rules_only.judge_many(items)] == [
         _dump(rules_only.judge(t, author_is_municipality=m, context=c)) for t, m, c in items]
+
+
+def _reference_contributions(score, label: str, n: int) -> list[tuple[str, float]]:
+    """``Score.contributions`` as first written: the absolute values of the label's column, the
+    strongest by ``argpartition`` and a stable sort. The strongest words shown to moderators must
+    stay these, ties included: the yardstick for any cheaper selection."""
+    import numpy as np
+    model = score._model
+    j = model.labels.index(label)
+    if score._rows is not None:
+        col = score._rows[:, j]
+    elif score._idx:
+        col = model._label_weights[j][score._ids]
+    else:
+        return []
+    strength = np.abs(col)
+    if len(col) > n:
+        part = np.argpartition(-strength, n - 1)[:n]
+        order = part[np.argsort(-strength[part], kind="stable")]
+    else:
+        order = np.argsort(-strength, kind="stable")
+    return [(model.vocabulary[score._idx[i]], v * score._scale) for i, v in zip(order.tolist(), col[order].tolist())]
+
+
+def _reference_top(score, label: str, n: int = 3, positive: bool = True) -> list[str]:
+    """``Score.top`` as first written, on the reference contributions."""
+    padded = [f" {w} " for w in dict.fromkeys(score._alpha)]
+    credit: dict[str, float] = {}
+    for f, c in _reference_contributions(score, label, 16):
+        if f.startswith(("w:", "b:")):
+            keys = [f[2:]]
+        elif ":" in f:
+            keys = [f]
+        else:
+            keys = [w[1:-1] for w in padded if f in w]
+        for key in keys:
+            credit[key] = credit.get(key, 0.0) + c / len(keys)
+    ranked = sorted(credit.items(), key=lambda kv: (-kv[1] if positive else kv[1], kv[0]))
+    return [k for k, c in ranked if (c > 0) == positive][:n]
+
+
+def test_strongest_words_are_the_first_definition_on_every_corpus_text(judge: Judge):
+    """Every corpus text and context, scored in batches (as the command does) and one at a time:
+    the contributions of every label (features, values, order, ties included) and the strongest
+    words shown to moderators are what the first definition gives."""
+    model = judge.model
+    items = [(normalise(t), [(normalise(x.text), x.author_is_municipality) for x in c])
+             for t, _, c in _items() + EDGES]
+    scores = []
+    for i in range(0, len(items), 1000):
+        scores.extend(model.score_many(items[i:i + 1000]))
+    scores.extend(model.score(norm, ctx) for norm, ctx in items[::7])    # the weight-rows path
+    ties = 0
+    for s in scores:
+        for label in model.labels:
+            got = s.contributions(label, 16)
+            assert got == _reference_contributions(s, label, 16)
+            values = [abs(v) for _, v in got]
+            ties += len(values) != len(set(values))
+        # the labels whose strongest words a moderator is shown
+        for label, positive in (("journal", True), ("journal", False), ("screen", True), ("remove", True)):
+            assert s.top(label, 3, positive) == _reference_top(s, label, 3, positive)
+    assert len(scores) > 10_000 and ties > 100     # ties do occur, and are ordered the same

@@ -88,3 +88,65 @@ def test_word_prefixes_are_every_beginning_of_every_word():
 @given(st.text(alphabet="abcæøå12 _-.\u00e9\u0301", max_size=60))
 def test_word_prefixes_on_random_text(text):
     assert word_prefixes(text) == _prefixes_by_definition(text)
+
+
+def _index_state(index):
+    """Everything a rule index decides with, as plain values."""
+    return ([(g.alts, g.index, g.substrings, g.always_idx, g.required) for g in index.gated],
+            index.index, index.substrings, index.grouped, index.always, index.needs)
+
+
+def test_each_alternative_is_parsed_once_and_its_analysis_is_the_definition(monkeypatch):
+    """Building the judge's index parses each distinct alternative once (distribute's check and
+    the analysis share the parse; the two author groups share the analysis), and what is kept per
+    text is what a fresh parse and analysis give, so the index opens what it opened before."""
+    from ringebu_journal.judge import fastscan
+    from ringebu_journal.judge.engine import Judge
+    from ringebu_journal.judge.fastscan import (PREFIX, RuleIndex, _parse, analyse, required_texts,
+                                                split_top)
+    from ringebu_journal.judge.policy import load_policy
+    policy = load_policy()
+    monkeypatch.setattr(fastscan, "_analysed", {})
+    monkeypatch.setattr(fastscan, "_distributed", {})
+    parsed: list[str] = []
+    real = fastscan._parse
+
+    def counting(text):
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(fastscan, "_parse", counting)
+    judge = Judge(policy, model=None)
+    assert parsed and len(parsed) == len(set(parsed)), "an alternative was parsed twice"
+    monkeypatch.setattr(fastscan, "_parse", real)
+    alts = {a for muni in (False, True) for g in judge._index[muni].gated for a in g.alts}
+    assert len(alts) > 500
+    for alt in alts:
+        tree = _parse(alt)
+        b = beginnings(alt, tree) if tree is not None else None
+        want = None
+        if b is not None and any(len(w.rstrip()) < PREFIX for w in b[0]):
+            req = required_texts(alt)
+            want = tuple(sorted(req)) if req is not None else None
+        assert analyse(alt) == (b, want), alt
+    # distribute as written before it was kept: every part parses, else the pattern whole
+    for rule in policy.rules:
+        for p in rule.patterns:
+            for a in split_top(p):
+                got = distribute(a)
+                got.append("changed by a caller")   # a copy: what is kept stays as it was
+                assert distribute(a) == got[:-1]
+    # an index built from nothing kept is the same as one built from what was kept
+    patterns = [c.rule.patterns for c in judge._citizen]
+    kept = _index_state(RuleIndex(patterns))
+    monkeypatch.setattr(fastscan, "_analysed", {})
+    monkeypatch.setattr(fastscan, "_distributed", {})
+    assert _index_state(RuleIndex(patterns)) == kept
+
+
+def test_a_pattern_whose_parts_do_not_parse_alone_is_kept_whole():
+    # a reference to a group in another part: the parts are not valid patterns on their own
+    alt = r"\b(?:(a)x|b\1)y"
+    assert re.compile(alt)
+    assert distribute(alt) == [alt]
+    assert distribute(r"\b(?:klag|anke)\w*") == [r"\b(?:klag)\w*", r"\b(?:anke)\w*"]

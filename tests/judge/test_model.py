@@ -234,3 +234,46 @@ def test_train_command_is_deterministic(tmp_path):
     assert p.returncode == 2 and "labelled file not found" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "c.json").exists()
 
+
+
+_ODD_JSON = [b'{"a":1,"a":2}', b'[NaN]', b'[-Infinity]', b'[1e400]', b'[1.7976931348623159e308]', b'["\\ud800"]',
+             b'\xef\xbb\xbf{"a":1}', b'["\xff"]', b'["\xed\xa0\x80"]', b'[-0.0]', b'[4.9e-324]', b'[2.4e-324]',
+             b'[0.30000000000000004441]', b'[123456789012345678901234567890]', b'[123456789012345678901234567890.5]',
+             b'[01]', b'[1.]', b'{"a":1}x', b'[1,]', b'["a\x01"]', b' {"a" : [ ] } ', b'["\\u0000"]', b'']
+
+
+@pytest.mark.parametrize("content", _ODD_JSON)
+def test_a_model_file_reads_as_json_loads_reads_it(content):
+    """The model file is read with msgspec (faster), and whatever msgspec refuses by json.loads:
+    the same value, or the same error, as json.loads alone."""
+    from ringebu_journal.judge.model import read_json
+
+    def outcome(read):
+        try:
+            return "value", repr(read())
+        except Exception as e:     # noqa: BLE001 - the error's kind is what is compared
+            return "error", type(e).__name__
+    assert outcome(lambda: read_json(content)) == outcome(lambda: json.loads(content.decode("utf-8")))
+
+
+def test_the_shipped_model_and_random_floats_read_bit_for_bit_as_json_loads():
+    import random
+    import struct
+
+    from ringebu_journal.judge.model import read_json
+    data = default_model_path().read_bytes()
+    fast, slow = read_json(data), json.loads(data)
+    assert fast == slow and list(fast) == list(slow)
+    bits = struct.Struct("<d")
+    for lab in LABELS:
+        assert [bits.pack(x) for x in fast["weights"][lab]] == [bits.pack(x) for x in slow["weights"][lab]]
+    rnd = random.Random(11)
+    values = [struct.unpack("<d", rnd.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(20_000)]
+    values = [v for v in values if v == v and abs(v) != float("inf")]
+    values += [rnd.uniform(-3, 3) for _ in range(20_000)]
+    # written as training writes them, and with more digits than a double holds
+    texts = [json.dumps(values).encode(), ("[" + ",".join(f"{v:.25e}" for v in values) + "]").encode()]
+    for text in texts:
+        assert [bits.pack(x) for x in read_json(text)] == [bits.pack(x) for x in json.loads(text)]
+    model = load_model()
+    assert model.sha256 == hashlib.sha256(data).hexdigest()
